@@ -1,0 +1,174 @@
+//! The inner payload: what a sealed (or CLEAR) incident envelope carries.
+//!
+//! Sign, encrypt, sign: the inner content names its author and is signed by
+//! the author's team key (context `INNER`), then sealed with age, then the
+//! outer envelope is signed again. A recipient checks that the inner author
+//! equals the outer author, so nobody can re-wrap someone else's ciphertext as
+//! their own; age alone authenticates no sender.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, KeyId, MAX_ENVELOPE_BYTES, MeshId, Signature, TeamId, Tlp, codec};
+
+/// Longest incident title, in bytes.
+pub const MAX_TITLE_BYTES: usize = 512;
+
+/// The status of an incident, as teams track it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum IncidentStatus {
+    /// Reported, nobody working on it yet.
+    New,
+    /// Someone is working on it.
+    InProgress,
+    /// Handled; may still be discussed.
+    Resolved,
+    /// Done.
+    Closed,
+}
+
+impl IncidentStatus {
+    /// The status as written on the command line and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::New => "new",
+            IncidentStatus::InProgress => "in-progress",
+            IncidentStatus::Resolved => "resolved",
+            IncidentStatus::Closed => "closed",
+        }
+    }
+}
+
+impl std::fmt::Display for IncidentStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for IncidentStatus {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Ok(match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "new" => IncidentStatus::New,
+            "in-progress" | "inprogress" => IncidentStatus::InProgress,
+            "resolved" => IncidentStatus::Resolved,
+            "closed" => IncidentStatus::Closed,
+            _ => {
+                return Err(Error::Parse {
+                    what: "incident status",
+                    input: s.to_owned(),
+                    reason: "expected new, in-progress, resolved or closed".into(),
+                });
+            }
+        })
+    }
+}
+
+/// One step in an incident thread.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IncidentPayload {
+    /// Opens an incident: the root of a thread.
+    Open {
+        /// One line, shown in lists.
+        title: String,
+        /// What happened, what is asked.
+        description: String,
+    },
+    /// A comment in the thread.
+    Comment {
+        /// The text.
+        text: String,
+    },
+    /// A status change.
+    Status {
+        /// The new status.
+        status: IncidentStatus,
+    },
+}
+
+/// A GREEN sender key shared with the members (the Megolm idea, built on age).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SenderKeyShare {
+    /// The key's id (BLAKE3 of its public recipient).
+    pub key_id: KeyId,
+    /// The age X25519 identity, as its secret string.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for SenderKeyShare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SenderKeyShare({:?}, <secret>)", self.key_id)
+    }
+}
+
+/// What the inner content carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Payload {
+    /// An incident step (outer kind `Incident`).
+    Incident(IncidentPayload),
+    /// A sender key (outer kind `KeyShare`).
+    SenderKey(SenderKeyShare),
+}
+
+/// The signed inner content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InnerContent {
+    /// Must equal the outer author.
+    pub author: TeamId,
+    /// Must equal the outer mesh.
+    pub mesh: MeshId,
+    /// Must equal the outer label.
+    pub tlp: Tlp,
+    /// The teams the author addressed (empty for CLEAR and GREEN, which go
+    /// to everyone and every member). Only recipients see this list.
+    pub recipients: Vec<TeamId>,
+    /// The content.
+    pub payload: Payload,
+}
+
+/// The inner content's bytes and the author's signature over them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInner {
+    /// The exact encoding of an [`InnerContent`].
+    pub content: Vec<u8>,
+    /// Signature over `context::INNER || 0 || content`.
+    pub signature: Signature,
+}
+
+impl InnerContent {
+    /// Encodes the content into the bytes to be signed, checking its limits.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        if let Payload::Incident(IncidentPayload::Open { title, .. }) = &self.payload {
+            if title.trim().is_empty() {
+                return Err(Error::Invalid {
+                    field: "title",
+                    reason: "an incident needs a title".into(),
+                });
+            }
+            if title.len() > MAX_TITLE_BYTES {
+                return Err(Error::Invalid {
+                    field: "title",
+                    reason: format!("{} bytes, at most {MAX_TITLE_BYTES}", title.len()),
+                });
+            }
+        }
+        codec::encode("inner content", self)
+    }
+
+    /// Decodes inner content bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        codec::decode("inner content", bytes, MAX_ENVELOPE_BYTES)
+    }
+}
+
+impl SignedInner {
+    /// Encodes for sealing.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        codec::encode("signed inner", self)
+    }
+
+    /// Decodes opened plaintext.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        codec::decode("signed inner", bytes, MAX_ENVELOPE_BYTES)
+    }
+}

@@ -1,0 +1,143 @@
+//! Seal's guarantees, each as a test: non-recipients cannot read, tampering is
+//! detected, re-wrapped content is refused, signatures do not cross purposes.
+
+use proto::{
+    Body, EnvelopeContent, IncidentPayload, InnerContent, Kind, MeshId, Payload, SealedTo, Tlp,
+};
+
+use super::*;
+
+const MESH: MeshId = MeshId([9; 32]);
+
+fn inner(author: &TeamKeys, tlp: Tlp) -> InnerContent {
+    InnerContent {
+        author: author.team_id(),
+        mesh: MESH,
+        tlp,
+        recipients: vec![],
+        payload: Payload::Incident(IncidentPayload::Open {
+            title: "Phishing kit on 203.0.113.7".into(),
+            description: "Credential harvesting page".into(),
+        }),
+    }
+}
+
+fn envelope(author: &TeamKeys, tlp: Tlp, body: Body) -> VerifiedEnvelope {
+    let content = EnvelopeContent {
+        mesh: MESH,
+        kind: Kind::Incident,
+        author: author.team_id(),
+        seq: 1,
+        created_at: 1_700_000_000_000,
+        tlp,
+        thread: None,
+        parents: vec![],
+        body,
+    };
+    sign_envelope(author, &content).unwrap()
+}
+
+fn sealed_to(author: &TeamKeys, to: &[&TeamKeys]) -> VerifiedEnvelope {
+    let recipients: Vec<_> = to.iter().map(|k| parse_recipient(&k.recipient()).unwrap()).collect();
+    let ciphertext = seal_inner(author, &inner(author, Tlp::Amber), &recipients).unwrap();
+    envelope(author, Tlp::Amber, Body::Sealed { to: SealedTo::Teams, ciphertext })
+}
+
+#[test]
+fn recipient_opens_and_non_recipient_cannot() {
+    let (a, b, c) = (TeamKeys::generate(), TeamKeys::generate(), TeamKeys::generate());
+    let env = sealed_to(&a, &[&b]);
+    let reparsed = verify_envelope(Envelope::decode(&env.envelope().bytes).unwrap()).unwrap();
+    let opened = open(&reparsed, b.age_identity()).unwrap();
+    assert_eq!(opened.inner, inner(&a, Tlp::Amber));
+    assert!(matches!(open(&reparsed, c.age_identity()), Err(Error::NotForUs)));
+}
+
+#[test]
+fn tampered_envelope_fails_outer_signature() {
+    let (a, b) = (TeamKeys::generate(), TeamKeys::generate());
+    let env = sealed_to(&a, &[&b]);
+    let mut bytes = env.envelope().bytes.clone();
+    let last = bytes.len() - 70; // inside the ciphertext, before the signature
+    bytes[last] ^= 1;
+    let decoded = Envelope::decode(&bytes).unwrap();
+    assert!(matches!(verify_envelope(decoded), Err(Error::BadSignature { .. })));
+}
+
+#[test]
+fn rewrapped_ciphertext_is_refused_by_recipient() {
+    let (a, b, eve) = (TeamKeys::generate(), TeamKeys::generate(), TeamKeys::generate());
+    let original = sealed_to(&a, &[&b]);
+    let Body::Sealed { ciphertext, .. } = &original.content().body else { unreachable!() };
+    // Eve re-signs A's ciphertext as her own envelope: the outer signature is valid...
+    let rewrapped = envelope(&eve, Tlp::Amber, Body::Sealed { to: SealedTo::Teams, ciphertext: ciphertext.clone() });
+    let verified = verify_envelope(rewrapped.into_inner()).unwrap();
+    // ...but the recipient sees that the inner author is A, not Eve.
+    assert!(matches!(open(&verified, b.age_identity()), Err(Error::AuthorMismatch { .. })));
+}
+
+#[test]
+fn label_mismatch_between_inner_and_outer_is_refused() {
+    let (a, b) = (TeamKeys::generate(), TeamKeys::generate());
+    let r = parse_recipient(&b.recipient()).unwrap();
+    // Inner says RED, outer claims AMBER (a silent widening).
+    let ciphertext = seal_inner(&a, &inner(&a, Tlp::Red), &[r]).unwrap();
+    let env = envelope(&a, Tlp::Amber, Body::Sealed { to: SealedTo::Teams, ciphertext });
+    assert!(matches!(open(&env, b.age_identity()), Err(Error::InnerMismatch { .. })));
+}
+
+#[test]
+fn signatures_do_not_cross_purposes() {
+    let a = TeamKeys::generate();
+    let sig = a.sign(proto::context::INNER, b"payload");
+    assert!(verify(&a.team_id(), "x", proto::context::INNER, b"payload", &sig).is_ok());
+    assert!(verify(&a.team_id(), "x", proto::context::ENVELOPE, b"payload", &sig).is_err());
+    assert!(verify(&a.team_id(), "x", proto::context::PROFILE, b"payload", &sig).is_err());
+}
+
+#[test]
+fn sender_key_opens_green_with_one_stanza() {
+    let (a, b) = (TeamKeys::generate(), TeamKeys::generate());
+    let sk = SenderKey::generate();
+    let ciphertext = sk.seal(&a, &inner(&a, Tlp::Green)).unwrap();
+    let env = envelope(&a, Tlp::Green, Body::Sealed { to: SealedTo::SenderKey(sk.id()), ciphertext });
+    assert_eq!(sender_key_of(&env), Some(sk.id()));
+    // B received the sender key's secret through a key share.
+    let shared = SenderKey::from_secret(&sk.secret()).unwrap();
+    assert_eq!(shared.id(), sk.id());
+    assert!(open(&env, shared.identity()).is_ok());
+    assert!(matches!(open(&env, b.age_identity()), Err(Error::NotForUs)));
+}
+
+#[test]
+fn keys_round_trip_through_secrets() {
+    let a = TeamKeys::generate();
+    let (s, g) = a.secrets();
+    let b = TeamKeys::from_secrets(&s, &g).unwrap();
+    assert_eq!(a.team_id(), b.team_id());
+    assert_eq!(a.recipient(), b.recipient());
+    assert!(TeamKeys::from_secrets("zz", &g).is_err());
+}
+
+#[test]
+fn profile_signature_binds_the_team() {
+    let (a, b) = (TeamKeys::generate(), TeamKeys::generate());
+    let mut p = proto::Profile {
+        team: a.team_id(),
+        name: "CSIRT-A".into(),
+        country: Some("BR".into()),
+        constituency: vec![],
+        contact: None,
+        recipient: a.recipient(),
+        peers: vec![],
+        roles: vec![],
+        updated_at: 1,
+    };
+    let signed = sign_profile(&a, &p).unwrap();
+    assert_eq!(verify_profile(&signed).unwrap(), p);
+    // B cannot publish a profile in A's name.
+    assert!(sign_profile(&b, &p).is_err());
+    p.team = b.team_id();
+    let forged = proto::SignedProfile { content: proto::codec::encode("profile", &p).unwrap(), signature: signed.signature };
+    assert!(verify_profile(&forged).is_err());
+}
