@@ -1,0 +1,145 @@
+//! The validation verdict: the one function every arriving envelope goes
+//! through, whether it came by gossip, sync, relay, import or the local API.
+//! A second, laxer path is how federated systems have been broken before.
+//!
+//! Decoding (`proto`) and the outer signature (`seal`) come first and are
+//! proven by the [`VerifiedEnvelope`] type; this decides what the mesh's rules
+//! say about a well-formed, authentic envelope.
+
+use proto::{Kind, MeshId, Tlp};
+use seal::VerifiedEnvelope;
+
+use crate::Membership;
+
+/// How far in the future an envelope's clock may be, in ms. Teams' clocks
+/// drift; ten minutes tolerates a badly set clock without letting an author
+/// pin its envelopes to the end of the thread for days.
+pub const MAX_CLOCK_SKEW_MS: u64 = 10 * 60 * 1000;
+
+/// What to do with an envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Store it, relay it, show it.
+    Accept,
+    /// Invalid: drop it and penalise the peer that sent it.
+    Reject(Reason),
+    /// Not wrong, not wanted now (a duplicate, a clock too far ahead): drop it
+    /// without penalty.
+    Ignore(Reason),
+}
+
+/// Why an envelope was not accepted, in words an operator can act on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Reason {
+    /// Bytes that do not decode.
+    #[error("malformed envelope: {0}")]
+    Malformed(String),
+    /// The outer or inner signature is wrong.
+    #[error("bad signature: {0}")]
+    BadSignature(String),
+    /// It belongs to another mesh.
+    #[error("envelope of another mesh ({0})")]
+    WrongMesh(String),
+    /// Its author is not a member.
+    #[error("author {0} is not a member of this mesh")]
+    NotAMember(String),
+    /// A profile signed by someone else than the team it describes, or one
+    /// whose signed profile does not match the envelope author.
+    #[error("invalid profile record: {0}")]
+    BadProfile(String),
+    /// Its clock is too far ahead of ours.
+    #[error("created {0} ms in the future (more than the allowed clock skew)")]
+    FromTheFuture(u64),
+    /// We have it already.
+    #[error("duplicate")]
+    Duplicate,
+}
+
+/// Decides on an authentic envelope.
+pub fn check(envelope: &VerifiedEnvelope, mesh: &MeshId, members: &Membership, now_ms: u64) -> Verdict {
+    let c = envelope.content();
+    if &c.mesh != mesh {
+        return Verdict::Reject(Reason::WrongMesh(c.mesh.short()));
+    }
+    if !members.is_member(&c.author) {
+        return Verdict::Reject(Reason::NotAMember(c.author.to_string()));
+    }
+    if c.created_at > now_ms.saturating_add(MAX_CLOCK_SKEW_MS) {
+        return Verdict::Ignore(Reason::FromTheFuture(c.created_at - now_ms));
+    }
+    if c.kind == Kind::Profile && c.tlp != Tlp::Clear {
+        return Verdict::Reject(Reason::BadProfile("a profile must be CLEAR".into()));
+    }
+    Verdict::Accept
+}
+
+#[cfg(test)]
+mod tests {
+    use proto::{Body, EnvelopeContent, IncidentPayload, InnerContent, Payload, TeamId};
+    use seal::TeamKeys;
+
+    use super::*;
+    use crate::membership::tests::profile;
+
+    const MESH: MeshId = MeshId([1; 32]);
+    const NOW: u64 = 1_700_000_000_000;
+
+    fn clear_incident(keys: &TeamKeys, mesh: MeshId, created_at: u64) -> VerifiedEnvelope {
+        let inner = InnerContent {
+            author: keys.team_id(),
+            mesh,
+            tlp: Tlp::Clear,
+            recipients: vec![],
+            payload: Payload::Incident(IncidentPayload::Comment { text: "hi".into() }),
+        };
+        let body = Body::Clear(seal::sign_inner(keys, &inner).unwrap());
+        let content = EnvelopeContent {
+            mesh,
+            kind: Kind::Incident,
+            author: keys.team_id(),
+            seq: 1,
+            created_at,
+            tlp: Tlp::Clear,
+            thread: None,
+            parents: vec![],
+            body,
+        };
+        seal::sign_envelope(keys, &content).unwrap()
+    }
+
+    fn members_with(keys: &TeamKeys) -> Membership {
+        let mut p = profile(0, "A", 1);
+        p.team = keys.team_id();
+        Membership::compute(&[p], [])
+    }
+
+    #[test]
+    fn accepts_a_member_in_this_mesh() {
+        let a = TeamKeys::generate();
+        assert_eq!(check(&clear_incident(&a, MESH, NOW), &MESH, &members_with(&a), NOW), Verdict::Accept);
+    }
+
+    #[test]
+    fn rejects_wrong_mesh_and_non_members() {
+        let (a, stranger) = (TeamKeys::generate(), TeamKeys::generate());
+        let m = members_with(&a);
+        assert!(matches!(
+            check(&clear_incident(&a, MeshId([2; 32]), NOW), &MESH, &m, NOW),
+            Verdict::Reject(Reason::WrongMesh(_))
+        ));
+        assert!(matches!(
+            check(&clear_incident(&stranger, MESH, NOW), &MESH, &m, NOW),
+            Verdict::Reject(Reason::NotAMember(_))
+        ));
+        let _ = TeamId([0; 32]);
+    }
+
+    #[test]
+    fn ignores_envelopes_from_the_far_future() {
+        let a = TeamKeys::generate();
+        let env = clear_incident(&a, MESH, NOW + MAX_CLOCK_SKEW_MS + 1);
+        assert!(matches!(check(&env, &MESH, &members_with(&a), NOW), Verdict::Ignore(Reason::FromTheFuture(_))));
+        let ok = clear_incident(&a, MESH, NOW + MAX_CLOCK_SKEW_MS);
+        assert_eq!(check(&ok, &MESH, &members_with(&a), NOW), Verdict::Accept);
+    }
+}
