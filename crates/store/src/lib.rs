@@ -1,1 +1,407 @@
-//! placeholder
+//! # csirtmesh-store: the envelope log in SQLite
+//!
+//! One SQLite file per node. The envelope log (`envelopes`) is the source of
+//! truth; everything else is derived from it and could be rebuilt: the
+//! opened plaintext of envelopes addressed to this team (`opened`), the
+//! GREEN envelopes waiting for a sender key (`pending_key`), and the sender
+//! keys this node holds (`sender_keys`).
+//!
+//! Durability: WAL with `synchronous=FULL`, one transaction per insert, so
+//! when [`Store::insert`] returns the envelope survives a killed process or a
+//! power cut. The node acknowledges an envelope to its user only after that.
+//! Schema versions are migrated forward on open (`rusqlite_migration`).
+//!
+//! Only this crate knows SQLite. It stores wire bytes as they arrived and a
+//! few indexed columns copied from the decoded envelope; it never re-encodes.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+use std::path::Path;
+
+use proto::{Envelope, EnvelopeId, KeyId, Kind, TeamId, Tlp};
+use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// SQLite failed (disk full, permissions, corruption).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The schema could not be migrated.
+    #[error("cannot migrate the database schema: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// A stored row does not decode: the database was changed outside the node.
+    #[error("stored envelope {id} is corrupt: {reason}")]
+    Corrupt {
+        /// The envelope id, hex.
+        id: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Result alias for the store.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Schema migrations, applied in order. Never edit a released one: add a new
+/// one after it.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(
+        "CREATE TABLE envelopes (
+            id          BLOB PRIMARY KEY,
+            author      BLOB NOT NULL,
+            seq         INTEGER NOT NULL,
+            created_at  INTEGER NOT NULL,
+            kind        INTEGER NOT NULL,
+            tlp         INTEGER NOT NULL,
+            thread      BLOB,
+            sender_key  BLOB,
+            bytes       BLOB NOT NULL,
+            received_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX envelopes_thread ON envelopes(thread);
+        CREATE INDEX envelopes_author_seq ON envelopes(author, seq);
+        CREATE INDEX envelopes_order ON envelopes(created_at, id);
+        CREATE TABLE opened (
+            id        BLOB PRIMARY KEY REFERENCES envelopes(id),
+            plaintext BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE pending_key (
+            id     BLOB PRIMARY KEY REFERENCES envelopes(id),
+            key_id BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX pending_key_by_key ON pending_key(key_id);
+        CREATE TABLE sender_keys (
+            key_id     BLOB PRIMARY KEY,
+            team       BLOB NOT NULL,
+            secret     TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            own        INTEGER NOT NULL,
+            members    BLOB
+        ) WITHOUT ROWID;",
+    )])
+}
+
+/// What the node learned about an envelope when it accepted it, stored with
+/// it in the same transaction.
+#[derive(Clone, Debug, Default)]
+pub struct Derived {
+    /// The checked plaintext, when this team could open it.
+    pub opened: Option<Vec<u8>>,
+    /// The GREEN sender key it waits for, when this node lacks it.
+    pub waiting_for: Option<KeyId>,
+}
+
+/// A stored envelope with what this node derived from it.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    /// The envelope's wire bytes.
+    pub bytes: Vec<u8>,
+    /// The checked plaintext, when opened.
+    pub opened: Option<Vec<u8>>,
+    /// Whether it waits for a sender key.
+    pub waiting_for_key: bool,
+}
+
+/// A sender key this node holds.
+#[derive(Clone, Debug)]
+pub struct SenderKeyRow {
+    /// Its id.
+    pub key_id: KeyId,
+    /// The team that sends with it.
+    pub team: TeamId,
+    /// Its secret string.
+    pub secret: String,
+    /// When it was stored.
+    pub created_at: u64,
+    /// For our own keys: a digest of the member set it was shared with.
+    pub members: Option<[u8; 32]>,
+}
+
+/// The node's database.
+pub struct Store {
+    conn: Connection,
+}
+
+fn kind_code(k: Kind) -> i64 {
+    match k {
+        Kind::Profile => 0,
+        Kind::KeyShare => 1,
+        Kind::Incident => 2,
+    }
+}
+
+fn tlp_code(t: Tlp) -> i64 {
+    t as i64
+}
+
+/// SQLite stores signed 64-bit integers; our stamps are u64 but stay far
+/// below i64::MAX (ms since 1970 until the year 292 million).
+fn int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path`, sets WAL and
+    /// `synchronous=FULL`, and migrates the schema forward.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        Self::setup(conn)
+    }
+
+    /// An in-memory database, for tests.
+    pub fn open_in_memory() -> Result<Self> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Self> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A second process (an operator's sqlite3 shell) may hold a lock briefly.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrations().to_latest(&mut conn)?;
+        Ok(Store { conn })
+    }
+
+    /// Stores an accepted envelope and what was derived from it, durably, in
+    /// one transaction. Returns `false` (and changes nothing) if it was
+    /// already stored.
+    pub fn insert(&mut self, env: &Envelope, derived: &Derived, received_at: u64) -> Result<bool> {
+        let c = &env.content;
+        let tx = self.conn.transaction()?;
+        let sender_key = match &c.body {
+            proto::Body::Sealed {
+                to: proto::SealedTo::SenderKey(k),
+                ..
+            } => Some(k.0.to_vec()),
+            _ => None,
+        };
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO envelopes
+               (id, author, seq, created_at, kind, tlp, thread, sender_key, bytes, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                env.id.0.as_slice(),
+                c.author.0.as_slice(),
+                int(c.seq),
+                int(c.created_at),
+                kind_code(c.kind),
+                tlp_code(c.tlp),
+                c.thread.map(|t| t.0.to_vec()),
+                sender_key,
+                env.bytes,
+                int(received_at),
+            ],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if let Some(p) = &derived.opened {
+            tx.execute(
+                "INSERT INTO opened (id, plaintext) VALUES (?1, ?2)",
+                params![env.id.0.as_slice(), p],
+            )?;
+        }
+        if let Some(k) = &derived.waiting_for {
+            tx.execute(
+                "INSERT INTO pending_key (id, key_id) VALUES (?1, ?2)",
+                params![env.id.0.as_slice(), k.0.as_slice()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Whether an envelope is stored.
+    pub fn contains(&self, id: &EnvelopeId) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM envelopes WHERE id = ?1")?
+            .exists([id.0.as_slice()])?)
+    }
+
+    /// One stored envelope with what was derived from it.
+    pub fn get(&self, id: &EnvelopeId) -> Result<Option<Stored>> {
+        self.conn
+            .prepare_cached(STORED_SELECT_BY_ID)?
+            .query_row([id.0.as_slice()], stored_row)
+            .optional()
+            .map_err(Error::from)
+    }
+
+    /// Number of stored envelopes.
+    pub fn count(&self) -> Result<u64> {
+        let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM envelopes", [], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Every stored envelope of a kind, in `(created_at, id)` order.
+    pub fn by_kind(&self, kind: Kind) -> Result<Vec<Stored>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{STORED_SELECT} WHERE e.kind = ?1 ORDER BY e.created_at, e.id"
+        ))?;
+        let rows = stmt.query_map([kind_code(kind)], stored_row)?;
+        rows.collect::<std::result::Result<_, _>>().map_err(Error::from)
+    }
+
+    /// Incident roots (incident envelopes with no thread), newest first.
+    pub fn incident_roots(&self) -> Result<Vec<Stored>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{STORED_SELECT} WHERE e.kind = ?1 AND e.thread IS NULL ORDER BY e.created_at DESC, e.id"
+        ))?;
+        let rows = stmt.query_map([kind_code(Kind::Incident)], stored_row)?;
+        rows.collect::<std::result::Result<_, _>>().map_err(Error::from)
+    }
+
+    /// Every envelope naming `root` as its thread.
+    pub fn thread(&self, root: &EnvelopeId) -> Result<Vec<Stored>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{STORED_SELECT} WHERE e.thread = ?1 ORDER BY e.created_at, e.id"))?;
+        let rows = stmt.query_map([root.0.as_slice()], stored_row)?;
+        rows.collect::<std::result::Result<_, _>>().map_err(Error::from)
+    }
+
+    /// Every stored envelope id, in `(created_at, id)` order.
+    pub fn ids(&self) -> Result<Vec<EnvelopeId>> {
+        let mut stmt = self.conn.prepare_cached("SELECT id FROM envelopes ORDER BY created_at, id")?;
+        let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let bytes = row?;
+            out.push(EnvelopeId::from_slice(&bytes).map_err(|e| Error::Corrupt {
+                id: hex::encode(&bytes),
+                reason: e.to_string(),
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// The highest sequence number stored for `author` (0 if none).
+    pub fn max_seq(&self, author: &TeamId) -> Result<u64> {
+        let n: Option<i64> = self
+            .conn
+            .query_row("SELECT MAX(seq) FROM envelopes WHERE author = ?1", [author.0.as_slice()], |r| {
+                r.get(0)
+            })?;
+        Ok(n.unwrap_or(0).max(0) as u64)
+    }
+
+    /// The highest `created_at` stored (0 if none), to resume the clock.
+    pub fn max_created_at(&self) -> Result<u64> {
+        let n: Option<i64> = self.conn.query_row("SELECT MAX(created_at) FROM envelopes", [], |r| r.get(0))?;
+        Ok(n.unwrap_or(0).max(0) as u64)
+    }
+
+    /// Records that an envelope was opened later (its key arrived), and that
+    /// it no longer waits.
+    pub fn set_opened(&mut self, id: &EnvelopeId, plaintext: &[u8]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO opened (id, plaintext) VALUES (?1, ?2)",
+            params![id.0.as_slice(), plaintext],
+        )?;
+        tx.execute("DELETE FROM pending_key WHERE id = ?1", [id.0.as_slice()])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Drops the wait of an envelope that turned out unopenable with its key.
+    pub fn clear_pending(&mut self, id: &EnvelopeId) -> Result<()> {
+        self.conn.execute("DELETE FROM pending_key WHERE id = ?1", [id.0.as_slice()])?;
+        Ok(())
+    }
+
+    /// Envelopes waiting for sender key `key`.
+    pub fn waiting_for(&self, key: &KeyId) -> Result<Vec<Stored>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{STORED_SELECT} JOIN pending_key w ON w.id = e.id WHERE w.key_id = ?1"
+        ))?;
+        let rows = stmt.query_map([key.0.as_slice()], stored_row)?;
+        rows.collect::<std::result::Result<_, _>>().map_err(Error::from)
+    }
+
+    /// Number of envelopes waiting for a sender key.
+    pub fn waiting_count(&self) -> Result<u64> {
+        let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM pending_key", [], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Stores a sender key (ours or another team's); keeps the first copy.
+    pub fn put_sender_key(&mut self, row: &SenderKeyRow, own: bool) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO sender_keys (key_id, team, secret, created_at, own, members)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                row.key_id.0.as_slice(),
+                row.team.0.as_slice(),
+                row.secret,
+                int(row.created_at),
+                own,
+                row.members.map(|m| m.to_vec()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A sender key by id.
+    pub fn sender_key(&self, key: &KeyId) -> Result<Option<SenderKeyRow>> {
+        self.conn
+            .prepare_cached("SELECT key_id, team, secret, created_at, members FROM sender_keys WHERE key_id = ?1")?
+            .query_row([key.0.as_slice()], key_row)
+            .optional()?
+            .transpose()
+    }
+
+    /// Our newest own sender key.
+    pub fn own_sender_key(&self) -> Result<Option<SenderKeyRow>> {
+        self.conn
+            .prepare_cached(
+                "SELECT key_id, team, secret, created_at, members FROM sender_keys
+                 WHERE own = 1 ORDER BY created_at DESC LIMIT 1",
+            )?
+            .query_row([], key_row)
+            .optional()?
+            .transpose()
+    }
+}
+
+const STORED_SELECT: &str = "SELECT e.bytes, o.plaintext, EXISTS(SELECT 1 FROM pending_key p WHERE p.id = e.id)
+     FROM envelopes e LEFT JOIN opened o ON o.id = e.id";
+const STORED_SELECT_BY_ID: &str = "SELECT e.bytes, o.plaintext, EXISTS(SELECT 1 FROM pending_key p WHERE p.id = e.id)
+     FROM envelopes e LEFT JOIN opened o ON o.id = e.id WHERE e.id = ?1";
+
+fn stored_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+    Ok(Stored {
+        bytes: r.get(0)?,
+        opened: r.get(1)?,
+        waiting_for_key: r.get(2)?,
+    })
+}
+
+fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<SenderKeyRow>> {
+    let key: Vec<u8> = r.get(0)?;
+    let team: Vec<u8> = r.get(1)?;
+    let members: Option<Vec<u8>> = r.get(4)?;
+    let created_at: i64 = r.get(3)?;
+    let secret: String = r.get(2)?;
+    Ok((|| {
+        let corrupt = |reason: String| Error::Corrupt {
+            id: hex::encode(&key),
+            reason,
+        };
+        Ok(SenderKeyRow {
+            key_id: KeyId::from_slice(&key).map_err(|e| corrupt(e.to_string()))?,
+            team: TeamId::from_slice(&team).map_err(|e| corrupt(e.to_string()))?,
+            secret,
+            created_at: created_at.max(0) as u64,
+            members: members
+                .map(|m| <[u8; 32]>::try_from(m.as_slice()).map_err(|_| corrupt("members digest".into())))
+                .transpose()?,
+        })
+    })())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,101 @@
+//! # csirtmesh-testkit: fixtures for tests (dev only)
+//!
+//! Teams with real keys, founder profiles, and envelopes signed the way a
+//! node signs them, so tests in every crate build inputs in one line instead
+//! of re-writing envelope builders.
+
+use proto::{
+    Body, EnvelopeContent, IncidentPayload, InnerContent, Kind, MeshId, Payload, Profile, SealedTo,
+    TeamId, Tlp,
+};
+use seal::{TeamKeys, VerifiedEnvelope};
+
+/// A fixed mesh id for tests that need no charter.
+pub const MESH: MeshId = MeshId([0x5e; 32]);
+
+/// A fixed "now" (2023-11-14), in ms.
+pub const NOW: u64 = 1_700_000_000_000;
+
+/// A team with fresh keys and a profile.
+pub struct Team {
+    /// Its keys.
+    pub keys: TeamKeys,
+    /// Its profile.
+    pub profile: Profile,
+}
+
+impl Team {
+    /// A new team with this name.
+    pub fn new(name: &str) -> Self {
+        let keys = TeamKeys::generate();
+        let profile = Profile {
+            team: keys.team_id(),
+            name: name.into(),
+            country: None,
+            constituency: vec![],
+            contact: None,
+            recipient: keys.recipient(),
+            peers: vec![],
+            roles: vec![],
+            updated_at: NOW,
+        };
+        Team { keys, profile }
+    }
+
+    /// The team id.
+    pub fn id(&self) -> TeamId {
+        self.keys.team_id()
+    }
+
+    /// Signs an envelope of this team with the given body.
+    pub fn envelope(&self, seq: u64, tlp: Tlp, thread: Option<proto::EnvelopeId>, body: Body) -> VerifiedEnvelope {
+        let content = EnvelopeContent {
+            mesh: MESH,
+            kind: Kind::Incident,
+            author: self.id(),
+            seq,
+            created_at: NOW + seq,
+            tlp,
+            thread,
+            parents: thread.into_iter().collect(),
+            body,
+        };
+        seal::sign_envelope(&self.keys, &content).expect("fixture envelope signs")
+    }
+
+    /// The inner content of an incident step by this team.
+    pub fn inner(&self, tlp: Tlp, recipients: Vec<TeamId>, payload: IncidentPayload) -> InnerContent {
+        InnerContent {
+            author: self.id(),
+            mesh: MESH,
+            tlp,
+            recipients,
+            payload: Payload::Incident(payload),
+        }
+    }
+
+    /// A CLEAR comment.
+    pub fn clear_comment(&self, seq: u64, text: &str) -> VerifiedEnvelope {
+        let inner = self.inner(Tlp::Clear, vec![], IncidentPayload::Comment { text: text.into() });
+        let body = Body::Clear(seal::sign_inner(&self.keys, &inner).expect("fixture inner signs"));
+        self.envelope(seq, Tlp::Clear, None, body)
+    }
+
+    /// An AMBER incident opened to `to`.
+    pub fn amber_open(&self, seq: u64, title: &str, to: &[&Team]) -> VerifiedEnvelope {
+        let inner = self.inner(
+            Tlp::Amber,
+            to.iter().map(|t| t.id()).collect(),
+            IncidentPayload::Open {
+                title: title.into(),
+                description: "fixture".into(),
+            },
+        );
+        let recipients: Vec<_> = to
+            .iter()
+            .map(|t| seal::parse_recipient(&t.keys.recipient()).expect("fixture recipient"))
+            .collect();
+        let ciphertext = seal::seal_inner(&self.keys, &inner, &recipients).expect("fixture seals");
+        self.envelope(seq, Tlp::Amber, None, Body::Sealed { to: SealedTo::Teams, ciphertext })
+    }
+}
