@@ -1,1 +1,331 @@
-//! placeholder
+//! # csirtmesh-net: all of libp2p, and nothing about meanings
+//!
+//! This crate knows bytes, peers and topics. It does not know what an
+//! envelope, a team or a member is: the node decodes, verifies and decides,
+//! and reports its verdict back so that gossip relays only what the node
+//! accepted (`validate_messages`).
+//!
+//! Shape (as in rust-libp2p's file-sharing example and iroh's actors):
+//! [`new`] returns a [`Client`] (a cloneable handle whose commands carry a
+//! `oneshot` reply), a bounded receiver of [`Event`]s, and an [`EventLoop`]
+//! to spawn. The loop owns the swarm; it stops when the shutdown token is
+//! cancelled or every `Client` is dropped.
+//!
+//! ```text
+//!   node ──Command (mpsc 256)──▶ EventLoop ──Event (mpsc 1024)──▶ node
+//!                                   │ owns
+//!                                   ▼
+//!   Swarm<Behaviour>: gossipsub · kademlia · identify · ping · request-response (sync)
+//! ```
+//!
+//! Transports: TCP + noise + yamux, and QUIC. Gossip runs in anonymous mode
+//! (envelopes carry their own signatures, so gossipsub's per-copy signing
+//! would be wasted work) with message ids that are the BLAKE3 of the data,
+//! so a duplicate is dropped by id before the node sees it.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+mod behaviour;
+mod codec;
+mod event_loop;
+pub mod protocol;
+
+use std::time::Duration;
+
+pub use event_loop::EventLoop;
+pub use libp2p::{Multiaddr, PeerId, gossipsub::MessageId, identity::Keypair};
+use tokio::sync::{mpsc, oneshot};
+
+/// The node's libp2p identity, kept apart from the team's keys: a team may
+/// run several nodes, and a node key can be replaced without changing the
+/// team.
+pub struct NodeKey(Keypair);
+
+impl NodeKey {
+    /// A fresh ed25519 node key.
+    pub fn generate() -> Self {
+        NodeKey(Keypair::generate_ed25519())
+    }
+
+    /// Encodes the key for storage (protobuf, as libp2p defines it).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        self.0
+            .to_protobuf_encoding()
+            .map_err(|e| Error::Key(e.to_string()))
+    }
+
+    /// Decodes a stored key.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        Keypair::from_protobuf_encoding(bytes)
+            .map(NodeKey)
+            .map_err(|e| Error::Key(e.to_string()))
+    }
+
+    /// The node's PeerId.
+    pub fn peer_id(&self) -> PeerId {
+        self.0.public().to_peer_id()
+    }
+}
+
+/// What went wrong in the network layer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A node key could not be encoded or decoded.
+    #[error("invalid node key: {0}")]
+    Key(String),
+    /// The swarm could not be built or could not listen.
+    #[error("cannot start the network: {0}")]
+    Start(String),
+    /// No peer subscribed to the topic yet: the message was not sent.
+    /// The node keeps it; anti-entropy delivers it later.
+    #[error("no peer to publish to yet")]
+    NoPeers,
+    /// gossipsub refused to publish.
+    #[error("publish failed: {0}")]
+    Publish(String),
+    /// A dial could not start.
+    #[error("cannot dial {addr}: {reason}")]
+    Dial {
+        /// The address.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+    /// A request failed (timeout, closed connection, refused protocol).
+    #[error("request to {peer} failed: {reason}")]
+    Request {
+        /// The peer.
+        peer: PeerId,
+        /// Why, in words.
+        reason: String,
+    },
+    /// The event loop has stopped.
+    #[error("the network event loop has stopped")]
+    Stopped,
+}
+
+/// Network settings. `Default` is a working local setup.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Addresses to listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Peers to dial at start (with `/p2p/<peer id>`).
+    pub bootstrap: Vec<Multiaddr>,
+    /// The gossip topic (one per mesh; see [`protocol::envelope_topic`]).
+    pub topic: String,
+    /// Largest gossip message, in bytes.
+    pub max_message_bytes: usize,
+    /// Largest sync request or response, in bytes.
+    pub max_sync_bytes: usize,
+    /// How long a sync request may take.
+    pub request_timeout: Duration,
+    /// Close connections idle for this long.
+    pub idle_timeout: Duration,
+    /// How often to run a Kademlia bootstrap (random walk) to find peers.
+    pub discovery_interval: Duration,
+    /// gossipsub heartbeat.
+    pub heartbeat: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: vec![],
+            bootstrap: vec![],
+            topic: protocol::envelope_topic("local"),
+            max_message_bytes: 256 * 1024 + 4096,
+            max_sync_bytes: 8 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(120),
+            discovery_interval: Duration::from_secs(30),
+            heartbeat: Duration::from_millis(700),
+        }
+    }
+}
+
+/// The application's verdict on a gossip message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validation {
+    /// Relay it.
+    Accept,
+    /// Invalid: do not relay, penalise the sender.
+    Reject,
+    /// Do not relay, no penalty.
+    Ignore,
+}
+
+/// A reply slot for a sync request from a peer.
+pub struct ResponseChannel(libp2p::request_response::ResponseChannel<Vec<u8>>);
+
+impl std::fmt::Debug for ResponseChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResponseChannel")
+    }
+}
+
+/// What the network tells the node.
+#[derive(Debug)]
+pub enum Event {
+    /// A gossip message arrived; answer with [`Client::validate`].
+    Gossip {
+        /// Its id (BLAKE3 of the data).
+        message_id: MessageId,
+        /// The peer that forwarded it.
+        source: PeerId,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// A peer asks something over the sync protocol; answer with [`Client::respond`].
+    Request {
+        /// Who asks.
+        peer: PeerId,
+        /// The request bytes.
+        data: Vec<u8>,
+        /// Where the answer goes.
+        channel: ResponseChannel,
+    },
+    /// A connection to a peer opened (its first).
+    Connected {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// The last connection to a peer closed.
+    Disconnected {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// A peer subscribed to our topic: publishing to it works from now on.
+    Subscribed {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// We listen on a new address.
+    Listening {
+        /// The address, with `/p2p/<our peer id>`.
+        addr: Multiaddr,
+    },
+}
+
+/// What the network says about itself.
+#[derive(Clone, Debug)]
+pub struct Status {
+    /// Our PeerId.
+    pub peer_id: PeerId,
+    /// Where we listen.
+    pub listen_addrs: Vec<Multiaddr>,
+    /// Connected peers.
+    pub connected: Vec<PeerId>,
+    /// Peers subscribed to our topic.
+    pub topic_peers: usize,
+}
+
+pub(crate) enum Command {
+    Publish {
+        data: Vec<u8>,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    Validate {
+        message_id: MessageId,
+        source: PeerId,
+        verdict: Validation,
+    },
+    Request {
+        peer: PeerId,
+        data: Vec<u8>,
+        reply: oneshot::Sender<Result<Vec<u8>, Error>>,
+    },
+    Respond {
+        channel: ResponseChannel,
+        data: Vec<u8>,
+    },
+    Dial {
+        addr: Multiaddr,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    Disconnect {
+        peer: PeerId,
+    },
+    Status {
+        reply: oneshot::Sender<Status>,
+    },
+}
+
+/// A handle to the network. Cheap to clone; the loop stops when all are dropped.
+#[derive(Clone)]
+pub struct Client {
+    tx: mpsc::Sender<Command>,
+}
+
+/// Capacity of the command channel: the node issues a handful of commands per
+/// envelope, and a full channel makes callers wait rather than grow memory.
+const COMMAND_CAPACITY: usize = 256;
+/// Capacity of the event channel; when the node falls behind, the loop waits.
+const EVENT_CAPACITY: usize = 1024;
+
+/// Builds the network: a client, the event receiver, and the loop to spawn.
+pub fn new(key: NodeKey, config: Config) -> Result<(Client, mpsc::Receiver<Event>, EventLoop), Error> {
+    let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
+    let event_loop = EventLoop::new(key.0, config, rx, event_tx)?;
+    Ok((Client { tx }, event_rx, event_loop))
+}
+
+impl Client {
+    async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
+    }
+
+    /// Publishes bytes on the topic.
+    pub async fn publish(&self, data: Vec<u8>) -> Result<(), Error> {
+        self.call(|reply| Command::Publish { data, reply }).await?
+    }
+
+    /// Reports the node's verdict on a gossip message.
+    pub async fn validate(&self, message_id: MessageId, source: PeerId, verdict: Validation) -> Result<(), Error> {
+        self.tx
+            .send(Command::Validate {
+                message_id,
+                source,
+                verdict,
+            })
+            .await
+            .map_err(|_| Error::Stopped)
+    }
+
+    /// Sends a sync request and waits for the answer (bounded by the request timeout).
+    pub async fn request(&self, peer: PeerId, data: Vec<u8>) -> Result<Vec<u8>, Error> {
+        self.call(|reply| Command::Request { peer, data, reply }).await?
+    }
+
+    /// Answers a sync request.
+    pub async fn respond(&self, channel: ResponseChannel, data: Vec<u8>) -> Result<(), Error> {
+        self.tx
+            .send(Command::Respond { channel, data })
+            .await
+            .map_err(|_| Error::Stopped)
+    }
+
+    /// Dials an address.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), Error> {
+        self.call(|reply| Command::Dial { addr, reply }).await?
+    }
+
+    /// Closes every connection to a peer (after it misbehaved).
+    pub async fn disconnect(&self, peer: PeerId) -> Result<(), Error> {
+        self.tx.send(Command::Disconnect { peer }).await.map_err(|_| Error::Stopped)
+    }
+
+    /// The network's status.
+    pub async fn status(&self) -> Result<Status, Error> {
+        self.call(|reply| Command::Status { reply }).await
+    }
+}
+
+/// Parses a PeerId from its bytes (as kept in team profiles).
+pub fn peer_id_from_bytes(bytes: &[u8]) -> Option<PeerId> {
+    PeerId::from_bytes(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests;

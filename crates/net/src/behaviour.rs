@@ -1,0 +1,97 @@
+//! The one `NetworkBehaviour` and how each part is configured.
+
+use std::{collections::HashMap, time::Duration};
+
+use libp2p::{
+    gossipsub::{self, IdentTopic, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds, TopicScoreParams},
+    identify, identity::Keypair, kad, ping, request_response,
+    swarm::NetworkBehaviour,
+};
+
+use crate::{Config, Error, codec::BytesCodec, protocol};
+
+/// Everything the node speaks.
+#[derive(NetworkBehaviour)]
+pub(crate) struct Behaviour {
+    /// Envelope dissemination, validated by the node before relaying.
+    pub(crate) gossipsub: gossipsub::Behaviour,
+    /// Peer discovery: one bootstrap address is enough to find the rest.
+    pub(crate) kademlia: kad::Behaviour<kad::store::MemoryStore>,
+    /// Tells peers our listen addresses and protocols, feeding Kademlia.
+    pub(crate) identify: identify::Behaviour,
+    /// Liveness of connections.
+    pub(crate) ping: ping::Behaviour,
+    /// Anti-entropy requests between two nodes (bytes; the node gives meaning).
+    pub(crate) sync: request_response::Behaviour<BytesCodec>,
+}
+
+/// Penalty for each message the node rejects. With the decay below a peer
+/// that sends a few invalid envelopes in a row falls under the graylist
+/// threshold and is ignored, and the node disconnects it.
+const INVALID_MESSAGE_WEIGHT: f64 = -100.0;
+
+impl Behaviour {
+    pub(crate) fn new(key: &Keypair, config: &Config) -> Result<Self, Error> {
+        let start = |e: &dyn std::fmt::Display| Error::Start(e.to_string());
+        let gossip_config = gossipsub::ConfigBuilder::default()
+            .validation_mode(gossipsub::ValidationMode::Anonymous)
+            .validate_messages()
+            .message_id_fn(|m: &gossipsub::Message| MessageId::from(blake3::hash(&m.data).as_bytes().to_vec()))
+            .max_transmit_size(config.max_message_bytes)
+            .heartbeat_interval(config.heartbeat)
+            // IDONTWANT (gossipsub 1.2) for anything above 1 KiB: peers that
+            // already have a large envelope are told not to send it again.
+            .idontwant_message_size_threshold(1024)
+            .build()
+            .map_err(|e| start(&e))?;
+        let mut gossipsub =
+            gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config).map_err(|e| start(&e))?;
+        let topic = IdentTopic::new(&config.topic);
+        let mut params = PeerScoreParams {
+            // Every node of a testnet (and of a forum behind one NAT) shares
+            // one IP; membership gating, not IP diversity, keeps Sybils out.
+            ip_colocation_factor_weight: 0.0,
+            topics: HashMap::new(),
+            ..PeerScoreParams::default()
+        };
+        params.topics.insert(
+            topic.hash(),
+            TopicScoreParams {
+                topic_weight: 1.0,
+                // A quiet forum sends few envelopes: do not punish peers for
+                // not delivering enough of them.
+                mesh_message_deliveries_weight: 0.0,
+                mesh_failure_penalty_weight: 0.0,
+                invalid_message_deliveries_weight: INVALID_MESSAGE_WEIGHT,
+                invalid_message_deliveries_decay: 0.5,
+                ..TopicScoreParams::default()
+            },
+        );
+        gossipsub
+            .with_peer_score(params, PeerScoreThresholds::default())
+            .map_err(|e| start(&e))?;
+        gossipsub.subscribe(&topic).map_err(|e| start(&e))?;
+
+        let peer_id = key.public().to_peer_id();
+        let mut kad_config = kad::Config::new(protocol::KADEMLIA);
+        kad_config.set_query_timeout(Duration::from_secs(30));
+        let mut kademlia = kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
+        kademlia.set_mode(Some(kad::Mode::Server));
+
+        let identify = identify::Behaviour::new(identify::Config::new(protocol::IDENTIFY.into(), key.public()));
+        let sync = request_response::Behaviour::with_codec(
+            BytesCodec {
+                max_bytes: config.max_sync_bytes,
+            },
+            [(protocol::SYNC, request_response::ProtocolSupport::Full)],
+            request_response::Config::default().with_request_timeout(config.request_timeout),
+        );
+        Ok(Behaviour {
+            gossipsub,
+            kademlia,
+            identify,
+            ping: ping::Behaviour::default(),
+            sync,
+        })
+    }
+}

@@ -1,0 +1,281 @@
+//! The event loop: owns the swarm, carries out commands, turns swarm events
+//! into [`Event`]s.
+//!
+//! Who owns what: the loop alone owns the `Swarm`; pending sync requests are
+//! correlated with their `oneshot` reply by `OutboundRequestId`; the node
+//! owns everything above. The loop ends when the shutdown token fires or the
+//! command channel closes (every `Client` dropped).
+
+use std::collections::{HashMap, HashSet};
+
+use futures::StreamExt;
+use libp2p::{
+    Multiaddr, PeerId, Swarm, SwarmBuilder,
+    gossipsub::{self, IdentTopic, MessageAcceptance, PublishError},
+    identify, kad, noise,
+    multiaddr::Protocol,
+    request_response::{self, OutboundRequestId},
+    swarm::{SwarmEvent, dial_opts::DialOpts},
+    tcp, yamux,
+};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    Command, Config, Error, Event, ResponseChannel, Status, Validation,
+    behaviour::{Behaviour, BehaviourEvent},
+};
+
+/// Drives the swarm. Spawn [`EventLoop::run`].
+pub struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<Event>,
+    topic: IdentTopic,
+    config: Config,
+    /// Sync requests in flight, by id, with where their answer goes.
+    pending_requests: HashMap<OutboundRequestId, (PeerId, oneshot::Sender<Result<Vec<u8>, Error>>)>,
+    /// Peers we are connected to (at least one connection).
+    connected: HashSet<PeerId>,
+}
+
+impl EventLoop {
+    pub(crate) fn new(
+        key: libp2p::identity::Keypair,
+        config: Config,
+        commands: mpsc::Receiver<Command>,
+        events: mpsc::Sender<Event>,
+    ) -> Result<Self, Error> {
+        let start = |e: &dyn std::fmt::Display| Error::Start(e.to_string());
+        let behaviour = Behaviour::new(&key, &config)?;
+        let mut swarm = SwarmBuilder::with_existing_identity(key)
+            .with_tokio()
+            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+            .map_err(|e| start(&e))?
+            .with_quic()
+            .with_behaviour(|_| behaviour)
+            .map_err(|e| start(&e))?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_timeout))
+            .build();
+        for addr in &config.listen {
+            swarm.listen_on(addr.clone()).map_err(|e| start(&format!("{addr}: {e}")))?;
+        }
+        for addr in &config.bootstrap {
+            if let Some(peer) = peer_of(addr) {
+                swarm.behaviour_mut().kademlia.add_address(&peer, addr.clone());
+            }
+            if let Err(e) = swarm.dial(addr.clone()) {
+                tracing::warn!(%addr, error = %e, "cannot dial bootstrap address");
+            }
+        }
+        Ok(EventLoop {
+            topic: IdentTopic::new(&config.topic),
+            swarm,
+            commands,
+            events,
+            config,
+            pending_requests: HashMap::new(),
+            connected: HashSet::new(),
+        })
+    }
+
+    /// Runs until `shutdown` fires or every client is gone.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let mut discovery = tokio::time::interval(self.config.discovery_interval);
+        discovery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                command = self.commands.recv() => match command {
+                    Some(c) => self.on_command(c),
+                    None => break,
+                },
+                event = self.swarm.select_next_some() => {
+                    if self.on_swarm_event(event).await.is_err() {
+                        break;
+                    }
+                }
+                _ = discovery.tick() => {
+                    if !self.connected.is_empty() {
+                        // Errors only when the routing table is empty; nothing to do then.
+                        let _ = self.swarm.behaviour_mut().kademlia.bootstrap();
+                    }
+                }
+            }
+        }
+        for (_, (_, reply)) in self.pending_requests.drain() {
+            let _ = reply.send(Err(Error::Stopped));
+        }
+        tracing::debug!("network event loop stopped");
+    }
+
+    fn on_command(&mut self, command: Command) {
+        let behaviour = self.swarm.behaviour_mut();
+        match command {
+            Command::Publish { data, reply } => {
+                let result = match behaviour.gossipsub.publish(self.topic.clone(), data) {
+                    Ok(_) => Ok(()),
+                    Err(PublishError::NoPeersSubscribedToTopic) => Err(Error::NoPeers),
+                    // Our own duplicate (re-publishing something already sent) is fine.
+                    Err(PublishError::Duplicate) => Ok(()),
+                    Err(e) => Err(Error::Publish(e.to_string())),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Validate {
+                message_id,
+                source,
+                verdict,
+            } => {
+                let acceptance = match verdict {
+                    Validation::Accept => MessageAcceptance::Accept,
+                    Validation::Reject => MessageAcceptance::Reject,
+                    Validation::Ignore => MessageAcceptance::Ignore,
+                };
+                behaviour
+                    .gossipsub
+                    .report_message_validation_result(&message_id, &source, acceptance);
+            }
+            Command::Request { peer, data, reply } => {
+                let id = behaviour.sync.send_request(&peer, data);
+                self.pending_requests.insert(id, (peer, reply));
+            }
+            Command::Respond { channel, data } => {
+                // Fails only if the peer went away meanwhile.
+                let _ = behaviour.sync.send_response(channel.0, data);
+            }
+            Command::Dial { addr, reply } => {
+                if let Some(peer) = peer_of(&addr) {
+                    behaviour.kademlia.add_address(&peer, addr.clone());
+                }
+                let result = self.swarm.dial(addr.clone()).map_err(|e| Error::Dial {
+                    addr: addr.to_string(),
+                    reason: e.to_string(),
+                });
+                let _ = reply.send(result);
+            }
+            Command::Disconnect { peer } => {
+                behaviour.gossipsub.blacklist_peer(&peer);
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            Command::Status { reply } => {
+                let topic_peers = self
+                    .swarm
+                    .behaviour()
+                    .gossipsub
+                    .all_peers()
+                    .filter(|(_, topics)| topics.contains(&&self.topic.hash()))
+                    .count();
+                let status = Status {
+                    peer_id: *self.swarm.local_peer_id(),
+                    listen_addrs: self.swarm.listeners().cloned().collect(),
+                    connected: self.connected.iter().copied().collect(),
+                    topic_peers,
+                };
+                let _ = reply.send(status);
+            }
+        }
+    }
+
+    /// Returns `Err` when the node has dropped the event receiver.
+    async fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) -> Result<(), ()> {
+        let out = match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => Some(Event::Gossip {
+                message_id,
+                source: propagation_source,
+                data: message.data,
+            }),
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed { peer_id, topic, .. }))
+                if topic == self.topic.hash() =>
+            {
+                Some(Event::Subscribed { peer: peer_id })
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
+                if info.protocol_version == crate::protocol::IDENTIFY {
+                    for addr in info.listen_addrs {
+                        self.swarm.behaviour_mut().kademlia.add_address(&peer_id, addr);
+                    }
+                } else {
+                    tracing::debug!(%peer_id, version = %info.protocol_version, "peer of another network, disconnecting");
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                }
+                None
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kademlia(kad::Event::RoutingUpdated { peer, .. })) => {
+                // Discovery: connect to every peer we learn of, so gossip
+                // has a mesh. Meshes here are forums (tens to hundreds).
+                if !self.connected.contains(&peer) && peer != *self.swarm.local_peer_id() {
+                    let _ = self.swarm.dial(DialOpts::peer_id(peer).build());
+                }
+                None
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message { peer, message, .. })) => {
+                match message {
+                    request_response::Message::Request { request, channel, .. } => Some(Event::Request {
+                        peer,
+                        data: request,
+                        channel: ResponseChannel(channel),
+                    }),
+                    request_response::Message::Response { request_id, response } => {
+                        if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
+                            let _ = reply.send(Ok(response));
+                        }
+                        None
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::OutboundFailure {
+                request_id,
+                error,
+                peer,
+                ..
+            })) => {
+                if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
+                    let _ = reply.send(Err(Error::Request {
+                        peer,
+                        reason: error.to_string(),
+                    }));
+                }
+                None
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id, num_established, ..
+            } if num_established.get() == 1 => {
+                self.connected.insert(peer_id);
+                Some(Event::Connected { peer: peer_id })
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id, num_established: 0, ..
+            } => {
+                self.connected.remove(&peer_id);
+                Some(Event::Disconnected { peer: peer_id })
+            }
+            SwarmEvent::NewListenAddr { address, .. } => {
+                let addr = address.with(Protocol::P2p(*self.swarm.local_peer_id()));
+                tracing::info!(%addr, "listening");
+                Some(Event::Listening { addr })
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(?peer_id, %error, "outgoing connection failed");
+                None
+            }
+            _ => None,
+        };
+        match out {
+            Some(e) => self.events.send(e).await.map_err(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The `/p2p/<peer id>` at the end of an address, if any.
+fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
+    addr.iter().find_map(|p| match p {
+        Protocol::P2p(peer) => Some(peer),
+        _ => None,
+    })
+}
