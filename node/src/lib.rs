@@ -1,1 +1,157 @@
-//! placeholder
+//! # csirtmesh: one team's node
+//!
+//! The composition root. It wires the layers of DESIGN.md together and owns
+//! nothing of their logic:
+//!
+//! - [`datadir`]: keys, profile, charter and database on disk;
+//! - [`config`]: TOML config and flags, validated once;
+//! - [`node`]: the one event loop, net <-> seal <-> core <-> store, and the
+//!   one validation path every envelope goes through;
+//! - [`api`]: the local admin API (HTTP/JSON on loopback) and its client;
+//! - [`cli`]: the `csirtmesh` command line.
+//!
+//! To embed a node in another program, build a [`config::Config`] and call
+//! [`run`] with a cancellation token; see `examples/two_teams.rs`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod datadir;
+pub mod node;
+
+use std::{path::Path, time::Duration};
+
+use anyhow::{Context, Result, bail};
+use datadir::{DataDir, files};
+use proto::{Charter, CharterFile, Profile};
+use store::Store;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// How long shutdown waits for the network and API tasks.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs a node until `shutdown` is cancelled.
+pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<()> {
+    let dir = &config.data_dir;
+    let keys = dir.team_keys()?;
+    let (_, profile) = dir.profile()?;
+    if profile.team != keys.team_id() {
+        bail!("{}: profile.bin belongs to another team than team.key", dir.root().display());
+    }
+    let (charter, founders) = adopt_charter(dir, config.charter.as_deref())?;
+    let mesh = charter.mesh_id()?;
+    if !founders.iter().any(|f| f.team == profile.team) {
+        tracing::warn!(
+            team = %profile.name,
+            "this team is not a founder of the mesh; until it is admitted its envelopes are refused by other nodes"
+        );
+    }
+    let store = Store::open(&dir.file(files::DATABASE))
+        .with_context(|| format!("cannot open the database in {}", dir.root().display()))?;
+
+    let mut net_config = config.net.clone();
+    net_config.topic = net::protocol::envelope_topic(&mesh.to_string());
+    let (client, events, event_loop) = net::new(dir.node_key()?, net_config)?;
+    let net_task = tokio::spawn(event_loop.run(shutdown.child_token()));
+
+    let (api_tx, api_rx) = mpsc::channel(64);
+    let (api_addr, serve) = api::bind(config.api_listen, dir.api_token()?, api_tx, shutdown.clone()).await?;
+    datadir::replace(&dir.file(files::API_ADDR), api_addr.to_string().as_bytes(), 0o644)?;
+    let api_task = tokio::spawn(serve);
+    tracing::info!(team = %profile.name, mesh = %charter.name, api = %api_addr, "node running");
+
+    let (sync_tx, sync_rx) = mpsc::channel(64);
+    let node = node::Node::new(store, keys, charter, founders, client, sync_tx)?;
+    let result = node
+        .run_loop(events, api_rx, sync_rx, config.sync_interval, shutdown.clone())
+        .await;
+    shutdown.cancel();
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, net_task).await;
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, api_task).await;
+    let _ = std::fs::remove_file(dir.file(files::API_ADDR));
+    tracing::info!("node stopped");
+    result
+}
+
+/// Loads a charter file and verifies every founder's signed profile.
+pub fn load_charter(path: &Path) -> Result<(Charter, Vec<Profile>)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read charter {}", path.display()))?;
+    let file: CharterFile = toml::from_str(&text).with_context(|| format!("{} is not a charter file", path.display()))?;
+    let charter = file.to_charter().with_context(|| format!("invalid charter {}", path.display()))?;
+    let mut founders: Vec<Profile> = Vec::with_capacity(charter.founders.len());
+    for sp in &charter.founders {
+        let p = seal::verify_profile(sp).with_context(|| format!("a founder profile in {} does not verify", path.display()))?;
+        if founders.iter().any(|f| f.team == p.team) {
+            bail!("charter {} names founder {} twice", path.display(), p.name);
+        }
+        founders.push(p);
+    }
+    Ok((charter, founders))
+}
+
+/// The node's charter: the one in the data directory, adopting `given` on
+/// first run. A given charter of another mesh is refused.
+fn adopt_charter(dir: &DataDir, given: Option<&Path>) -> Result<(Charter, Vec<Profile>)> {
+    let own = dir.file(files::CHARTER);
+    if own.exists() {
+        let (charter, founders) = load_charter(&own)?;
+        if let Some(g) = given {
+            let (other, _) = load_charter(g)?;
+            if other.mesh_id()? != charter.mesh_id()? {
+                bail!(
+                    "this node belongs to mesh {:?} ({}); {} is the charter of another mesh ({:?}). \
+                     One node serves one mesh: use another data directory.",
+                    charter.name,
+                    charter.mesh_id()?.short(),
+                    g.display(),
+                    other.name
+                );
+            }
+        }
+        return Ok((charter, founders));
+    }
+    let g = given.context("no charter yet: pass --charter FILE on the first run (the forum gives it to you)")?;
+    let loaded = load_charter(g)?;
+    std::fs::copy(g, &own).with_context(|| format!("cannot copy the charter into {}", dir.root().display()))?;
+    Ok(loaded)
+}
+
+/// Writes a new charter from founders' data directories or profile files.
+pub fn make_charter(
+    name: &str,
+    founders: &[std::path::PathBuf],
+    threshold: u8,
+    point_of_contact: Option<&str>,
+    now_ms: u64,
+) -> Result<(Charter, String)> {
+    let mut signed = Vec::new();
+    let mut profiles: Vec<Profile> = Vec::new();
+    for f in founders {
+        let (sp, p) = if f.is_dir() { DataDir::new(f).profile()? } else { datadir::read_profile(f)? };
+        if profiles.iter().any(|q| q.team == p.team) {
+            bail!("founder {} ({}) is named twice", p.name, f.display());
+        }
+        signed.push(sp);
+        profiles.push(p);
+    }
+    let poc = match point_of_contact {
+        None => None,
+        Some(q) => {
+            let members = mesh_core::Membership::compute(&profiles, []);
+            Some(members.find(q).map_err(|e| anyhow::anyhow!("point of contact: {e}"))?.team)
+        }
+    };
+    let charter = Charter {
+        name: name.trim().to_owned(),
+        founders: signed,
+        threshold,
+        objection_window_ms: None,
+        point_of_contact: poc,
+        created_at: now_ms,
+    };
+    charter.check()?;
+    let text = toml::to_string_pretty(&CharterFile::from_charter(&charter)?)?;
+    Ok((charter, text))
+}

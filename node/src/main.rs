@@ -1,1 +1,14 @@
-fn main() {}
+//! The `csirtmesh` binary: everything lives in the library (`csirtmesh::cli`).
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match csirtmesh::cli::main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The chain of causes on one line, for people; no backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -32,7 +32,7 @@ pub mod protocol;
 use std::time::Duration;
 
 pub use event_loop::EventLoop;
-pub use libp2p::{Multiaddr, PeerId, gossipsub::MessageId, identity::Keypair};
+pub use libp2p::{Multiaddr, PeerId, gossipsub::MessageId, identity::Keypair, multiaddr};
 use tokio::sync::{mpsc, oneshot};
 
 /// The node's libp2p identity, kept apart from the team's keys: a team may

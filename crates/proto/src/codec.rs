@@ -11,11 +11,12 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{Error, MAX_ENVELOPE_BYTES};
+use crate::Error;
 
-/// The decoder's byte limit. Inputs are already checked against their own
-/// limit before decoding; this is the allocation ceiling inside bincode.
-const LIMIT: usize = MAX_ENVELOPE_BYTES;
+/// The decoder's byte limit: the allocation ceiling inside bincode, which
+/// checks every length prefix against it before allocating. Inputs are also
+/// checked against their own, smaller limit before decoding starts.
+const LIMIT: usize = crate::sync::MAX_SYNC_BYTES;
 
 fn config() -> bincode::config::Configuration<
     bincode::config::LittleEndian,

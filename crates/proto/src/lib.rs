@@ -24,6 +24,7 @@ mod error;
 pub mod ids;
 pub mod payload;
 pub mod profile;
+pub mod sync;
 pub mod tlp;
 
 pub use charter::{Charter, CharterFile};

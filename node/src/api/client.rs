@@ -1,0 +1,114 @@
+//! A client of a running node's admin API, as the CLI and the testnet use it.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::types::*;
+use crate::datadir::{DataDir, files};
+
+/// Talks to one node's admin API.
+#[derive(Clone)]
+pub struct ApiClient {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl ApiClient {
+    /// A client for the node running on `dir` (reads `api.addr` and `api.token`).
+    pub fn for_data_dir(dir: &DataDir) -> Result<Self> {
+        let addr = std::fs::read_to_string(dir.file(files::API_ADDR)).with_context(|| {
+            format!(
+                "no running node found for {} (no {}): start it with `csirtmesh run --data-dir {}`",
+                dir.root().display(),
+                files::API_ADDR,
+                dir.root().display()
+            )
+        })?;
+        Self::new(addr.trim(), &dir.api_token()?)
+    }
+
+    /// A client for the API at `addr` (host:port) with `token`.
+    pub fn new(addr: &str, token: &str) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .no_proxy()
+            .build()?;
+        Ok(ApiClient {
+            base: format!("http://{addr}"),
+            token: token.to_owned(),
+            http,
+        })
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T> {
+        let resp = req.bearer_auth(&self.token).send().await.map_err(|e| {
+            if e.is_connect() {
+                anyhow!("cannot reach the node's admin API at {}: is the node running?", self.base)
+            } else {
+                anyhow!("admin API request failed: {e}")
+            }
+        })?;
+        let status = resp.status();
+        let body = resp.bytes().await?;
+        if !status.is_success() {
+            let msg = serde_json::from_slice::<ErrorView>(&body)
+                .map(|e| e.error)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
+            return Err(anyhow!("{msg}"));
+        }
+        serde_json::from_slice(&body).context("unexpected answer from the admin API")
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.send(self.http.get(format!("{}{path}", self.base))).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body)).await
+    }
+
+    /// `GET /v1/status`.
+    pub async fn status(&self) -> Result<StatusView> {
+        self.get("/v1/status").await
+    }
+
+    /// `GET /v1/incidents`.
+    pub async fn incidents(&self) -> Result<Vec<IncidentSummary>> {
+        self.get("/v1/incidents").await
+    }
+
+    /// `GET /v1/incidents/{id}`.
+    pub async fn incident(&self, id: &str) -> Result<IncidentView> {
+        self.get(&format!("/v1/incidents/{id}")).await
+    }
+
+    /// `POST /v1/incidents`.
+    pub async fn open(&self, req: &NewIncident) -> Result<Published> {
+        self.post("/v1/incidents", req).await
+    }
+
+    /// `POST /v1/incidents/{id}/comments`.
+    pub async fn comment(&self, id: &str, text: &str) -> Result<Published> {
+        self.post(&format!("/v1/incidents/{id}/comments"), &NewComment { text: text.into() })
+            .await
+    }
+
+    /// `POST /v1/incidents/{id}/status`.
+    pub async fn set_status(&self, id: &str, status: &str) -> Result<Published> {
+        self.post(&format!("/v1/incidents/{id}/status"), &NewStatus { status: status.into() })
+            .await
+    }
+
+    /// `GET /v1/members`.
+    pub async fn members(&self) -> Result<Vec<MemberView>> {
+        self.get("/v1/members").await
+    }
+
+    /// `GET /v1/envelopes`.
+    pub async fn envelopes(&self) -> Result<Vec<EnvelopeView>> {
+        self.get("/v1/envelopes").await
+    }
+}

@@ -1,0 +1,214 @@
+//! The admin API's JSON shapes, shared by the server and the CLI client.
+//!
+//! These are the node's local interface, not the mesh's wire format (that is
+//! `proto`): they can change with the CLI, and carry names and hex ids.
+
+use serde::{Deserialize, Serialize};
+
+/// A team as shown to people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamRef {
+    /// Team id, hex.
+    pub id: String,
+    /// Name, if the team's profile is known.
+    pub name: Option<String>,
+}
+
+impl std::fmt::Display for TeamRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(n) => write!(f, "{n}"),
+            None => write!(f, "{}", &self.id[..8.min(self.id.len())]),
+        }
+    }
+}
+
+/// `GET /v1/status`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StatusView {
+    /// This team.
+    pub team: TeamRef,
+    /// The mesh's name.
+    pub mesh_name: String,
+    /// The mesh id, hex.
+    pub mesh_id: String,
+    /// This node's PeerId.
+    pub peer_id: String,
+    /// Where the node listens (full addresses to give others as bootstrap).
+    pub listen_addrs: Vec<String>,
+    /// Connected peers.
+    pub peers: Vec<PeerView>,
+    /// Number of members.
+    pub members: usize,
+    /// Envelopes stored.
+    pub envelopes: u64,
+    /// Envelopes waiting for a GREEN sender key.
+    pub waiting_for_key: u64,
+    /// Envelopes accepted since start (all origins).
+    pub accepted: u64,
+    /// Envelopes rejected since start.
+    pub rejected: u64,
+    /// Envelopes ignored since start (duplicates mostly).
+    pub ignored: u64,
+    /// Envelopes this node published since start.
+    pub published: u64,
+    /// Envelopes fetched by anti-entropy since start.
+    pub synced_in: u64,
+}
+
+/// A connected peer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PeerView {
+    /// Its PeerId.
+    pub peer_id: String,
+    /// The team whose profile lists it, if any.
+    pub team: Option<TeamRef>,
+    /// Last successful sync, ms since epoch.
+    pub last_sync_ok: Option<u64>,
+    /// Envelopes fetched from it by the last sync.
+    pub last_sync_fetched: u64,
+    /// The last sync error, in words.
+    pub last_sync_error: Option<String>,
+}
+
+/// `POST /v1/incidents`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NewIncident {
+    /// One line.
+    pub title: String,
+    /// What happened, what is asked.
+    pub description: String,
+    /// TLP label (clear, green, amber, amber+strict, red).
+    pub tlp: String,
+    /// Recipients by name or team id (AMBER and narrower).
+    #[serde(default)]
+    pub to: Vec<String>,
+}
+
+/// `POST /v1/incidents/{id}/comments`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NewComment {
+    /// The text.
+    pub text: String,
+}
+
+/// `POST /v1/incidents/{id}/status`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NewStatus {
+    /// new, in-progress, resolved, closed.
+    pub status: String,
+}
+
+/// What a publish returns: only after the envelope is durable.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Published {
+    /// The new envelope's id.
+    pub id: String,
+    /// The incident (thread root) it belongs to.
+    pub incident: String,
+    /// Whether it went out on gossip now (else anti-entropy delivers it).
+    pub gossiped: bool,
+}
+
+/// One incident in a list.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IncidentSummary {
+    /// Root envelope id.
+    pub id: String,
+    /// Title, if this team can read it.
+    pub title: Option<String>,
+    /// TLP label.
+    pub tlp: String,
+    /// Status.
+    pub status: String,
+    /// Who opened it.
+    pub author: TeamRef,
+    /// When (ms).
+    pub opened_at: u64,
+    /// Last change (ms).
+    pub updated_at: u64,
+    /// Whether this team can read it.
+    pub readable: bool,
+    /// Whether it waits for a GREEN key.
+    pub waiting_for_key: bool,
+    /// Number of replies.
+    pub replies: usize,
+}
+
+/// One incident with its thread.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IncidentView {
+    /// The summary.
+    #[serde(flatten)]
+    pub summary: IncidentSummary,
+    /// Description, if readable.
+    pub description: Option<String>,
+    /// The teams the reporter addressed, if readable.
+    pub recipients: Vec<TeamRef>,
+    /// The thread, in order.
+    pub events: Vec<EventView>,
+}
+
+/// One step of a thread.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EventView {
+    /// Envelope id.
+    pub id: String,
+    /// comment, status, sealed, refused.
+    pub kind: String,
+    /// Who.
+    pub author: TeamRef,
+    /// When (ms), if known.
+    pub at: Option<u64>,
+    /// Comment text, new status, or refusal reason.
+    pub text: Option<String>,
+    /// For sealed entries: waiting for a GREEN key.
+    pub waiting_for_key: bool,
+}
+
+/// A member.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MemberView {
+    /// The team.
+    pub team: TeamRef,
+    /// Country code.
+    pub country: Option<String>,
+    /// Constituency entries.
+    pub constituency: Vec<String>,
+    /// Contact line.
+    pub contact: Option<String>,
+    /// Whether the charter names it a founder.
+    pub founder: bool,
+    /// Its nodes' PeerIds.
+    pub peers: Vec<String>,
+}
+
+/// One stored envelope's public header (what every member can see).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EnvelopeView {
+    /// Id.
+    pub id: String,
+    /// Author.
+    pub author: TeamRef,
+    /// profile, key-share, incident.
+    pub kind: String,
+    /// TLP label.
+    pub tlp: String,
+    /// HLC stamp (ms).
+    pub created_at: u64,
+    /// Size on the wire.
+    pub size: usize,
+    /// Thread root, if a reply.
+    pub thread: Option<String>,
+    /// Whether this team opened it.
+    pub readable: bool,
+    /// Whether it waits for a GREEN key.
+    pub waiting_for_key: bool,
+}
+
+/// An error answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ErrorView {
+    /// What went wrong, in words.
+    pub error: String,
+}

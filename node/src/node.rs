@@ -1,0 +1,1131 @@
+//! The node: the one event loop wiring net <-> seal <-> core <-> store.
+//!
+//! Who owns what:
+//! - the loop ([`Node::run_loop`]) owns the [`Store`], the keys, the member
+//!   set and the clock; nothing else touches them, so there are no locks;
+//! - the network actor (`net::EventLoop`) owns the swarm and talks to the
+//!   loop through `net::Client` (commands) and `net::Event`s;
+//! - the admin API (axum) sends [`ApiRequest`]s with a `oneshot` reply;
+//! - sync exchanges run as short tasks that only talk to the network and
+//!   hand their results back as [`SyncResult`]s, so the loop never waits on
+//!   a remote peer.
+//!
+//! Every envelope, whatever way it came (gossip, sync, the local API), goes
+//! through [`Node::ingest`]: decode (bounded) -> outer signature -> the
+//! mesh's rules (`mesh_core::validate`) -> open if addressed to us -> store
+//! durably -> effects. Gossip relays only what `ingest` accepted.
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::{Context, Result, anyhow, bail};
+use mesh_core::{Incident, Membership, Reason, ThreadEntry, Verdict, clock::Hlc};
+use net::PeerId;
+use proto::{
+    Body, Charter, Envelope, EnvelopeContent, EnvelopeId, IncidentPayload, IncidentStatus, InnerContent, KeyId,
+    Kind, MeshId, Payload, Profile, SealedTo, SignedInner, TeamId, Tlp,
+    payload::SenderKeyShare,
+    sync::{MAX_GET, MAX_SYNC_BYTES, SyncRequest, SyncResponse},
+};
+use seal::{SenderKey, TeamKeys, VerifiedEnvelope};
+use store::{Derived, SenderKeyRow, Store, Stored};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::types::*;
+
+/// Milliseconds since the epoch: the one clock read, at the edge.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A peer that sent this many invalid envelopes is disconnected; gossipsub's
+/// score has already stopped relaying for it by then.
+const MAX_REJECTS_PER_PEER: u32 = 5;
+
+/// Envelopes we authored but could not gossip yet (no peer subscribed). A
+/// bound: past it anti-entropy delivers them instead.
+const OUTBOX_CAPACITY: usize = 1024;
+
+/// Where an envelope came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Gossip, forwarded by this peer.
+    Gossip(PeerId),
+    /// Anti-entropy, from this peer.
+    Sync(PeerId),
+    /// This node's own admin API.
+    Local,
+}
+
+impl Origin {
+    fn peer(&self) -> Option<PeerId> {
+        match self {
+            Origin::Gossip(p) | Origin::Sync(p) => Some(*p),
+            Origin::Local => None,
+        }
+    }
+}
+
+/// A request from the admin API.
+pub enum ApiRequest {
+    /// Node status.
+    Status(oneshot::Sender<Result<StatusView, ApiError>>),
+    /// All incidents.
+    Incidents(oneshot::Sender<Result<Vec<IncidentSummary>, ApiError>>),
+    /// One incident.
+    Incident(String, oneshot::Sender<Result<IncidentView, ApiError>>),
+    /// Open an incident.
+    Open(NewIncident, oneshot::Sender<Result<Published, ApiError>>),
+    /// Comment on an incident.
+    Comment(String, NewComment, oneshot::Sender<Result<Published, ApiError>>),
+    /// Change an incident's status.
+    SetStatus(String, NewStatus, oneshot::Sender<Result<Published, ApiError>>),
+    /// Members.
+    Members(oneshot::Sender<Result<Vec<MemberView>, ApiError>>),
+    /// Stored envelopes' public headers.
+    Envelopes(oneshot::Sender<Result<Vec<EnvelopeView>, ApiError>>),
+}
+
+/// An API failure: bad input (400), unknown thing (404), or our fault (500).
+#[derive(Debug)]
+pub enum ApiError {
+    /// The request is wrong; the message says how.
+    BadRequest(String),
+    /// The thing asked for does not exist here.
+    NotFound(String),
+    /// The node failed (disk, database).
+    Internal(String),
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        ApiError::Internal(format!("{e:#}"))
+    }
+}
+
+impl From<store::Error> for ApiError {
+    fn from(e: store::Error) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+/// A finished network part of a sync exchange.
+pub enum SyncResult {
+    /// The peer's inventory.
+    Inventory(PeerId, Result<Vec<EnvelopeId>, String>),
+    /// Envelopes fetched from the peer.
+    Envelopes(PeerId, Result<Vec<Vec<u8>>, String>),
+}
+
+/// What the node knows of a connected peer.
+#[derive(Default)]
+struct PeerState {
+    rejects: u32,
+    sync_in_flight: bool,
+    last_sync_ok: Option<u64>,
+    last_sync_fetched: u64,
+    last_sync_error: Option<String>,
+}
+
+#[derive(Default)]
+struct Counters {
+    accepted: u64,
+    rejected: u64,
+    ignored: u64,
+    published: u64,
+    synced_in: u64,
+}
+
+/// The node's state, owned by its loop.
+pub struct Node {
+    store: Store,
+    keys: TeamKeys,
+    me: TeamId,
+    mesh: MeshId,
+    charter: Charter,
+    founders: Vec<Profile>,
+    members: Membership,
+    hlc: Hlc,
+    seq: u64,
+    net: net::Client,
+    outbox: VecDeque<Vec<u8>>,
+    peers: HashMap<PeerId, PeerState>,
+    /// (peer, reason) pairs already logged, so a noisy peer is logged once.
+    logged: HashSet<(PeerId, String)>,
+    counters: Counters,
+    sync_results: mpsc::Sender<SyncResult>,
+}
+
+impl Node {
+    /// Builds the node state from an open store and verified charter.
+    pub fn new(
+        store: Store,
+        keys: TeamKeys,
+        charter: Charter,
+        founders: Vec<Profile>,
+        net: net::Client,
+        sync_results: mpsc::Sender<SyncResult>,
+    ) -> Result<Self> {
+        let me = keys.team_id();
+        let mesh = charter.mesh_id()?;
+        let seq = store.max_seq(&me)?;
+        let hlc = Hlc::new(store.max_created_at()?);
+        let mut node = Node {
+            store,
+            keys,
+            me,
+            mesh,
+            charter,
+            members: Membership::compute(&founders, []),
+            founders,
+            hlc,
+            seq,
+            net,
+            outbox: VecDeque::new(),
+            peers: HashMap::new(),
+            logged: HashSet::new(),
+            counters: Counters::default(),
+            sync_results,
+        };
+        node.rebuild_membership()?;
+        Ok(node)
+    }
+
+    /// The derived member view, rebuilt from the charter and the stored
+    /// profile envelopes (the log is the source of truth).
+    fn rebuild_membership(&mut self) -> Result<()> {
+        let mut profiles = Vec::new();
+        for s in self.store.by_kind(Kind::Profile)? {
+            let env = Envelope::decode(&s.bytes).context("stored profile envelope")?;
+            if let Body::Clear(b) = &env.content.body
+                && let Ok(sp) = proto::SignedProfile::from_bytes(b)
+                && let Ok(p) = seal::verify_profile(&sp)
+            {
+                profiles.push(p);
+            }
+        }
+        self.members = Membership::compute(&self.founders, profiles);
+        Ok(())
+    }
+
+    /// The loop: network events, API requests, sync results and timers,
+    /// until `shutdown`.
+    pub async fn run_loop(
+        mut self,
+        mut events: mpsc::Receiver<net::Event>,
+        mut api: mpsc::Receiver<ApiRequest>,
+        mut sync_results: mpsc::Receiver<SyncResult>,
+        sync_interval: Duration,
+        shutdown: CancellationToken,
+    ) -> Result<()> {
+        let mut sync_tick = tokio::time::interval(sync_interval);
+        sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                e = events.recv() => match e {
+                    Some(e) => self.on_net_event(e).await,
+                    None => bail!("the network stopped unexpectedly"),
+                },
+                Some(r) = api.recv() => self.on_api(r).await,
+                Some(r) = sync_results.recv() => self.on_sync_result(r),
+                _ = sync_tick.tick() => self.sync_with_random_peer(),
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_net_event(&mut self, event: net::Event) {
+        match event {
+            net::Event::Gossip {
+                message_id,
+                source,
+                data,
+            } => {
+                let verdict = self.ingest(&data, Origin::Gossip(source));
+                let v = match verdict {
+                    Verdict::Accept => net::Validation::Accept,
+                    Verdict::Reject(_) => net::Validation::Reject,
+                    Verdict::Ignore(_) => net::Validation::Ignore,
+                };
+                let _ = self.net.validate(message_id, source, v).await;
+                if matches!(verdict, Verdict::Reject(_)) {
+                    self.penalise(source).await;
+                }
+            }
+            net::Event::Request { data, channel, .. } => {
+                let answer = self.answer_sync(&data);
+                let bytes = answer.to_bytes().unwrap_or_default();
+                let _ = self.net.respond(channel, bytes).await;
+            }
+            net::Event::Connected { peer } => {
+                self.peers.entry(peer).or_default();
+                // Catch up with every new peer at once: what we missed while
+                // away is most likely there.
+                self.start_sync(peer);
+            }
+            net::Event::Disconnected { peer } => {
+                self.peers.remove(&peer);
+            }
+            net::Event::Subscribed { .. } => self.flush_outbox().await,
+            net::Event::Listening { addr } => {
+                tracing::info!(%addr, "node reachable at");
+            }
+        }
+    }
+
+    async fn penalise(&mut self, peer: PeerId) {
+        let state = self.peers.entry(peer).or_default();
+        state.rejects += 1;
+        if state.rejects == MAX_REJECTS_PER_PEER {
+            tracing::warn!(%peer, rejects = state.rejects, "disconnecting peer that keeps sending invalid envelopes");
+            let _ = self.net.disconnect(peer).await;
+        }
+    }
+
+    /// The one validation path. Returns the verdict; on `Accept` the envelope
+    /// is durably stored when this returns.
+    pub fn ingest(&mut self, bytes: &[u8], origin: Origin) -> Verdict {
+        let verdict = self.ingest_inner(bytes, origin);
+        match &verdict {
+            Verdict::Accept => self.counters.accepted += 1,
+            Verdict::Ignore(_) => self.counters.ignored += 1,
+            Verdict::Reject(reason) => {
+                self.counters.rejected += 1;
+                let key = (origin.peer().unwrap_or(PeerId::random()), reason_kind(reason));
+                if self.logged.len() < 10_000 && self.logged.insert(key) {
+                    tracing::warn!(?origin, %reason, "rejected envelope");
+                }
+            }
+        }
+        verdict
+    }
+
+    fn ingest_inner(&mut self, bytes: &[u8], origin: Origin) -> Verdict {
+        let envelope = match Envelope::decode(bytes) {
+            Ok(e) => e,
+            Err(e) => return Verdict::Reject(Reason::Malformed(e.to_string())),
+        };
+        match self.store.contains(&envelope.id) {
+            Ok(true) => return Verdict::Ignore(Reason::Duplicate),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "database error while checking for a duplicate");
+                return Verdict::Ignore(Reason::Malformed("database unavailable".into()));
+            }
+        }
+        let verified = match seal::verify_envelope(envelope) {
+            Ok(v) => v,
+            Err(e) => return Verdict::Reject(Reason::BadSignature(e.to_string())),
+        };
+        match mesh_core::validate::check(&verified, &self.mesh, &self.members, now_ms()) {
+            Verdict::Accept => {}
+            other => return other,
+        }
+        let derived = match self.derive(&verified) {
+            Ok(d) => d,
+            Err(reason) => return Verdict::Reject(reason),
+        };
+        let env = verified.envelope();
+        match self.store.insert(env, &derived, now_ms()) {
+            Ok(true) => {}
+            Ok(false) => return Verdict::Ignore(Reason::Duplicate),
+            Err(e) => {
+                // Not the sender's fault (disk full, I/O error): no penalty,
+                // and nothing is acknowledged; sync brings it again later.
+                tracing::error!(error = %e, id = %env.id, "cannot store envelope");
+                return Verdict::Ignore(Reason::Malformed(format!("not stored: {e}")));
+            }
+        }
+        self.hlc.observe(env.content.created_at);
+        if origin == Origin::Local {
+            self.seq = self.seq.max(env.content.seq);
+        }
+        if let Err(e) = self.after_accept(&verified, &derived) {
+            tracing::error!(error = %format!("{e:#}"), id = %env.id, "post-accept processing failed");
+        }
+        Verdict::Accept
+    }
+
+    /// What this node can learn from an authentic envelope of a member:
+    /// opened content when addressed to us, or the key it waits for.
+    fn derive(&self, env: &VerifiedEnvelope) -> Result<Derived, Reason> {
+        let c = env.content();
+        match (&c.kind, &c.body) {
+            (Kind::Profile, Body::Clear(b)) => {
+                let sp = proto::SignedProfile::from_bytes(b).map_err(|e| Reason::BadProfile(e.to_string()))?;
+                let p = seal::verify_profile(&sp).map_err(|e| Reason::BadProfile(e.to_string()))?;
+                if p.team != c.author {
+                    return Err(Reason::BadProfile("profile of another team".into()));
+                }
+                Ok(Derived::default())
+            }
+            (_, Body::Clear(_)) => {
+                let opened = seal::read_clear(env).map_err(|e| Reason::BadSignature(e.to_string()))?;
+                Ok(Derived {
+                    opened: Some(opened.plaintext),
+                    waiting_for: None,
+                })
+            }
+            (_, Body::Sealed { to: SealedTo::Teams, .. }) => match seal::open(env, self.keys.age_identity()) {
+                Ok(o) => Ok(Derived {
+                    opened: Some(o.plaintext),
+                    waiting_for: None,
+                }),
+                Err(seal::Error::NotForUs) => Ok(Derived::default()),
+                // Addressed to us but wrong inside (re-wrapped, mislabelled):
+                // only a recipient can see it, and it refuses it.
+                Err(e) => Err(Reason::BadSignature(e.to_string())),
+            },
+            (_, Body::Sealed {
+                to: SealedTo::SenderKey(k),
+                ..
+            }) => match self.sender_key(k) {
+                Some(key) => match seal::open(env, key.identity()) {
+                    Ok(o) => Ok(Derived {
+                        opened: Some(o.plaintext),
+                        waiting_for: None,
+                    }),
+                    Err(e) => Err(Reason::BadSignature(e.to_string())),
+                },
+                None => Ok(Derived {
+                    opened: None,
+                    waiting_for: Some(*k),
+                }),
+            },
+        }
+    }
+
+    fn sender_key(&self, id: &KeyId) -> Option<SenderKey> {
+        let row = self.store.sender_key(id).ok()??;
+        SenderKey::from_secret(&row.secret).ok()
+    }
+
+    fn after_accept(&mut self, env: &VerifiedEnvelope, derived: &Derived) -> Result<()> {
+        let c = env.content();
+        match c.kind {
+            Kind::Profile => self.rebuild_membership()?,
+            Kind::KeyShare => {
+                let Some(plaintext) = &derived.opened else { return Ok(()) };
+                let inner = inner_of(plaintext)?;
+                if let Payload::SenderKey(share) = inner.payload {
+                    self.adopt_sender_key(c.author, c.created_at, share)?;
+                }
+            }
+            Kind::Incident => {}
+        }
+        Ok(())
+    }
+
+    /// Stores a teammate's sender key and opens what waited for it.
+    fn adopt_sender_key(&mut self, team: TeamId, at: u64, share: SenderKeyShare) -> Result<()> {
+        let key = SenderKey::from_secret(&share.secret)?;
+        if key.id() != share.key_id {
+            bail!("key share names key {} but carries {}", share.key_id.short(), key.id().short());
+        }
+        self.store.put_sender_key(
+            &SenderKeyRow {
+                key_id: key.id(),
+                team,
+                secret: share.secret,
+                created_at: at,
+                members: None,
+            },
+            false,
+        )?;
+        for waiting in self.store.waiting_for(&key.id())? {
+            let env = seal::verify_envelope(Envelope::decode(&waiting.bytes)?)?;
+            match seal::open(&env, key.identity()) {
+                Ok(o) => self.store.set_opened(&env.envelope().id, &o.plaintext)?,
+                Err(e) => {
+                    tracing::warn!(id = %env.envelope().id, error = %e, "envelope does not open with its announced sender key");
+                    self.store.clear_pending(&env.envelope().id)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Our GREEN sender key for the current member set; a new one (shared in
+    /// a key-share envelope) when the members changed since the last one.
+    async fn current_sender_key(&mut self) -> Result<SenderKey, ApiError> {
+        let digest = members_digest(&self.members);
+        if let Some(row) = self.store.own_sender_key()?
+            && row.members == Some(digest)
+        {
+            return Ok(SenderKey::from_secret(&row.secret).map_err(|e| ApiError::Internal(e.to_string()))?);
+        }
+        let key = SenderKey::generate();
+        let now = now_ms();
+        self.store.put_sender_key(
+            &SenderKeyRow {
+                key_id: key.id(),
+                team: self.me,
+                secret: key.secret(),
+                created_at: now,
+                members: Some(digest),
+            },
+            true,
+        )?;
+        let others: Vec<Profile> = self.members.members().filter(|p| p.team != self.me).cloned().collect();
+        if !others.is_empty() {
+            let inner = InnerContent {
+                author: self.me,
+                mesh: self.mesh,
+                tlp: Tlp::Red,
+                recipients: others.iter().map(|p| p.team).collect(),
+                payload: Payload::SenderKey(SenderKeyShare {
+                    key_id: key.id(),
+                    secret: key.secret(),
+                }),
+            };
+            let recipients = recipients_of(&others)?;
+            let ciphertext =
+                seal::seal_inner(&self.keys, &inner, &recipients).map_err(|e| ApiError::Internal(e.to_string()))?;
+            self.publish(
+                Kind::KeyShare,
+                Tlp::Red,
+                None,
+                Body::Sealed {
+                    to: SealedTo::Teams,
+                    ciphertext,
+                },
+            )
+            .await?;
+            tracing::info!(key = %key.id().short(), members = others.len(), "shared a new GREEN sender key");
+        }
+        Ok(key)
+    }
+
+    /// Signs, validates through [`Node::ingest`] like any arrival, stores,
+    /// then gossips. Returns once the envelope is durable.
+    async fn publish(
+        &mut self,
+        kind: Kind,
+        tlp: Tlp,
+        thread: Option<EnvelopeId>,
+        body: Body,
+    ) -> Result<(EnvelopeId, bool), ApiError> {
+        let content = EnvelopeContent {
+            mesh: self.mesh,
+            kind,
+            author: self.me,
+            seq: self.seq + 1,
+            created_at: self.hlc.tick(now_ms()),
+            tlp,
+            thread,
+            parents: thread.into_iter().collect(),
+            body,
+        };
+        let env = seal::sign_envelope(&self.keys, &content).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let bytes = env.envelope().bytes.clone();
+        let id = env.envelope().id;
+        match self.ingest(&bytes, Origin::Local) {
+            Verdict::Accept => {}
+            Verdict::Reject(r) | Verdict::Ignore(r) => {
+                return Err(ApiError::BadRequest(format!("this node refuses its own envelope: {r}")));
+            }
+        }
+        self.counters.published += 1;
+        let gossiped = match self.net.publish(bytes.clone()).await {
+            Ok(()) => true,
+            Err(net::Error::NoPeers) => {
+                if self.outbox.len() == OUTBOX_CAPACITY {
+                    self.outbox.pop_front();
+                }
+                self.outbox.push_back(bytes);
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, %id, "gossip publish failed; anti-entropy will deliver it");
+                false
+            }
+        };
+        Ok((id, gossiped))
+    }
+
+    async fn flush_outbox(&mut self) {
+        while let Some(bytes) = self.outbox.pop_front() {
+            match self.net.publish(bytes.clone()).await {
+                Ok(()) => {}
+                Err(net::Error::NoPeers) => {
+                    self.outbox.push_front(bytes);
+                    break;
+                }
+                Err(e) => tracing::debug!(error = %e, "outbox publish failed; anti-entropy will deliver it"),
+            }
+        }
+    }
+
+    // ---- incidents -------------------------------------------------------
+
+    async fn open_incident(&mut self, req: NewIncident) -> Result<Published, ApiError> {
+        let tlp: Tlp = req.tlp.parse().map_err(|e: proto::Error| ApiError::BadRequest(e.to_string()))?;
+        if req.title.trim().is_empty() {
+            return Err(ApiError::BadRequest("an incident needs a --title".into()));
+        }
+        let to = self.resolve_recipients(&req.to)?;
+        if tlp.is_named_recipients() && to.is_empty() {
+            return Err(ApiError::BadRequest(format!(
+                "an incident labelled {tlp} needs recipients: name them with --to TEAM,..."
+            )));
+        }
+        if !tlp.is_named_recipients() && !to.is_empty() {
+            return Err(ApiError::BadRequest(format!(
+                "{tlp} goes to {}; --to is for AMBER, AMBER+STRICT and RED",
+                if tlp == Tlp::Clear { "everyone" } else { "every member" }
+            )));
+        }
+        let payload = IncidentPayload::Open {
+            title: req.title.trim().to_owned(),
+            description: req.description,
+        };
+        let (id, gossiped) = self.send_incident_step(None, tlp, to, payload).await?;
+        Ok(Published {
+            id: id.to_string(),
+            incident: id.to_string(),
+            gossiped,
+        })
+    }
+
+    async fn reply(&mut self, incident: &str, payload: IncidentPayload) -> Result<Published, ApiError> {
+        let root_id = self.find_incident(incident)?;
+        let root = self.load_entry(&root_id)?.ok_or_else(|| ApiError::NotFound(incident.into()))?;
+        if root.payload.is_none() {
+            return Err(ApiError::BadRequest(format!(
+                "incident {} is not readable by this team: only its recipients can reply",
+                root_id.short()
+            )));
+        }
+        // Everyone in the conversation: the reporter and its recipients.
+        let mut to: Vec<TeamId> = root.recipients.clone();
+        to.push(root.author);
+        to.retain(|t| *t != self.me);
+        to.sort();
+        to.dedup();
+        let (id, gossiped) = self.send_incident_step(Some(root_id), root.tlp, to, payload).await?;
+        Ok(Published {
+            id: id.to_string(),
+            incident: root_id.to_string(),
+            gossiped,
+        })
+    }
+
+    async fn send_incident_step(
+        &mut self,
+        thread: Option<EnvelopeId>,
+        tlp: Tlp,
+        to: Vec<TeamId>,
+        payload: IncidentPayload,
+    ) -> Result<(EnvelopeId, bool), ApiError> {
+        let inner = InnerContent {
+            author: self.me,
+            mesh: self.mesh,
+            tlp,
+            recipients: to.clone(),
+            payload: Payload::Incident(payload),
+        };
+        let bad = |e: seal::Error| ApiError::BadRequest(e.to_string());
+        let body = match tlp {
+            Tlp::Clear => Body::Clear(seal::sign_inner(&self.keys, &inner).map_err(bad)?),
+            Tlp::Green => {
+                let key = self.current_sender_key().await?;
+                Body::Sealed {
+                    to: SealedTo::SenderKey(key.id()),
+                    ciphertext: key.seal(&self.keys, &inner).map_err(bad)?,
+                }
+            }
+            _ => {
+                // The named teams, and ourselves, so our own copy stays readable.
+                let mut profiles = Vec::with_capacity(to.len() + 1);
+                for t in to.iter().chain(std::iter::once(&self.me)) {
+                    let p = self
+                        .members
+                        .profile(t)
+                        .ok_or_else(|| ApiError::BadRequest(format!("no profile for team {}", t.short())))?;
+                    profiles.push(p.clone());
+                }
+                Body::Sealed {
+                    to: SealedTo::Teams,
+                    ciphertext: seal::seal_inner(&self.keys, &inner, &recipients_of(&profiles)?).map_err(bad)?,
+                }
+            }
+        };
+        self.publish(Kind::Incident, tlp, thread, body).await
+    }
+
+    fn resolve_recipients(&self, names: &[String]) -> Result<Vec<TeamId>, ApiError> {
+        let mut out = Vec::new();
+        for n in names.iter().flat_map(|n| n.split(',')).map(str::trim).filter(|n| !n.is_empty()) {
+            let p = self.members.find(n).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            if p.team != self.me && !out.contains(&p.team) {
+                out.push(p.team);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Finds an incident by full id or unique prefix (at least 8 hex digits).
+    fn find_incident(&self, q: &str) -> Result<EnvelopeId, ApiError> {
+        let q = q.trim().to_ascii_lowercase();
+        if let Ok(id) = q.parse::<EnvelopeId>() {
+            return Ok(id);
+        }
+        if q.len() < 8 || !q.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(ApiError::BadRequest(format!(
+                "{q:?} is not an incident id (give at least 8 hex digits)"
+            )));
+        }
+        let roots = self.store.incident_roots()?;
+        let matches: Vec<EnvelopeId> = roots
+            .iter()
+            .filter_map(|s| Envelope::decode(&s.bytes).ok())
+            .map(|e| e.id)
+            .filter(|id| id.to_string().starts_with(&q))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(ApiError::NotFound(format!("no incident {q}"))),
+            _ => Err(ApiError::BadRequest(format!("{q} matches several incidents; give more digits"))),
+        }
+    }
+
+    fn load_entry(&self, id: &EnvelopeId) -> Result<Option<ThreadEntry>, ApiError> {
+        match self.store.get(id)? {
+            Some(s) => Ok(Some(entry_of(&s)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn incident(&self, root_id: &EnvelopeId) -> Result<Incident, ApiError> {
+        let root = self
+            .load_entry(root_id)?
+            .ok_or_else(|| ApiError::NotFound(format!("no incident {root_id}")))?;
+        let replies = self
+            .store
+            .thread(root_id)?
+            .iter()
+            .map(entry_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Incident::fold(&root, replies))
+    }
+
+    fn team_ref(&self, t: &TeamId) -> TeamRef {
+        TeamRef {
+            id: t.to_string(),
+            name: self.members.profile(t).map(|p| p.name.clone()),
+        }
+    }
+
+    fn summary(&self, inc: &Incident) -> IncidentSummary {
+        IncidentSummary {
+            id: inc.id.to_string(),
+            title: inc.title.clone(),
+            tlp: inc.tlp.to_string(),
+            status: inc.status.to_string(),
+            author: self.team_ref(&inc.author),
+            opened_at: inc.opened_at,
+            updated_at: inc.updated_at,
+            readable: inc.title.is_some(),
+            waiting_for_key: inc.waiting_for_key,
+            replies: inc.events.len(),
+        }
+    }
+
+    fn incident_view(&self, inc: &Incident) -> IncidentView {
+        use mesh_core::IncidentEvent as E;
+        let events = inc
+            .events
+            .iter()
+            .map(|e| match e {
+                E::Comment { id, author, at, text } => EventView {
+                    id: id.to_string(),
+                    kind: "comment".into(),
+                    author: self.team_ref(author),
+                    at: Some(*at),
+                    text: Some(text.clone()),
+                    waiting_for_key: false,
+                },
+                E::Status { id, author, at, status } => EventView {
+                    id: id.to_string(),
+                    kind: "status".into(),
+                    author: self.team_ref(author),
+                    at: Some(*at),
+                    text: Some(status.to_string()),
+                    waiting_for_key: false,
+                },
+                E::Sealed {
+                    id,
+                    author,
+                    at,
+                    waiting_for_key,
+                } => EventView {
+                    id: id.to_string(),
+                    kind: "sealed".into(),
+                    author: self.team_ref(author),
+                    at: Some(*at),
+                    text: None,
+                    waiting_for_key: *waiting_for_key,
+                },
+                E::Refused { id, author, reason } => EventView {
+                    id: id.to_string(),
+                    kind: "refused".into(),
+                    author: self.team_ref(author),
+                    at: None,
+                    text: Some(reason.clone()),
+                    waiting_for_key: false,
+                },
+            })
+            .collect();
+        IncidentView {
+            summary: self.summary(inc),
+            description: inc.description.clone(),
+            recipients: inc.recipients.iter().map(|t| self.team_ref(t)).collect(),
+            events,
+        }
+    }
+
+    // ---- API -------------------------------------------------------------
+
+    async fn on_api(&mut self, request: ApiRequest) {
+        match request {
+            ApiRequest::Status(reply) => {
+                let r = self.status().await;
+                let _ = reply.send(r);
+            }
+            ApiRequest::Incidents(reply) => {
+                let r = self.incidents();
+                let _ = reply.send(r);
+            }
+            ApiRequest::Incident(id, reply) => {
+                let r = self.find_incident(&id).and_then(|id| self.incident(&id)).map(|i| self.incident_view(&i));
+                let _ = reply.send(r);
+            }
+            ApiRequest::Open(req, reply) => {
+                let r = self.open_incident(req).await;
+                let _ = reply.send(r);
+            }
+            ApiRequest::Comment(id, c, reply) => {
+                let r = if c.text.trim().is_empty() {
+                    Err(ApiError::BadRequest("an empty comment: give --text".into()))
+                } else {
+                    self.reply(&id, IncidentPayload::Comment { text: c.text }).await
+                };
+                let _ = reply.send(r);
+            }
+            ApiRequest::SetStatus(id, s, reply) => {
+                let r = match s.status.parse::<IncidentStatus>() {
+                    Ok(status) => self.reply(&id, IncidentPayload::Status { status }).await,
+                    Err(e) => Err(ApiError::BadRequest(e.to_string())),
+                };
+                let _ = reply.send(r);
+            }
+            ApiRequest::Members(reply) => {
+                let _ = reply.send(Ok(self.member_views()));
+            }
+            ApiRequest::Envelopes(reply) => {
+                let _ = reply.send(self.envelope_views());
+            }
+        }
+    }
+
+    fn incidents(&self) -> Result<Vec<IncidentSummary>, ApiError> {
+        let mut out = Vec::new();
+        for s in self.store.incident_roots()? {
+            let id = Envelope::decode(&s.bytes).map_err(|e| ApiError::Internal(e.to_string()))?.id;
+            out.push(self.summary(&self.incident(&id)?));
+        }
+        Ok(out)
+    }
+
+    async fn status(&self) -> Result<StatusView, ApiError> {
+        let net = self.net.status().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut peers: Vec<PeerView> = net
+            .connected
+            .iter()
+            .map(|peer| {
+                let state = self.peers.get(peer);
+                PeerView {
+                    peer_id: peer.to_string(),
+                    team: self
+                        .members
+                        .members()
+                        .find(|p| p.peers.iter().any(|b| net::peer_id_from_bytes(b) == Some(*peer)))
+                        .map(|p| self.team_ref(&p.team)),
+                    last_sync_ok: state.and_then(|s| s.last_sync_ok),
+                    last_sync_fetched: state.map(|s| s.last_sync_fetched).unwrap_or(0),
+                    last_sync_error: state.and_then(|s| s.last_sync_error.clone()),
+                }
+            })
+            .collect();
+        peers.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
+        Ok(StatusView {
+            team: self.team_ref(&self.me),
+            mesh_name: self.charter.name.clone(),
+            mesh_id: self.mesh.to_string(),
+            peer_id: net.peer_id.to_string(),
+            listen_addrs: net
+                .listen_addrs
+                .iter()
+                .map(|a| format!("{a}/p2p/{}", net.peer_id))
+                .collect(),
+            peers,
+            members: self.members.len(),
+            envelopes: self.store.count()?,
+            waiting_for_key: self.store.waiting_count()?,
+            accepted: self.counters.accepted,
+            rejected: self.counters.rejected,
+            ignored: self.counters.ignored,
+            published: self.counters.published,
+            synced_in: self.counters.synced_in,
+        })
+    }
+
+    fn member_views(&self) -> Vec<MemberView> {
+        self.members
+            .members()
+            .map(|p| MemberView {
+                team: self.team_ref(&p.team),
+                country: p.country.clone(),
+                constituency: p.constituency.iter().map(|c| c.to_string()).collect(),
+                contact: p.contact.clone(),
+                founder: self.founders.iter().any(|f| f.team == p.team),
+                peers: p
+                    .peers
+                    .iter()
+                    .filter_map(|b| net::peer_id_from_bytes(b))
+                    .map(|p| p.to_string())
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn envelope_views(&self) -> Result<Vec<EnvelopeView>, ApiError> {
+        let mut out = Vec::new();
+        for id in self.store.ids()? {
+            let Some(s) = self.store.get(&id)? else { continue };
+            let env = Envelope::decode(&s.bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let c = &env.content;
+            out.push(EnvelopeView {
+                id: id.to_string(),
+                author: self.team_ref(&c.author),
+                kind: match c.kind {
+                    Kind::Profile => "profile",
+                    Kind::KeyShare => "key-share",
+                    Kind::Incident => "incident",
+                }
+                .into(),
+                tlp: c.tlp.to_string(),
+                created_at: c.created_at,
+                size: env.size(),
+                thread: c.thread.map(|t| t.to_string()),
+                readable: s.opened.is_some(),
+                waiting_for_key: s.waiting_for_key,
+            });
+        }
+        Ok(out)
+    }
+
+    // ---- anti-entropy ------------------------------------------------------
+
+    fn answer_sync(&self, data: &[u8]) -> SyncResponse {
+        let request = match SyncRequest::from_bytes(data) {
+            Ok(r) => r,
+            Err(e) => return SyncResponse::Refused(format!("malformed request: {e}")),
+        };
+        match request {
+            SyncRequest::Inventory => match self.store.ids() {
+                Ok(ids) => SyncResponse::Inventory(ids),
+                Err(e) => SyncResponse::Refused(format!("database error: {e}")),
+            },
+            SyncRequest::Get(ids) => {
+                if ids.len() > MAX_GET {
+                    return SyncResponse::Refused(format!("asked for {} envelopes, at most {MAX_GET}", ids.len()));
+                }
+                let mut out = Vec::with_capacity(ids.len());
+                let mut total = 0usize;
+                for id in ids {
+                    if let Ok(Some(s)) = self.store.get(&id) {
+                        // Keep the answer under the frame limit; the asker comes back.
+                        if total + s.bytes.len() + 16 > MAX_SYNC_BYTES - 1024 {
+                            break;
+                        }
+                        total += s.bytes.len() + 16;
+                        out.push(s.bytes);
+                    }
+                }
+                SyncResponse::Envelopes(out)
+            }
+        }
+    }
+
+    fn sync_with_random_peer(&mut self) {
+        let idle: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, s)| !s.sync_in_flight)
+            .map(|(p, _)| *p)
+            .collect();
+        if !idle.is_empty() {
+            let peer = idle[rand::Rng::gen_range(&mut rand::thread_rng(), 0..idle.len())];
+            self.start_sync(peer);
+        }
+    }
+
+    fn start_sync(&mut self, peer: PeerId) {
+        let state = self.peers.entry(peer).or_default();
+        if state.sync_in_flight {
+            return;
+        }
+        state.sync_in_flight = true;
+        let net = self.net.clone();
+        let results = self.sync_results.clone();
+        tokio::spawn(async move {
+            let r = request(&net, peer, &SyncRequest::Inventory).await.and_then(|resp| match resp {
+                SyncResponse::Inventory(ids) => Ok(ids),
+                SyncResponse::Refused(why) => Err(format!("refused: {why}")),
+                SyncResponse::Envelopes(_) => Err("answered an inventory request with envelopes".into()),
+            });
+            let _ = results.send(SyncResult::Inventory(peer, r)).await;
+        });
+    }
+
+    fn on_sync_result(&mut self, result: SyncResult) {
+        match result {
+            SyncResult::Inventory(peer, Ok(ids)) => {
+                let missing: Vec<EnvelopeId> = ids
+                    .into_iter()
+                    .filter(|id| !self.store.contains(id).unwrap_or(true))
+                    .take(MAX_GET)
+                    .collect();
+                if missing.is_empty() {
+                    self.sync_done(peer, Ok(0));
+                    return;
+                }
+                let net = self.net.clone();
+                let results = self.sync_results.clone();
+                tokio::spawn(async move {
+                    let r = request(&net, peer, &SyncRequest::Get(missing)).await.and_then(|resp| match resp {
+                        SyncResponse::Envelopes(e) => Ok(e),
+                        SyncResponse::Refused(why) => Err(format!("refused: {why}")),
+                        SyncResponse::Inventory(_) => Err("answered a get request with an inventory".into()),
+                    });
+                    let _ = results.send(SyncResult::Envelopes(peer, r)).await;
+                });
+            }
+            SyncResult::Envelopes(peer, Ok(envelopes)) => {
+                // Ingest in clock order so key shares tend to come before
+                // what they open, and parents before replies.
+                let mut decoded: Vec<(u64, Vec<u8>)> = envelopes
+                    .into_iter()
+                    .map(|b| (Envelope::decode(&b).map(|e| e.content.created_at).unwrap_or(0), b))
+                    .collect();
+                decoded.sort_by_key(|(t, _)| *t);
+                let mut fetched = 0;
+                let mut invalid = Vec::new();
+                for (_, bytes) in decoded {
+                    match self.ingest(&bytes, Origin::Sync(peer)) {
+                        Verdict::Accept => fetched += 1,
+                        Verdict::Reject(r) => invalid.push(r.to_string()),
+                        Verdict::Ignore(_) => {}
+                    }
+                }
+                self.counters.synced_in += fetched;
+                if invalid.is_empty() {
+                    self.sync_done(peer, Ok(fetched));
+                } else {
+                    let msg = format!("{} invalid envelopes, first: {}", invalid.len(), invalid[0]);
+                    self.sync_done(peer, Err(msg));
+                }
+                // More may be missing than one Get carries: go again soon.
+                if fetched as usize == MAX_GET {
+                    self.start_sync(peer);
+                }
+            }
+            SyncResult::Inventory(peer, Err(e)) | SyncResult::Envelopes(peer, Err(e)) => self.sync_done(peer, Err(e)),
+        }
+    }
+
+    fn sync_done(&mut self, peer: PeerId, result: Result<u64, String>) {
+        let Some(state) = self.peers.get_mut(&peer) else { return };
+        state.sync_in_flight = false;
+        match result {
+            Ok(n) => {
+                state.last_sync_ok = Some(now_ms());
+                state.last_sync_fetched = n;
+                if n > 0 {
+                    tracing::info!(%peer, fetched = n, "caught up by anti-entropy");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "sync failed");
+                state.last_sync_error = Some(e);
+            }
+        }
+    }
+}
+
+async fn request(net: &net::Client, peer: PeerId, req: &SyncRequest) -> Result<SyncResponse, String> {
+    let bytes = req.to_bytes().map_err(|e| e.to_string())?;
+    let answer = net.request(peer, bytes).await.map_err(|e| e.to_string())?;
+    SyncResponse::from_bytes(&answer).map_err(|e| format!("malformed answer: {e}"))
+}
+
+fn reason_kind(r: &Reason) -> String {
+    let s = format!("{r:?}");
+    s.split('(').next().unwrap_or_default().to_owned()
+}
+
+/// A digest of the member set, to tell when the GREEN key must rotate.
+fn members_digest(m: &Membership) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    for p in m.members() {
+        h.update(p.team.as_bytes());
+    }
+    *h.finalize().as_bytes()
+}
+
+fn recipients_of(profiles: &[Profile]) -> Result<Vec<seal::AgeRecipient>, ApiError> {
+    profiles
+        .iter()
+        .map(|p| seal::parse_recipient(&p.recipient).map_err(|e| ApiError::Internal(format!("{}: {e}", p.name))))
+        .collect()
+}
+
+/// The inner content of a plaintext this node stored after checking it.
+fn inner_of(plaintext: &[u8]) -> Result<InnerContent> {
+    let signed = SignedInner::from_bytes(plaintext)?;
+    Ok(InnerContent::from_bytes(&signed.content)?)
+}
+
+fn entry_of(s: &Stored) -> Result<ThreadEntry, ApiError> {
+    let env = Envelope::decode(&s.bytes).map_err(|e| ApiError::Internal(format!("stored envelope: {e}")))?;
+    let inner = match &s.opened {
+        Some(p) => Some(inner_of(p).map_err(|e| ApiError::Internal(format!("stored plaintext: {e:#}")))?),
+        None => None,
+    };
+    let (payload, recipients) = match inner {
+        Some(InnerContent {
+            payload: Payload::Incident(p),
+            recipients,
+            ..
+        }) => (Some(p), recipients),
+        Some(_) => return Err(ApiError::Internal(anyhow!("not an incident envelope").to_string())),
+        None => (None, vec![]),
+    };
+    Ok(ThreadEntry {
+        id: env.id,
+        author: env.content.author,
+        created_at: env.content.created_at,
+        tlp: env.content.tlp,
+        payload,
+        recipients,
+        waiting_for_key: s.waiting_for_key,
+    })
+}
