@@ -176,7 +176,17 @@ enum IncidentCommand {
 
 /// Parses the command line and runs it.
 pub fn main() -> Result<()> {
-    let cli = Cli::parse();
+    main_from(std::env::args_os())
+}
+
+/// Runs the command line given as `args` (the first is the program name).
+/// The testnet uses this to run real nodes from its own binary.
+pub fn main_from<I, T>(args: I) -> Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(dispatch(cli.command))
 }

@@ -1,0 +1,332 @@
+//! The demo: a scripted scenario on a real local mesh of four teams.
+//!
+//! 1. A opens an AMBER incident to B; B reads it.
+//! 2. B comments and sets it in-progress; A sees both.
+//! 3. C, not a recipient, holds the ciphertext and cannot read it.
+//! 4. A sends a GREEN advisory; every running member reads it.
+//! 5. B is killed (SIGKILL) while A writes to it, restarted, still has its
+//!    data, and catches up on what it missed.
+//! 6. D, started last, catches up on everything by anti-entropy and reads
+//!    what was addressed to it (the GREEN advisory).
+//!
+//! Each step prints what it checked. The report counts delivery over the
+//! intended recipients of every incident envelope and any read by a team
+//! that was not a recipient (must be 0).
+
+use std::{
+    collections::{HashMap, HashSet},
+    time::{Duration, Instant},
+};
+
+use anyhow::Result;
+use csirtmesh::api::types::{EnvelopeView, NewIncident};
+use serde::Serialize;
+
+use crate::harness::{NodeCommand, Testnet};
+
+/// How long one step may wait for the mesh to deliver.
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The teams of the demo: three start together, D starts late.
+const TEAMS: [&str; 4] = ["CSIRT-A", "CSIRT-B", "CSIRT-C", "CSIRT-D"];
+
+/// One checked step.
+#[derive(Debug, Serialize)]
+pub struct Step {
+    /// What the step does.
+    pub name: String,
+    /// Whether it held.
+    pub ok: bool,
+    /// What was seen.
+    pub detail: String,
+    /// How long it took, ms.
+    pub ms: u64,
+}
+
+/// The demo's figures (`--json`).
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    /// Teams in the mesh.
+    pub teams: usize,
+    /// Incident envelopes published through the admin API.
+    pub envelopes_published: usize,
+    /// Of every (incident envelope, intended recipient) pair, the share where
+    /// the recipient holds and can read the envelope at the end (0..1).
+    pub delivered_ratio: f64,
+    /// (envelope, team) pairs where a team that was not an intended
+    /// recipient could read an AMBER-or-narrower envelope. Must be 0.
+    pub non_recipient_reads: usize,
+    /// Whether B still had its data after SIGKILL and restart.
+    pub survived_restart: bool,
+    /// Whether the late node ended with every envelope of the mesh.
+    pub late_node_caught_up: bool,
+    /// How the late node got what it missed.
+    pub late_node_catch_up: String,
+    /// Names of failed steps (empty on success).
+    pub steps_failed: Vec<String>,
+    /// Every step.
+    pub steps: Vec<Step>,
+    /// Where the node logs were (removed at exit).
+    pub wall_ms: u64,
+}
+
+/// Who must be able to read each incident envelope (besides its author).
+struct Intended {
+    recipients: HashMap<String, HashSet<String>>,
+    published: usize,
+}
+
+impl Intended {
+    fn add(&mut self, id: &str, to: &[&str]) {
+        self.published += 1;
+        self.recipients
+            .insert(id.to_owned(), to.iter().map(|s| s.to_string()).collect());
+    }
+}
+
+/// Prints progress lines to stderr in `--json` mode (stdout is the JSON).
+pub struct Say {
+    json: bool,
+}
+
+impl Say {
+    fn line(&self, s: &str) {
+        if self.json {
+            eprintln!("{s}");
+        } else {
+            println!("{s}");
+        }
+    }
+}
+
+/// Runs the demo and returns its report; every process is stopped on return.
+pub async fn run(command: NodeCommand, json: bool) -> Result<Report> {
+    let say = Say { json };
+    let started = Instant::now();
+    let mut net = Testnet::create(command, &TEAMS, 2)?;
+    say.line(&format!(
+        "CSIRT Mesh demo: {} teams in {} (charter: {})",
+        TEAMS.len(),
+        net.root.display(),
+        net.charter.display()
+    ));
+    let mut report = Report {
+        teams: TEAMS.len(),
+        ..Report::default()
+    };
+    let result = scenario(&mut net, &say, &mut report).await;
+    net.stop_all().await;
+    if let Err(e) = result {
+        report.steps.push(Step {
+            name: "scenario".into(),
+            ok: false,
+            detail: format!("{e:#}"),
+            ms: 0,
+        });
+    }
+    report.steps_failed = report.steps.iter().filter(|s| !s.ok).map(|s| s.name.clone()).collect();
+    report.wall_ms = started.elapsed().as_millis() as u64;
+    if report.steps_failed.is_empty() {
+        say.line(&format!("\nAll {} steps held in {:.1} s.", report.steps.len(), report.wall_ms as f64 / 1000.0));
+    } else {
+        say.line(&format!(
+            "\n{} of {} steps FAILED: {}. Node logs were in {}",
+            report.steps_failed.len(),
+            report.steps.len(),
+            report.steps_failed.join(", "),
+            net.root.display()
+        ));
+    }
+    Ok(report)
+}
+
+fn record(say: &Say, report: &mut Report, name: &str, started: Instant, result: Result<String, String>) -> bool {
+    let ms = started.elapsed().as_millis() as u64;
+    let (ok, detail) = match result {
+        Ok(d) => (true, d),
+        Err(d) => (false, d),
+    };
+    say.line(&format!("{} {name} ({ms} ms)\n    {detail}", if ok { "[ok]  " } else { "[FAIL]" }));
+    report.steps.push(Step {
+        name: name.into(),
+        ok,
+        detail,
+        ms,
+    });
+    ok
+}
+
+async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<()> {
+    let mut intended = Intended {
+        recipients: HashMap::new(),
+        published: 0,
+    };
+    let (a, b, c, d) = (TEAMS[0], TEAMS[1], TEAMS[2], TEAMS[3]);
+
+    // Step 0: start A, B, C and let them find each other from one bootstrap address.
+    let t = Instant::now();
+    for name in [a, b, c] {
+        net.start(name).await?;
+    }
+    let r = Testnet::wait_for(STEP_TIMEOUT, || async {
+        for name in [a, b, c] {
+            if net.api(name)?.status().await?.peers.len() < 2 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await
+    .map(|_| "A, B and C are connected to each other (B and C were given only A's address)".to_string());
+    record(say, report, "start three nodes", t, r);
+
+    // Step 1: A opens an AMBER incident to B.
+    let t = Instant::now();
+    let opened = net
+        .api(a)?
+        .open(&NewIncident {
+            title: "Phishing kit on 203.0.113.7".into(),
+            description: "Credential-harvesting page imitating a bank; please take it down.".into(),
+            tlp: "amber".into(),
+            to: vec![b.into()],
+        })
+        .await?;
+    let incident = opened.incident.clone();
+    intended.add(&opened.id, &[b]);
+    let r = Testnet::wait_for(STEP_TIMEOUT, || async {
+        let i = net.api(b)?.incident(&incident).await?;
+        Ok(i.summary.title.is_some())
+    })
+    .await
+    .map(|d| format!("B received and decrypted incident {} in {} ms", &incident[..8], d.as_millis()));
+    record(say, report, "A opens an AMBER incident to B", t, r);
+
+    // Step 2: B comments and sets it in-progress; A sees both.
+    let t = Instant::now();
+    let bc = net.api(b)?;
+    let c1 = bc.comment(&incident, "Confirmed; contacting the hosting provider.").await?;
+    let s1 = bc.set_status(&incident, "in-progress").await?;
+    intended.add(&c1.id, &[a]);
+    intended.add(&s1.id, &[a]);
+    let r = Testnet::wait_for(STEP_TIMEOUT, || async {
+        let i = net.api(a)?.incident(&incident).await?;
+        Ok(i.summary.status == "in-progress" && i.events.iter().any(|e| e.kind == "comment"))
+    })
+    .await
+    .map(|_| "A sees B's comment and the status in-progress".to_string());
+    record(say, report, "B comments and sets in-progress", t, r);
+
+    // Step 3: C holds the ciphertext but cannot read it.
+    let t = Instant::now();
+    let r = Testnet::wait_for(STEP_TIMEOUT, || async {
+        let envs = net.api(c)?.envelopes().await?;
+        let thread: Vec<&EnvelopeView> = envs
+            .iter()
+            .filter(|e| e.id == incident || e.thread.as_deref() == Some(incident.as_str()))
+            .collect();
+        if thread.len() < 3 {
+            return Ok(false);
+        }
+        if thread.iter().any(|e| e.readable) {
+            anyhow::bail!("C can read an envelope of the AMBER thread");
+        }
+        let i = net.api(c)?.incident(&incident).await?;
+        Ok(i.summary.title.is_none() && i.description.is_none())
+    })
+    .await
+    .map(|_| "C stores all 3 envelopes of the thread (author, time, TLP, size visible) and reads none".to_string());
+    record(say, report, "C holds the ciphertext but cannot read it", t, r);
+
+    // Step 4: A sends a GREEN advisory that every running member reads.
+    let t = Instant::now();
+    let green = net
+        .api(a)?
+        .open(&NewIncident {
+            title: "Advisory: credential-phishing campaign against regional banks".into(),
+            description: "Indicators: login-secure-bank.example, 198.51.100.23".into(),
+            tlp: "green".into(),
+            to: vec![],
+        })
+        .await?;
+    intended.add(&green.id, &[b, c, d]);
+    let r = Testnet::wait_for(STEP_TIMEOUT, || async {
+        for name in [b, c] {
+            if net.api(name)?.incident(&green.incident).await?.summary.title.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await
+    .map(|_| "B and C read the advisory through A's GREEN sender key (one age stanza per message)".to_string());
+    record(say, report, "A sends a GREEN advisory", t, r);
+
+    // Step 5: kill B with SIGKILL, write to it while it is down, restart it.
+    let t = Instant::now();
+    net.kill(b)?;
+    let missed = net.api(a)?.comment(&incident, "Provider says the page is down; can you confirm?").await?;
+    intended.add(&missed.id, &[b]);
+    net.start(b).await?;
+    let r = Testnet::wait_for(STEP_TIMEOUT, || async {
+        let i = net.api(b)?.incident(&incident).await?;
+        let kept = i.summary.title.is_some() && i.summary.status == "in-progress";
+        let caught_up = i.events.iter().any(|e| e.id == missed.id && e.kind == "comment");
+        if !kept {
+            anyhow::bail!("B lost its copy of the incident");
+        }
+        Ok(caught_up)
+    })
+    .await;
+    report.survived_restart = r.is_ok() || net.api(b)?.incident(&incident).await.is_ok_and(|i| i.summary.title.is_some());
+    let r = r.map(|_| "B kept its incident and status across SIGKILL, and fetched A's comment sent while it was down".to_string());
+    record(say, report, "B is killed and restarted", t, r);
+
+    // Step 6: D starts late and catches up.
+    let t = Instant::now();
+    net.start(d).await?;
+    let a_ids: HashSet<String> = net.api(a)?.envelopes().await?.into_iter().map(|e| e.id).collect();
+    let r = Testnet::wait_for(STEP_TIMEOUT, || async {
+        let d_ids: HashSet<String> = net.api(d)?.envelopes().await?.into_iter().map(|e| e.id).collect();
+        let green_read = net.api(d)?.incident(&green.incident).await?.summary.title.is_some();
+        Ok(a_ids.is_subset(&d_ids) && green_read)
+    })
+    .await;
+    report.late_node_caught_up = r.is_ok();
+    let synced = net.api(d)?.status().await.map(|s| s.synced_in).unwrap_or(0);
+    report.late_node_catch_up = format!(
+        "gossip only carries what is published while a node is online; D got the {synced} envelopes it missed by anti-entropy sync"
+    );
+    let r = r.map(|_| format!("D holds all {} envelopes of A and reads the GREEN advisory ({synced} fetched by sync, not gossip)", a_ids.len()));
+    record(say, report, "late node D catches up", t, r);
+
+    // Figures: delivery over intended recipients, and reads by non-recipients.
+    let mut views: HashMap<&str, Vec<EnvelopeView>> = HashMap::new();
+    for name in TEAMS {
+        views.insert(name, net.api(name)?.envelopes().await?);
+    }
+    let (mut due, mut got, mut leaks) = (0usize, 0usize, 0usize);
+    for (id, to) in &intended.recipients {
+        for name in TEAMS {
+            let view = views[name].iter().find(|e| &e.id == id);
+            let readable = view.is_some_and(|e| e.readable);
+            let author = view.is_some_and(|e| e.author.name.as_deref() == Some(name));
+            if to.contains(name) {
+                due += 1;
+                got += usize::from(readable);
+            } else if readable && !author && view.is_some_and(|e| !matches!(e.tlp.as_str(), "CLEAR" | "GREEN")) {
+                leaks += 1;
+            }
+        }
+    }
+    report.envelopes_published = intended.published;
+    report.delivered_ratio = if due == 0 { 0.0 } else { got as f64 / due as f64 };
+    report.non_recipient_reads = leaks;
+    let t = Instant::now();
+    let r = if got == due && leaks == 0 {
+        Ok(format!("{got}/{due} deliveries to intended recipients, {leaks} reads by non-recipients"))
+    } else {
+        Err(format!("{got}/{due} deliveries to intended recipients, {leaks} reads by non-recipients"))
+    };
+    record(say, report, "every recipient reads, nobody else", t, r);
+    Ok(())
+}

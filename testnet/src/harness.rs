@@ -1,0 +1,273 @@
+//! A local testnet of real node processes on loopback.
+//!
+//! Each node is its own OS process running the `csirtmesh` command line (the
+//! testnet binary re-executes itself as `testnet node ...`, which is the same
+//! code as the `csirtmesh` binary), with its own data directory under one
+//! temporary directory. The harness talks to nodes only through their admin
+//! API, as an operator would. Every process it starts is killed and reaped
+//! when the [`Testnet`] is dropped, and every wait is bounded.
+
+use std::{
+    fs,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use csirtmesh::{
+    api::{client::ApiClient, types::StatusView},
+    datadir::{DataDir, InitOptions, files},
+    node::now_ms,
+};
+
+/// How to start a node process: a program and the arguments that make it
+/// act as `csirtmesh`.
+#[derive(Clone, Debug)]
+pub struct NodeCommand {
+    /// The program.
+    pub program: PathBuf,
+    /// Arguments before the `csirtmesh` ones (e.g. `["node"]`).
+    pub prefix: Vec<String>,
+}
+
+impl NodeCommand {
+    /// This very binary, re-executed as `<exe> node ...`.
+    pub fn this_binary() -> Result<Self> {
+        Ok(NodeCommand {
+            program: std::env::current_exe().context("cannot find the testnet binary")?,
+            prefix: vec!["node".into()],
+        })
+    }
+}
+
+/// One team of the testnet.
+pub struct TeamNode {
+    /// Its name.
+    pub name: String,
+    /// Its data directory.
+    pub dir: DataDir,
+    /// Its process, while running.
+    child: Option<Child>,
+}
+
+impl TeamNode {
+    /// Whether its process is running.
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+}
+
+/// A set of teams sharing one charter, each with a data directory.
+pub struct Testnet {
+    /// Keeps the temporary directory alive (removed on drop).
+    _tmp: tempfile::TempDir,
+    /// The root of every data directory.
+    pub root: PathBuf,
+    /// The charter file.
+    pub charter: PathBuf,
+    /// The teams, in creation order.
+    pub teams: Vec<TeamNode>,
+    command: NodeCommand,
+    /// The first node's address, given to the others as bootstrap.
+    bootstrap: Option<String>,
+    sync_interval_secs: u64,
+}
+
+/// How long a node may take to start and answer its API.
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Testnet {
+    /// Creates teams (identities and one charter naming `founders` of them).
+    pub fn create(command: NodeCommand, names: &[&str], sync_interval_secs: u64) -> Result<Self> {
+        let tmp = tempfile::Builder::new().prefix("csirtmesh-testnet-").tempdir()?;
+        let root = tmp.path().to_path_buf();
+        let mut teams = Vec::new();
+        for name in names {
+            let dir = DataDir::new(root.join(name));
+            dir.init(
+                &InitOptions {
+                    name: (*name).to_owned(),
+                    country: Some("BR".into()),
+                    ..Default::default()
+                },
+                now_ms(),
+            )?;
+            teams.push(TeamNode {
+                name: (*name).to_owned(),
+                dir,
+                child: None,
+            });
+        }
+        let founder_dirs: Vec<PathBuf> = teams.iter().map(|t| t.dir.root().to_path_buf()).collect();
+        let (_, text) = csirtmesh::make_charter("Testnet forum", &founder_dirs, 2, None, now_ms())?;
+        let charter = root.join("charter.toml");
+        fs::write(&charter, text)?;
+        Ok(Testnet {
+            _tmp: tmp,
+            root,
+            charter,
+            teams,
+            command,
+            bootstrap: None,
+            sync_interval_secs,
+        })
+    }
+
+    /// The index of a team by name.
+    pub fn index(&self, name: &str) -> Result<usize> {
+        self.teams
+            .iter()
+            .position(|t| t.name == name)
+            .with_context(|| format!("no team {name} in this testnet"))
+    }
+
+    /// The API client of a running team.
+    pub fn api(&self, name: &str) -> Result<ApiClient> {
+        ApiClient::for_data_dir(&self.teams[self.index(name)?].dir)
+    }
+
+    /// Starts a team's node and waits until its API answers.
+    pub async fn start(&mut self, name: &str) -> Result<StatusView> {
+        let i = self.index(name)?;
+        if self.teams[i].child.is_some() {
+            bail!("{name} is already running");
+        }
+        let dir = self.teams[i].dir.clone();
+        // A killed node leaves its api.addr behind; the new one rewrites it.
+        let _ = fs::remove_file(dir.file(files::API_ADDR));
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.root.join(format!("{name}.log")))?;
+        let mut cmd = Command::new(&self.command.program);
+        cmd.args(&self.command.prefix)
+            .arg("run")
+            .arg("--data-dir")
+            .arg(dir.root())
+            .arg("--charter")
+            .arg(&self.charter)
+            .args(["--listen", "/ip4/127.0.0.1/tcp/0"])
+            .args(["--sync-interval-secs", &self.sync_interval_secs.to_string()])
+            .env("RUST_LOG", std::env::var("CSIRTMESH_TESTNET_LOG").unwrap_or_else(|_| "info,libp2p=warn".into()))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        if let Some(b) = &self.bootstrap {
+            cmd.args(["--bootstrap", b]);
+        }
+        let child = cmd.spawn().with_context(|| format!("cannot start node {name}"))?;
+        self.teams[i].child = Some(child);
+        let status = self.wait_ready(name).await?;
+        if self.bootstrap.is_none() {
+            self.bootstrap = status.listen_addrs.iter().find(|a| a.contains("/tcp/")).cloned();
+        }
+        Ok(status)
+    }
+
+    async fn wait_ready(&mut self, name: &str) -> Result<StatusView> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let i = self.index(name)?;
+        loop {
+            if let Some(child) = self.teams[i].child.as_mut()
+                && let Some(exit) = child.try_wait()?
+            {
+                self.teams[i].child = None;
+                bail!(
+                    "node {name} exited during start ({exit}); see {}",
+                    self.root.join(format!("{name}.log")).display()
+                );
+            }
+            if let Ok(api) = ApiClient::for_data_dir(&self.teams[i].dir)
+                && let Ok(s) = api.status().await
+            {
+                return Ok(s);
+            }
+            if Instant::now() > deadline {
+                bail!("node {name} did not answer within {START_TIMEOUT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Kills a team's node with SIGKILL (no chance to clean up) and reaps it.
+    pub fn kill(&mut self, name: &str) -> Result<()> {
+        let i = self.index(name)?;
+        if let Some(mut child) = self.teams[i].child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Stops a team's node with SIGTERM and waits (bounded) for it to exit.
+    pub async fn stop(&mut self, name: &str) -> Result<()> {
+        let i = self.index(name)?;
+        if let Some(mut child) = self.teams[i].child.take() {
+            terminate(&child);
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while child.try_wait()?.is_none() {
+                if Instant::now() > deadline {
+                    child.kill()?;
+                    child.wait()?;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops every node (SIGTERM, then SIGKILL after a bound).
+    pub async fn stop_all(&mut self) {
+        let names: Vec<String> = self.teams.iter().map(|t| t.name.clone()).collect();
+        for n in names {
+            let _ = self.stop(&n).await;
+        }
+    }
+
+    /// Waits until `check` holds, polling every 200 ms, for at most `limit`.
+    /// Returns how long it took, or the last reason it did not hold.
+    pub async fn wait_for<F, Fut>(limit: Duration, mut check: F) -> Result<Duration, String>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<bool>>,
+    {
+        let start = Instant::now();
+        let mut last = String::from("condition never held");
+        loop {
+            match check().await {
+                Ok(true) => return Ok(start.elapsed()),
+                Ok(false) => {}
+                Err(e) => last = format!("{e:#}"),
+            }
+            if start.elapsed() > limit {
+                return Err(format!("not within {limit:?}: {last}"));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+#[cfg(unix)]
+fn terminate(child: &Child) {
+    use nix::{sys::signal, unistd::Pid};
+    // SIGTERM lets the node shut down cleanly; a pid that no longer exists is fine.
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = signal::kill(Pid::from_raw(pid), signal::Signal::SIGTERM);
+    }
+}
+
+#[cfg(not(unix))]
+fn terminate(_child: &Child) {}
+
+impl Drop for Testnet {
+    fn drop(&mut self) {
+        for t in &mut self.teams {
+            if let Some(mut child) = t.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}

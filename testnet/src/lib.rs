@@ -1,0 +1,13 @@
+//! # testnet: a local CSIRT Mesh of real node processes
+//!
+//! `cargo run --release -p testnet -- demo` starts four teams' nodes on
+//! loopback in a temporary directory, runs a scripted scenario through their
+//! admin APIs, prints what each step checked, stops every process and exits
+//! 0 only if every step held (`--json` prints the figures as one object).
+//!
+//! - [`harness`]: create teams and a charter, start, kill, restart and stop
+//!   node processes, bounded waits;
+//! - [`demo`]: the scripted scenario and its report.
+
+pub mod demo;
+pub mod harness;
