@@ -1129,3 +1129,6 @@ fn entry_of(s: &Stored) -> Result<ThreadEntry, ApiError> {
         waiting_for_key: s.waiting_for_key,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -22,6 +22,8 @@ pub struct Team {
     pub keys: TeamKeys,
     /// Its profile.
     pub profile: Profile,
+    /// The mesh its envelopes are for ([`MESH`] unless set).
+    pub mesh: MeshId,
 }
 
 impl Team {
@@ -39,7 +41,18 @@ impl Team {
             roles: vec![],
             updated_at: NOW,
         };
-        Team { keys, profile }
+        Team { keys, profile, mesh: MESH }
+    }
+
+    /// The signed profile.
+    pub fn signed_profile(&self) -> proto::SignedProfile {
+        seal::sign_profile(&self.keys, &self.profile).expect("fixture profile signs")
+    }
+
+    /// A copy of the keys (for a node under test that acts as this team).
+    pub fn keys_copy(&self) -> TeamKeys {
+        let (s, a) = self.keys.secrets();
+        TeamKeys::from_secrets(&s, &a).expect("fixture keys round-trip")
     }
 
     /// The team id.
@@ -50,7 +63,7 @@ impl Team {
     /// Signs an envelope of this team with the given body.
     pub fn envelope(&self, seq: u64, tlp: Tlp, thread: Option<proto::EnvelopeId>, body: Body) -> VerifiedEnvelope {
         let content = EnvelopeContent {
-            mesh: MESH,
+            mesh: self.mesh,
             kind: Kind::Incident,
             author: self.id(),
             seq,
@@ -67,7 +80,7 @@ impl Team {
     pub fn inner(&self, tlp: Tlp, recipients: Vec<TeamId>, payload: IncidentPayload) -> InnerContent {
         InnerContent {
             author: self.id(),
-            mesh: MESH,
+            mesh: self.mesh,
             tlp,
             recipients,
             payload: Payload::Incident(payload),
@@ -97,5 +110,17 @@ impl Team {
             .collect();
         let ciphertext = seal::seal_inner(&self.keys, &inner, &recipients).expect("fixture seals");
         self.envelope(seq, Tlp::Amber, None, Body::Sealed { to: SealedTo::Teams, ciphertext })
+    }
+}
+
+/// A charter naming these teams as founders.
+pub fn charter(founders: &[&Team]) -> proto::Charter {
+    proto::Charter {
+        name: "Fixture forum".into(),
+        founders: founders.iter().map(|t| t.signed_profile()).collect(),
+        threshold: 2,
+        objection_window_ms: None,
+        point_of_contact: None,
+        created_at: NOW,
     }
 }

@@ -1,0 +1,232 @@
+//! The one ingest path under attack: every bad input is refused with a
+//! reason, nothing refused is stored, and nothing accepted is lost.
+
+use proto::{
+    Body, EnvelopeContent, IncidentPayload, InnerContent, Kind, MAX_ENVELOPE_BYTES, Payload, SealedTo, Tlp,
+    payload::SenderKeyShare,
+};
+use seal::SenderKey;
+use testkit::Team;
+
+use super::*;
+
+/// A node acting as `me` in a mesh founded by `founders`, with an in-memory
+/// store and a network that is built but never started (ingest does not
+/// touch the network).
+fn node_for(me: &Team, founders: &[&Team]) -> Node {
+    let charter = testkit::charter(founders);
+    let profiles = founders.iter().map(|t| t.profile.clone()).collect();
+    let store = Store::open_in_memory().unwrap();
+    let (client, _events, _loop) = net::new(net::NodeKey::generate(), net::Config::default()).unwrap();
+    let (tx, _rx) = mpsc::channel(1);
+    Node::new(store, me.keys_copy(), charter, profiles, client, tx).unwrap()
+}
+
+/// Teams A, B, C founding one mesh, their envelopes addressed to it.
+fn mesh() -> (Team, Team, Team) {
+    let (mut a, mut b, mut c) = (Team::new("A"), Team::new("B"), Team::new("C"));
+    let id = testkit::charter(&[&a, &b, &c]).mesh_id().unwrap();
+    a.mesh = id;
+    b.mesh = id;
+    c.mesh = id;
+    (a, b, c)
+}
+
+fn bytes(e: &VerifiedEnvelope) -> Vec<u8> {
+    e.envelope().bytes.clone()
+}
+
+fn is_reject(v: &Verdict) -> bool {
+    matches!(v, Verdict::Reject(_))
+}
+
+#[tokio::test]
+async fn accepts_a_members_envelope_once() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&b, &[&a, &b, &c]);
+    let env = a.clear_comment(1, "hello");
+    assert_eq!(node.ingest(&bytes(&env), Origin::Local), Verdict::Accept);
+    assert_eq!(node.ingest(&bytes(&env), Origin::Local), Verdict::Ignore(Reason::Duplicate));
+    assert_eq!(node.store.count().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn refuses_malformed_oversized_and_unknown_versions_storing_nothing() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&b, &[&a, &b, &c]);
+    let good = bytes(&a.clear_comment(1, "hello"));
+    let mut trailing = good.clone();
+    trailing.push(0);
+    let mut future_version = good.clone();
+    future_version[0] = 2;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", vec![]),
+        ("garbage", vec![0xff; 64]),
+        ("truncated", good[..good.len() - 10].to_vec()),
+        ("trailing byte", trailing),
+        ("oversized", vec![1u8; MAX_ENVELOPE_BYTES + 1]),
+        ("unknown version", future_version),
+    ];
+    for (what, input) in cases {
+        let v = node.ingest(&input, Origin::Local);
+        assert!(matches!(v, Verdict::Reject(Reason::Malformed(_))), "{what}: {v:?}");
+    }
+    let v = node.ingest(&bytes(&a.clear_comment(1, "x")).into_iter().chain([0]).collect::<Vec<_>>(), Origin::Local);
+    assert!(is_reject(&v));
+    assert_eq!(node.store.count().unwrap(), 0);
+}
+
+#[tokio::test]
+async fn refuses_forged_signatures() {
+    let (a, b, c) = mesh();
+    let eve = Team::new("Eve");
+    let mut node = node_for(&b, &[&a, &b, &c]);
+    // Eve signs content that claims A as its author.
+    let mut content = a.clear_comment(1, "I am A").content().clone();
+    content.created_at += 1;
+    let content_bytes = Envelope::content_bytes(&content).unwrap();
+    let sig = eve.keys.sign(proto::context::ENVELOPE, &content_bytes);
+    let forged = Envelope::assemble(content_bytes, sig).unwrap();
+    assert!(matches!(
+        node.ingest(&forged.bytes, Origin::Local),
+        Verdict::Reject(Reason::BadSignature(_))
+    ));
+    // A bit flipped inside a validly signed envelope.
+    let mut tampered = bytes(&a.amber_open(2, "t", &[&b]));
+    let i = tampered.len() - 80;
+    tampered[i] ^= 0x01;
+    assert!(is_reject(&node.ingest(&tampered, Origin::Local)));
+    assert_eq!(node.store.count().unwrap(), 0);
+}
+
+#[tokio::test]
+async fn refuses_non_members_and_other_meshes() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&b, &[&a, &b, &c]);
+    let mut stranger = Team::new("Stranger");
+    stranger.mesh = a.mesh;
+    assert!(matches!(
+        node.ingest(&bytes(&stranger.clear_comment(1, "let me in")), Origin::Local),
+        Verdict::Reject(Reason::NotAMember(_))
+    ));
+    let mut elsewhere = Team::new("A-elsewhere");
+    elsewhere.keys = a.keys_copy();
+    elsewhere.mesh = MeshId([1; 32]);
+    assert!(matches!(
+        node.ingest(&bytes(&elsewhere.clear_comment(1, "wrong mesh")), Origin::Local),
+        Verdict::Reject(Reason::WrongMesh(_))
+    ));
+    assert_eq!(node.store.count().unwrap(), 0);
+}
+
+#[tokio::test]
+async fn recipient_refuses_content_rewrapped_by_another_member() {
+    let (a, b, c) = mesh();
+    let original = a.amber_open(1, "for B only", &[&b]);
+    let Body::Sealed { ciphertext, .. } = &original.content().body else {
+        unreachable!()
+    };
+    // C, a member, re-signs A's ciphertext as its own envelope.
+    let rewrapped = c.envelope(
+        1,
+        Tlp::Amber,
+        None,
+        Body::Sealed {
+            to: SealedTo::Teams,
+            ciphertext: ciphertext.clone(),
+        },
+    );
+    let mut as_b = node_for(&b, &[&a, &b, &c]);
+    assert!(matches!(
+        as_b.ingest(&bytes(&rewrapped), Origin::Local),
+        Verdict::Reject(Reason::BadSignature(_))
+    ));
+    // The original is fine, and readable by B.
+    assert_eq!(as_b.ingest(&bytes(&original), Origin::Local), Verdict::Accept);
+    let root = as_b.load_entry(&original.envelope().id).unwrap().unwrap();
+    assert!(root.payload.is_some());
+    // A non-recipient stores the ciphertext and reads nothing.
+    let mut as_c = node_for(&c, &[&a, &b, &c]);
+    assert_eq!(as_c.ingest(&bytes(&original), Origin::Local), Verdict::Accept);
+    assert!(as_c.load_entry(&original.envelope().id).unwrap().unwrap().payload.is_none());
+}
+
+#[tokio::test]
+async fn green_waits_for_its_key_and_opens_when_the_share_arrives() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&b, &[&a, &b, &c]);
+    let key = SenderKey::generate();
+    let inner = a.inner(
+        Tlp::Green,
+        vec![],
+        IncidentPayload::Open {
+            title: "advisory".into(),
+            description: "".into(),
+        },
+    );
+    let green = a.envelope(
+        1,
+        Tlp::Green,
+        None,
+        Body::Sealed {
+            to: SealedTo::SenderKey(key.id()),
+            ciphertext: key.seal(&a.keys, &inner).unwrap(),
+        },
+    );
+    assert_eq!(node.ingest(&bytes(&green), Origin::Local), Verdict::Accept);
+    assert_eq!(node.store.waiting_count().unwrap(), 1);
+    assert!(node.load_entry(&green.envelope().id).unwrap().unwrap().waiting_for_key);
+
+    // The key share, sealed to B and C.
+    let share_inner = InnerContent {
+        author: a.id(),
+        mesh: a.mesh,
+        tlp: Tlp::Red,
+        recipients: vec![b.id(), c.id()],
+        payload: Payload::SenderKey(SenderKeyShare {
+            key_id: key.id(),
+            secret: key.secret(),
+        }),
+    };
+    let recipients = [&b, &c].map(|t| seal::parse_recipient(&t.keys.recipient()).unwrap());
+    let content = EnvelopeContent {
+        mesh: a.mesh,
+        kind: Kind::KeyShare,
+        author: a.id(),
+        seq: 2,
+        created_at: testkit::NOW + 2,
+        tlp: Tlp::Red,
+        thread: None,
+        parents: vec![],
+        body: Body::Sealed {
+            to: SealedTo::Teams,
+            ciphertext: seal::seal_inner(&a.keys, &share_inner, &recipients).unwrap(),
+        },
+    };
+    let share = seal::sign_envelope(&a.keys, &content).unwrap();
+    assert_eq!(node.ingest(&bytes(&share), Origin::Local), Verdict::Accept);
+    assert_eq!(node.store.waiting_count().unwrap(), 0);
+    let opened = node.load_entry(&green.envelope().id).unwrap().unwrap();
+    assert!(matches!(opened.payload, Some(IncidentPayload::Open { .. })));
+}
+
+#[tokio::test]
+async fn survives_reopen_of_its_database() {
+    let (a, b, c) = mesh();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.sqlite");
+    let env = a.amber_open(1, "kept", &[&b]);
+    {
+        let charter = testkit::charter(&[&a, &b, &c]);
+        let profiles = vec![a.profile.clone(), b.profile.clone(), c.profile.clone()];
+        let (client, _e, _l) = net::new(net::NodeKey::generate(), net::Config::default()).unwrap();
+        let (tx, _rx) = mpsc::channel(1);
+        let mut node = Node::new(Store::open(&path).unwrap(), b.keys_copy(), charter, profiles, client, tx).unwrap();
+        assert_eq!(node.ingest(&bytes(&env), Origin::Local), Verdict::Accept);
+        // Dropped without any shutdown, as if killed after the ack.
+    }
+    let store = Store::open(&path).unwrap();
+    let stored = store.get(&env.envelope().id).unwrap().unwrap();
+    assert_eq!(stored.bytes, bytes(&env));
+    assert!(stored.opened.is_some());
+}
