@@ -11,3 +11,6 @@
 
 pub mod demo;
 pub mod harness;
+
+#[cfg(test)]
+mod architecture;

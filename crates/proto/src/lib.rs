@@ -62,3 +62,6 @@ pub mod context {
     /// A team's self-signed profile.
     pub const PROFILE: &[u8] = b"csirtmesh/v1/profile";
 }
+
+#[cfg(test)]
+mod tests;

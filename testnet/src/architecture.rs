@@ -1,0 +1,80 @@
+//! Architecture invariants of ARCHITECTURE.md, checked against the real
+//! dependency graph (`cargo metadata`): only `net` depends on libp2p, only
+//! `store` on rusqlite, only `seal` on age; `proto`, `core` and `sync` pull
+//! in no tokio, libp2p or SQLite, not even transitively.
+
+use std::collections::{HashMap, HashSet};
+
+use cargo_metadata::{MetadataCommand, Package, PackageId};
+
+fn graph() -> (HashMap<PackageId, Package>, HashMap<PackageId, Vec<PackageId>>) {
+    let meta = MetadataCommand::new()
+        .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
+        .exec()
+        .expect("cargo metadata runs");
+    let resolve = meta.resolve.expect("a resolved graph");
+    let packages = meta.packages.into_iter().map(|p| (p.id.clone(), p)).collect();
+    // Normal dependencies only: dev-dependencies do not ship.
+    let deps = resolve
+        .nodes
+        .into_iter()
+        .map(|n| {
+            let normal = n
+                .deps
+                .into_iter()
+                .filter(|d| d.dep_kinds.iter().any(|k| k.kind == cargo_metadata::DependencyKind::Normal))
+                .map(|d| d.pkg)
+                .collect();
+            (n.id, normal)
+        })
+        .collect();
+    (packages, deps)
+}
+
+fn id_of(packages: &HashMap<PackageId, Package>, name: &str) -> PackageId {
+    packages
+        .values()
+        .find(|p| p.name.as_str() == name)
+        .map(|p| p.id.clone())
+        .unwrap_or_else(|| panic!("package {name} in the workspace"))
+}
+
+fn closure(deps: &HashMap<PackageId, Vec<PackageId>>, from: &PackageId) -> HashSet<PackageId> {
+    let mut seen = HashSet::new();
+    let mut stack = vec![from.clone()];
+    while let Some(p) = stack.pop() {
+        for d in deps.get(&p).into_iter().flatten() {
+            if seen.insert(d.clone()) {
+                stack.push(d.clone());
+            }
+        }
+    }
+    seen
+}
+
+fn names(packages: &HashMap<PackageId, Package>, ids: &HashSet<PackageId>) -> HashSet<String> {
+    ids.iter().map(|i| packages[i].name.to_string()).collect()
+}
+
+#[test]
+fn domain_crates_know_no_io() {
+    let (packages, deps) = graph();
+    for krate in ["csirtmesh-proto", "csirtmesh-core", "csirtmesh-seal"] {
+        let all = names(&packages, &closure(&deps, &id_of(&packages, krate)));
+        for banned in ["tokio", "libp2p", "rusqlite", "libsqlite3-sys", "csirtmesh-store", "csirtmesh-net"] {
+            assert!(!all.contains(banned), "{krate} depends on {banned}");
+        }
+    }
+}
+
+#[test]
+fn only_one_crate_each_for_libp2p_sqlite_and_age() {
+    let (packages, deps) = graph();
+    let owners = [("libp2p", "csirtmesh-net"), ("rusqlite", "csirtmesh-store"), ("age", "csirtmesh-seal")];
+    for (dep, owner) in owners {
+        for p in packages.values().filter(|p| p.name.starts_with("csirtmesh") && p.name.as_str() != owner) {
+            let direct = names(&packages, &deps[&p.id].iter().cloned().collect());
+            assert!(!direct.contains(dep), "{} depends on {dep} directly; only {owner} may", p.name);
+        }
+    }
+}

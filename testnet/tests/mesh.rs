@@ -1,0 +1,25 @@
+//! The one multi-process test: the demo scenario on four real node
+//! processes on loopback. Every wait inside is bounded (30 s per step) and
+//! the harness kills every process it started, also on failure.
+
+use testnet::{demo, harness::NodeCommand};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_node_mesh_delivers_to_recipients_only_and_survives_kill() {
+    let command = NodeCommand {
+        program: env!("CARGO_BIN_EXE_testnet").into(),
+        prefix: vec!["node".into()],
+    };
+    let report = tokio::time::timeout(std::time::Duration::from_secs(240), demo::run(command, true))
+        .await
+        .expect("the demo finishes within its bound")
+        .expect("the demo runs");
+    let failed: Vec<_> = report.steps.iter().filter(|s| !s.ok).map(|s| format!("{}: {}", s.name, s.detail)).collect();
+    assert!(failed.is_empty(), "failed steps: {failed:#?}");
+    assert_eq!(report.teams, 4);
+    assert_eq!(report.delivered_ratio, 1.0);
+    assert_eq!(report.non_recipient_reads, 0);
+    assert!(report.survived_restart);
+    assert!(report.late_node_caught_up);
+    assert!(report.envelopes_published >= 5);
+}
