@@ -187,7 +187,9 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let cli = Cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(dispatch(cli.command))
 }
 
@@ -249,7 +251,11 @@ fn init(a: InitArgs) -> Result<()> {
             })
         );
     } else {
-        println!("Created team {:?} in {}", profile.name, a.data_dir.display());
+        println!(
+            "Created team {:?} in {}",
+            profile.name,
+            a.data_dir.display()
+        );
         println!("TeamId: {}", profile.team);
         println!(
             "Share {} with your forum to be named in the charter or to ask to join.",
@@ -260,7 +266,13 @@ fn init(a: InitArgs) -> Result<()> {
 }
 
 fn charter(a: CharterArgs) -> Result<()> {
-    let (charter, text) = crate::make_charter(&a.name, &a.founders, a.threshold, a.point_of_contact.as_deref(), now_ms())?;
+    let (charter, text) = crate::make_charter(
+        &a.name,
+        &a.founders,
+        a.threshold,
+        a.point_of_contact.as_deref(),
+        now_ms(),
+    )?;
     crate::datadir::write_new(&a.out, text.as_bytes(), 0o644)
         .with_context(|| format!("cannot write {} (it must not exist yet)", a.out.display()))?;
     println!(
@@ -345,13 +357,33 @@ async fn incident(cmd: IncidentCommand) -> Result<()> {
             let i = client(&c)?.incident(&id).await?;
             print(&c, &i, render_incident)
         }
-        IncidentCommand::Comment { client: c, id, text } => {
+        IncidentCommand::Comment {
+            client: c,
+            id,
+            text,
+        } => {
             let p = client(&c)?.comment(&id, &text).await?;
-            print(&c, &p, |p| format!("Commented on incident {} ({})\n", short(&p.incident), short(&p.id)))
+            print(&c, &p, |p| {
+                format!(
+                    "Commented on incident {} ({})\n",
+                    short(&p.incident),
+                    short(&p.id)
+                )
+            })
         }
-        IncidentCommand::Status { client: c, id, status } => {
+        IncidentCommand::Status {
+            client: c,
+            id,
+            status,
+        } => {
             let p = client(&c)?.set_status(&id, &status).await?;
-            print(&c, &p, |p| format!("Set status of incident {} ({})\n", short(&p.incident), short(&p.id)))
+            print(&c, &p, |p| {
+                format!(
+                    "Set status of incident {} ({})\n",
+                    short(&p.incident),
+                    short(&p.id)
+                )
+            })
         }
     }
 }
@@ -388,10 +420,22 @@ fn render_status(s: &StatusView) -> String {
     }
     out += &format!(
         "Members:   {}\nEnvelopes: {} stored, {} waiting for a GREEN key\nSince start: {} accepted, {} rejected, {} ignored, {} published, {} fetched by sync\nPeers:     {}\n",
-        s.members, s.envelopes, s.waiting_for_key, s.accepted, s.rejected, s.ignored, s.published, s.synced_in, s.peers.len()
+        s.members,
+        s.envelopes,
+        s.waiting_for_key,
+        s.accepted,
+        s.rejected,
+        s.ignored,
+        s.published,
+        s.synced_in,
+        s.peers.len()
     );
     for p in &s.peers {
-        let team = p.team.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "unknown team".into());
+        let team = p
+            .team
+            .as_ref()
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "unknown team".into());
         let sync = match (&p.last_sync_ok, &p.last_sync_error) {
             (Some(t), _) => format!("last sync {} ({} fetched)", when(*t), p.last_sync_fetched),
             (None, Some(e)) => format!("sync failing: {e}"),
@@ -475,7 +519,9 @@ fn render_incident(i: &IncidentView) -> String {
     let mut out = format!(
         "Incident {}\nTitle:   {}\nTLP:     {}\nStatus:  {}\nOpened:  {} by {}\n",
         s.id,
-        s.title.as_deref().unwrap_or("(sealed: not addressed to this team)"),
+        s.title
+            .as_deref()
+            .unwrap_or("(sealed: not addressed to this team)"),
         s.tlp,
         s.status,
         when(s.opened_at),

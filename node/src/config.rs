@@ -45,7 +45,8 @@ pub struct FileConfig {
 impl FileConfig {
     /// Reads a config file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))
     }
 }
@@ -82,26 +83,49 @@ impl Config {
         } else {
             DEFAULT_LISTEN.iter().map(|s| s.to_string()).collect()
         };
-        let bootstrap = if !flags.bootstrap.is_empty() { flags.bootstrap } else { file.bootstrap };
+        let bootstrap = if !flags.bootstrap.is_empty() {
+            flags.bootstrap
+        } else {
+            file.bootstrap
+        };
         let parse = |what: &str, s: &str| -> Result<net::Multiaddr> {
             s.parse()
                 .with_context(|| format!("invalid {what} address {s:?}: expected a multiaddr like /ip4/127.0.0.1/tcp/4001"))
         };
-        let listen = listen.iter().map(|s| parse("listen", s)).collect::<Result<Vec<_>>>()?;
-        let bootstrap = bootstrap.iter().map(|s| parse("bootstrap", s)).collect::<Result<Vec<_>>>()?;
+        let listen = listen
+            .iter()
+            .map(|s| parse("listen", s))
+            .collect::<Result<Vec<_>>>()?;
+        let bootstrap = bootstrap
+            .iter()
+            .map(|s| parse("bootstrap", s))
+            .collect::<Result<Vec<_>>>()?;
         for b in &bootstrap {
-            if !b.iter().any(|p| matches!(p, net::multiaddr::Protocol::P2p(_))) {
-                bail!("bootstrap address {b} lacks /p2p/<peer id>: copy the full address the other node prints");
+            if !b
+                .iter()
+                .any(|p| matches!(p, net::multiaddr::Protocol::P2p(_)))
+            {
+                bail!(
+                    "bootstrap address {b} lacks /p2p/<peer id>: copy the full address the other node prints"
+                );
             }
         }
-        let api = flags.api_listen.or(file.api_listen).unwrap_or_else(|| "127.0.0.1:0".into());
-        let api_listen: SocketAddr = api
-            .parse()
-            .with_context(|| format!("invalid api_listen {api:?}: expected an address like 127.0.0.1:7700"))?;
+        let api = flags
+            .api_listen
+            .or(file.api_listen)
+            .unwrap_or_else(|| "127.0.0.1:0".into());
+        let api_listen: SocketAddr = api.parse().with_context(|| {
+            format!("invalid api_listen {api:?}: expected an address like 127.0.0.1:7700")
+        })?;
         if !api_listen.ip().is_loopback() {
-            bail!("api_listen {api_listen} is not a loopback address: the admin API is for this machine only");
+            bail!(
+                "api_listen {api_listen} is not a loopback address: the admin API is for this machine only"
+            );
         }
-        let sync_secs = flags.sync_interval_secs.or(file.sync_interval_secs).unwrap_or(15);
+        let sync_secs = flags
+            .sync_interval_secs
+            .or(file.sync_interval_secs)
+            .unwrap_or(15);
         if sync_secs == 0 {
             bail!("sync_interval_secs must be at least 1");
         }
@@ -125,7 +149,8 @@ mod tests {
 
     #[test]
     fn flags_override_file_and_bad_values_are_named() {
-        let file: FileConfig = toml::from_str("data_dir = \"/a\"\napi_listen = \"127.0.0.1:9\"").unwrap();
+        let file: FileConfig =
+            toml::from_str("data_dir = \"/a\"\napi_listen = \"127.0.0.1:9\"").unwrap();
         let flags = FileConfig {
             data_dir: Some("/b".into()),
             ..Default::default()
@@ -140,13 +165,23 @@ mod tests {
             api_listen: Some("0.0.0.0:80".into()),
             ..Default::default()
         };
-        assert!(Config::build(FileConfig::default(), bad).unwrap_err().to_string().contains("loopback"));
+        assert!(
+            Config::build(FileConfig::default(), bad)
+                .unwrap_err()
+                .to_string()
+                .contains("loopback")
+        );
         assert!(toml::from_str::<FileConfig>("dta_dir = 1").is_err());
         let no_peer = FileConfig {
             data_dir: Some("/a".into()),
             bootstrap: vec!["/ip4/127.0.0.1/tcp/1".into()],
             ..Default::default()
         };
-        assert!(Config::build(FileConfig::default(), no_peer).unwrap_err().to_string().contains("/p2p/"));
+        assert!(
+            Config::build(FileConfig::default(), no_peer)
+                .unwrap_err()
+                .to_string()
+                .contains("/p2p/")
+        );
     }
 }

@@ -93,7 +93,8 @@ impl DataDir {
                 files::TEAM_KEY
             );
         }
-        fs::create_dir_all(&self.root).with_context(|| format!("cannot create {}", self.root.display()))?;
+        fs::create_dir_all(&self.root)
+            .with_context(|| format!("cannot create {}", self.root.display()))?;
         set_mode(&self.root, 0o700)?;
         let keys = TeamKeys::generate();
         let node_key = net::NodeKey::generate();
@@ -114,7 +115,11 @@ impl DataDir {
         write_new(&self.file(files::TEAM_KEY), signing.as_bytes(), 0o600)?;
         write_new(&self.file(files::AGE_KEY), age.as_bytes(), 0o600)?;
         write_new(&self.file(files::NODE_KEY), &node_key.to_bytes()?, 0o600)?;
-        write_new(&self.file(files::API_TOKEN), hex::encode(token).as_bytes(), 0o600)?;
+        write_new(
+            &self.file(files::API_TOKEN),
+            hex::encode(token).as_bytes(),
+            0o600,
+        )?;
         write_new(&self.file(files::PROFILE), &signed.to_bytes()?, 0o644)?;
         Ok(profile)
     }
@@ -128,7 +133,8 @@ impl DataDir {
 
     /// The node's libp2p key.
     pub fn node_key(&self) -> Result<net::NodeKey> {
-        let bytes = fs::read(self.file(files::NODE_KEY)).with_context(|| self.missing(files::NODE_KEY))?;
+        let bytes =
+            fs::read(self.file(files::NODE_KEY)).with_context(|| self.missing(files::NODE_KEY))?;
         Ok(net::NodeKey::from_bytes(&bytes)?)
     }
 
@@ -160,9 +166,12 @@ impl DataDir {
 
 /// Reads a signed profile file and checks its signature.
 pub fn read_profile(path: &Path) -> Result<(SignedProfile, Profile)> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read profile {}", path.display()))?;
-    let signed = SignedProfile::from_bytes(&bytes).with_context(|| format!("{} is not a team profile", path.display()))?;
-    let profile = seal::verify_profile(&signed).with_context(|| format!("profile {} does not verify", path.display()))?;
+    let bytes =
+        fs::read(path).with_context(|| format!("cannot read profile {}", path.display()))?;
+    let signed = SignedProfile::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a team profile", path.display()))?;
+    let profile = seal::verify_profile(&signed)
+        .with_context(|| format!("profile {} does not verify", path.display()))?;
     Ok((signed, profile))
 }
 
@@ -222,7 +231,12 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            for f in [files::TEAM_KEY, files::AGE_KEY, files::NODE_KEY, files::API_TOKEN] {
+            for f in [
+                files::TEAM_KEY,
+                files::AGE_KEY,
+                files::NODE_KEY,
+                files::API_TOKEN,
+            ] {
                 let mode = fs::metadata(dd.file(f)).unwrap().permissions().mode() & 0o777;
                 assert_eq!(mode, 0o600, "{f}");
             }

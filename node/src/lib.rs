@@ -38,7 +38,10 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
     let keys = dir.team_keys()?;
     let (_, profile) = dir.profile()?;
     if profile.team != keys.team_id() {
-        bail!("{}: profile.bin belongs to another team than team.key", dir.root().display());
+        bail!(
+            "{}: profile.bin belongs to another team than team.key",
+            dir.root().display()
+        );
     }
     let (charter, founders) = adopt_charter(dir, config.charter.as_deref())?;
     let mesh = charter.mesh_id()?;
@@ -57,15 +60,31 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
     let net_task = tokio::spawn(event_loop.run(shutdown.child_token()));
 
     let (api_tx, api_rx) = mpsc::channel(64);
-    let (api_addr, serve) = api::bind(config.api_listen, dir.api_token()?, api_tx, shutdown.clone()).await?;
-    datadir::replace(&dir.file(files::API_ADDR), api_addr.to_string().as_bytes(), 0o644)?;
+    let (api_addr, serve) = api::bind(
+        config.api_listen,
+        dir.api_token()?,
+        api_tx,
+        shutdown.clone(),
+    )
+    .await?;
+    datadir::replace(
+        &dir.file(files::API_ADDR),
+        api_addr.to_string().as_bytes(),
+        0o644,
+    )?;
     let api_task = tokio::spawn(serve);
     tracing::info!(team = %profile.name, mesh = %charter.name, api = %api_addr, "node running");
 
     let (sync_tx, sync_rx) = mpsc::channel(64);
     let node = node::Node::new(store, keys, charter, founders, client, sync_tx)?;
     let result = node
-        .run_loop(events, api_rx, sync_rx, config.sync_interval, shutdown.clone())
+        .run_loop(
+            events,
+            api_rx,
+            sync_rx,
+            config.sync_interval,
+            shutdown.clone(),
+        )
         .await;
     shutdown.cancel();
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, net_task).await;
@@ -77,12 +96,17 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
 
 /// Loads a charter file and verifies every founder's signed profile.
 pub fn load_charter(path: &Path) -> Result<(Charter, Vec<Profile>)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read charter {}", path.display()))?;
-    let file: CharterFile = toml::from_str(&text).with_context(|| format!("{} is not a charter file", path.display()))?;
-    let charter = file.to_charter().with_context(|| format!("invalid charter {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read charter {}", path.display()))?;
+    let file: CharterFile = toml::from_str(&text)
+        .with_context(|| format!("{} is not a charter file", path.display()))?;
+    let charter = file
+        .to_charter()
+        .with_context(|| format!("invalid charter {}", path.display()))?;
     let mut founders: Vec<Profile> = Vec::with_capacity(charter.founders.len());
     for sp in &charter.founders {
-        let p = seal::verify_profile(sp).with_context(|| format!("a founder profile in {} does not verify", path.display()))?;
+        let p = seal::verify_profile(sp)
+            .with_context(|| format!("a founder profile in {} does not verify", path.display()))?;
         if founders.iter().any(|f| f.team == p.team) {
             bail!("charter {} names founder {} twice", path.display(), p.name);
         }
@@ -112,9 +136,12 @@ fn adopt_charter(dir: &DataDir, given: Option<&Path>) -> Result<(Charter, Vec<Pr
         }
         return Ok((charter, founders));
     }
-    let g = given.context("no charter yet: pass --charter FILE on the first run (the forum gives it to you)")?;
+    let g = given.context(
+        "no charter yet: pass --charter FILE on the first run (the forum gives it to you)",
+    )?;
     let loaded = load_charter(g)?;
-    std::fs::copy(g, &own).with_context(|| format!("cannot copy the charter into {}", dir.root().display()))?;
+    std::fs::copy(g, &own)
+        .with_context(|| format!("cannot copy the charter into {}", dir.root().display()))?;
     Ok(loaded)
 }
 
@@ -129,7 +156,11 @@ pub fn make_charter(
     let mut signed = Vec::new();
     let mut profiles: Vec<Profile> = Vec::new();
     for f in founders {
-        let (sp, p) = if f.is_dir() { DataDir::new(f).profile()? } else { datadir::read_profile(f)? };
+        let (sp, p) = if f.is_dir() {
+            DataDir::new(f).profile()?
+        } else {
+            datadir::read_profile(f)?
+        };
         if profiles.iter().any(|q| q.team == p.team) {
             bail!("founder {} ({}) is named twice", p.name, f.display());
         }
@@ -140,7 +171,12 @@ pub fn make_charter(
         None => None,
         Some(q) => {
             let members = mesh_core::Membership::compute(&profiles, []);
-            Some(members.find(q).map_err(|e| anyhow::anyhow!("point of contact: {e}"))?.team)
+            Some(
+                members
+                    .find(q)
+                    .map_err(|e| anyhow::anyhow!("point of contact: {e}"))?
+                    .team,
+            )
         }
     };
     let charter = Charter {

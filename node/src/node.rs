@@ -24,8 +24,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use mesh_core::{Incident, Membership, Reason, ThreadEntry, Verdict, clock::Hlc};
 use net::PeerId;
 use proto::{
-    Body, Charter, Envelope, EnvelopeContent, EnvelopeId, IncidentPayload, IncidentStatus, InnerContent, KeyId,
-    Kind, MeshId, Payload, Profile, SealedTo, SignedInner, TeamId, Tlp,
+    Body, Charter, Envelope, EnvelopeContent, EnvelopeId, IncidentPayload, IncidentStatus,
+    InnerContent, KeyId, Kind, MeshId, Payload, Profile, SealedTo, SignedInner, TeamId, Tlp,
     payload::SenderKeyShare,
     sync::{MAX_GET, MAX_SYNC_BYTES, SyncRequest, SyncResponse},
 };
@@ -83,9 +83,17 @@ pub enum ApiRequest {
     /// Open an incident.
     Open(NewIncident, oneshot::Sender<Result<Published, ApiError>>),
     /// Comment on an incident.
-    Comment(String, NewComment, oneshot::Sender<Result<Published, ApiError>>),
+    Comment(
+        String,
+        NewComment,
+        oneshot::Sender<Result<Published, ApiError>>,
+    ),
     /// Change an incident's status.
-    SetStatus(String, NewStatus, oneshot::Sender<Result<Published, ApiError>>),
+    SetStatus(
+        String,
+        NewStatus,
+        oneshot::Sender<Result<Published, ApiError>>,
+    ),
     /// Members.
     Members(oneshot::Sender<Result<Vec<MemberView>, ApiError>>),
     /// Stored envelopes' public headers.
@@ -298,7 +306,10 @@ impl Node {
             Verdict::Ignore(_) => self.counters.ignored += 1,
             Verdict::Reject(reason) => {
                 self.counters.rejected += 1;
-                let key = (origin.peer().unwrap_or(PeerId::random()), reason_kind(reason));
+                let key = (
+                    origin.peer().unwrap_or(PeerId::random()),
+                    reason_kind(reason),
+                );
                 if self.logged.len() < 10_000 && self.logged.insert(key) {
                     tracing::warn!(?origin, %reason, "rejected envelope");
                 }
@@ -359,7 +370,8 @@ impl Node {
         let c = env.content();
         match (&c.kind, &c.body) {
             (Kind::Profile, Body::Clear(b)) => {
-                let sp = proto::SignedProfile::from_bytes(b).map_err(|e| Reason::BadProfile(e.to_string()))?;
+                let sp = proto::SignedProfile::from_bytes(b)
+                    .map_err(|e| Reason::BadProfile(e.to_string()))?;
                 let p = seal::verify_profile(&sp).map_err(|e| Reason::BadProfile(e.to_string()))?;
                 if p.team != c.author {
                     return Err(Reason::BadProfile("profile of another team".into()));
@@ -367,13 +379,20 @@ impl Node {
                 Ok(Derived::default())
             }
             (_, Body::Clear(_)) => {
-                let opened = seal::read_clear(env).map_err(|e| Reason::BadSignature(e.to_string()))?;
+                let opened =
+                    seal::read_clear(env).map_err(|e| Reason::BadSignature(e.to_string()))?;
                 Ok(Derived {
                     opened: Some(opened.plaintext),
                     waiting_for: None,
                 })
             }
-            (_, Body::Sealed { to: SealedTo::Teams, .. }) => match seal::open(env, self.keys.age_identity()) {
+            (
+                _,
+                Body::Sealed {
+                    to: SealedTo::Teams,
+                    ..
+                },
+            ) => match seal::open(env, self.keys.age_identity()) {
                 Ok(o) => Ok(Derived {
                     opened: Some(o.plaintext),
                     waiting_for: None,
@@ -383,10 +402,13 @@ impl Node {
                 // only a recipient can see it, and it refuses it.
                 Err(e) => Err(Reason::BadSignature(e.to_string())),
             },
-            (_, Body::Sealed {
-                to: SealedTo::SenderKey(k),
-                ..
-            }) => match self.sender_key(k) {
+            (
+                _,
+                Body::Sealed {
+                    to: SealedTo::SenderKey(k),
+                    ..
+                },
+            ) => match self.sender_key(k) {
                 Some(key) => match seal::open(env, key.identity()) {
                     Ok(o) => Ok(Derived {
                         opened: Some(o.plaintext),
@@ -412,7 +434,9 @@ impl Node {
         match c.kind {
             Kind::Profile => self.rebuild_membership()?,
             Kind::KeyShare => {
-                let Some(plaintext) = &derived.opened else { return Ok(()) };
+                let Some(plaintext) = &derived.opened else {
+                    return Ok(());
+                };
                 let inner = inner_of(plaintext)?;
                 if let Payload::SenderKey(share) = inner.payload {
                     self.adopt_sender_key(c.author, c.created_at, share)?;
@@ -427,7 +451,11 @@ impl Node {
     fn adopt_sender_key(&mut self, team: TeamId, at: u64, share: SenderKeyShare) -> Result<()> {
         let key = SenderKey::from_secret(&share.secret)?;
         if key.id() != share.key_id {
-            bail!("key share names key {} but carries {}", share.key_id.short(), key.id().short());
+            bail!(
+                "key share names key {} but carries {}",
+                share.key_id.short(),
+                key.id().short()
+            );
         }
         self.store.put_sender_key(
             &SenderKeyRow {
@@ -459,7 +487,8 @@ impl Node {
         if let Some(row) = self.store.own_sender_key()?
             && row.members == Some(digest)
         {
-            return Ok(SenderKey::from_secret(&row.secret).map_err(|e| ApiError::Internal(e.to_string()))?);
+            return SenderKey::from_secret(&row.secret)
+                .map_err(|e| ApiError::Internal(e.to_string()));
         }
         let key = SenderKey::generate();
         let now = now_ms();
@@ -473,7 +502,12 @@ impl Node {
             },
             true,
         )?;
-        let others: Vec<Profile> = self.members.members().filter(|p| p.team != self.me).cloned().collect();
+        let others: Vec<Profile> = self
+            .members
+            .members()
+            .filter(|p| p.team != self.me)
+            .cloned()
+            .collect();
         if !others.is_empty() {
             let inner = InnerContent {
                 author: self.me,
@@ -486,8 +520,8 @@ impl Node {
                 }),
             };
             let recipients = recipients_of(&others)?;
-            let ciphertext =
-                seal::seal_inner(&self.keys, &inner, &recipients).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let ciphertext = seal::seal_inner(&self.keys, &inner, &recipients)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
             self.publish(
                 Kind::KeyShare,
                 Tlp::Red,
@@ -523,13 +557,16 @@ impl Node {
             parents: thread.into_iter().collect(),
             body,
         };
-        let env = seal::sign_envelope(&self.keys, &content).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let env = seal::sign_envelope(&self.keys, &content)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         let bytes = env.envelope().bytes.clone();
         let id = env.envelope().id;
         match self.ingest(&bytes, Origin::Local) {
             Verdict::Accept => {}
             Verdict::Reject(r) | Verdict::Ignore(r) => {
-                return Err(ApiError::BadRequest(format!("this node refuses its own envelope: {r}")));
+                return Err(ApiError::BadRequest(format!(
+                    "this node refuses its own envelope: {r}"
+                )));
             }
         }
         self.counters.published += 1;
@@ -558,7 +595,9 @@ impl Node {
                     self.outbox.push_front(bytes);
                     break;
                 }
-                Err(e) => tracing::debug!(error = %e, "outbox publish failed; anti-entropy will deliver it"),
+                Err(e) => {
+                    tracing::debug!(error = %e, "outbox publish failed; anti-entropy will deliver it")
+                }
             }
         }
     }
@@ -566,7 +605,10 @@ impl Node {
     // ---- incidents -------------------------------------------------------
 
     async fn open_incident(&mut self, req: NewIncident) -> Result<Published, ApiError> {
-        let tlp: Tlp = req.tlp.parse().map_err(|e: proto::Error| ApiError::BadRequest(e.to_string()))?;
+        let tlp: Tlp = req
+            .tlp
+            .parse()
+            .map_err(|e: proto::Error| ApiError::BadRequest(e.to_string()))?;
         if req.title.trim().is_empty() {
             return Err(ApiError::BadRequest("an incident needs a --title".into()));
         }
@@ -579,7 +621,11 @@ impl Node {
         if !tlp.is_named_recipients() && !to.is_empty() {
             return Err(ApiError::BadRequest(format!(
                 "{tlp} goes to {}; --to is for AMBER, AMBER+STRICT and RED",
-                if tlp == Tlp::Clear { "everyone" } else { "every member" }
+                if tlp == Tlp::Clear {
+                    "everyone"
+                } else {
+                    "every member"
+                }
             )));
         }
         let payload = IncidentPayload::Open {
@@ -594,9 +640,15 @@ impl Node {
         })
     }
 
-    async fn reply(&mut self, incident: &str, payload: IncidentPayload) -> Result<Published, ApiError> {
+    async fn reply(
+        &mut self,
+        incident: &str,
+        payload: IncidentPayload,
+    ) -> Result<Published, ApiError> {
         let root_id = self.find_incident(incident)?;
-        let root = self.load_entry(&root_id)?.ok_or_else(|| ApiError::NotFound(incident.into()))?;
+        let root = self
+            .load_entry(&root_id)?
+            .ok_or_else(|| ApiError::NotFound(incident.into()))?;
         if root.payload.is_none() {
             return Err(ApiError::BadRequest(format!(
                 "incident {} is not readable by this team: only its recipients can reply",
@@ -609,7 +661,9 @@ impl Node {
         to.retain(|t| *t != self.me);
         to.sort();
         to.dedup();
-        let (id, gossiped) = self.send_incident_step(Some(root_id), root.tlp, to, payload).await?;
+        let (id, gossiped) = self
+            .send_incident_step(Some(root_id), root.tlp, to, payload)
+            .await?;
         Ok(Published {
             id: id.to_string(),
             incident: root_id.to_string(),
@@ -645,15 +699,15 @@ impl Node {
                 // The named teams, and ourselves, so our own copy stays readable.
                 let mut profiles = Vec::with_capacity(to.len() + 1);
                 for t in to.iter().chain(std::iter::once(&self.me)) {
-                    let p = self
-                        .members
-                        .profile(t)
-                        .ok_or_else(|| ApiError::BadRequest(format!("no profile for team {}", t.short())))?;
+                    let p = self.members.profile(t).ok_or_else(|| {
+                        ApiError::BadRequest(format!("no profile for team {}", t.short()))
+                    })?;
                     profiles.push(p.clone());
                 }
                 Body::Sealed {
                     to: SealedTo::Teams,
-                    ciphertext: seal::seal_inner(&self.keys, &inner, &recipients_of(&profiles)?).map_err(bad)?,
+                    ciphertext: seal::seal_inner(&self.keys, &inner, &recipients_of(&profiles)?)
+                        .map_err(bad)?,
                 }
             }
         };
@@ -662,8 +716,16 @@ impl Node {
 
     fn resolve_recipients(&self, names: &[String]) -> Result<Vec<TeamId>, ApiError> {
         let mut out = Vec::new();
-        for n in names.iter().flat_map(|n| n.split(',')).map(str::trim).filter(|n| !n.is_empty()) {
-            let p = self.members.find(n).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        for n in names
+            .iter()
+            .flat_map(|n| n.split(','))
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            let p = self
+                .members
+                .find(n)
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?;
             if p.team != self.me && !out.contains(&p.team) {
                 out.push(p.team);
             }
@@ -692,7 +754,9 @@ impl Node {
         match matches.as_slice() {
             [one] => Ok(*one),
             [] => Err(ApiError::NotFound(format!("no incident {q}"))),
-            _ => Err(ApiError::BadRequest(format!("{q} matches several incidents; give more digits"))),
+            _ => Err(ApiError::BadRequest(format!(
+                "{q} matches several incidents; give more digits"
+            ))),
         }
     }
 
@@ -744,7 +808,12 @@ impl Node {
             .events
             .iter()
             .map(|e| match e {
-                E::Comment { id, author, at, text } => EventView {
+                E::Comment {
+                    id,
+                    author,
+                    at,
+                    text,
+                } => EventView {
                     id: id.to_string(),
                     kind: "comment".into(),
                     author: self.team_ref(author),
@@ -752,7 +821,12 @@ impl Node {
                     text: Some(text.clone()),
                     waiting_for_key: false,
                 },
-                E::Status { id, author, at, status } => EventView {
+                E::Status {
+                    id,
+                    author,
+                    at,
+                    status,
+                } => EventView {
                     id: id.to_string(),
                     kind: "status".into(),
                     author: self.team_ref(author),
@@ -804,7 +878,10 @@ impl Node {
                 let _ = reply.send(r);
             }
             ApiRequest::Incident(id, reply) => {
-                let r = self.find_incident(&id).and_then(|id| self.incident(&id)).map(|i| self.incident_view(&i));
+                let r = self
+                    .find_incident(&id)
+                    .and_then(|id| self.incident(&id))
+                    .map(|i| self.incident_view(&i));
                 let _ = reply.send(r);
             }
             ApiRequest::Open(req, reply) => {
@@ -815,7 +892,8 @@ impl Node {
                 let r = if c.text.trim().is_empty() {
                     Err(ApiError::BadRequest("an empty comment: give --text".into()))
                 } else {
-                    self.reply(&id, IncidentPayload::Comment { text: c.text }).await
+                    self.reply(&id, IncidentPayload::Comment { text: c.text })
+                        .await
                 };
                 let _ = reply.send(r);
             }
@@ -838,14 +916,20 @@ impl Node {
     fn incidents(&self) -> Result<Vec<IncidentSummary>, ApiError> {
         let mut out = Vec::new();
         for s in self.store.incident_roots()? {
-            let id = Envelope::decode(&s.bytes).map_err(|e| ApiError::Internal(e.to_string()))?.id;
+            let id = Envelope::decode(&s.bytes)
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .id;
             out.push(self.summary(&self.incident(&id)?));
         }
         Ok(out)
     }
 
-    async fn status(&self) -> Result<StatusView, ApiError> {
-        let net = self.net.status().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    async fn status(&mut self) -> Result<StatusView, ApiError> {
+        let net = self
+            .net
+            .status()
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         let mut peers: Vec<PeerView> = net
             .connected
             .iter()
@@ -856,7 +940,11 @@ impl Node {
                     team: self
                         .members
                         .members()
-                        .find(|p| p.peers.iter().any(|b| net::peer_id_from_bytes(b) == Some(*peer)))
+                        .find(|p| {
+                            p.peers
+                                .iter()
+                                .any(|b| net::peer_id_from_bytes(b) == Some(*peer))
+                        })
                         .map(|p| self.team_ref(&p.team)),
                     last_sync_ok: state.and_then(|s| s.last_sync_ok),
                     last_sync_fetched: state.map(|s| s.last_sync_fetched).unwrap_or(0),
@@ -909,7 +997,9 @@ impl Node {
     fn envelope_views(&self) -> Result<Vec<EnvelopeView>, ApiError> {
         let mut out = Vec::new();
         for id in self.store.ids()? {
-            let Some(s) = self.store.get(&id)? else { continue };
+            let Some(s) = self.store.get(&id)? else {
+                continue;
+            };
             let env = Envelope::decode(&s.bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
             let c = &env.content;
             out.push(EnvelopeView {
@@ -946,7 +1036,10 @@ impl Node {
             },
             SyncRequest::Get(ids) => {
                 if ids.len() > MAX_GET {
-                    return SyncResponse::Refused(format!("asked for {} envelopes, at most {MAX_GET}", ids.len()));
+                    return SyncResponse::Refused(format!(
+                        "asked for {} envelopes, at most {MAX_GET}",
+                        ids.len()
+                    ));
                 }
                 let mut out = Vec::with_capacity(ids.len());
                 let mut total = 0usize;
@@ -987,11 +1080,16 @@ impl Node {
         let net = self.net.clone();
         let results = self.sync_results.clone();
         tokio::spawn(async move {
-            let r = request(&net, peer, &SyncRequest::Inventory).await.and_then(|resp| match resp {
-                SyncResponse::Inventory(ids) => Ok(ids),
-                SyncResponse::Refused(why) => Err(format!("refused: {why}")),
-                SyncResponse::Envelopes(_) => Err("answered an inventory request with envelopes".into()),
-            });
+            let r =
+                request(&net, peer, &SyncRequest::Inventory)
+                    .await
+                    .and_then(|resp| match resp {
+                        SyncResponse::Inventory(ids) => Ok(ids),
+                        SyncResponse::Refused(why) => Err(format!("refused: {why}")),
+                        SyncResponse::Envelopes(_) => {
+                            Err("answered an inventory request with envelopes".into())
+                        }
+                    });
             let _ = results.send(SyncResult::Inventory(peer, r)).await;
         });
     }
@@ -1011,11 +1109,15 @@ impl Node {
                 let net = self.net.clone();
                 let results = self.sync_results.clone();
                 tokio::spawn(async move {
-                    let r = request(&net, peer, &SyncRequest::Get(missing)).await.and_then(|resp| match resp {
-                        SyncResponse::Envelopes(e) => Ok(e),
-                        SyncResponse::Refused(why) => Err(format!("refused: {why}")),
-                        SyncResponse::Inventory(_) => Err("answered a get request with an inventory".into()),
-                    });
+                    let r = request(&net, peer, &SyncRequest::Get(missing))
+                        .await
+                        .and_then(|resp| match resp {
+                            SyncResponse::Envelopes(e) => Ok(e),
+                            SyncResponse::Refused(why) => Err(format!("refused: {why}")),
+                            SyncResponse::Inventory(_) => {
+                                Err("answered a get request with an inventory".into())
+                            }
+                        });
                     let _ = results.send(SyncResult::Envelopes(peer, r)).await;
                 });
             }
@@ -1024,7 +1126,14 @@ impl Node {
                 // what they open, and parents before replies.
                 let mut decoded: Vec<(u64, Vec<u8>)> = envelopes
                     .into_iter()
-                    .map(|b| (Envelope::decode(&b).map(|e| e.content.created_at).unwrap_or(0), b))
+                    .map(|b| {
+                        (
+                            Envelope::decode(&b)
+                                .map(|e| e.content.created_at)
+                                .unwrap_or(0),
+                            b,
+                        )
+                    })
                     .collect();
                 decoded.sort_by_key(|(t, _)| *t);
                 let mut fetched = 0;
@@ -1048,12 +1157,16 @@ impl Node {
                     self.start_sync(peer);
                 }
             }
-            SyncResult::Inventory(peer, Err(e)) | SyncResult::Envelopes(peer, Err(e)) => self.sync_done(peer, Err(e)),
+            SyncResult::Inventory(peer, Err(e)) | SyncResult::Envelopes(peer, Err(e)) => {
+                self.sync_done(peer, Err(e))
+            }
         }
     }
 
     fn sync_done(&mut self, peer: PeerId, result: Result<u64, String>) {
-        let Some(state) = self.peers.get_mut(&peer) else { return };
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
         state.sync_in_flight = false;
         match result {
             Ok(n) => {
@@ -1071,7 +1184,11 @@ impl Node {
     }
 }
 
-async fn request(net: &net::Client, peer: PeerId, req: &SyncRequest) -> Result<SyncResponse, String> {
+async fn request(
+    net: &net::Client,
+    peer: PeerId,
+    req: &SyncRequest,
+) -> Result<SyncResponse, String> {
     let bytes = req.to_bytes().map_err(|e| e.to_string())?;
     let answer = net.request(peer, bytes).await.map_err(|e| e.to_string())?;
     SyncResponse::from_bytes(&answer).map_err(|e| format!("malformed answer: {e}"))
@@ -1094,7 +1211,10 @@ fn members_digest(m: &Membership) -> [u8; 32] {
 fn recipients_of(profiles: &[Profile]) -> Result<Vec<seal::AgeRecipient>, ApiError> {
     profiles
         .iter()
-        .map(|p| seal::parse_recipient(&p.recipient).map_err(|e| ApiError::Internal(format!("{}: {e}", p.name))))
+        .map(|p| {
+            seal::parse_recipient(&p.recipient)
+                .map_err(|e| ApiError::Internal(format!("{}: {e}", p.name)))
+        })
         .collect()
 }
 
@@ -1105,9 +1225,12 @@ fn inner_of(plaintext: &[u8]) -> Result<InnerContent> {
 }
 
 fn entry_of(s: &Stored) -> Result<ThreadEntry, ApiError> {
-    let env = Envelope::decode(&s.bytes).map_err(|e| ApiError::Internal(format!("stored envelope: {e}")))?;
+    let env = Envelope::decode(&s.bytes)
+        .map_err(|e| ApiError::Internal(format!("stored envelope: {e}")))?;
     let inner = match &s.opened {
-        Some(p) => Some(inner_of(p).map_err(|e| ApiError::Internal(format!("stored plaintext: {e:#}")))?),
+        Some(p) => {
+            Some(inner_of(p).map_err(|e| ApiError::Internal(format!("stored plaintext: {e:#}")))?)
+        }
         None => None,
     };
     let (payload, recipients) = match inner {
@@ -1116,7 +1239,11 @@ fn entry_of(s: &Stored) -> Result<ThreadEntry, ApiError> {
             recipients,
             ..
         }) => (Some(p), recipients),
-        Some(_) => return Err(ApiError::Internal(anyhow!("not an incident envelope").to_string())),
+        Some(_) => {
+            return Err(ApiError::Internal(
+                anyhow!("not an incident envelope").to_string(),
+            ));
+        }
         None => (None, vec![]),
     };
     Ok(ThreadEntry {

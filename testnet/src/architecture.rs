@@ -7,13 +7,20 @@ use std::collections::{HashMap, HashSet};
 
 use cargo_metadata::{MetadataCommand, Package, PackageId};
 
-fn graph() -> (HashMap<PackageId, Package>, HashMap<PackageId, Vec<PackageId>>) {
+fn graph() -> (
+    HashMap<PackageId, Package>,
+    HashMap<PackageId, Vec<PackageId>>,
+) {
     let meta = MetadataCommand::new()
         .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
         .exec()
         .expect("cargo metadata runs");
     let resolve = meta.resolve.expect("a resolved graph");
-    let packages = meta.packages.into_iter().map(|p| (p.id.clone(), p)).collect();
+    let packages = meta
+        .packages
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
     // Normal dependencies only: dev-dependencies do not ship.
     let deps = resolve
         .nodes
@@ -22,7 +29,11 @@ fn graph() -> (HashMap<PackageId, Package>, HashMap<PackageId, Vec<PackageId>>) 
             let normal = n
                 .deps
                 .into_iter()
-                .filter(|d| d.dep_kinds.iter().any(|k| k.kind == cargo_metadata::DependencyKind::Normal))
+                .filter(|d| {
+                    d.dep_kinds
+                        .iter()
+                        .any(|k| k.kind == cargo_metadata::DependencyKind::Normal)
+                })
                 .map(|d| d.pkg)
                 .collect();
             (n.id, normal)
@@ -61,7 +72,14 @@ fn domain_crates_know_no_io() {
     let (packages, deps) = graph();
     for krate in ["csirtmesh-proto", "csirtmesh-core", "csirtmesh-seal"] {
         let all = names(&packages, &closure(&deps, &id_of(&packages, krate)));
-        for banned in ["tokio", "libp2p", "rusqlite", "libsqlite3-sys", "csirtmesh-store", "csirtmesh-net"] {
+        for banned in [
+            "tokio",
+            "libp2p",
+            "rusqlite",
+            "libsqlite3-sys",
+            "csirtmesh-store",
+            "csirtmesh-net",
+        ] {
             assert!(!all.contains(banned), "{krate} depends on {banned}");
         }
     }
@@ -70,11 +88,22 @@ fn domain_crates_know_no_io() {
 #[test]
 fn only_one_crate_each_for_libp2p_sqlite_and_age() {
     let (packages, deps) = graph();
-    let owners = [("libp2p", "csirtmesh-net"), ("rusqlite", "csirtmesh-store"), ("age", "csirtmesh-seal")];
+    let owners = [
+        ("libp2p", "csirtmesh-net"),
+        ("rusqlite", "csirtmesh-store"),
+        ("age", "csirtmesh-seal"),
+    ];
     for (dep, owner) in owners {
-        for p in packages.values().filter(|p| p.name.starts_with("csirtmesh") && p.name.as_str() != owner) {
+        for p in packages
+            .values()
+            .filter(|p| p.name.starts_with("csirtmesh") && p.name.as_str() != owner)
+        {
             let direct = names(&packages, &deps[&p.id].iter().cloned().collect());
-            assert!(!direct.contains(dep), "{} depends on {dep} directly; only {owner} may", p.name);
+            assert!(
+                !direct.contains(dep),
+                "{} depends on {dep} directly; only {owner} may",
+                p.name
+            );
         }
     }
 }

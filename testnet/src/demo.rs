@@ -124,10 +124,19 @@ pub async fn run(command: NodeCommand, json: bool) -> Result<Report> {
             ms: 0,
         });
     }
-    report.steps_failed = report.steps.iter().filter(|s| !s.ok).map(|s| s.name.clone()).collect();
+    report.steps_failed = report
+        .steps
+        .iter()
+        .filter(|s| !s.ok)
+        .map(|s| s.name.clone())
+        .collect();
     report.wall_ms = started.elapsed().as_millis() as u64;
     if report.steps_failed.is_empty() {
-        say.line(&format!("\nAll {} steps held in {:.1} s.", report.steps.len(), report.wall_ms as f64 / 1000.0));
+        say.line(&format!(
+            "\nAll {} steps held in {:.1} s.",
+            report.steps.len(),
+            report.wall_ms as f64 / 1000.0
+        ));
     } else {
         say.line(&format!(
             "\n{} of {} steps FAILED: {}. Node logs were in {}",
@@ -140,13 +149,22 @@ pub async fn run(command: NodeCommand, json: bool) -> Result<Report> {
     Ok(report)
 }
 
-fn record(say: &Say, report: &mut Report, name: &str, started: Instant, result: Result<String, String>) -> bool {
+fn record(
+    say: &Say,
+    report: &mut Report,
+    name: &str,
+    started: Instant,
+    result: Result<String, String>,
+) -> bool {
     let ms = started.elapsed().as_millis() as u64;
     let (ok, detail) = match result {
         Ok(d) => (true, d),
         Err(d) => (false, d),
     };
-    say.line(&format!("{} {name} ({ms} ms)\n    {detail}", if ok { "[ok]  " } else { "[FAIL]" }));
+    say.line(&format!(
+        "{} {name} ({ms} ms)\n    {detail}",
+        if ok { "[ok]  " } else { "[FAIL]" }
+    ));
     report.steps.push(Step {
         name: name.into(),
         ok,
@@ -177,7 +195,9 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
         Ok(true)
     })
     .await
-    .map(|_| "A, B and C are connected to each other (B and C were given only A's address)".to_string());
+    .map(|_| {
+        "A, B and C are connected to each other (B and C were given only A's address)".to_string()
+    });
     record(say, report, "start three nodes", t, r);
 
     // Step 1: A opens an AMBER incident to B.
@@ -198,13 +218,21 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
         Ok(i.summary.title.is_some())
     })
     .await
-    .map(|d| format!("B received and decrypted incident {} in {} ms", &incident[..8], d.as_millis()));
+    .map(|d| {
+        format!(
+            "B received and decrypted incident {} in {} ms",
+            &incident[..8],
+            d.as_millis()
+        )
+    });
     record(say, report, "A opens an AMBER incident to B", t, r);
 
     // Step 2: B comments and sets it in-progress; A sees both.
     let t = Instant::now();
     let bc = net.api(b)?;
-    let c1 = bc.comment(&incident, "Confirmed; contacting the hosting provider.").await?;
+    let c1 = bc
+        .comment(&incident, "Confirmed; contacting the hosting provider.")
+        .await?;
     let s1 = bc.set_status(&incident, "in-progress").await?;
     intended.add(&c1.id, &[a]);
     intended.add(&s1.id, &[a]);
@@ -234,8 +262,17 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
         Ok(i.summary.title.is_none() && i.description.is_none())
     })
     .await
-    .map(|_| "C stores all 3 envelopes of the thread (author, time, TLP, size visible) and reads none".to_string());
-    record(say, report, "C holds the ciphertext but cannot read it", t, r);
+    .map(|_| {
+        "C stores all 3 envelopes of the thread (author, time, TLP, size visible) and reads none"
+            .to_string()
+    });
+    record(
+        say,
+        report,
+        "C holds the ciphertext but cannot read it",
+        t,
+        r,
+    );
 
     // Step 4: A sends a GREEN advisory that every running member reads.
     let t = Instant::now();
@@ -251,43 +288,85 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
     intended.add(&green.id, &[b, c, d]);
     let r = Testnet::wait_for(STEP_TIMEOUT, || async {
         for name in [b, c] {
-            if net.api(name)?.incident(&green.incident).await?.summary.title.is_none() {
+            if net
+                .api(name)?
+                .incident(&green.incident)
+                .await?
+                .summary
+                .title
+                .is_none()
+            {
                 return Ok(false);
             }
         }
         Ok(true)
     })
     .await
-    .map(|_| "B and C read the advisory through A's GREEN sender key (one age stanza per message)".to_string());
+    .map(|_| {
+        "B and C read the advisory through A's GREEN sender key (one age stanza per message)"
+            .to_string()
+    });
     record(say, report, "A sends a GREEN advisory", t, r);
 
     // Step 5: kill B with SIGKILL, write to it while it is down, restart it.
     let t = Instant::now();
     net.kill(b)?;
-    let missed = net.api(a)?.comment(&incident, "Provider says the page is down; can you confirm?").await?;
+    let missed = net
+        .api(a)?
+        .comment(
+            &incident,
+            "Provider says the page is down; can you confirm?",
+        )
+        .await?;
     intended.add(&missed.id, &[b]);
     net.start(b).await?;
     let r = Testnet::wait_for(STEP_TIMEOUT, || async {
         let i = net.api(b)?.incident(&incident).await?;
         let kept = i.summary.title.is_some() && i.summary.status == "in-progress";
-        let caught_up = i.events.iter().any(|e| e.id == missed.id && e.kind == "comment");
+        let caught_up = i
+            .events
+            .iter()
+            .any(|e| e.id == missed.id && e.kind == "comment");
         if !kept {
             anyhow::bail!("B lost its copy of the incident");
         }
         Ok(caught_up)
     })
     .await;
-    report.survived_restart = r.is_ok() || net.api(b)?.incident(&incident).await.is_ok_and(|i| i.summary.title.is_some());
+    report.survived_restart = r.is_ok()
+        || net
+            .api(b)?
+            .incident(&incident)
+            .await
+            .is_ok_and(|i| i.summary.title.is_some());
     let r = r.map(|_| "B kept its incident and status across SIGKILL, and fetched A's comment sent while it was down".to_string());
     record(say, report, "B is killed and restarted", t, r);
 
     // Step 6: D starts late and catches up.
     let t = Instant::now();
     net.start(d).await?;
-    let a_ids: HashSet<String> = net.api(a)?.envelopes().await?.into_iter().map(|e| e.id).collect();
+    let a_ids: HashSet<String> = net
+        .api(a)?
+        .envelopes()
+        .await?
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
     let r = Testnet::wait_for(STEP_TIMEOUT, || async {
-        let d_ids: HashSet<String> = net.api(d)?.envelopes().await?.into_iter().map(|e| e.id).collect();
-        let green_read = net.api(d)?.incident(&green.incident).await?.summary.title.is_some();
+        let d_ids: HashSet<String> = net
+            .api(d)?
+            .envelopes()
+            .await?
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        let green_read = net
+            .api(d)?
+            .incident(&green.incident)
+            .await?
+            .summary
+            .title
+            .is_some();
         Ok(a_ids.is_subset(&d_ids) && green_read)
     })
     .await;
@@ -313,19 +392,30 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
             if to.contains(name) {
                 due += 1;
                 got += usize::from(readable);
-            } else if readable && !author && view.is_some_and(|e| !matches!(e.tlp.as_str(), "CLEAR" | "GREEN")) {
+            } else if readable
+                && !author
+                && view.is_some_and(|e| !matches!(e.tlp.as_str(), "CLEAR" | "GREEN"))
+            {
                 leaks += 1;
             }
         }
     }
     report.envelopes_published = intended.published;
-    report.delivered_ratio = if due == 0 { 0.0 } else { got as f64 / due as f64 };
+    report.delivered_ratio = if due == 0 {
+        0.0
+    } else {
+        got as f64 / due as f64
+    };
     report.non_recipient_reads = leaks;
     let t = Instant::now();
     let r = if got == due && leaks == 0 {
-        Ok(format!("{got}/{due} deliveries to intended recipients, {leaks} reads by non-recipients"))
+        Ok(format!(
+            "{got}/{due} deliveries to intended recipients, {leaks} reads by non-recipients"
+        ))
     } else {
-        Err(format!("{got}/{due} deliveries to intended recipients, {leaks} reads by non-recipients"))
+        Err(format!(
+            "{got}/{due} deliveries to intended recipients, {leaks} reads by non-recipients"
+        ))
     };
     record(say, report, "every recipient reads, nobody else", t, r);
     Ok(())

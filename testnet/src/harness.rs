@@ -80,7 +80,9 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 impl Testnet {
     /// Creates teams (identities and one charter naming `founders` of them).
     pub fn create(command: NodeCommand, names: &[&str], sync_interval_secs: u64) -> Result<Self> {
-        let tmp = tempfile::Builder::new().prefix("csirtmesh-testnet-").tempdir()?;
+        let tmp = tempfile::Builder::new()
+            .prefix("csirtmesh-testnet-")
+            .tempdir()?;
         let root = tmp.path().to_path_buf();
         let mut teams = Vec::new();
         for name in names {
@@ -149,18 +151,28 @@ impl Testnet {
             .arg(&self.charter)
             .args(["--listen", "/ip4/127.0.0.1/tcp/0"])
             .args(["--sync-interval-secs", &self.sync_interval_secs.to_string()])
-            .env("RUST_LOG", std::env::var("CSIRTMESH_TESTNET_LOG").unwrap_or_else(|_| "info,libp2p=warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("CSIRTMESH_TESTNET_LOG")
+                    .unwrap_or_else(|_| "info,libp2p=warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
         if let Some(b) = &self.bootstrap {
             cmd.args(["--bootstrap", b]);
         }
-        let child = cmd.spawn().with_context(|| format!("cannot start node {name}"))?;
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start node {name}"))?;
         self.teams[i].child = Some(child);
         let status = self.wait_ready(name).await?;
         if self.bootstrap.is_none() {
-            self.bootstrap = status.listen_addrs.iter().find(|a| a.contains("/tcp/")).cloned();
+            self.bootstrap = status
+                .listen_addrs
+                .iter()
+                .find(|a| a.contains("/tcp/"))
+                .cloned();
         }
         Ok(status)
     }

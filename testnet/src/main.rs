@@ -35,7 +35,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Node { args } => {
-            csirtmesh::cli::main_from(std::iter::once("csirtmesh".to_string()).chain(args)).map(|()| true)
+            csirtmesh::cli::main_from(std::iter::once("csirtmesh".to_string()).chain(args))
+                .map(|()| true)
         }
         Command::Demo { json } => run_demo(json),
     };
@@ -50,7 +51,9 @@ fn main() -> ExitCode {
 }
 
 fn run_demo(json: bool) -> anyhow::Result<bool> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let report = runtime.block_on(demo::run(NodeCommand::this_binary()?, json))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -10,11 +10,19 @@ async fn four_node_mesh_delivers_to_recipients_only_and_survives_kill() {
         program: env!("CARGO_BIN_EXE_testnet").into(),
         prefix: vec!["node".into()],
     };
-    let report = tokio::time::timeout(std::time::Duration::from_secs(240), demo::run(command, true))
-        .await
-        .expect("the demo finishes within its bound")
-        .expect("the demo runs");
-    let failed: Vec<_> = report.steps.iter().filter(|s| !s.ok).map(|s| format!("{}: {}", s.name, s.detail)).collect();
+    let report = tokio::time::timeout(
+        std::time::Duration::from_secs(240),
+        demo::run(command, true),
+    )
+    .await
+    .expect("the demo finishes within its bound")
+    .expect("the demo runs");
+    let failed: Vec<_> = report
+        .steps
+        .iter()
+        .filter(|s| !s.ok)
+        .map(|s| format!("{}: {}", s.name, s.detail))
+        .collect();
     assert!(failed.is_empty(), "failed steps: {failed:#?}");
     assert_eq!(report.teams, 4);
     assert_eq!(report.delivered_ratio, 1.0);

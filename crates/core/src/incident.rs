@@ -106,7 +106,9 @@ impl Incident {
     /// every other entry naming it, in any order.
     pub fn fold(root: &ThreadEntry, mut replies: Vec<ThreadEntry>) -> Incident {
         let (title, description) = match &root.payload {
-            Some(IncidentPayload::Open { title, description }) => (Some(title.clone()), Some(description.clone())),
+            Some(IncidentPayload::Open { title, description }) => {
+                (Some(title.clone()), Some(description.clone()))
+            }
             _ => (None, None),
         };
         let mut incident = Incident {
@@ -122,24 +124,29 @@ impl Incident {
             waiting_for_key: root.waiting_for_key,
             events: Vec::with_capacity(replies.len()),
         };
-        replies.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+        replies.sort_by_key(|a| (a.created_at, a.id));
         for e in replies {
             if !e.tlp.may_follow(root.tlp) {
                 incident.events.push(IncidentEvent::Refused {
                     id: e.id,
                     author: e.author,
-                    reason: format!("labelled {} in a {} thread: a reply may not widen the label", e.tlp, root.tlp),
+                    reason: format!(
+                        "labelled {} in a {} thread: a reply may not widen the label",
+                        e.tlp, root.tlp
+                    ),
                 });
                 continue;
             }
             incident.updated_at = incident.updated_at.max(e.created_at);
             match e.payload {
-                Some(IncidentPayload::Comment { text }) => incident.events.push(IncidentEvent::Comment {
-                    id: e.id,
-                    author: e.author,
-                    at: e.created_at,
-                    text,
-                }),
+                Some(IncidentPayload::Comment { text }) => {
+                    incident.events.push(IncidentEvent::Comment {
+                        id: e.id,
+                        author: e.author,
+                        at: e.created_at,
+                        text,
+                    })
+                }
                 Some(IncidentPayload::Status { status }) => {
                     incident.status = status;
                     incident.events.push(IncidentEvent::Status {
@@ -149,11 +156,13 @@ impl Incident {
                         status,
                     });
                 }
-                Some(IncidentPayload::Open { .. }) => incident.events.push(IncidentEvent::Refused {
-                    id: e.id,
-                    author: e.author,
-                    reason: "an Open inside an existing thread".into(),
-                }),
+                Some(IncidentPayload::Open { .. }) => {
+                    incident.events.push(IncidentEvent::Refused {
+                        id: e.id,
+                        author: e.author,
+                        reason: "an Open inside an existing thread".into(),
+                    })
+                }
                 None => incident.events.push(IncidentEvent::Sealed {
                     id: e.id,
                     author: e.author,
@@ -197,7 +206,12 @@ mod tests {
     }
 
     fn status(n: u8, at: u64, s: IncidentStatus) -> ThreadEntry {
-        entry(n, at, Tlp::Amber, Some(IncidentPayload::Status { status: s }))
+        entry(
+            n,
+            at,
+            Tlp::Amber,
+            Some(IncidentPayload::Status { status: s }),
+        )
     }
 
     #[test]
@@ -215,7 +229,14 @@ mod tests {
 
     #[test]
     fn a_reply_that_widens_the_label_is_refused() {
-        let wider = entry(1, 20, Tlp::Green, Some(IncidentPayload::Status { status: IncidentStatus::Closed }));
+        let wider = entry(
+            1,
+            20,
+            Tlp::Green,
+            Some(IncidentPayload::Status {
+                status: IncidentStatus::Closed,
+            }),
+        );
         let inc = Incident::fold(&root(), vec![wider]);
         assert_eq!(inc.status, IncidentStatus::New);
         assert!(matches!(inc.events[0], IncidentEvent::Refused { .. }));

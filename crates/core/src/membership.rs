@@ -84,7 +84,11 @@ impl Membership {
     /// hex or a unique prefix of at least 8 digits).
     pub fn find(&self, name_or_id: &str) -> Result<&Profile, FindError> {
         let q = name_or_id.trim();
-        let by_name: Vec<_> = self.members.values().filter(|p| p.name.eq_ignore_ascii_case(q)).collect();
+        let by_name: Vec<_> = self
+            .members
+            .values()
+            .filter(|p| p.name.eq_ignore_ascii_case(q))
+            .collect();
         if let [one] = by_name.as_slice() {
             return Ok(one);
         }
@@ -146,11 +150,17 @@ pub(crate) mod tests {
 
     #[test]
     fn founders_are_members_and_profiles_alone_admit_nobody() {
-        let m = Membership::compute(&[profile(1, "A", 1), profile(2, "B", 1)], [profile(3, "Stranger", 5)]);
+        let m = Membership::compute(
+            &[profile(1, "A", 1), profile(2, "B", 1)],
+            [profile(3, "Stranger", 5)],
+        );
         assert!(m.is_member(&TeamId([1; 32])));
         assert!(!m.is_member(&TeamId([3; 32])));
         assert_eq!(m.len(), 2);
-        assert_eq!(m.find("stranger"), Err(FindError::NotAMember("stranger".into())));
+        assert_eq!(
+            m.find("stranger"),
+            Err(FindError::NotAMember("stranger".into()))
+        );
     }
 
     #[test]
@@ -165,7 +175,10 @@ pub(crate) mod tests {
 
     #[test]
     fn find_by_name_or_id_prefix() {
-        let m = Membership::compute(&[profile(0xab, "CSIRT-A", 1), profile(0xcd, "CSIRT-B", 1)], []);
+        let m = Membership::compute(
+            &[profile(0xab, "CSIRT-A", 1), profile(0xcd, "CSIRT-B", 1)],
+            [],
+        );
         assert_eq!(m.find("csirt-b").unwrap().team, TeamId([0xcd; 32]));
         assert_eq!(m.find("abababab").unwrap().team, TeamId([0xab; 32]));
         assert!(matches!(m.find("nobody"), Err(FindError::Unknown(_))));

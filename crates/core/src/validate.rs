@@ -56,7 +56,12 @@ pub enum Reason {
 }
 
 /// Decides on an authentic envelope.
-pub fn check(envelope: &VerifiedEnvelope, mesh: &MeshId, members: &Membership, now_ms: u64) -> Verdict {
+pub fn check(
+    envelope: &VerifiedEnvelope,
+    mesh: &MeshId,
+    members: &Membership,
+    now_ms: u64,
+) -> Verdict {
     let c = envelope.content();
     if &c.mesh != mesh {
         return Verdict::Reject(Reason::WrongMesh(c.mesh.short()));
@@ -116,7 +121,15 @@ mod tests {
     #[test]
     fn accepts_a_member_in_this_mesh() {
         let a = TeamKeys::generate();
-        assert_eq!(check(&clear_incident(&a, MESH, NOW), &MESH, &members_with(&a), NOW), Verdict::Accept);
+        assert_eq!(
+            check(
+                &clear_incident(&a, MESH, NOW),
+                &MESH,
+                &members_with(&a),
+                NOW
+            ),
+            Verdict::Accept
+        );
     }
 
     #[test]
@@ -138,7 +151,10 @@ mod tests {
     fn ignores_envelopes_from_the_far_future() {
         let a = TeamKeys::generate();
         let env = clear_incident(&a, MESH, NOW + MAX_CLOCK_SKEW_MS + 1);
-        assert!(matches!(check(&env, &MESH, &members_with(&a), NOW), Verdict::Ignore(Reason::FromTheFuture(_))));
+        assert!(matches!(
+            check(&env, &MESH, &members_with(&a), NOW),
+            Verdict::Ignore(Reason::FromTheFuture(_))
+        ));
         let ok = clear_incident(&a, MESH, NOW + MAX_CLOCK_SKEW_MS);
         assert_eq!(check(&ok, &MESH, &members_with(&a), NOW), Verdict::Accept);
     }

@@ -3,8 +3,13 @@
 use std::{collections::HashMap, time::Duration};
 
 use libp2p::{
-    gossipsub::{self, IdentTopic, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds, TopicScoreParams},
-    identify, identity::Keypair, kad, ping, request_response,
+    gossipsub::{
+        self, IdentTopic, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds,
+        TopicScoreParams,
+    },
+    identify,
+    identity::Keypair,
+    kad, ping, request_response,
     swarm::NetworkBehaviour,
 };
 
@@ -36,7 +41,9 @@ impl Behaviour {
         let gossip_config = gossipsub::ConfigBuilder::default()
             .validation_mode(gossipsub::ValidationMode::Anonymous)
             .validate_messages()
-            .message_id_fn(|m: &gossipsub::Message| MessageId::from(blake3::hash(&m.data).as_bytes().to_vec()))
+            .message_id_fn(|m: &gossipsub::Message| {
+                MessageId::from(blake3::hash(&m.data).as_bytes().to_vec())
+            })
             .max_transmit_size(config.max_message_bytes)
             .heartbeat_interval(config.heartbeat)
             // IDONTWANT (gossipsub 1.2) for anything above 1 KiB: peers that
@@ -45,7 +52,8 @@ impl Behaviour {
             .build()
             .map_err(|e| start(&e))?;
         let mut gossipsub =
-            gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config).map_err(|e| start(&e))?;
+            gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config)
+                .map_err(|e| start(&e))?;
         let topic = IdentTopic::new(&config.topic);
         let mut params = PeerScoreParams {
             // Every node of a testnet (and of a forum behind one NAT) shares
@@ -75,10 +83,14 @@ impl Behaviour {
         let peer_id = key.public().to_peer_id();
         let mut kad_config = kad::Config::new(protocol::KADEMLIA);
         kad_config.set_query_timeout(Duration::from_secs(30));
-        let mut kademlia = kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
+        let mut kademlia =
+            kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
         kademlia.set_mode(Some(kad::Mode::Server));
 
-        let identify = identify::Behaviour::new(identify::Config::new(protocol::IDENTIFY.into(), key.public()));
+        let identify = identify::Behaviour::new(identify::Config::new(
+            protocol::IDENTIFY.into(),
+            key.public(),
+        ));
         let sync = request_response::Behaviour::with_codec(
             BytesCodec {
                 max_bytes: config.max_sync_bytes,

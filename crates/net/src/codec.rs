@@ -22,7 +22,10 @@ impl BytesCodec {
         if len > self.max_bytes {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("sync frame of {len} bytes is above the limit of {}", self.max_bytes),
+                format!(
+                    "sync frame of {len} bytes is above the limit of {}",
+                    self.max_bytes
+                ),
             ));
         }
         let mut buf = vec![0u8; len];
@@ -30,11 +33,17 @@ impl BytesCodec {
         Ok(buf)
     }
 
-    async fn write<T: AsyncWrite + Unpin + Send>(&self, io: &mut T, data: Vec<u8>) -> io::Result<()> {
+    async fn write<T: AsyncWrite + Unpin + Send>(
+        &self,
+        io: &mut T,
+        data: Vec<u8>,
+    ) -> io::Result<()> {
         let len = u32::try_from(data.len())
             .ok()
             .filter(|l| (*l as usize) <= self.max_bytes)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "sync frame above the limit"))?;
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "sync frame above the limit")
+            })?;
         io.write_all(&len.to_be_bytes()).await?;
         io.write_all(&data).await?;
         io.close().await
@@ -46,11 +55,19 @@ impl request_response::Codec for BytesCodec {
     type Request = Vec<u8>;
     type Response = Vec<u8>;
 
-    async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>> {
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Vec<u8>> {
         self.read(io).await
     }
 
-    async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>> {
+    async fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Vec<u8>> {
         self.read(io).await
     }
 

@@ -12,8 +12,9 @@ use futures::StreamExt;
 use libp2p::{
     Multiaddr, PeerId, Swarm, SwarmBuilder,
     gossipsub::{self, IdentTopic, MessageAcceptance, PublishError},
-    identify, kad, noise,
+    identify, kad,
     multiaddr::Protocol,
+    noise,
     request_response::{self, OutboundRequestId},
     swarm::{SwarmEvent, dial_opts::DialOpts},
     tcp, yamux,
@@ -26,6 +27,9 @@ use crate::{
     behaviour::{Behaviour, BehaviourEvent},
 };
 
+/// Where the answer to one of our sync requests goes.
+type PendingRequest = (PeerId, oneshot::Sender<Result<Vec<u8>, Error>>);
+
 /// Drives the swarm. Spawn [`EventLoop::run`].
 pub struct EventLoop {
     swarm: Swarm<Behaviour>,
@@ -34,7 +38,7 @@ pub struct EventLoop {
     topic: IdentTopic,
     config: Config,
     /// Sync requests in flight, by id, with where their answer goes.
-    pending_requests: HashMap<OutboundRequestId, (PeerId, oneshot::Sender<Result<Vec<u8>, Error>>)>,
+    pending_requests: HashMap<OutboundRequestId, PendingRequest>,
     /// Peers we are connected to (at least one connection).
     connected: HashSet<PeerId>,
 }
@@ -50,7 +54,11 @@ impl EventLoop {
         let behaviour = Behaviour::new(&key, &config)?;
         let mut swarm = SwarmBuilder::with_existing_identity(key)
             .with_tokio()
-            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
             .map_err(|e| start(&e))?
             .with_quic()
             .with_behaviour(|_| behaviour)
@@ -58,11 +66,16 @@ impl EventLoop {
             .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_timeout))
             .build();
         for addr in &config.listen {
-            swarm.listen_on(addr.clone()).map_err(|e| start(&format!("{addr}: {e}")))?;
+            swarm
+                .listen_on(addr.clone())
+                .map_err(|e| start(&format!("{addr}: {e}")))?;
         }
         for addr in &config.bootstrap {
             if let Some(peer) = peer_of(addr) {
-                swarm.behaviour_mut().kademlia.add_address(&peer, addr.clone());
+                swarm
+                    .behaviour_mut()
+                    .kademlia
+                    .add_address(&peer, addr.clone());
             }
             if let Err(e) = swarm.dial(addr.clone()) {
                 tracing::warn!(%addr, error = %e, "cannot dial bootstrap address");
@@ -132,9 +145,11 @@ impl EventLoop {
                     Validation::Reject => MessageAcceptance::Reject,
                     Validation::Ignore => MessageAcceptance::Ignore,
                 };
-                behaviour
-                    .gossipsub
-                    .report_message_validation_result(&message_id, &source, acceptance);
+                behaviour.gossipsub.report_message_validation_result(
+                    &message_id,
+                    &source,
+                    acceptance,
+                );
             }
             Command::Request { peer, data, reply } => {
                 let id = behaviour.sync.send_request(&peer, data);
@@ -189,15 +204,22 @@ impl EventLoop {
                 source: propagation_source,
                 data: message.data,
             }),
-            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed { peer_id, topic, .. }))
-                if topic == self.topic.hash() =>
-            {
-                Some(Event::Subscribed { peer: peer_id })
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
+                peer_id,
+                topic,
+                ..
+            })) if topic == self.topic.hash() => Some(Event::Subscribed { peer: peer_id }),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
                 if info.protocol_version == crate::protocol::IDENTIFY {
                     for addr in info.listen_addrs {
-                        self.swarm.behaviour_mut().kademlia.add_address(&peer_id, addr);
+                        self.swarm
+                            .behaviour_mut()
+                            .kademlia
+                            .add_address(&peer_id, addr);
                     }
                 } else {
                     tracing::debug!(%peer_id, version = %info.protocol_version, "peer of another network, disconnecting");
@@ -205,7 +227,10 @@ impl EventLoop {
                 }
                 None
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Kademlia(kad::Event::RoutingUpdated { peer, .. })) => {
+            SwarmEvent::Behaviour(BehaviourEvent::Kademlia(kad::Event::RoutingUpdated {
+                peer,
+                ..
+            })) => {
                 // Discovery: connect to every peer we learn of, so gossip
                 // has a mesh. Meshes here are forums (tens to hundreds).
                 if !self.connected.contains(&peer) && peer != *self.swarm.local_peer_id() {
@@ -213,27 +238,36 @@ impl EventLoop {
                 }
                 None
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message { peer, message, .. })) => {
-                match message {
-                    request_response::Message::Request { request, channel, .. } => Some(Event::Request {
-                        peer,
-                        data: request,
-                        channel: ResponseChannel(channel),
-                    }),
-                    request_response::Message::Response { request_id, response } => {
-                        if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
-                            let _ = reply.send(Ok(response));
-                        }
-                        None
-                    }
-                }
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::OutboundFailure {
-                request_id,
-                error,
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
                 peer,
+                message,
                 ..
-            })) => {
+            })) => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => Some(Event::Request {
+                    peer,
+                    data: request,
+                    channel: ResponseChannel(channel),
+                }),
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
+                        let _ = reply.send(Ok(response));
+                    }
+                    None
+                }
+            },
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(
+                request_response::Event::OutboundFailure {
+                    request_id,
+                    error,
+                    peer,
+                    ..
+                },
+            )) => {
                 if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
                     let _ = reply.send(Err(Error::Request {
                         peer,
@@ -243,13 +277,17 @@ impl EventLoop {
                 None
             }
             SwarmEvent::ConnectionEstablished {
-                peer_id, num_established, ..
+                peer_id,
+                num_established,
+                ..
             } if num_established.get() == 1 => {
                 self.connected.insert(peer_id);
                 Some(Event::Connected { peer: peer_id })
             }
             SwarmEvent::ConnectionClosed {
-                peer_id, num_established: 0, ..
+                peer_id,
+                num_established: 0,
+                ..
             } => {
                 self.connected.remove(&peer_id);
                 Some(Event::Disconnected { peer: peer_id })

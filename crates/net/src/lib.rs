@@ -262,7 +262,10 @@ const COMMAND_CAPACITY: usize = 256;
 const EVENT_CAPACITY: usize = 1024;
 
 /// Builds the network: a client, the event receiver, and the loop to spawn.
-pub fn new(key: NodeKey, config: Config) -> Result<(Client, mpsc::Receiver<Event>, EventLoop), Error> {
+pub fn new(
+    key: NodeKey,
+    config: Config,
+) -> Result<(Client, mpsc::Receiver<Event>, EventLoop), Error> {
     let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
     let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
     let event_loop = EventLoop::new(key.0, config, rx, event_tx)?;
@@ -272,7 +275,10 @@ pub fn new(key: NodeKey, config: Config) -> Result<(Client, mpsc::Receiver<Event
 impl Client {
     async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).await.map_err(|_| Error::Stopped)?;
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| Error::Stopped)?;
         rx.await.map_err(|_| Error::Stopped)
     }
 
@@ -282,7 +288,12 @@ impl Client {
     }
 
     /// Reports the node's verdict on a gossip message.
-    pub async fn validate(&self, message_id: MessageId, source: PeerId, verdict: Validation) -> Result<(), Error> {
+    pub async fn validate(
+        &self,
+        message_id: MessageId,
+        source: PeerId,
+        verdict: Validation,
+    ) -> Result<(), Error> {
         self.tx
             .send(Command::Validate {
                 message_id,
@@ -295,7 +306,8 @@ impl Client {
 
     /// Sends a sync request and waits for the answer (bounded by the request timeout).
     pub async fn request(&self, peer: PeerId, data: Vec<u8>) -> Result<Vec<u8>, Error> {
-        self.call(|reply| Command::Request { peer, data, reply }).await?
+        self.call(|reply| Command::Request { peer, data, reply })
+            .await?
     }
 
     /// Answers a sync request.
@@ -313,7 +325,10 @@ impl Client {
 
     /// Closes every connection to a peer (after it misbehaved).
     pub async fn disconnect(&self, peer: PeerId) -> Result<(), Error> {
-        self.tx.send(Command::Disconnect { peer }).await.map_err(|_| Error::Stopped)
+        self.tx
+            .send(Command::Disconnect { peer })
+            .await
+            .map_err(|_| Error::Stopped)
     }
 
     /// The network's status.

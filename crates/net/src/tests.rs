@@ -20,7 +20,10 @@ fn config(bootstrap: Vec<Multiaddr>) -> Config {
     }
 }
 
-async fn next_matching<T>(rx: &mut mpsc::Receiver<Event>, mut f: impl FnMut(Event) -> Option<T>) -> T {
+async fn next_matching<T>(
+    rx: &mut mpsc::Receiver<Event>,
+    mut f: impl FnMut(Event) -> Option<T>,
+) -> T {
     timeout(WAIT, async {
         loop {
             let e = rx.recv().await.expect("event loop alive");
@@ -46,8 +49,14 @@ async fn gossip_and_sync_between_two_nodes() {
 
     let (b, mut b_events, b_loop) = new(NodeKey::generate(), config(vec![a_addr])).unwrap();
     let b_task = tokio::spawn(b_loop.run(shutdown.clone()));
-    next_matching(&mut a_events, |e| matches!(e, Event::Subscribed { .. }).then_some(())).await;
-    next_matching(&mut b_events, |e| matches!(e, Event::Subscribed { .. }).then_some(())).await;
+    next_matching(&mut a_events, |e| {
+        matches!(e, Event::Subscribed { .. }).then_some(())
+    })
+    .await;
+    next_matching(&mut b_events, |e| {
+        matches!(e, Event::Subscribed { .. }).then_some(())
+    })
+    .await;
 
     // Gossip: B publishes, A receives and accepts.
     let published = timeout(WAIT, async {
@@ -62,7 +71,11 @@ async fn gossip_and_sync_between_two_nodes() {
     .await;
     assert!(published.is_ok());
     let (id, source, data) = next_matching(&mut a_events, |e| match e {
-        Event::Gossip { message_id, source, data } => Some((message_id, source, data)),
+        Event::Gossip {
+            message_id,
+            source,
+            data,
+        } => Some((message_id, source, data)),
         _ => None,
     })
     .await;

@@ -40,7 +40,9 @@ pub struct Charter {
 impl Charter {
     /// The mesh id: BLAKE3 of the canonical encoding.
     pub fn mesh_id(&self) -> Result<MeshId, Error> {
-        Ok(MeshId(*blake3::hash(&codec::encode("charter", self)?).as_bytes()))
+        Ok(MeshId(
+            *blake3::hash(&codec::encode("charter", self)?).as_bytes(),
+        ))
     }
 
     /// Structural checks (signatures are checked by `csirtmesh-seal`).
@@ -128,7 +130,9 @@ impl CharterFile {
         charter.check()?;
         let mismatch = |field: &'static str| Error::Invalid {
             field,
-            reason: "the readable field does not match the signed charter; the file was edited by hand".into(),
+            reason:
+                "the readable field does not match the signed charter; the file was edited by hand"
+                    .into(),
         };
         if charter.mesh_id()?.to_string() != self.mesh_id {
             return Err(mismatch("mesh_id"));

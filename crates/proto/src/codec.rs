@@ -66,7 +66,8 @@ pub(crate) fn decode_prefix<T: DeserializeOwned>(
             limit,
         });
     }
-    bincode::serde::decode_from_slice(bytes, config()).map_err(|source| Error::Decode { what, source })
+    bincode::serde::decode_from_slice(bytes, config())
+        .map_err(|source| Error::Decode { what, source })
 }
 
 #[cfg(test)]
@@ -98,7 +99,11 @@ mod tests {
         let bytes = vec![0u8; 100];
         assert!(matches!(
             decode::<Vec<u8>>("blob", &bytes, 50),
-            Err(Error::TooLarge { size: 100, limit: 50, .. })
+            Err(Error::TooLarge {
+                size: 100,
+                limit: 50,
+                ..
+            })
         ));
     }
 

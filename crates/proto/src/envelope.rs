@@ -96,9 +96,9 @@ impl Serialize for Signature {
 impl<'de> Deserialize<'de> for Signature {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let bytes: Vec<u8> = Deserialize::deserialize(d)?;
-        let arr: [u8; 64] = bytes
-            .try_into()
-            .map_err(|b: Vec<u8>| serde::de::Error::invalid_length(b.len(), &"64 signature bytes"))?;
+        let arr: [u8; 64] = bytes.try_into().map_err(|b: Vec<u8>| {
+            serde::de::Error::invalid_length(b.len(), &"64 signature bytes")
+        })?;
         Ok(Signature(arr))
     }
 }
@@ -209,7 +209,14 @@ fn check_content(content: &EnvelopeContent) -> Result<(), Error> {
                 reason: "a profile is a public CLEAR record".into(),
             });
         }
-        (Kind::KeyShare, _, Body::Sealed { to: SealedTo::Teams, .. }) => {}
+        (
+            Kind::KeyShare,
+            _,
+            Body::Sealed {
+                to: SealedTo::Teams,
+                ..
+            },
+        ) => {}
         (Kind::KeyShare, _, _) => {
             return Err(Error::Invalid {
                 field: "body",
@@ -222,14 +229,29 @@ fn check_content(content: &EnvelopeContent) -> Result<(), Error> {
                 reason: "a CLEAR incident is signed, not sealed".into(),
             });
         }
-        (Kind::Incident, Tlp::Green, b) if !matches!(b, Body::Sealed { to: SealedTo::SenderKey(_), .. }) => {
+        (Kind::Incident, Tlp::Green, b)
+            if !matches!(
+                b,
+                Body::Sealed {
+                    to: SealedTo::SenderKey(_),
+                    ..
+                }
+            ) =>
+        {
             return Err(Error::Invalid {
                 field: "body",
                 reason: "a GREEN incident must be sealed to its author's sender key".into(),
             });
         }
         (Kind::Incident, tlp, b)
-            if tlp.is_named_recipients() && !matches!(b, Body::Sealed { to: SealedTo::Teams, .. }) =>
+            if tlp.is_named_recipients()
+                && !matches!(
+                    b,
+                    Body::Sealed {
+                        to: SealedTo::Teams,
+                        ..
+                    }
+                ) =>
         {
             return Err(Error::Invalid {
                 field: "body",

@@ -14,7 +14,9 @@ pub enum Error {
         limit: usize,
     },
     /// The envelope declares a format version this build does not speak.
-    #[error("unsupported envelope format version {found} (this node speaks version {supported}); upgrade the node that has to read it")]
+    #[error(
+        "unsupported envelope format version {found} (this node speaks version {supported}); upgrade the node that has to read it"
+    )]
     UnsupportedVersion {
         /// The version found in the input.
         found: u16,

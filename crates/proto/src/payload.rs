@@ -48,19 +48,21 @@ impl std::str::FromStr for IncidentStatus {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        Ok(match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
-            "new" => IncidentStatus::New,
-            "in-progress" | "inprogress" => IncidentStatus::InProgress,
-            "resolved" => IncidentStatus::Resolved,
-            "closed" => IncidentStatus::Closed,
-            _ => {
-                return Err(Error::Parse {
-                    what: "incident status",
-                    input: s.to_owned(),
-                    reason: "expected new, in-progress, resolved or closed".into(),
-                });
-            }
-        })
+        Ok(
+            match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+                "new" => IncidentStatus::New,
+                "in-progress" | "inprogress" => IncidentStatus::InProgress,
+                "resolved" => IncidentStatus::Resolved,
+                "closed" => IncidentStatus::Closed,
+                _ => {
+                    return Err(Error::Parse {
+                        what: "incident status",
+                        input: s.to_owned(),
+                        reason: "expected new, in-progress, resolved or closed".into(),
+                    });
+                }
+            },
+        )
     }
 }
 

@@ -42,11 +42,15 @@ impl FromStr for Constituency {
             reason: reason.into(),
         };
         if s.contains('/') {
-            let net: ipnet::IpNet = s.parse().map_err(|_| err("not an IP prefix like 203.0.113.0/24"))?;
+            let net: ipnet::IpNet = s
+                .parse()
+                .map_err(|_| err("not an IP prefix like 203.0.113.0/24"))?;
             return Ok(Constituency::Prefix(net.trunc()));
         }
         if let Some(n) = s.strip_prefix("AS").or_else(|| s.strip_prefix("as")) {
-            let asn = n.parse().map_err(|_| err("not an AS number like AS64500"))?;
+            let asn = n
+                .parse()
+                .map_err(|_| err("not an AS number like AS64500"))?;
             return Ok(Constituency::Asn(asn));
         }
         let domain = s.trim_end_matches('.').to_ascii_lowercase();
@@ -59,7 +63,9 @@ impl FromStr for Constituency {
                     && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
         if !ok {
-            return Err(err("expected an IP prefix (a.b.c.d/n), an ASN (AS64500) or a domain (example.org)"));
+            return Err(err(
+                "expected an IP prefix (a.b.c.d/n), an ASN (AS64500) or a domain (example.org)",
+            ));
         }
         Ok(Constituency::Domain(domain))
     }
@@ -161,10 +167,16 @@ mod tests {
     #[test]
     fn parses_constituency_entries() {
         assert_eq!(
-            "203.0.113.7/24".parse::<Constituency>().unwrap().to_string(),
+            "203.0.113.7/24"
+                .parse::<Constituency>()
+                .unwrap()
+                .to_string(),
             "203.0.113.0/24"
         );
-        assert_eq!("AS64500".parse::<Constituency>().unwrap(), Constituency::Asn(64500));
+        assert_eq!(
+            "AS64500".parse::<Constituency>().unwrap(),
+            Constituency::Asn(64500)
+        );
         assert_eq!(
             "Example.ORG.".parse::<Constituency>().unwrap(),
             Constituency::Domain("example.org".into())

@@ -29,34 +29,40 @@ fn content() -> impl Strategy<Value = EnvelopeContent> {
         prop::collection::vec(any::<u8>(), 0..512),
         id32(),
     )
-        .prop_map(|(mesh, author, seq, created_at, tlp, thread, parents, data, key)| {
-            let body = match tlp {
-                Tlp::Clear => Body::Clear(data),
-                Tlp::Green => Body::Sealed {
-                    to: SealedTo::SenderKey(KeyId(key)),
-                    ciphertext: data,
-                },
-                _ => Body::Sealed {
-                    to: SealedTo::Teams,
-                    ciphertext: data,
-                },
-            };
-            EnvelopeContent {
-                mesh: MeshId(mesh),
-                kind: Kind::Incident,
-                author: TeamId(author),
-                seq,
-                created_at,
-                tlp,
-                thread: thread.map(EnvelopeId),
-                parents: parents.into_iter().map(EnvelopeId).collect(),
-                body,
-            }
-        })
+        .prop_map(
+            |(mesh, author, seq, created_at, tlp, thread, parents, data, key)| {
+                let body = match tlp {
+                    Tlp::Clear => Body::Clear(data),
+                    Tlp::Green => Body::Sealed {
+                        to: SealedTo::SenderKey(KeyId(key)),
+                        ciphertext: data,
+                    },
+                    _ => Body::Sealed {
+                        to: SealedTo::Teams,
+                        ciphertext: data,
+                    },
+                };
+                EnvelopeContent {
+                    mesh: MeshId(mesh),
+                    kind: Kind::Incident,
+                    author: TeamId(author),
+                    seq,
+                    created_at,
+                    tlp,
+                    thread: thread.map(EnvelopeId),
+                    parents: parents.into_iter().map(EnvelopeId).collect(),
+                    body,
+                }
+            },
+        )
 }
 
 fn envelope(content: &EnvelopeContent, sig: u8) -> Envelope {
-    Envelope::assemble(Envelope::content_bytes(content).unwrap(), Signature([sig; 64])).unwrap()
+    Envelope::assemble(
+        Envelope::content_bytes(content).unwrap(),
+        Signature([sig; 64]),
+    )
+    .unwrap()
 }
 
 proptest! {
@@ -133,7 +139,10 @@ fn structural_rules_refuse_mislabelled_bodies() {
     // An AMBER incident in the clear would leak: refused.
     assert!(Envelope::content_bytes(&c).is_err());
     c.tlp = Tlp::Green;
-    c.body = Body::Sealed { to: SealedTo::Teams, ciphertext: vec![] };
+    c.body = Body::Sealed {
+        to: SealedTo::Teams,
+        ciphertext: vec![],
+    };
     assert!(Envelope::content_bytes(&c).is_err());
     c.seq = 0;
     c.tlp = Tlp::Clear;

@@ -26,7 +26,13 @@ pub enum Tlp {
 
 impl Tlp {
     /// All labels, widest first.
-    pub const ALL: [Tlp; 5] = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red];
+    pub const ALL: [Tlp; 5] = [
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ];
 
     /// The label as FIRST writes it.
     pub fn as_str(self) -> &'static str {

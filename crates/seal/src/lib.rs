@@ -40,7 +40,9 @@ pub enum Error {
     BadTeamKey(TeamId),
     /// The inner author differs from the outer one: someone re-wrapped
     /// another team's ciphertext as their own.
-    #[error("inner author {inner} differs from envelope author {outer}: re-wrapped content, refused")]
+    #[error(
+        "inner author {inner} differs from envelope author {outer}: re-wrapped content, refused"
+    )]
     AuthorMismatch {
         /// The author named inside.
         inner: TeamId,
@@ -210,7 +212,10 @@ pub fn verify_envelope(envelope: Envelope) -> Result<VerifiedEnvelope, Error> {
 }
 
 /// Signs envelope content into a wire envelope.
-pub fn sign_envelope(keys: &TeamKeys, content: &EnvelopeContent) -> Result<VerifiedEnvelope, Error> {
+pub fn sign_envelope(
+    keys: &TeamKeys,
+    content: &EnvelopeContent,
+) -> Result<VerifiedEnvelope, Error> {
     if content.author != keys.team_id() {
         return Err(Error::AuthorMismatch {
             inner: content.author,
@@ -236,20 +241,26 @@ pub fn sign_inner(keys: &TeamKeys, inner: &InnerContent) -> Result<Vec<u8>, Erro
 }
 
 /// Signs inner content and seals it with age to `recipients` (one stanza each).
-pub fn seal_inner(keys: &TeamKeys, inner: &InnerContent, recipients: &[AgeRecipient]) -> Result<Vec<u8>, Error> {
+pub fn seal_inner(
+    keys: &TeamKeys,
+    inner: &InnerContent,
+    recipients: &[AgeRecipient],
+) -> Result<Vec<u8>, Error> {
     let plaintext = sign_inner(keys, inner)?;
     encrypt(&plaintext, recipients)
 }
 
 fn encrypt(plaintext: &[u8], recipients: &[AgeRecipient]) -> Result<Vec<u8>, Error> {
     use std::io::Write;
-    let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-        .map_err(|e| Error::Encrypt(e.to_string()))?;
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+            .map_err(|e| Error::Encrypt(e.to_string()))?;
     let mut out = Vec::with_capacity(plaintext.len() + 200 * recipients.len());
     let mut w = encryptor
         .wrap_output(&mut out)
         .map_err(|e| Error::Encrypt(e.to_string()))?;
-    w.write_all(plaintext).map_err(|e| Error::Encrypt(e.to_string()))?;
+    w.write_all(plaintext)
+        .map_err(|e| Error::Encrypt(e.to_string()))?;
     w.finish().map_err(|e| Error::Encrypt(e.to_string()))?;
     Ok(out)
 }
@@ -348,7 +359,13 @@ pub fn check_plaintext(envelope: &VerifiedEnvelope, plaintext: Vec<u8>) -> Resul
             outer: outer.author,
         });
     }
-    verify(&inner.author, "inner content", context::INNER, &signed.content, &signed.signature)?;
+    verify(
+        &inner.author,
+        "inner content",
+        context::INNER,
+        &signed.content,
+        &signed.signature,
+    )?;
     if inner.mesh != outer.mesh {
         return Err(Error::InnerMismatch { field: "mesh" });
     }
@@ -357,16 +374,20 @@ pub fn check_plaintext(envelope: &VerifiedEnvelope, plaintext: Vec<u8>) -> Resul
     }
     let kind_ok = matches!(
         (outer.kind, &inner.payload),
-        (proto::Kind::Incident, proto::Payload::Incident(_)) | (proto::Kind::KeyShare, proto::Payload::SenderKey(_))
+        (proto::Kind::Incident, proto::Payload::Incident(_))
+            | (proto::Kind::KeyShare, proto::Payload::SenderKey(_))
     );
     if !kind_ok {
-        return Err(Error::InnerMismatch { field: "payload kind" });
+        return Err(Error::InnerMismatch {
+            field: "payload kind",
+        });
     }
     Ok(Opened { inner, plaintext })
 }
 
 fn decrypt(ciphertext: &[u8], identity: &AgeIdentity) -> Result<Vec<u8>, Error> {
-    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|e| Error::Decrypt(e.to_string()))?;
+    let decryptor =
+        age::Decryptor::new_buffered(ciphertext).map_err(|e| Error::Decrypt(e.to_string()))?;
     let reader = decryptor
         .decrypt(std::iter::once(identity as &dyn age::Identity))
         .map_err(|e| match e {
@@ -410,7 +431,13 @@ pub fn sign_profile(keys: &TeamKeys, profile: &Profile) -> Result<SignedProfile,
 /// Checks a signed profile was signed by the team it describes.
 pub fn verify_profile(signed: &SignedProfile) -> Result<Profile, Error> {
     let profile = signed.profile()?;
-    verify(&profile.team, "profile", context::PROFILE, &signed.content, &signed.signature)?;
+    verify(
+        &profile.team,
+        "profile",
+        context::PROFILE,
+        &signed.content,
+        &signed.signature,
+    )?;
     Ok(profile)
 }
 

@@ -38,19 +38,36 @@ fn envelope(author: &TeamKeys, tlp: Tlp, body: Body) -> VerifiedEnvelope {
 }
 
 fn sealed_to(author: &TeamKeys, to: &[&TeamKeys]) -> VerifiedEnvelope {
-    let recipients: Vec<_> = to.iter().map(|k| parse_recipient(&k.recipient()).unwrap()).collect();
+    let recipients: Vec<_> = to
+        .iter()
+        .map(|k| parse_recipient(&k.recipient()).unwrap())
+        .collect();
     let ciphertext = seal_inner(author, &inner(author, Tlp::Amber), &recipients).unwrap();
-    envelope(author, Tlp::Amber, Body::Sealed { to: SealedTo::Teams, ciphertext })
+    envelope(
+        author,
+        Tlp::Amber,
+        Body::Sealed {
+            to: SealedTo::Teams,
+            ciphertext,
+        },
+    )
 }
 
 #[test]
 fn recipient_opens_and_non_recipient_cannot() {
-    let (a, b, c) = (TeamKeys::generate(), TeamKeys::generate(), TeamKeys::generate());
+    let (a, b, c) = (
+        TeamKeys::generate(),
+        TeamKeys::generate(),
+        TeamKeys::generate(),
+    );
     let env = sealed_to(&a, &[&b]);
     let reparsed = verify_envelope(Envelope::decode(&env.envelope().bytes).unwrap()).unwrap();
     let opened = open(&reparsed, b.age_identity()).unwrap();
     assert_eq!(opened.inner, inner(&a, Tlp::Amber));
-    assert!(matches!(open(&reparsed, c.age_identity()), Err(Error::NotForUs)));
+    assert!(matches!(
+        open(&reparsed, c.age_identity()),
+        Err(Error::NotForUs)
+    ));
 }
 
 #[test]
@@ -61,19 +78,38 @@ fn tampered_envelope_fails_outer_signature() {
     let last = bytes.len() - 70; // inside the ciphertext, before the signature
     bytes[last] ^= 1;
     let decoded = Envelope::decode(&bytes).unwrap();
-    assert!(matches!(verify_envelope(decoded), Err(Error::BadSignature { .. })));
+    assert!(matches!(
+        verify_envelope(decoded),
+        Err(Error::BadSignature { .. })
+    ));
 }
 
 #[test]
 fn rewrapped_ciphertext_is_refused_by_recipient() {
-    let (a, b, eve) = (TeamKeys::generate(), TeamKeys::generate(), TeamKeys::generate());
+    let (a, b, eve) = (
+        TeamKeys::generate(),
+        TeamKeys::generate(),
+        TeamKeys::generate(),
+    );
     let original = sealed_to(&a, &[&b]);
-    let Body::Sealed { ciphertext, .. } = &original.content().body else { unreachable!() };
+    let Body::Sealed { ciphertext, .. } = &original.content().body else {
+        unreachable!()
+    };
     // Eve re-signs A's ciphertext as her own envelope: the outer signature is valid...
-    let rewrapped = envelope(&eve, Tlp::Amber, Body::Sealed { to: SealedTo::Teams, ciphertext: ciphertext.clone() });
+    let rewrapped = envelope(
+        &eve,
+        Tlp::Amber,
+        Body::Sealed {
+            to: SealedTo::Teams,
+            ciphertext: ciphertext.clone(),
+        },
+    );
     let verified = verify_envelope(rewrapped.into_inner()).unwrap();
     // ...but the recipient sees that the inner author is A, not Eve.
-    assert!(matches!(open(&verified, b.age_identity()), Err(Error::AuthorMismatch { .. })));
+    assert!(matches!(
+        open(&verified, b.age_identity()),
+        Err(Error::AuthorMismatch { .. })
+    ));
 }
 
 #[test]
@@ -82,8 +118,18 @@ fn label_mismatch_between_inner_and_outer_is_refused() {
     let r = parse_recipient(&b.recipient()).unwrap();
     // Inner says RED, outer claims AMBER (a silent widening).
     let ciphertext = seal_inner(&a, &inner(&a, Tlp::Red), &[r]).unwrap();
-    let env = envelope(&a, Tlp::Amber, Body::Sealed { to: SealedTo::Teams, ciphertext });
-    assert!(matches!(open(&env, b.age_identity()), Err(Error::InnerMismatch { .. })));
+    let env = envelope(
+        &a,
+        Tlp::Amber,
+        Body::Sealed {
+            to: SealedTo::Teams,
+            ciphertext,
+        },
+    );
+    assert!(matches!(
+        open(&env, b.age_identity()),
+        Err(Error::InnerMismatch { .. })
+    ));
 }
 
 #[test]
@@ -91,7 +137,16 @@ fn signatures_do_not_cross_purposes() {
     let a = TeamKeys::generate();
     let sig = a.sign(proto::context::INNER, b"payload");
     assert!(verify(&a.team_id(), "x", proto::context::INNER, b"payload", &sig).is_ok());
-    assert!(verify(&a.team_id(), "x", proto::context::ENVELOPE, b"payload", &sig).is_err());
+    assert!(
+        verify(
+            &a.team_id(),
+            "x",
+            proto::context::ENVELOPE,
+            b"payload",
+            &sig
+        )
+        .is_err()
+    );
     assert!(verify(&a.team_id(), "x", proto::context::PROFILE, b"payload", &sig).is_err());
 }
 
@@ -100,7 +155,14 @@ fn sender_key_opens_green_with_one_stanza() {
     let (a, b) = (TeamKeys::generate(), TeamKeys::generate());
     let sk = SenderKey::generate();
     let ciphertext = sk.seal(&a, &inner(&a, Tlp::Green)).unwrap();
-    let env = envelope(&a, Tlp::Green, Body::Sealed { to: SealedTo::SenderKey(sk.id()), ciphertext });
+    let env = envelope(
+        &a,
+        Tlp::Green,
+        Body::Sealed {
+            to: SealedTo::SenderKey(sk.id()),
+            ciphertext,
+        },
+    );
     assert_eq!(sender_key_of(&env), Some(sk.id()));
     // B received the sender key's secret through a key share.
     let shared = SenderKey::from_secret(&sk.secret()).unwrap();
@@ -138,6 +200,9 @@ fn profile_signature_binds_the_team() {
     // B cannot publish a profile in A's name.
     assert!(sign_profile(&b, &p).is_err());
     p.team = b.team_id();
-    let forged = proto::SignedProfile { content: proto::codec::encode("profile", &p).unwrap(), signature: signed.signature };
+    let forged = proto::SignedProfile {
+        content: proto::codec::encode("profile", &p).unwrap(),
+        signature: signed.signature,
+    };
     assert!(verify_profile(&forged).is_err());
 }

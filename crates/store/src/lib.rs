@@ -232,7 +232,9 @@ impl Store {
 
     /// Number of stored envelopes.
     pub fn count(&self) -> Result<u64> {
-        let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM envelopes", [], |r| r.get(0))?;
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM envelopes", [], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
 
@@ -242,7 +244,8 @@ impl Store {
             "{STORED_SELECT} WHERE e.kind = ?1 ORDER BY e.created_at, e.id"
         ))?;
         let rows = stmt.query_map([kind_code(kind)], stored_row)?;
-        rows.collect::<std::result::Result<_, _>>().map_err(Error::from)
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(Error::from)
     }
 
     /// Incident roots (incident envelopes with no thread), newest first.
@@ -251,21 +254,25 @@ impl Store {
             "{STORED_SELECT} WHERE e.kind = ?1 AND e.thread IS NULL ORDER BY e.created_at DESC, e.id"
         ))?;
         let rows = stmt.query_map([kind_code(Kind::Incident)], stored_row)?;
-        rows.collect::<std::result::Result<_, _>>().map_err(Error::from)
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(Error::from)
     }
 
     /// Every envelope naming `root` as its thread.
     pub fn thread(&self, root: &EnvelopeId) -> Result<Vec<Stored>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("{STORED_SELECT} WHERE e.thread = ?1 ORDER BY e.created_at, e.id"))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{STORED_SELECT} WHERE e.thread = ?1 ORDER BY e.created_at, e.id"
+        ))?;
         let rows = stmt.query_map([root.0.as_slice()], stored_row)?;
-        rows.collect::<std::result::Result<_, _>>().map_err(Error::from)
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(Error::from)
     }
 
     /// Every stored envelope id, in `(created_at, id)` order.
     pub fn ids(&self) -> Result<Vec<EnvelopeId>> {
-        let mut stmt = self.conn.prepare_cached("SELECT id FROM envelopes ORDER BY created_at, id")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM envelopes ORDER BY created_at, id")?;
         let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
         let mut out = Vec::new();
         for row in rows {
@@ -280,17 +287,19 @@ impl Store {
 
     /// The highest sequence number stored for `author` (0 if none).
     pub fn max_seq(&self, author: &TeamId) -> Result<u64> {
-        let n: Option<i64> = self
-            .conn
-            .query_row("SELECT MAX(seq) FROM envelopes WHERE author = ?1", [author.0.as_slice()], |r| {
-                r.get(0)
-            })?;
+        let n: Option<i64> = self.conn.query_row(
+            "SELECT MAX(seq) FROM envelopes WHERE author = ?1",
+            [author.0.as_slice()],
+            |r| r.get(0),
+        )?;
         Ok(n.unwrap_or(0).max(0) as u64)
     }
 
     /// The highest `created_at` stored (0 if none), to resume the clock.
     pub fn max_created_at(&self) -> Result<u64> {
-        let n: Option<i64> = self.conn.query_row("SELECT MAX(created_at) FROM envelopes", [], |r| r.get(0))?;
+        let n: Option<i64> =
+            self.conn
+                .query_row("SELECT MAX(created_at) FROM envelopes", [], |r| r.get(0))?;
         Ok(n.unwrap_or(0).max(0) as u64)
     }
 
@@ -309,7 +318,8 @@ impl Store {
 
     /// Drops the wait of an envelope that turned out unopenable with its key.
     pub fn clear_pending(&mut self, id: &EnvelopeId) -> Result<()> {
-        self.conn.execute("DELETE FROM pending_key WHERE id = ?1", [id.0.as_slice()])?;
+        self.conn
+            .execute("DELETE FROM pending_key WHERE id = ?1", [id.0.as_slice()])?;
         Ok(())
     }
 
@@ -319,12 +329,15 @@ impl Store {
             "{STORED_SELECT} JOIN pending_key w ON w.id = e.id WHERE w.key_id = ?1"
         ))?;
         let rows = stmt.query_map([key.0.as_slice()], stored_row)?;
-        rows.collect::<std::result::Result<_, _>>().map_err(Error::from)
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(Error::from)
     }
 
     /// Number of envelopes waiting for a sender key.
     pub fn waiting_count(&self) -> Result<u64> {
-        let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM pending_key", [], |r| r.get(0))?;
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM pending_key", [], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
 
@@ -367,9 +380,11 @@ impl Store {
     }
 }
 
-const STORED_SELECT: &str = "SELECT e.bytes, o.plaintext, EXISTS(SELECT 1 FROM pending_key p WHERE p.id = e.id)
+const STORED_SELECT: &str =
+    "SELECT e.bytes, o.plaintext, EXISTS(SELECT 1 FROM pending_key p WHERE p.id = e.id)
      FROM envelopes e LEFT JOIN opened o ON o.id = e.id";
-const STORED_SELECT_BY_ID: &str = "SELECT e.bytes, o.plaintext, EXISTS(SELECT 1 FROM pending_key p WHERE p.id = e.id)
+const STORED_SELECT_BY_ID: &str =
+    "SELECT e.bytes, o.plaintext, EXISTS(SELECT 1 FROM pending_key p WHERE p.id = e.id)
      FROM envelopes e LEFT JOIN opened o ON o.id = e.id WHERE e.id = ?1";
 
 fn stored_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
@@ -397,7 +412,9 @@ fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<SenderKeyRow>> {
             secret,
             created_at: created_at.max(0) as u64,
             members: members
-                .map(|m| <[u8; 32]>::try_from(m.as_slice()).map_err(|_| corrupt("members digest".into())))
+                .map(|m| {
+                    <[u8; 32]>::try_from(m.as_slice()).map_err(|_| corrupt("members digest".into()))
+                })
                 .transpose()?,
         })
     })())

@@ -19,7 +19,17 @@ fn persists_across_reopen() {
     {
         let mut s = Store::open(&path).unwrap();
         assert!(s.insert(&e1, &Derived::default(), 1).unwrap());
-        assert!(s.insert(&env(&a, 2), &Derived { opened: Some(vec![1, 2]), waiting_for: None }, 2).unwrap());
+        assert!(
+            s.insert(
+                &env(&a, 2),
+                &Derived {
+                    opened: Some(vec![1, 2]),
+                    waiting_for: None
+                },
+                2
+            )
+            .unwrap()
+        );
     }
     let s = Store::open(&path).unwrap();
     assert_eq!(s.count().unwrap(), 2);
@@ -27,9 +37,15 @@ fn persists_across_reopen() {
     assert_eq!(got.bytes, e1.bytes);
     assert_eq!(s.max_seq(&a.id()).unwrap(), 2);
     assert_eq!(s.ids().unwrap().len(), 2);
-    let journal: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let journal: String = s
+        .conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(journal, "wal");
-    let sync: i64 = s.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+    let sync: i64 = s
+        .conn
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(sync, 2, "synchronous=FULL");
 }
 
@@ -39,7 +55,17 @@ fn duplicate_insert_changes_nothing() {
     let a = Team::new("A");
     let e = env(&a, 1);
     assert!(s.insert(&e, &Derived::default(), 1).unwrap());
-    assert!(!s.insert(&e, &Derived { opened: Some(vec![9]), waiting_for: None }, 2).unwrap());
+    assert!(
+        !s.insert(
+            &e,
+            &Derived {
+                opened: Some(vec![9]),
+                waiting_for: None
+            },
+            2
+        )
+        .unwrap()
+    );
     assert_eq!(s.count().unwrap(), 1);
     assert!(s.get(&e.id).unwrap().unwrap().opened.is_none());
 }
@@ -50,15 +76,34 @@ fn waiting_envelopes_are_found_and_released_when_opened() {
     let a = Team::new("A");
     let key = KeyId([3; 32]);
     let e = a
-        .envelope(1, Tlp::Green, None, Body::Sealed { to: SealedTo::SenderKey(key), ciphertext: vec![1, 2, 3] })
+        .envelope(
+            1,
+            Tlp::Green,
+            None,
+            Body::Sealed {
+                to: SealedTo::SenderKey(key),
+                ciphertext: vec![1, 2, 3],
+            },
+        )
         .into_inner();
-    s.insert(&e, &Derived { opened: None, waiting_for: Some(key) }, 1).unwrap();
+    s.insert(
+        &e,
+        &Derived {
+            opened: None,
+            waiting_for: Some(key),
+        },
+        1,
+    )
+    .unwrap();
     assert_eq!(s.waiting_for(&key).unwrap().len(), 1);
     assert_eq!(s.waiting_count().unwrap(), 1);
     assert!(s.get(&e.id).unwrap().unwrap().waiting_for_key);
     s.set_opened(&e.id, b"plain").unwrap();
     assert_eq!(s.waiting_count().unwrap(), 0);
-    assert_eq!(s.get(&e.id).unwrap().unwrap().opened.as_deref(), Some(&b"plain"[..]));
+    assert_eq!(
+        s.get(&e.id).unwrap().unwrap().opened.as_deref(),
+        Some(&b"plain"[..])
+    );
 }
 
 #[test]
@@ -67,7 +112,15 @@ fn threads_roots_and_kinds() {
     let (a, b) = (Team::new("A"), Team::new("B"));
     let root = a.amber_open(1, "t", &[&b]).into_inner();
     s.insert(&root, &Derived::default(), 1).unwrap();
-    let reply = b.envelope(1, Tlp::Amber, Some(root.id), Body::Sealed { to: SealedTo::Teams, ciphertext: vec![0] });
+    let reply = b.envelope(
+        1,
+        Tlp::Amber,
+        Some(root.id),
+        Body::Sealed {
+            to: SealedTo::Teams,
+            ciphertext: vec![0],
+        },
+    );
     s.insert(reply.envelope(), &Derived::default(), 2).unwrap();
     assert_eq!(s.incident_roots().unwrap().len(), 1);
     assert_eq!(s.thread(&root.id).unwrap().len(), 1);
@@ -80,10 +133,22 @@ fn sender_keys_keep_the_newest_own() {
     let mut s = Store::open_in_memory().unwrap();
     let a = Team::new("A");
     for (i, created_at) in [(1u8, 10u64), (2, 20)] {
-        let row = SenderKeyRow { key_id: KeyId([i; 32]), team: a.id(), secret: format!("s{i}"), created_at, members: Some([i; 32]) };
+        let row = SenderKeyRow {
+            key_id: KeyId([i; 32]),
+            team: a.id(),
+            secret: format!("s{i}"),
+            created_at,
+            members: Some([i; 32]),
+        };
         s.put_sender_key(&row, true).unwrap();
     }
-    let other = SenderKeyRow { key_id: KeyId([7; 32]), team: a.id(), secret: "x".into(), created_at: 99, members: None };
+    let other = SenderKeyRow {
+        key_id: KeyId([7; 32]),
+        team: a.id(),
+        secret: "x".into(),
+        created_at: 99,
+        members: None,
+    };
     s.put_sender_key(&other, false).unwrap();
     assert_eq!(s.own_sender_key().unwrap().unwrap().key_id, KeyId([2; 32]));
     assert_eq!(s.sender_key(&KeyId([7; 32])).unwrap().unwrap().secret, "x");

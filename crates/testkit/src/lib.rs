@@ -41,7 +41,11 @@ impl Team {
             roles: vec![],
             updated_at: NOW,
         };
-        Team { keys, profile, mesh: MESH }
+        Team {
+            keys,
+            profile,
+            mesh: MESH,
+        }
     }
 
     /// The signed profile.
@@ -61,7 +65,13 @@ impl Team {
     }
 
     /// Signs an envelope of this team with the given body.
-    pub fn envelope(&self, seq: u64, tlp: Tlp, thread: Option<proto::EnvelopeId>, body: Body) -> VerifiedEnvelope {
+    pub fn envelope(
+        &self,
+        seq: u64,
+        tlp: Tlp,
+        thread: Option<proto::EnvelopeId>,
+        body: Body,
+    ) -> VerifiedEnvelope {
         let content = EnvelopeContent {
             mesh: self.mesh,
             kind: Kind::Incident,
@@ -77,7 +87,12 @@ impl Team {
     }
 
     /// The inner content of an incident step by this team.
-    pub fn inner(&self, tlp: Tlp, recipients: Vec<TeamId>, payload: IncidentPayload) -> InnerContent {
+    pub fn inner(
+        &self,
+        tlp: Tlp,
+        recipients: Vec<TeamId>,
+        payload: IncidentPayload,
+    ) -> InnerContent {
         InnerContent {
             author: self.id(),
             mesh: self.mesh,
@@ -89,7 +104,11 @@ impl Team {
 
     /// A CLEAR comment.
     pub fn clear_comment(&self, seq: u64, text: &str) -> VerifiedEnvelope {
-        let inner = self.inner(Tlp::Clear, vec![], IncidentPayload::Comment { text: text.into() });
+        let inner = self.inner(
+            Tlp::Clear,
+            vec![],
+            IncidentPayload::Comment { text: text.into() },
+        );
         let body = Body::Clear(seal::sign_inner(&self.keys, &inner).expect("fixture inner signs"));
         self.envelope(seq, Tlp::Clear, None, body)
     }
@@ -109,7 +128,15 @@ impl Team {
             .map(|t| seal::parse_recipient(&t.keys.recipient()).expect("fixture recipient"))
             .collect();
         let ciphertext = seal::seal_inner(&self.keys, &inner, &recipients).expect("fixture seals");
-        self.envelope(seq, Tlp::Amber, None, Body::Sealed { to: SealedTo::Teams, ciphertext })
+        self.envelope(
+            seq,
+            Tlp::Amber,
+            None,
+            Body::Sealed {
+                to: SealedTo::Teams,
+                ciphertext,
+            },
+        )
     }
 }
 

@@ -46,7 +46,10 @@ impl ApiClient {
     async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T> {
         let resp = req.bearer_auth(&self.token).send().await.map_err(|e| {
             if e.is_connect() {
-                anyhow!("cannot reach the node's admin API at {}: is the node running?", self.base)
+                anyhow!(
+                    "cannot reach the node's admin API at {}: is the node running?",
+                    self.base
+                )
             } else {
                 anyhow!("admin API request failed: {e}")
             }
@@ -63,11 +66,13 @@ impl ApiClient {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        self.send(self.http.get(format!("{}{path}", self.base))).await
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(body)).await
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
     }
 
     /// `GET /v1/status`.
@@ -92,14 +97,22 @@ impl ApiClient {
 
     /// `POST /v1/incidents/{id}/comments`.
     pub async fn comment(&self, id: &str, text: &str) -> Result<Published> {
-        self.post(&format!("/v1/incidents/{id}/comments"), &NewComment { text: text.into() })
-            .await
+        self.post(
+            &format!("/v1/incidents/{id}/comments"),
+            &NewComment { text: text.into() },
+        )
+        .await
     }
 
     /// `POST /v1/incidents/{id}/status`.
     pub async fn set_status(&self, id: &str, status: &str) -> Result<Published> {
-        self.post(&format!("/v1/incidents/{id}/status"), &NewStatus { status: status.into() })
-            .await
+        self.post(
+            &format!("/v1/incidents/{id}/status"),
+            &NewStatus {
+                status: status.into(),
+            },
+        )
+        .await
     }
 
     /// `GET /v1/members`.

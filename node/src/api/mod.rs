@@ -74,7 +74,8 @@ async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Respon
         (
             StatusCode::UNAUTHORIZED,
             Json(ErrorView {
-                error: "missing or wrong bearer token (it is in the data directory's api.token)".into(),
+                error: "missing or wrong bearer token (it is in the data directory's api.token)"
+                    .into(),
             }),
         )
             .into_response()

@@ -2,8 +2,8 @@
 //! reason, nothing refused is stored, and nothing accepted is lost.
 
 use proto::{
-    Body, EnvelopeContent, IncidentPayload, InnerContent, Kind, MAX_ENVELOPE_BYTES, Payload, SealedTo, Tlp,
-    payload::SenderKeyShare,
+    Body, EnvelopeContent, IncidentPayload, InnerContent, Kind, MAX_ENVELOPE_BYTES, Payload,
+    SealedTo, Tlp, payload::SenderKeyShare,
 };
 use seal::SenderKey;
 use testkit::Team;
@@ -17,7 +17,8 @@ fn node_for(me: &Team, founders: &[&Team]) -> Node {
     let charter = testkit::charter(founders);
     let profiles = founders.iter().map(|t| t.profile.clone()).collect();
     let store = Store::open_in_memory().unwrap();
-    let (client, _events, _loop) = net::new(net::NodeKey::generate(), net::Config::default()).unwrap();
+    let (client, _events, _loop) =
+        net::new(net::NodeKey::generate(), net::Config::default()).unwrap();
     let (tx, _rx) = mpsc::channel(1);
     Node::new(store, me.keys_copy(), charter, profiles, client, tx).unwrap()
 }
@@ -46,7 +47,10 @@ async fn accepts_a_members_envelope_once() {
     let mut node = node_for(&b, &[&a, &b, &c]);
     let env = a.clear_comment(1, "hello");
     assert_eq!(node.ingest(&bytes(&env), Origin::Local), Verdict::Accept);
-    assert_eq!(node.ingest(&bytes(&env), Origin::Local), Verdict::Ignore(Reason::Duplicate));
+    assert_eq!(
+        node.ingest(&bytes(&env), Origin::Local),
+        Verdict::Ignore(Reason::Duplicate)
+    );
     assert_eq!(node.store.count().unwrap(), 1);
 }
 
@@ -69,9 +73,18 @@ async fn refuses_malformed_oversized_and_unknown_versions_storing_nothing() {
     ];
     for (what, input) in cases {
         let v = node.ingest(&input, Origin::Local);
-        assert!(matches!(v, Verdict::Reject(Reason::Malformed(_))), "{what}: {v:?}");
+        assert!(
+            matches!(v, Verdict::Reject(Reason::Malformed(_))),
+            "{what}: {v:?}"
+        );
     }
-    let v = node.ingest(&bytes(&a.clear_comment(1, "x")).into_iter().chain([0]).collect::<Vec<_>>(), Origin::Local);
+    let v = node.ingest(
+        &bytes(&a.clear_comment(1, "x"))
+            .into_iter()
+            .chain([0])
+            .collect::<Vec<_>>(),
+        Origin::Local,
+    );
     assert!(is_reject(&v));
     assert_eq!(node.store.count().unwrap(), 0);
 }
@@ -106,14 +119,20 @@ async fn refuses_non_members_and_other_meshes() {
     let mut stranger = Team::new("Stranger");
     stranger.mesh = a.mesh;
     assert!(matches!(
-        node.ingest(&bytes(&stranger.clear_comment(1, "let me in")), Origin::Local),
+        node.ingest(
+            &bytes(&stranger.clear_comment(1, "let me in")),
+            Origin::Local
+        ),
         Verdict::Reject(Reason::NotAMember(_))
     ));
     let mut elsewhere = Team::new("A-elsewhere");
     elsewhere.keys = a.keys_copy();
     elsewhere.mesh = MeshId([1; 32]);
     assert!(matches!(
-        node.ingest(&bytes(&elsewhere.clear_comment(1, "wrong mesh")), Origin::Local),
+        node.ingest(
+            &bytes(&elsewhere.clear_comment(1, "wrong mesh")),
+            Origin::Local
+        ),
         Verdict::Reject(Reason::WrongMesh(_))
     ));
     assert_eq!(node.store.count().unwrap(), 0);
@@ -142,13 +161,25 @@ async fn recipient_refuses_content_rewrapped_by_another_member() {
         Verdict::Reject(Reason::BadSignature(_))
     ));
     // The original is fine, and readable by B.
-    assert_eq!(as_b.ingest(&bytes(&original), Origin::Local), Verdict::Accept);
+    assert_eq!(
+        as_b.ingest(&bytes(&original), Origin::Local),
+        Verdict::Accept
+    );
     let root = as_b.load_entry(&original.envelope().id).unwrap().unwrap();
     assert!(root.payload.is_some());
     // A non-recipient stores the ciphertext and reads nothing.
     let mut as_c = node_for(&c, &[&a, &b, &c]);
-    assert_eq!(as_c.ingest(&bytes(&original), Origin::Local), Verdict::Accept);
-    assert!(as_c.load_entry(&original.envelope().id).unwrap().unwrap().payload.is_none());
+    assert_eq!(
+        as_c.ingest(&bytes(&original), Origin::Local),
+        Verdict::Accept
+    );
+    assert!(
+        as_c.load_entry(&original.envelope().id)
+            .unwrap()
+            .unwrap()
+            .payload
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -175,7 +206,12 @@ async fn green_waits_for_its_key_and_opens_when_the_share_arrives() {
     );
     assert_eq!(node.ingest(&bytes(&green), Origin::Local), Verdict::Accept);
     assert_eq!(node.store.waiting_count().unwrap(), 1);
-    assert!(node.load_entry(&green.envelope().id).unwrap().unwrap().waiting_for_key);
+    assert!(
+        node.load_entry(&green.envelope().id)
+            .unwrap()
+            .unwrap()
+            .waiting_for_key
+    );
 
     // The key share, sealed to B and C.
     let share_inner = InnerContent {
@@ -221,7 +257,15 @@ async fn survives_reopen_of_its_database() {
         let profiles = vec![a.profile.clone(), b.profile.clone(), c.profile.clone()];
         let (client, _e, _l) = net::new(net::NodeKey::generate(), net::Config::default()).unwrap();
         let (tx, _rx) = mpsc::channel(1);
-        let mut node = Node::new(Store::open(&path).unwrap(), b.keys_copy(), charter, profiles, client, tx).unwrap();
+        let mut node = Node::new(
+            Store::open(&path).unwrap(),
+            b.keys_copy(),
+            charter,
+            profiles,
+            client,
+            tx,
+        )
+        .unwrap();
         assert_eq!(node.ingest(&bytes(&env), Origin::Local), Verdict::Accept);
         // Dropped without any shutdown, as if killed after the ack.
     }
