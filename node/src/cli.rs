@@ -37,8 +37,57 @@ enum Command {
     Run(RunArgs),
     /// Show the running node's status: peers, members, envelopes.
     Status(ClientArgs),
-    /// List the mesh's members.
-    Members(ClientArgs),
+    /// List members (with who vouched for whom), applicants and removed teams.
+    Members {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Only pending applicants, with their profiles.
+        #[arg(long)]
+        pending: bool,
+    },
+    /// Ask to join the mesh (again): publish this team's signed profile.
+    Join(ClientArgs),
+    /// Vouch for an applicant (sign an endorsement).
+    Vouch {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The applicant: its team id, or its name.
+        team: String,
+        /// Days the endorsement stays valid.
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+    },
+    /// Object to an applicant's admission (within the charter's objection window).
+    Object {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The applicant.
+        team: String,
+        /// Why (the applicant and its sponsors see it).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Ask to suspend a member; k members' suspensions remove it.
+    Suspend {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The member.
+        team: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Revoke this team's own key (e.g. it was compromised). Cannot be undone.
+    Revoke {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// Confirm: from now on every node refuses this team's envelopes.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Work incidents: open, list, show, comment, status.
     #[command(subcommand)]
     Incident(IncidentCommand),
@@ -212,9 +261,36 @@ async fn dispatch(command: Command) -> Result<()> {
             let s = client(&c)?.status().await?;
             print(&c, &s, render_status)
         }
-        Command::Members(c) => {
+        Command::Members { client: c, pending } => {
             let m = client(&c)?.members().await?;
-            print(&c, &m, render_members)
+            if pending {
+                print(&c, &m.applicants, render_applicants)
+            } else {
+                print(&c, &m, render_members)
+            }
+        }
+        Command::Join(c) => {
+            let p = client(&c)?.join().await?;
+            print(&c, &p, |p| format!("Published join request {}\n", short(&p.id)))
+        }
+        Command::Vouch { client: c, team, days } => {
+            let p = membership(&c, "vouch", Some(team), String::new(), Some(days)).await?;
+            print(&c, &p, |p| format!("Vouched ({})\n", short(&p.id)))
+        }
+        Command::Object { client: c, team, reason } => {
+            let p = membership(&c, "object", Some(team), reason, None).await?;
+            print(&c, &p, |p| format!("Objected ({})\n", short(&p.id)))
+        }
+        Command::Suspend { client: c, team, reason } => {
+            let p = membership(&c, "suspend", Some(team), reason, None).await?;
+            print(&c, &p, |p| format!("Asked to suspend ({})\n", short(&p.id)))
+        }
+        Command::Revoke { client: c, reason, yes } => {
+            if !yes {
+                anyhow::bail!("revoking is final: every node will refuse this team's envelopes from now on; add --yes to confirm");
+            }
+            let p = membership(&c, "revoke", None, reason, None).await?;
+            print(&c, &p, |p| format!("Revoked this team's key ({})\n", short(&p.id)))
         }
         Command::Envelopes(c) => {
             let e = client(&c)?.envelopes().await?;
@@ -326,6 +402,23 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+async fn membership(
+    c: &ClientArgs,
+    action: &str,
+    team: Option<String>,
+    reason: String,
+    days: Option<u64>,
+) -> Result<Published> {
+    client(c)?
+        .membership(&MembershipRequest {
+            action: action.into(),
+            team,
+            reason,
+            days,
+        })
+        .await
+}
+
 fn client(c: &ClientArgs) -> Result<ApiClient> {
     ApiClient::for_data_dir(&DataDir::new(&c.data_dir))
 }
@@ -347,7 +440,7 @@ async fn incident(cmd: IncidentCommand) -> Result<()> {
                     to,
                 })
                 .await?;
-            print(&c, &p, |p| format!("Opened incident {}\n", p.incident))
+            print(&c, &p, |p| format!("Opened incident {}\n", p.incident.as_deref().unwrap_or(&p.id)))
         }
         IncidentCommand::List { client: c } => {
             let l = client(&c)?.incidents().await?;
@@ -366,7 +459,7 @@ async fn incident(cmd: IncidentCommand) -> Result<()> {
             print(&c, &p, |p| {
                 format!(
                     "Commented on incident {} ({})\n",
-                    short(&p.incident),
+                    short(p.incident.as_deref().unwrap_or(&p.id)),
                     short(&p.id)
                 )
             })
@@ -380,7 +473,7 @@ async fn incident(cmd: IncidentCommand) -> Result<()> {
             print(&c, &p, |p| {
                 format!(
                     "Set status of incident {} ({})\n",
-                    short(&p.incident),
+                    short(p.incident.as_deref().unwrap_or(&p.id)),
                     short(&p.id)
                 )
             })
@@ -449,21 +542,79 @@ fn render_status(s: &StatusView) -> String {
     out
 }
 
-fn render_members(m: &Vec<MemberView>) -> String {
-    let mut out = format!("{} members\n", m.len());
-    for v in m {
+fn render_members(m: &MembersView) -> String {
+    let mut out = format!("{} members (admission needs {} endorsements", m.members.len(), m.threshold);
+    if let Some(w) = m.objection_window_ms {
+        out += &format!(" and no objection within {}", humantime::format_duration(Duration::from_millis(w)));
+    }
+    out += ")\n";
+    for v in &m.members {
+        let how = if v.founder {
+            "founder".to_string()
+        } else if !v.sponsors.is_empty() {
+            let names: Vec<String> = v.sponsors.iter().map(|s| s.to_string()).collect();
+            format!(
+                "vouched for by {}{}",
+                names.join(", "),
+                v.admitted_at.map(|t| format!(", admitted {}", when(t))).unwrap_or_default()
+            )
+        } else {
+            "member".to_string()
+        };
         out += &format!(
-            "  {:<20} {}  {}{}{}\n",
+            "  {:<20} {}  {}  {}{}\n",
             v.team.to_string(),
             short(&v.team.id),
             v.country.as_deref().unwrap_or("--"),
-            if v.founder { "  founder" } else { "" },
+            how,
             if v.constituency.is_empty() {
                 String::new()
             } else {
-                format!("  covers {}", v.constituency.join(", "))
+                format!("; covers {}", v.constituency.join(", "))
             }
         );
+    }
+    if !m.applicants.is_empty() {
+        out += &format!("{} pending\n", m.applicants.len());
+        out += &render_applicants(&m.applicants);
+    }
+    if !m.removed.is_empty() {
+        out += &format!("{} removed\n", m.removed.len());
+        for r in &m.removed {
+            out += &format!("  {:<20} {}  {} (from {})\n", r.team.to_string(), short(&r.team.id), r.how, when(r.at));
+        }
+    }
+    out
+}
+
+fn render_applicants(a: &Vec<ApplicantView>) -> String {
+    if a.is_empty() {
+        return "  no pending applicants\n".into();
+    }
+    let mut out = String::new();
+    for v in a {
+        let sponsors: Vec<String> = v.sponsors.iter().map(|s| s.to_string()).collect();
+        out += &format!(
+            "  {:<20} {}  {}  {} endorsement(s){}, {} more needed\n",
+            v.team.to_string(),
+            v.team.id,
+            v.country.as_deref().unwrap_or("--"),
+            v.sponsors.len(),
+            if sponsors.is_empty() { String::new() } else { format!(" by {}", sponsors.join(", ")) },
+            v.needed
+        );
+        if !v.constituency.is_empty() {
+            out += &format!("      covers {}\n", v.constituency.join(", "));
+        }
+        if let Some(c) = &v.contact {
+            out += &format!("      contact {c}\n");
+        }
+        for o in &v.objections {
+            out += &format!("      OBJECTION by {} at {}: {}\n", o.by, when(o.at), o.reason);
+        }
+        if let Some(t) = v.threshold_reached_at {
+            out += &format!("      reached the threshold at {}; waiting for the objection window\n", when(t));
+        }
     }
     out
 }

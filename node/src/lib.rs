@@ -36,7 +36,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<()> {
     let dir = &config.data_dir;
     let keys = dir.team_keys()?;
-    let (_, profile) = dir.profile()?;
+    let (own_profile, profile) = dir.profile()?;
     if profile.team != keys.team_id() {
         bail!(
             "{}: profile.bin belongs to another team than team.key",
@@ -48,7 +48,7 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
     if !founders.iter().any(|f| f.team == profile.team) {
         tracing::warn!(
             team = %profile.name,
-            "this team is not a founder of the mesh; until it is admitted its envelopes are refused by other nodes"
+            "this team is not a founder of the mesh: it asks to join, and members admit it by vouching for it"
         );
     }
     let store = Store::open(&dir.file(files::DATABASE))
@@ -76,7 +76,7 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
     tracing::info!(team = %profile.name, mesh = %charter.name, api = %api_addr, "node running");
 
     let (sync_tx, sync_rx) = mpsc::channel(64);
-    let node = node::Node::new(store, keys, charter, founders, client, sync_tx)?;
+    let node = node::Node::new(store, keys, own_profile, charter, founders, client, sync_tx)?;
     let result = node
         .run_loop(
             events,
@@ -170,7 +170,12 @@ pub fn make_charter(
     let poc = match point_of_contact {
         None => None,
         Some(q) => {
-            let members = mesh_core::Membership::compute(&profiles, []);
+            let rules = mesh_core::membership::Rules {
+                founders: profiles.clone(),
+                threshold: usize::from(threshold),
+                objection_window_ms: None,
+            };
+            let members = mesh_core::Membership::compute(&rules, [], &[], now_ms);
             Some(
                 members
                     .find(q)

@@ -21,11 +21,15 @@ use std::{
 };
 
 use anyhow::{Context, Result, anyhow, bail};
-use mesh_core::{Incident, Membership, Reason, ThreadEntry, Verdict, clock::Hlc};
+use mesh_core::{
+    Incident, Membership, Reason, ThreadEntry, Verdict,
+    clock::Hlc,
+    membership::{Record, Rules},
+};
 use net::PeerId;
 use proto::{
     Body, Charter, Envelope, EnvelopeContent, EnvelopeId, IncidentPayload, IncidentStatus,
-    InnerContent, KeyId, Kind, MeshId, Payload, Profile, SealedTo, SignedInner, TeamId, Tlp,
+    InnerContent, KeyId, Kind, MembershipAct, MeshId, Payload, Profile, SealedTo, SignedInner, TeamId, Tlp,
     payload::SenderKeyShare,
     sync::{MAX_GET, MAX_SYNC_BYTES, SyncRequest, SyncResponse},
 };
@@ -47,6 +51,17 @@ pub fn now_ms() -> u64 {
 /// A peer that sent this many invalid envelopes is disconnected; gossipsub's
 /// score has already stopped relaying for it by then.
 const MAX_REJECTS_PER_PEER: u32 = 5;
+
+/// How long an endorsement counts toward an admission unless told otherwise.
+const DEFAULT_ENDORSEMENT_DAYS: u64 = 30;
+
+/// Join requests accepted per forwarding peer and minute. A relay forwards
+/// others' join requests too, so this is generous; it bounds floods.
+const MAX_JOIN_REQUESTS_PER_PEER_MINUTE: u32 = 30;
+
+/// Applicants pending at once; past it, new join requests wait (sync brings
+/// them again) until members admit or applications expire from view.
+const MAX_PENDING_APPLICANTS: usize = 1000;
 
 /// Envelopes we authored but could not gossip yet (no peer subscribed). A
 /// bound: past it anti-entropy delivers them instead.
@@ -94,8 +109,12 @@ pub enum ApiRequest {
         NewStatus,
         oneshot::Sender<Result<Published, ApiError>>,
     ),
-    /// Members.
-    Members(oneshot::Sender<Result<Vec<MemberView>, ApiError>>),
+    /// Members, applicants, removed teams.
+    Members(oneshot::Sender<Result<MembersView, ApiError>>),
+    /// Publish (again) this team's join request.
+    Join(oneshot::Sender<Result<Published, ApiError>>),
+    /// A membership act: vouch, object, suspend, revoke.
+    Act(MembershipRequest, oneshot::Sender<Result<Published, ApiError>>),
     /// Stored envelopes' public headers.
     Envelopes(oneshot::Sender<Result<Vec<EnvelopeView>, ApiError>>),
 }
@@ -157,7 +176,10 @@ pub struct Node {
     me: TeamId,
     mesh: MeshId,
     charter: Charter,
-    founders: Vec<Profile>,
+    /// The charter's membership rules (founders, k, objection window).
+    rules: Rules,
+    /// This team's signed profile: its join request.
+    own_profile: proto::SignedProfile,
     members: Membership,
     hlc: Hlc,
     seq: u64,
@@ -168,6 +190,9 @@ pub struct Node {
     logged: HashSet<(PeerId, String)>,
     counters: Counters,
     sync_results: mpsc::Sender<SyncResult>,
+    /// Join requests (profiles of non-members) accepted per forwarding peer
+    /// in the current minute: (minute, count).
+    join_requests: HashMap<PeerId, (u64, u32)>,
 }
 
 impl Node {
@@ -175,6 +200,7 @@ impl Node {
     pub fn new(
         store: Store,
         keys: TeamKeys,
+        own_profile: proto::SignedProfile,
         charter: Charter,
         founders: Vec<Profile>,
         net: net::Client,
@@ -184,14 +210,21 @@ impl Node {
         let mesh = charter.mesh_id()?;
         let seq = store.max_seq(&me)?;
         let hlc = Hlc::new(store.max_created_at()?);
+        let rules = Rules {
+            founders,
+            threshold: usize::from(charter.threshold),
+            objection_window_ms: charter.objection_window_ms,
+        };
         let mut node = Node {
             store,
             keys,
             me,
             mesh,
             charter,
-            members: Membership::compute(&founders, []),
-            founders,
+            members: Membership::default(),
+            rules,
+            own_profile,
+            join_requests: HashMap::new(),
             hlc,
             seq,
             net,
@@ -206,7 +239,8 @@ impl Node {
     }
 
     /// The derived member view, rebuilt from the charter and the stored
-    /// profile envelopes (the log is the source of truth).
+    /// profile and membership envelopes (the log is the source of truth).
+    /// Logs who was admitted or removed since the last rebuild.
     fn rebuild_membership(&mut self) -> Result<()> {
         let mut profiles = Vec::new();
         for s in self.store.by_kind(Kind::Profile)? {
@@ -218,7 +252,32 @@ impl Node {
                 profiles.push(p);
             }
         }
-        self.members = Membership::compute(&self.founders, profiles);
+        let mut records = Vec::new();
+        for s in self.store.by_kind(Kind::Membership)? {
+            let env = Envelope::decode(&s.bytes).context("stored membership envelope")?;
+            if let Body::Clear(b) = &env.content.body
+                && let Ok(act) = MembershipAct::from_bytes(b)
+            {
+                records.push(Record {
+                    id: env.id,
+                    author: env.content.author,
+                    created_at: env.content.created_at,
+                    act,
+                });
+            }
+        }
+        let next = Membership::compute(&self.rules, profiles, &records, now_ms());
+        for t in next.member_ids().filter(|t| !self.members.is_member(t)) {
+            if !self.members.is_empty() {
+                let name = next.profile(t).map(|p| p.name.clone()).unwrap_or_else(|| t.short());
+                tracing::info!(team = %name, "admitted to the mesh");
+            }
+        }
+        for (t, r) in next.removed().iter().filter(|(t, _)| !self.members.removed().contains_key(t)) {
+            let name = next.profile(t).map(|p| p.name.clone()).unwrap_or_else(|| t.short());
+            tracing::warn!(team = %name, removal = ?r.removal, "removed from the mesh");
+        }
+        self.members = next;
         Ok(())
     }
 
@@ -234,6 +293,9 @@ impl Node {
     ) -> Result<()> {
         let mut sync_tick = tokio::time::interval(sync_interval);
         sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        if let Err(e) = self.join_if_needed().await {
+            tracing::warn!(error = ?e, "could not publish the join request");
+        }
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -243,7 +305,14 @@ impl Node {
                 },
                 Some(r) = api.recv() => self.on_api(r).await,
                 Some(r) = sync_results.recv() => self.on_sync_result(r),
-                _ = sync_tick.tick() => self.sync_with_random_peer(),
+                _ = sync_tick.tick() => {
+                    if self.rules.objection_window_ms.is_some()
+                        && let Err(e) = self.rebuild_membership()
+                    {
+                        tracing::error!(error = %format!("{e:#}"), "cannot rebuild membership");
+                    }
+                    self.sync_with_random_peer();
+                }
             }
         }
         Ok(())
@@ -339,6 +408,12 @@ impl Node {
             Verdict::Accept => {}
             other => return other,
         }
+        if verified.content().kind == Kind::Profile
+            && !self.members.is_member(&verified.content().author)
+            && let Err(reason) = self.admit_join_request(origin)
+        {
+            return Verdict::Ignore(reason);
+        }
         let derived = match self.derive(&verified) {
             Ok(d) => d,
             Err(reason) => return Verdict::Reject(reason),
@@ -364,6 +439,30 @@ impl Node {
         Verdict::Accept
     }
 
+    /// Bounds join requests (profiles of non-members): per forwarding peer
+    /// per minute, and in total pending. A flood of fresh identities costs
+    /// the flooder its peer's budget, not our disk.
+    fn admit_join_request(&mut self, origin: Origin) -> Result<(), Reason> {
+        if self.members.applicants().len() >= MAX_PENDING_APPLICANTS {
+            return Err(Reason::RateLimited(format!(
+                "{MAX_PENDING_APPLICANTS} applicants already pending"
+            )));
+        }
+        let Some(peer) = origin.peer() else { return Ok(()) };
+        let minute = now_ms() / 60_000;
+        let slot = self.join_requests.entry(peer).or_insert((minute, 0));
+        if slot.0 != minute {
+            *slot = (minute, 0);
+        }
+        if slot.1 >= MAX_JOIN_REQUESTS_PER_PEER_MINUTE {
+            return Err(Reason::RateLimited(format!(
+                "more than {MAX_JOIN_REQUESTS_PER_PEER_MINUTE} join requests a minute from peer {peer}"
+            )));
+        }
+        slot.1 += 1;
+        Ok(())
+    }
+
     /// What this node can learn from an authentic envelope of a member:
     /// opened content when addressed to us, or the key it waits for.
     fn derive(&self, env: &VerifiedEnvelope) -> Result<Derived, Reason> {
@@ -375,6 +474,16 @@ impl Node {
                 let p = seal::verify_profile(&sp).map_err(|e| Reason::BadProfile(e.to_string()))?;
                 if p.team != c.author {
                     return Err(Reason::BadProfile("profile of another team".into()));
+                }
+                Ok(Derived::default())
+            }
+            (Kind::Membership, Body::Clear(b)) => {
+                let act = MembershipAct::from_bytes(b)
+                    .map_err(|e| Reason::BadMembershipAct(e.to_string()))?;
+                if let MembershipAct::RotateKey { new, proof } = &act {
+                    let msg = proto::membership::rotation_message(&self.mesh, &c.author);
+                    seal::verify(new, "key rotation", proto::context::KEY_ROTATION, &msg, proof)
+                        .map_err(|e| Reason::BadMembershipAct(e.to_string()))?;
                 }
                 Ok(Derived::default())
             }
@@ -432,7 +541,7 @@ impl Node {
     fn after_accept(&mut self, env: &VerifiedEnvelope, derived: &Derived) -> Result<()> {
         let c = env.content();
         match c.kind {
-            Kind::Profile => self.rebuild_membership()?,
+            Kind::Profile | Kind::Membership => self.rebuild_membership()?,
             Kind::KeyShare => {
                 let Some(plaintext) = &derived.opened else {
                     return Ok(());
@@ -546,6 +655,17 @@ impl Node {
         thread: Option<EnvelopeId>,
         body: Body,
     ) -> Result<(EnvelopeId, bool), ApiError> {
+        if kind != Kind::Profile && !self.members.is_member(&self.me) {
+            let why = match self.members.removed().get(&self.me) {
+                Some(r) => format!("this team was removed from the mesh ({:?}); its envelopes are refused", r.removal),
+                None => format!(
+                    "this team is not a member of the mesh{}: it can publish nothing but its join request until {} members vouch for it",
+                    if self.members.applicants().contains_key(&self.me) { " yet" } else { "" },
+                    self.members.threshold()
+                ),
+            };
+            return Err(ApiError::BadRequest(why));
+        }
         let content = EnvelopeContent {
             mesh: self.mesh,
             kind,
@@ -635,7 +755,7 @@ impl Node {
         let (id, gossiped) = self.send_incident_step(None, tlp, to, payload).await?;
         Ok(Published {
             id: id.to_string(),
-            incident: id.to_string(),
+            incident: Some(id.to_string()),
             gossiped,
         })
     }
@@ -666,7 +786,7 @@ impl Node {
             .await?;
         Ok(Published {
             id: id.to_string(),
-            incident: root_id.to_string(),
+            incident: Some(root_id.to_string()),
             gossiped,
         })
     }
@@ -905,7 +1025,15 @@ impl Node {
                 let _ = reply.send(r);
             }
             ApiRequest::Members(reply) => {
-                let _ = reply.send(Ok(self.member_views()));
+                let _ = reply.send(Ok(self.members_view()));
+            }
+            ApiRequest::Join(reply) => {
+                let r = self.join().await;
+                let _ = reply.send(r);
+            }
+            ApiRequest::Act(req, reply) => {
+                let r = self.act(req).await;
+                let _ = reply.send(r);
             }
             ApiRequest::Envelopes(reply) => {
                 let _ = reply.send(self.envelope_views());
@@ -975,23 +1103,177 @@ impl Node {
         })
     }
 
-    fn member_views(&self) -> Vec<MemberView> {
-        self.members
+    fn members_view(&self) -> MembersView {
+        let m = &self.members;
+        let members = m
             .members()
-            .map(|p| MemberView {
-                team: self.team_ref(&p.team),
-                country: p.country.clone(),
-                constituency: p.constituency.iter().map(|c| c.to_string()).collect(),
-                contact: p.contact.clone(),
-                founder: self.founders.iter().any(|f| f.team == p.team),
-                peers: p
-                    .peers
-                    .iter()
-                    .filter_map(|b| net::peer_id_from_bytes(b))
-                    .map(|p| p.to_string())
-                    .collect(),
+            .map(|p| {
+                let admission = m.admission(&p.team);
+                MemberView {
+                    team: self.team_ref(&p.team),
+                    country: p.country.clone(),
+                    constituency: p.constituency.iter().map(|c| c.to_string()).collect(),
+                    contact: p.contact.clone(),
+                    founder: m.is_founder(&p.team),
+                    peers: p
+                        .peers
+                        .iter()
+                        .filter_map(|b| net::peer_id_from_bytes(b))
+                        .map(|p| p.to_string())
+                        .collect(),
+                    sponsors: admission
+                        .map(|(s, _)| s.iter().map(|t| self.team_ref(t)).collect())
+                        .unwrap_or_default(),
+                    admitted_at: admission.map(|(_, at)| *at),
+                }
             })
-            .collect()
+            .collect();
+        let applicants = m
+            .applicants()
+            .iter()
+            .map(|(team, a)| {
+                let p = m.profile(team);
+                ApplicantView {
+                    team: self.team_ref(team),
+                    country: p.and_then(|p| p.country.clone()),
+                    constituency: p
+                        .map(|p| p.constituency.iter().map(|c| c.to_string()).collect())
+                        .unwrap_or_default(),
+                    contact: p.and_then(|p| p.contact.clone()),
+                    sponsors: a.sponsors.iter().map(|t| self.team_ref(t)).collect(),
+                    needed: m.threshold().saturating_sub(a.sponsors.len()),
+                    objections: a
+                        .objections
+                        .iter()
+                        .map(|(by, reason, at)| ObjectionView {
+                            by: self.team_ref(by),
+                            reason: reason.clone(),
+                            at: *at,
+                        })
+                        .collect(),
+                    threshold_reached_at: a.threshold_reached_at,
+                }
+            })
+            .collect();
+        let removed = m
+            .removed()
+            .iter()
+            .map(|(team, r)| RemovedView {
+                team: self.team_ref(team),
+                how: match &r.removal {
+                    mesh_core::membership::Removal::Revoked { reason } => {
+                        format!("revoked its own key: {reason}")
+                    }
+                    mesh_core::membership::Removal::Suspended { by } => format!(
+                        "suspended by {}",
+                        by.iter()
+                            .map(|t| self.team_ref(t).to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                },
+                at: r.at,
+            })
+            .collect();
+        MembersView {
+            threshold: m.threshold(),
+            objection_window_ms: self.rules.objection_window_ms,
+            members,
+            applicants,
+            removed,
+        }
+    }
+
+    /// Publishes this team's profile as a join request.
+    pub async fn join(&mut self) -> Result<Published, ApiError> {
+        let body = Body::Clear(self.own_profile.to_bytes().map_err(|e| ApiError::Internal(e.to_string()))?);
+        let (id, gossiped) = self.publish(Kind::Profile, Tlp::Clear, None, body).await?;
+        Ok(Published {
+            id: id.to_string(),
+            incident: None,
+            gossiped,
+        })
+    }
+
+    /// Publishes a join request on first start, if this team is not a member
+    /// and has not asked yet.
+    pub async fn join_if_needed(&mut self) -> Result<(), ApiError> {
+        if self.members.is_member(&self.me) || self.store.max_seq(&self.me)? > 0 {
+            return Ok(());
+        }
+        let p = self.join().await?;
+        tracing::info!(envelope = %p.id, "not a member yet: published a join request; members can vouch with `csirtmesh vouch {}`", self.me);
+        Ok(())
+    }
+
+    async fn act(&mut self, req: MembershipRequest) -> Result<Published, ApiError> {
+        if !self.members.is_member(&self.me) {
+            return Err(ApiError::BadRequest(
+                "this team is not a member of the mesh (yet): only members vouch, object, suspend or revoke".into(),
+            ));
+        }
+        let bad = |m: String| ApiError::BadRequest(m);
+        let team = |this: &Self| -> Result<TeamId, ApiError> {
+            let q = req.team.as_deref().ok_or_else(|| bad("name the team".into()))?;
+            if let Ok(id) = q.parse::<TeamId>() {
+                return Ok(id);
+            }
+            this.members
+                .find_known(q)
+                .map(|p| p.team)
+                .map_err(|e| bad(e.to_string()))
+        };
+        let act = match req.action.as_str() {
+            "vouch" => {
+                let candidate = team(self)?;
+                if candidate == self.me {
+                    return Err(bad("a team cannot vouch for itself".into()));
+                }
+                if self.members.is_member(&candidate) {
+                    return Err(bad(format!("{} is already a member", self.team_ref(&candidate))));
+                }
+                let days = req.days.unwrap_or(DEFAULT_ENDORSEMENT_DAYS).clamp(1, 366);
+                MembershipAct::Endorse {
+                    candidate,
+                    expires_at: now_ms() + days * 24 * 3600 * 1000,
+                }
+            }
+            "object" => {
+                let candidate = team(self)?;
+                if self.members.is_member(&candidate) {
+                    return Err(bad(format!(
+                        "{} is already a member: to remove a member, suspend it",
+                        self.team_ref(&candidate)
+                    )));
+                }
+                MembershipAct::Object {
+                    candidate,
+                    reason: req.reason,
+                }
+            }
+            "suspend" => {
+                let target = team(self)?;
+                if !self.members.is_member(&target) {
+                    return Err(bad(format!("{} is not a member", self.team_ref(&target))));
+                }
+                if target == self.me {
+                    return Err(bad("to leave, revoke your own key (`csirtmesh revoke`)".into()));
+                }
+                MembershipAct::Suspend {
+                    target,
+                    reason: req.reason,
+                }
+            }
+            "revoke" => MembershipAct::Revoke { reason: req.reason },
+            other => return Err(bad(format!("unknown membership action {other:?}"))),
+        };
+        let body = Body::Clear(act.to_bytes().map_err(|e| bad(e.to_string()))?);
+        let (id, gossiped) = self.publish(Kind::Membership, Tlp::Clear, None, body).await?;
+        Ok(Published {
+            id: id.to_string(),
+            incident: None,
+            gossiped,
+        })
     }
 
     fn envelope_views(&self) -> Result<Vec<EnvelopeView>, ApiError> {
@@ -1009,6 +1291,7 @@ impl Node {
                     Kind::Profile => "profile",
                     Kind::KeyShare => "key-share",
                     Kind::Incident => "incident",
+                    Kind::Membership => "membership",
                 }
                 .into(),
                 tlp: c.tlp.to_string(),

@@ -1,68 +1,421 @@
 //! Membership: who may publish in the mesh, and who GREEN goes to.
 //!
-//! The rule (DESIGN.md): a team is a member when it is a founder named in
-//! the charter, or holds at least `k` valid endorsements from members; minus
-//! revoked teams. Membership is the least fixpoint of that rule over the
-//! signed records a node holds, so every node holding the same records
-//! computes the same members whatever the order they arrived in.
+//! Membership is a pure function of the charter's rules, the profiles and the
+//! membership acts a node holds, and `now` (only for objection windows). Every
+//! node that holds the same records computes the same members, whatever the
+//! order they arrived in (property-tested).
 //!
-//! This version knows founders and profile updates; endorsements, objections
-//! and revocations are records of the same kind and join the fixpoint in
-//! [`Membership::compute`].
+//! # The rules
+//!
+//! - A **team** is a chain of keys: its founding or first key, then each key
+//!   it rotated to (`RotateKey`, signed by the old key, with the new key's
+//!   proof of consent). It is named by its current (last) key. A rotated-away
+//!   key may author nothing created at or after the rotation; what it wrote
+//!   before stays attributed to the team.
+//! - **Founders** named by the charter are members.
+//! - A team is **admitted** when at least `k` distinct members have endorsed
+//!   it with endorsements valid at one common moment: the admission time
+//!   `t_k` is the earliest `created_at` of an endorsement at which `k`
+//!   distinct member sponsors have an endorsement with `created_at <= t_k <=
+//!   expires_at`. A team cannot endorse itself; a sponsor counts once however
+//!   often it endorses. Membership is the *least* fixpoint of this rule, so a
+//!   ring of identities vouching only for each other admits nobody.
+//! - With an **objection window** `W` in the charter, an admission takes
+//!   effect only once `now >= t_k + W`, and a member's objection created at or
+//!   before `t_k + W` blocks it. To keep the result independent of evaluation
+//!   order, objectors are judged against the member set computed without
+//!   objections.
+//! - **Revocation**: a team revokes its own key (`Revoke`), or `k` distinct
+//!   members suspend it (`Suspend`; the suspension takes effect at the `k`-th
+//!   earliest suspension). A removed team may author nothing created at or
+//!   after its removal; its earlier envelopes stay valid and readable.
+//! - **When an endorser is removed**, its endorsements stop counting: a team
+//!   admitted through it stays a member only while it still has `k` valid
+//!   endorsements from remaining members. This is what lets a compromised
+//!   key's Sybil admissions collapse when the key is revoked; an honest team
+//!   that loses a sponsor this way is re-admitted by one more endorsement.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use proto::{Profile, TeamId};
+use proto::{EnvelopeId, MembershipAct, Profile, TeamId};
 
-/// The member set and the latest profile of each known team.
+/// The charter's membership rules.
+#[derive(Clone, Debug)]
+pub struct Rules {
+    /// Founding teams' profiles (verified).
+    pub founders: Vec<Profile>,
+    /// Endorsements needed (`k`, at least 1).
+    pub threshold: usize,
+    /// Objection window in ms, if any.
+    pub objection_window_ms: Option<u64>,
+}
+
+/// A membership act as a node holds it: from an accepted envelope of this
+/// mesh, signature (and rotation proof) already verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The envelope carrying it (ties are broken by id).
+    pub id: EnvelopeId,
+    /// Who signed it.
+    pub author: TeamId,
+    /// When (author's HLC, ms).
+    pub created_at: u64,
+    /// What it says.
+    pub act: MembershipAct,
+}
+
+/// An applicant's state: who vouched, who objected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Applicant {
+    /// Distinct member sponsors whose endorsement has not expired by `now`.
+    pub sponsors: Vec<TeamId>,
+    /// Objections by members: (objector, reason, when).
+    pub objections: Vec<(TeamId, String, u64)>,
+    /// When `k` endorsements were reached, if they were (admission waits for
+    /// the objection window to pass).
+    pub threshold_reached_at: Option<u64>,
+}
+
+/// Why a team is no longer a member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// It revoked its own key.
+    Revoked {
+        /// Its reason.
+        reason: String,
+    },
+    /// `k` members suspended it.
+    Suspended {
+        /// Who suspended it.
+        by: Vec<TeamId>,
+    },
+}
+
+/// A removed team.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Removed {
+    /// Why.
+    pub removal: Removal,
+    /// From when its new envelopes are refused (ms).
+    pub at: u64,
+}
+
+/// Why a key may not author an envelope.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Neither member nor formerly member.
+    #[error("not a member of this mesh")]
+    NotAMember,
+    /// An applicant, not yet admitted.
+    #[error("an applicant, not yet admitted")]
+    Applicant,
+    /// The team was removed before this envelope was created.
+    #[error("removed from the mesh at {0} ms")]
+    Removed(u64),
+    /// The key was rotated away before this envelope was created.
+    #[error("key replaced by {to} at {at} ms")]
+    Rotated {
+        /// The new key.
+        to: TeamId,
+        /// When.
+        at: u64,
+    },
+}
+
+/// The member set and what led to it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Membership {
-    /// Members, each with its current profile. A BTreeMap so iteration order
-    /// (and so recipient lists and outputs) is the same on every node.
-    members: BTreeMap<TeamId, Profile>,
-    /// Profiles of teams that are not members (applicants), by team.
-    others: BTreeMap<TeamId, Profile>,
+    members: BTreeSet<TeamId>,
+    founders: BTreeSet<TeamId>,
+    /// Members admitted by endorsement: who sponsored them, and when.
+    admitted: BTreeMap<TeamId, (Vec<TeamId>, u64)>,
+    /// Members at some point (ignoring removals): their old envelopes stay valid.
+    ever: BTreeSet<TeamId>,
+    applicants: BTreeMap<TeamId, Applicant>,
+    removed: BTreeMap<TeamId, Removed>,
+    /// Key rotations: old key -> (new key, when).
+    rotated: BTreeMap<TeamId, (TeamId, u64)>,
+    /// Latest known profile of every team (by key).
+    profiles: BTreeMap<TeamId, Profile>,
+    threshold: usize,
+}
+
+struct Endorsement {
+    sponsor: TeamId,
+    created_at: u64,
+    expires_at: u64,
 }
 
 impl Membership {
-    /// Computes membership from the charter's founders (already verified) and
-    /// the profiles published since (already verified and accepted). A newer
-    /// profile (by `updated_at`) replaces an older one of the same team; a
-    /// profile never makes a team a member by itself.
-    pub fn compute(founders: &[Profile], profiles: impl IntoIterator<Item = Profile>) -> Self {
-        let mut m = Membership::default();
-        for f in founders {
-            m.members.insert(f.team, f.clone());
-        }
-        for p in profiles {
+    /// Computes membership. `records` may come in any order and may contain
+    /// duplicates; the result depends only on their set.
+    pub fn compute(rules: &Rules, profiles: impl IntoIterator<Item = Profile>, records: &[Record], now: u64) -> Self {
+        let mut m = Membership {
+            threshold: rules.threshold.max(1),
+            ..Membership::default()
+        };
+        for p in rules.founders.iter().cloned().chain(profiles) {
             m.observe_profile(p);
+        }
+        let mut sorted: Vec<&Record> = records.iter().collect();
+        sorted.sort_by_key(|r| (r.created_at, r.id));
+        sorted.dedup_by_key(|r| r.id);
+
+        // Key chains: the earliest valid rotation of a key wins; a key can be
+        // rotated to only once and never to a key already in a chain.
+        let founder_keys: BTreeSet<TeamId> = rules.founders.iter().map(|p| p.team).collect();
+        let mut used: BTreeSet<TeamId> = founder_keys.clone();
+        for r in &sorted {
+            if let MembershipAct::RotateKey { new, .. } = &r.act
+                && !m.rotated.contains_key(&r.author)
+                && !used.contains(new)
+                && *new != r.author
+            {
+                used.insert(r.author);
+                used.insert(*new);
+                m.rotated.insert(r.author, (*new, r.created_at));
+            }
+        }
+        // Acts by a key after its rotation are void.
+        let valid = |m: &Membership, r: &Record| match m.rotated.get(&r.author) {
+            Some((_, at)) => r.created_at < *at,
+            None => true,
+        };
+        let sorted: Vec<&Record> = sorted.into_iter().filter(|r| valid(&m, r)).collect();
+
+        let mut endorsements: BTreeMap<TeamId, Vec<Endorsement>> = BTreeMap::new();
+        let mut objections: BTreeMap<TeamId, Vec<(TeamId, String, u64)>> = BTreeMap::new();
+        let mut self_revoked: BTreeMap<TeamId, (String, u64)> = BTreeMap::new();
+        let mut suspensions: BTreeMap<TeamId, Vec<(TeamId, u64)>> = BTreeMap::new();
+        for r in &sorted {
+            let author = m.canon(&r.author);
+            match &r.act {
+                MembershipAct::Endorse { candidate, expires_at } => {
+                    let candidate = m.canon(candidate);
+                    if candidate != author && *expires_at >= r.created_at {
+                        endorsements.entry(candidate).or_default().push(Endorsement {
+                            sponsor: author,
+                            created_at: r.created_at,
+                            expires_at: *expires_at,
+                        });
+                    }
+                }
+                MembershipAct::Object { candidate, reason } => {
+                    objections
+                        .entry(m.canon(candidate))
+                        .or_default()
+                        .push((author, reason.clone(), r.created_at));
+                }
+                MembershipAct::Revoke { reason } => {
+                    self_revoked.entry(author).or_insert((reason.clone(), r.created_at));
+                }
+                MembershipAct::Suspend { target, .. } => {
+                    let target = m.canon(target);
+                    if target != author {
+                        suspensions.entry(target).or_default().push((author, r.created_at));
+                    }
+                }
+                MembershipAct::RotateKey { .. } => {}
+            }
+        }
+
+        let founders: BTreeSet<TeamId> = founder_keys.iter().map(|f| m.canon(f)).collect();
+        let window = rules.objection_window_ms;
+        // 1. Everyone ever admitted, ignoring removals and objections.
+        let unblocked = fixpoint(&founders, &endorsements, &BTreeSet::new(), &BTreeSet::new(), m.threshold, None, now);
+        // 2. Objections by those members block admissions within the window.
+        let blocked: BTreeSet<TeamId> = objections
+            .iter()
+            .filter(|(cand, objs)| {
+                let reached = unblocked.1.get(*cand).map(|(_, t)| *t);
+                objs.iter().any(|(by, _, at)| {
+                    unblocked.0.contains(by) && window.is_some() && reached.is_none_or(|t| *at <= t + window.unwrap_or(0))
+                })
+            })
+            .map(|(c, _)| *c)
+            .collect();
+        let ever = fixpoint(&founders, &endorsements, &blocked, &BTreeSet::new(), m.threshold, window, now);
+        m.ever = ever.0.clone();
+        // 3. Removals: self-revocations of teams that were members, then
+        //    suspensions by k current members, until nothing changes.
+        let mut removed: BTreeMap<TeamId, Removed> = BTreeMap::new();
+        for (team, (reason, at)) in &self_revoked {
+            if m.ever.contains(team) {
+                removed.insert(
+                    *team,
+                    Removed {
+                        removal: Removal::Revoked { reason: reason.clone() },
+                        at: *at,
+                    },
+                );
+            }
+        }
+        let mut current;
+        loop {
+            let out: BTreeSet<TeamId> = removed.keys().copied().collect();
+            current = fixpoint(&founders, &endorsements, &blocked, &out, m.threshold, window, now);
+            let mut changed = false;
+            for (target, by) in &suspensions {
+                if removed.contains_key(target) || !current.0.contains(target) {
+                    continue;
+                }
+                let mut seen = BTreeSet::new();
+                let mut sponsors = Vec::new();
+                for (who, at) in by {
+                    if current.0.contains(who) && seen.insert(*who) {
+                        sponsors.push((*who, *at));
+                    }
+                }
+                if sponsors.len() >= m.threshold {
+                    let at = sponsors[m.threshold - 1].1;
+                    removed.insert(
+                        *target,
+                        Removed {
+                            removal: Removal::Suspended {
+                                by: sponsors.iter().map(|(w, _)| *w).collect(),
+                            },
+                            at,
+                        },
+                    );
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        m.members = current.0;
+        m.admitted = current.1.into_iter().filter(|(t, _)| m.members.contains(t)).collect();
+        m.founders = founders;
+        m.removed = removed;
+
+        // 4. Applicants: teams with a profile or endorsements, not members.
+        let mut candidates: BTreeSet<TeamId> = m.profiles.keys().map(|k| m.canon(k)).collect();
+        candidates.extend(endorsements.keys().copied());
+        for team in candidates {
+            if m.members.contains(&team) || m.removed.contains_key(&team) || m.rotated.contains_key(&team) {
+                continue;
+            }
+            let mut sponsors = Vec::new();
+            for e in endorsements.get(&team).into_iter().flatten() {
+                if m.members.contains(&e.sponsor) && e.expires_at >= now && !sponsors.contains(&e.sponsor) {
+                    sponsors.push(e.sponsor);
+                }
+            }
+            let objs = objections
+                .get(&team)
+                .into_iter()
+                .flatten()
+                .filter(|(by, _, _)| m.ever.contains(by))
+                .cloned()
+                .collect();
+            let reached = endorsements
+                .get(&team)
+                .and_then(|e| admission_time(e, &m.members, m.threshold));
+            m.applicants.insert(
+                team,
+                Applicant {
+                    sponsors,
+                    objections: objs,
+                    threshold_reached_at: reached,
+                },
+            );
         }
         m
     }
 
+    /// A team's current key: follows rotations (bounded, cycle-safe).
+    pub fn canon(&self, key: &TeamId) -> TeamId {
+        let mut k = *key;
+        let mut steps = 0;
+        while let Some((next, _)) = self.rotated.get(&k) {
+            k = *next;
+            steps += 1;
+            if steps > self.rotated.len() {
+                break;
+            }
+        }
+        k
+    }
+
     /// Takes a newer profile into account (an update or a join request).
-    pub fn observe_profile(&mut self, p: Profile) {
-        let slot = if self.members.contains_key(&p.team) {
-            &mut self.members
-        } else {
-            &mut self.others
-        };
-        match slot.get(&p.team) {
+    fn observe_profile(&mut self, p: Profile) {
+        match self.profiles.get(&p.team) {
             Some(old) if old.updated_at >= p.updated_at => {}
             _ => {
-                slot.insert(p.team, p);
+                self.profiles.insert(p.team, p);
             }
         }
     }
 
-    /// Whether `team` is a member.
-    pub fn is_member(&self, team: &TeamId) -> bool {
-        self.members.contains_key(team)
+    /// Whether `key` may author an envelope created at `created_at`.
+    pub fn may_author(&self, key: &TeamId, created_at: u64) -> Result<(), Refusal> {
+        if let Some((to, at)) = self.rotated.get(key)
+            && created_at >= *at
+        {
+            return Err(Refusal::Rotated { to: *to, at: *at });
+        }
+        let team = self.canon(key);
+        if let Some(r) = self.removed.get(&team) {
+            return if created_at < r.at && self.ever.contains(&team) {
+                Ok(())
+            } else {
+                Err(Refusal::Removed(r.at))
+            };
+        }
+        if self.members.contains(&team) {
+            return Ok(());
+        }
+        if self.applicants.contains_key(&team) {
+            return Err(Refusal::Applicant);
+        }
+        Err(Refusal::NotAMember)
     }
 
-    /// Members and their profiles, in team-id order.
+    /// Whether `team` (a current key) is a member now.
+    pub fn is_member(&self, team: &TeamId) -> bool {
+        self.members.contains(team)
+    }
+
+    /// Whether `team` is a founder.
+    pub fn is_founder(&self, team: &TeamId) -> bool {
+        self.founders.contains(team)
+    }
+
+    /// Members' current keys, in order.
+    pub fn member_ids(&self) -> impl Iterator<Item = &TeamId> {
+        self.members.iter()
+    }
+
+    /// Members whose profile is known, in team-id order. A member whose
+    /// profile has not arrived yet cannot be addressed and is left out.
     pub fn members(&self) -> impl Iterator<Item = &Profile> {
-        self.members.values()
+        self.members.iter().filter_map(|t| self.profiles.get(t))
+    }
+
+    /// Who sponsored a member admitted by endorsement, and when.
+    pub fn admission(&self, team: &TeamId) -> Option<&(Vec<TeamId>, u64)> {
+        self.admitted.get(team)
+    }
+
+    /// Pending applicants.
+    pub fn applicants(&self) -> &BTreeMap<TeamId, Applicant> {
+        &self.applicants
+    }
+
+    /// Removed teams.
+    pub fn removed(&self) -> &BTreeMap<TeamId, Removed> {
+        &self.removed
+    }
+
+    /// Rotated-away keys.
+    pub fn rotated(&self) -> &BTreeMap<TeamId, (TeamId, u64)> {
+        &self.rotated
+    }
+
+    /// The endorsement threshold `k`.
+    pub fn threshold(&self) -> usize {
+        self.threshold
     }
 
     /// Number of members.
@@ -75,20 +428,28 @@ impl Membership {
         self.members.is_empty()
     }
 
-    /// The profile of a known team, member or not.
+    /// The profile of a known team (member, applicant or removed).
     pub fn profile(&self, team: &TeamId) -> Option<&Profile> {
-        self.members.get(team).or_else(|| self.others.get(team))
+        self.profiles.get(team).or_else(|| {
+            // A rotated key: show the team under its current key's profile.
+            self.profiles.get(&self.canon(team))
+        })
     }
 
     /// Finds a member by its name (case-insensitive) or its team id (full
     /// hex or a unique prefix of at least 8 digits).
     pub fn find(&self, name_or_id: &str) -> Result<&Profile, FindError> {
-        let q = name_or_id.trim();
-        let by_name: Vec<_> = self
-            .members
-            .values()
-            .filter(|p| p.name.eq_ignore_ascii_case(q))
-            .collect();
+        self.find_in(name_or_id, self.members().collect())
+    }
+
+    /// Finds any known team (member or applicant) by name or id.
+    pub fn find_known(&self, name_or_id: &str) -> Result<&Profile, FindError> {
+        self.find_in(name_or_id, self.profiles.values().collect())
+    }
+
+    fn find_in<'a>(&'a self, q: &str, pool: Vec<&'a Profile>) -> Result<&'a Profile, FindError> {
+        let q = q.trim();
+        let by_name: Vec<_> = pool.iter().copied().filter(|p| p.name.eq_ignore_ascii_case(q)).collect();
         if let [one] = by_name.as_slice() {
             return Ok(one);
         }
@@ -97,9 +458,9 @@ impl Membership {
         }
         let q_lower = q.to_ascii_lowercase();
         if q_lower.len() >= 8 && q_lower.chars().all(|c| c.is_ascii_hexdigit()) {
-            let by_id: Vec<_> = self
-                .members
-                .values()
+            let by_id: Vec<_> = pool
+                .iter()
+                .copied()
                 .filter(|p| p.team.to_string().starts_with(&q_lower))
                 .collect();
             if let [one] = by_id.as_slice() {
@@ -109,10 +470,69 @@ impl Membership {
                 return Err(FindError::Ambiguous(q.to_owned()));
             }
         }
-        if self.others.values().any(|p| p.name.eq_ignore_ascii_case(q)) {
+        if self.profiles.values().any(|p| p.name.eq_ignore_ascii_case(q)) {
             return Err(FindError::NotAMember(q.to_owned()));
         }
         Err(FindError::Unknown(q.to_owned()))
+    }
+}
+
+/// The earliest moment at which `k` distinct sponsors in `members` have
+/// endorsements valid at once.
+fn admission_time(ends: &[Endorsement], members: &BTreeSet<TeamId>, k: usize) -> Option<u64> {
+    let mut times: Vec<u64> = ends.iter().map(|e| e.created_at).collect();
+    times.sort_unstable();
+    times.dedup();
+    times.into_iter().find(|t| {
+        let sponsors: BTreeSet<TeamId> = ends
+            .iter()
+            .filter(|e| members.contains(&e.sponsor) && e.created_at <= *t && *t <= e.expires_at)
+            .map(|e| e.sponsor)
+            .collect();
+        sponsors.len() >= k
+    })
+}
+
+type Admitted = BTreeMap<TeamId, (Vec<TeamId>, u64)>;
+
+/// The least fixpoint: founders, then whoever reaches `k` endorsements from
+/// the set so far, excluding `blocked` and `out`. With a window, an admission
+/// counts only once `now >= t_k + window`.
+fn fixpoint(
+    founders: &BTreeSet<TeamId>,
+    endorsements: &BTreeMap<TeamId, Vec<Endorsement>>,
+    blocked: &BTreeSet<TeamId>,
+    out: &BTreeSet<TeamId>,
+    k: usize,
+    window: Option<u64>,
+    now: u64,
+) -> (BTreeSet<TeamId>, Admitted) {
+    let mut members: BTreeSet<TeamId> = founders.difference(out).copied().collect();
+    let mut admitted = Admitted::new();
+    loop {
+        let mut grew = false;
+        for (cand, ends) in endorsements {
+            if members.contains(cand) || blocked.contains(cand) || out.contains(cand) {
+                continue;
+            }
+            if let Some(t) = admission_time(ends, &members, k)
+                && window.is_none_or(|w| now >= t.saturating_add(w))
+            {
+                let sponsors: Vec<TeamId> = ends
+                    .iter()
+                    .filter(|e| members.contains(&e.sponsor) && e.created_at <= t && t <= e.expires_at)
+                    .map(|e| e.sponsor)
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                members.insert(*cand);
+                admitted.insert(*cand, (sponsors, t));
+                grew = true;
+            }
+        }
+        if !grew {
+            return (members, admitted);
+        }
     }
 }
 
@@ -131,56 +551,4 @@ pub enum FindError {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    pub(crate) fn profile(n: u8, name: &str, updated_at: u64) -> Profile {
-        Profile {
-            team: TeamId([n; 32]),
-            name: name.into(),
-            country: None,
-            constituency: vec![],
-            contact: None,
-            recipient: format!("age1{n}"),
-            peers: vec![],
-            roles: vec![],
-            updated_at,
-        }
-    }
-
-    #[test]
-    fn founders_are_members_and_profiles_alone_admit_nobody() {
-        let m = Membership::compute(
-            &[profile(1, "A", 1), profile(2, "B", 1)],
-            [profile(3, "Stranger", 5)],
-        );
-        assert!(m.is_member(&TeamId([1; 32])));
-        assert!(!m.is_member(&TeamId([3; 32])));
-        assert_eq!(m.len(), 2);
-        assert_eq!(
-            m.find("stranger"),
-            Err(FindError::NotAMember("stranger".into()))
-        );
-    }
-
-    #[test]
-    fn newest_profile_wins_in_any_order() {
-        let founders = [profile(1, "A", 1)];
-        let updates = [profile(1, "A-renamed", 3), profile(1, "A-old", 2)];
-        let m1 = Membership::compute(&founders, updates.clone());
-        let m2 = Membership::compute(&founders, updates.into_iter().rev());
-        assert_eq!(m1, m2);
-        assert_eq!(m1.find("a-renamed").unwrap().updated_at, 3);
-    }
-
-    #[test]
-    fn find_by_name_or_id_prefix() {
-        let m = Membership::compute(
-            &[profile(0xab, "CSIRT-A", 1), profile(0xcd, "CSIRT-B", 1)],
-            [],
-        );
-        assert_eq!(m.find("csirt-b").unwrap().team, TeamId([0xcd; 32]));
-        assert_eq!(m.find("abababab").unwrap().team, TeamId([0xab; 32]));
-        assert!(matches!(m.find("nobody"), Err(FindError::Unknown(_))));
-    }
-}
+pub(crate) mod tests;

@@ -9,7 +9,7 @@
 use proto::{Kind, MeshId, Tlp};
 use seal::VerifiedEnvelope;
 
-use crate::Membership;
+use crate::{Membership, membership::Refusal};
 
 /// How far in the future an envelope's clock may be, in ms. Teams' clocks
 /// drift; ten minutes tolerates a badly set clock without letting an author
@@ -43,6 +43,22 @@ pub enum Reason {
     /// Its author is not a member.
     #[error("author {0} is not a member of this mesh")]
     NotAMember(String),
+    /// Its author applied but is not admitted (in this node's view: another
+    /// node may already have seen the endorsements).
+    #[error("author {0} is an applicant, not yet admitted")]
+    NotYetAdmitted(String),
+    /// Its author was removed, or its key rotated, before it was created.
+    #[error("author {author} may not publish at this time: {why}")]
+    Revoked {
+        /// The author.
+        author: String,
+        /// Removal or rotation, in words.
+        why: String,
+    },
+    /// An invalid membership act (undecodable, or a key rotation without a
+    /// valid proof from the new key).
+    #[error("invalid membership act: {0}")]
+    BadMembershipAct(String),
     /// A profile signed by someone else than the team it describes, or one
     /// whose signed profile does not match the envelope author.
     #[error("invalid profile record: {0}")]
@@ -53,6 +69,9 @@ pub enum Reason {
     /// We have it already.
     #[error("duplicate")]
     Duplicate,
+    /// Over a rate or size limit; may be accepted later.
+    #[error("rate limited: {0}")]
+    RateLimited(String),
 }
 
 /// Decides on an authentic envelope.
@@ -66,16 +85,26 @@ pub fn check(
     if &c.mesh != mesh {
         return Verdict::Reject(Reason::WrongMesh(c.mesh.short()));
     }
-    if !members.is_member(&c.author) {
-        return Verdict::Reject(Reason::NotAMember(c.author.to_string()));
-    }
     if c.created_at > now_ms.saturating_add(MAX_CLOCK_SKEW_MS) {
         return Verdict::Ignore(Reason::FromTheFuture(c.created_at - now_ms));
     }
     if c.kind == Kind::Profile && c.tlp != Tlp::Clear {
         return Verdict::Reject(Reason::BadProfile("a profile must be CLEAR".into()));
     }
-    Verdict::Accept
+    let author = c.author.to_string();
+    match members.may_author(&c.author, c.created_at) {
+        Ok(()) => Verdict::Accept,
+        // Anyone may ask to join: its profile is the join request. Rate limits
+        // on join requests are the node's (they depend on who forwarded it).
+        Err(Refusal::NotAMember | Refusal::Applicant) if c.kind == Kind::Profile => Verdict::Accept,
+        // An applicant may already be a member in the sender's view; no penalty.
+        Err(Refusal::Applicant) => Verdict::Ignore(Reason::NotYetAdmitted(author)),
+        Err(Refusal::NotAMember) => Verdict::Reject(Reason::NotAMember(author)),
+        Err(why @ (Refusal::Removed(_) | Refusal::Rotated { .. })) => Verdict::Reject(Reason::Revoked {
+            author,
+            why: why.to_string(),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -115,7 +144,12 @@ mod tests {
     fn members_with(keys: &TeamKeys) -> Membership {
         let mut p = profile(0, "A", 1);
         p.team = keys.team_id();
-        Membership::compute(&[p], [])
+        let rules = crate::membership::Rules {
+            founders: vec![p],
+            threshold: 2,
+            objection_window_ms: None,
+        };
+        Membership::compute(&rules, [], &[], NOW)
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub enum Kind {
     KeyShare,
     /// An incident report, comment or status change (sealed unless CLEAR).
     Incident,
+    /// A membership act: endorsement, objection, revocation, suspension,
+    /// key rotation (a public CLEAR record).
+    Membership,
 }
 
 /// How the content is carried.
@@ -202,7 +205,13 @@ fn check_content(content: &EnvelopeContent) -> Result<(), Error> {
     }
     let sealed = matches!(content.body, Body::Sealed { .. });
     match (content.kind, content.tlp, &content.body) {
-        (Kind::Profile, Tlp::Clear, Body::Clear(_)) => {}
+        (Kind::Profile | Kind::Membership, Tlp::Clear, Body::Clear(_)) => {}
+        (Kind::Membership, _, _) => {
+            return Err(Error::Invalid {
+                field: "body",
+                reason: "a membership act is a public CLEAR record".into(),
+            });
+        }
         (Kind::Profile, _, _) => {
             return Err(Error::Invalid {
                 field: "body",

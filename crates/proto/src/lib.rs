@@ -22,6 +22,7 @@ pub mod codec;
 pub mod envelope;
 mod error;
 pub mod ids;
+pub mod membership;
 pub mod payload;
 pub mod profile;
 pub mod sync;
@@ -31,6 +32,7 @@ pub use charter::{Charter, CharterFile};
 pub use envelope::{Body, Envelope, EnvelopeContent, Kind, SealedTo, Signature};
 pub use error::Error;
 pub use ids::{EnvelopeId, KeyId, MeshId, TeamId};
+pub use membership::MembershipAct;
 pub use payload::{IncidentPayload, IncidentStatus, InnerContent, Payload, SignedInner};
 pub use profile::{Constituency, Profile, Role, SignedProfile};
 pub use tlp::Tlp;
@@ -61,6 +63,8 @@ pub mod context {
     pub const INNER: &[u8] = b"csirtmesh/v1/inner";
     /// A team's self-signed profile.
     pub const PROFILE: &[u8] = b"csirtmesh/v1/profile";
+    /// A new key's consent to replace an old one.
+    pub const KEY_ROTATION: &[u8] = b"csirtmesh/v1/key-rotation";
 }
 
 #[cfg(test)]

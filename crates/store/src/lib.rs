@@ -128,6 +128,7 @@ fn kind_code(k: Kind) -> i64 {
         Kind::Profile => 0,
         Kind::KeyShare => 1,
         Kind::Incident => 2,
+        Kind::Membership => 3,
     }
 }
 

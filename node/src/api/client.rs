@@ -116,8 +116,18 @@ impl ApiClient {
     }
 
     /// `GET /v1/members`.
-    pub async fn members(&self) -> Result<Vec<MemberView>> {
+    pub async fn members(&self) -> Result<MembersView> {
         self.get("/v1/members").await
+    }
+
+    /// `POST /v1/join`.
+    pub async fn join(&self) -> Result<Published> {
+        self.post("/v1/join", &serde_json::json!({})).await
+    }
+
+    /// `POST /v1/membership`: vouch, object, suspend, revoke.
+    pub async fn membership(&self, req: &MembershipRequest) -> Result<Published> {
+        self.post("/v1/membership", req).await
     }
 
     /// `GET /v1/envelopes`.

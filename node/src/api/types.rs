@@ -104,8 +104,8 @@ pub struct NewStatus {
 pub struct Published {
     /// The new envelope's id.
     pub id: String,
-    /// The incident (thread root) it belongs to.
-    pub incident: String,
+    /// The incident (thread root) it belongs to, for incident envelopes.
+    pub incident: Option<String>,
     /// Whether it went out on gossip now (else anti-entropy delivers it).
     pub gossiped: bool,
 }
@@ -166,6 +166,78 @@ pub struct EventView {
     pub waiting_for_key: bool,
 }
 
+/// `GET /v1/members`: members, applicants and removed teams.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MembersView {
+    /// Endorsements an applicant needs (`k`).
+    pub threshold: usize,
+    /// The charter's objection window, if any (ms).
+    pub objection_window_ms: Option<u64>,
+    /// Members.
+    pub members: Vec<MemberView>,
+    /// Pending applicants.
+    pub applicants: Vec<ApplicantView>,
+    /// Revoked or suspended teams.
+    pub removed: Vec<RemovedView>,
+}
+
+/// A pending applicant.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ApplicantView {
+    /// The team.
+    pub team: TeamRef,
+    /// Country code.
+    pub country: Option<String>,
+    /// Constituency entries.
+    pub constituency: Vec<String>,
+    /// Contact line.
+    pub contact: Option<String>,
+    /// Members whose unexpired endorsement it holds.
+    pub sponsors: Vec<TeamRef>,
+    /// Endorsements still needed.
+    pub needed: usize,
+    /// Objections by members.
+    pub objections: Vec<ObjectionView>,
+    /// When `k` endorsements were reached (admission waits for the window).
+    pub threshold_reached_at: Option<u64>,
+}
+
+/// A member's objection to an applicant.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ObjectionView {
+    /// Who objected.
+    pub by: TeamRef,
+    /// Why.
+    pub reason: String,
+    /// When (ms).
+    pub at: u64,
+}
+
+/// A removed team.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RemovedView {
+    /// The team.
+    pub team: TeamRef,
+    /// How, in words.
+    pub how: String,
+    /// From when its envelopes are refused (ms).
+    pub at: u64,
+}
+
+/// `POST /v1/vouch`, `/v1/object`, `/v1/suspend`, `/v1/revoke`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MembershipRequest {
+    /// vouch, object, suspend, revoke.
+    pub action: String,
+    /// The team acted on (name or id); none for revoke.
+    pub team: Option<String>,
+    /// Why (object, suspend, revoke).
+    #[serde(default)]
+    pub reason: String,
+    /// For vouch: days the endorsement stays valid.
+    pub days: Option<u64>,
+}
+
 /// A member.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MemberView {
@@ -181,6 +253,10 @@ pub struct MemberView {
     pub founder: bool,
     /// Its nodes' PeerIds.
     pub peers: Vec<String>,
+    /// Who vouched for it (members admitted by endorsement).
+    pub sponsors: Vec<TeamRef>,
+    /// When it was admitted (ms), for members admitted by endorsement.
+    pub admitted_at: Option<u64>,
 }
 
 /// One stored envelope's public header (what every member can see).

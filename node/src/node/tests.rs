@@ -20,7 +20,7 @@ fn node_for(me: &Team, founders: &[&Team]) -> Node {
     let (client, _events, _loop) =
         net::new(net::NodeKey::generate(), net::Config::default()).unwrap();
     let (tx, _rx) = mpsc::channel(1);
-    Node::new(store, me.keys_copy(), charter, profiles, client, tx).unwrap()
+    Node::new(store, me.keys_copy(), me.signed_profile(), charter, profiles, client, tx).unwrap()
 }
 
 /// Teams A, B, C founding one mesh, their envelopes addressed to it.
@@ -260,6 +260,7 @@ async fn survives_reopen_of_its_database() {
         let mut node = Node::new(
             Store::open(&path).unwrap(),
             b.keys_copy(),
+            b.signed_profile(),
             charter,
             profiles,
             client,

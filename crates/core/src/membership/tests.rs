@@ -1,0 +1,312 @@
+//! The membership rules, one test each, plus order independence.
+
+use proptest::prelude::*;
+use proto::{EnvelopeId, MembershipAct, Profile, Signature, TeamId};
+
+use super::*;
+
+pub(crate) fn profile(n: u8, name: &str, updated_at: u64) -> Profile {
+    Profile {
+        team: TeamId([n; 32]),
+        name: name.into(),
+        country: None,
+        constituency: vec![],
+        contact: None,
+        recipient: format!("age1{n}"),
+        peers: vec![],
+        roles: vec![],
+        updated_at,
+    }
+}
+
+fn t(n: u8) -> TeamId {
+    TeamId([n; 32])
+}
+
+fn rules(founders: &[u8], k: usize, window: Option<u64>) -> Rules {
+    Rules {
+        founders: founders.iter().map(|n| profile(*n, &format!("F{n}"), 1)).collect(),
+        threshold: k,
+        objection_window_ms: window,
+    }
+}
+
+/// A record with a unique id derived from its fields.
+fn rec(author: u8, at: u64, act: MembershipAct) -> Record {
+    let mut id = [0u8; 32];
+    id[0] = author;
+    id[1..9].copy_from_slice(&at.to_le_bytes());
+    id[9] = match &act {
+        MembershipAct::Endorse { candidate, .. } => candidate.0[0],
+        MembershipAct::Object { candidate, .. } => candidate.0[0].wrapping_add(50),
+        MembershipAct::Revoke { .. } => 200,
+        MembershipAct::Suspend { target, .. } => target.0[0].wrapping_add(100),
+        MembershipAct::RotateKey { new, .. } => new.0[0].wrapping_add(150),
+    };
+    Record {
+        id: EnvelopeId(id),
+        author: t(author),
+        created_at: at,
+        act,
+    }
+}
+
+fn endorse(by: u8, cand: u8, at: u64) -> Record {
+    rec(
+        by,
+        at,
+        MembershipAct::Endorse {
+            candidate: t(cand),
+            expires_at: at + 1_000,
+        },
+    )
+}
+
+const NOW: u64 = 10_000;
+
+#[test]
+fn founders_are_members_and_a_profile_alone_admits_nobody() {
+    let m = Membership::compute(&rules(&[1, 2], 2, None), [profile(3, "Applicant", 5)], &[], NOW);
+    assert!(m.is_member(&t(1)) && m.is_member(&t(2)));
+    assert!(!m.is_member(&t(3)));
+    assert_eq!(m.may_author(&t(3), 100), Err(Refusal::Applicant));
+    assert_eq!(m.may_author(&t(9), 100), Err(Refusal::NotAMember));
+    assert_eq!(m.applicants()[&t(3)].sponsors, Vec::<TeamId>::new());
+}
+
+#[test]
+fn k_distinct_member_sponsors_admit() {
+    let r = rules(&[1, 2, 3], 2, None);
+    let one = Membership::compute(&r, [], &[endorse(1, 9, 100)], 500);
+    assert!(!one.is_member(&t(9)));
+    assert_eq!(one.applicants()[&t(9)].sponsors, vec![t(1)]);
+    // Once expired, the lone endorsement no longer shows as pending support.
+    let expired = Membership::compute(&r, [], &[endorse(1, 9, 100)], NOW);
+    assert!(expired.applicants()[&t(9)].sponsors.is_empty());
+    let two = Membership::compute(&r, [], &[endorse(1, 9, 100), endorse(2, 9, 200)], NOW);
+    assert!(two.is_member(&t(9)));
+    assert_eq!(two.admission(&t(9)), Some(&(vec![t(1), t(2)], 200)));
+}
+
+#[test]
+fn one_sponsor_twice_self_endorsement_and_non_members_do_not_count() {
+    let r = rules(&[1, 2], 2, None);
+    let dup = Membership::compute(&r, [], &[endorse(1, 9, 100), endorse(1, 9, 200)], NOW);
+    assert!(!dup.is_member(&t(9)), "one sponsor twice");
+    let selfie = Membership::compute(&r, [], &[endorse(1, 9, 100), endorse(9, 9, 200)], NOW);
+    assert!(!selfie.is_member(&t(9)), "self-endorsement");
+    let outsider = Membership::compute(&r, [], &[endorse(1, 9, 100), endorse(7, 9, 200)], NOW);
+    assert!(!outsider.is_member(&t(9)), "endorsement by a non-member");
+}
+
+#[test]
+fn a_ring_of_fake_identities_admits_nobody() {
+    // 20..30 all endorse each other; none is endorsed by a member.
+    let mut records = Vec::new();
+    for a in 20u8..30 {
+        for b in 20u8..30 {
+            if a != b {
+                records.push(endorse(a, b, 100 + u64::from(a)));
+            }
+        }
+    }
+    let m = Membership::compute(&rules(&[1, 2], 2, None), [], &records, NOW);
+    assert_eq!(m.len(), 2);
+    // One member's endorsement is still not enough to let the ring in.
+    records.push(endorse(1, 20, 500));
+    let m = Membership::compute(&rules(&[1, 2], 2, None), [], &records, NOW);
+    assert_eq!(m.len(), 2);
+}
+
+#[test]
+fn admitted_members_can_sponsor_in_turn() {
+    let r = rules(&[1, 2], 2, None);
+    let records = [endorse(1, 3, 100), endorse(2, 3, 110), endorse(1, 4, 120), endorse(3, 4, 130)];
+    let m = Membership::compute(&r, [], &records, NOW);
+    assert!(m.is_member(&t(3)) && m.is_member(&t(4)));
+}
+
+#[test]
+fn endorsements_must_be_valid_at_one_moment() {
+    let r = rules(&[1, 2], 2, None);
+    let early = rec(
+        1,
+        100,
+        MembershipAct::Endorse {
+            candidate: t(9),
+            expires_at: 150,
+        },
+    );
+    let late = endorse(2, 9, 200);
+    assert!(!Membership::compute(&r, [], &[early.clone(), late.clone()], NOW).is_member(&t(9)));
+    let renewed = endorse(1, 9, 210);
+    assert!(Membership::compute(&r, [], &[early, late, renewed], NOW).is_member(&t(9)));
+}
+
+#[test]
+fn objection_window_delays_and_an_objection_blocks() {
+    let r = rules(&[1, 2, 3], 2, Some(1_000));
+    let records = vec![endorse(1, 9, 100), endorse(2, 9, 200)];
+    // Within the window: not yet.
+    assert!(!Membership::compute(&r, [], &records, 900).is_member(&t(9)));
+    assert_eq!(
+        Membership::compute(&r, [], &records, 900).applicants()[&t(9)].threshold_reached_at,
+        Some(200)
+    );
+    // After the window with no objection: admitted.
+    assert!(Membership::compute(&r, [], &records, 1_200).is_member(&t(9)));
+    // A member objects within the window: blocked, and the objection shows.
+    let mut objected = records.clone();
+    objected.push(rec(
+        3,
+        700,
+        MembershipAct::Object {
+            candidate: t(9),
+            reason: "not a CSIRT".into(),
+        },
+    ));
+    let m = Membership::compute(&r, [], &objected, 5_000);
+    assert!(!m.is_member(&t(9)));
+    assert_eq!(m.applicants()[&t(9)].objections[0].0, t(3));
+    // An objection after the window is too late.
+    let mut late = records;
+    late.push(rec(
+        3,
+        1_500,
+        MembershipAct::Object {
+            candidate: t(9),
+            reason: "late".into(),
+        },
+    ));
+    assert!(Membership::compute(&r, [], &late, 5_000).is_member(&t(9)));
+}
+
+#[test]
+fn self_revocation_keeps_history_and_refuses_what_follows() {
+    let r = rules(&[1, 2, 3], 2, None);
+    let revoke = rec(3, 500, MembershipAct::Revoke { reason: "key lost".into() });
+    let m = Membership::compute(&r, [], &[revoke], NOW);
+    assert!(!m.is_member(&t(3)));
+    assert_eq!(m.may_author(&t(3), 499), Ok(()));
+    assert_eq!(m.may_author(&t(3), 500), Err(Refusal::Removed(500)));
+    assert!(matches!(m.removed()[&t(3)].removal, Removal::Revoked { .. }));
+}
+
+#[test]
+fn removing_a_sponsor_removes_what_depended_on_it_only() {
+    let r = rules(&[1, 2, 3], 2, None);
+    let mut records = vec![endorse(1, 9, 100), endorse(2, 9, 110)];
+    records.push(rec(2, 500, MembershipAct::Revoke { reason: "compromised".into() }));
+    let m = Membership::compute(&r, [], &records, NOW);
+    assert!(!m.is_member(&t(9)), "9 rested on 2's endorsement");
+    records.push(endorse(3, 9, 600));
+    let m = Membership::compute(&r, [], &records, NOW);
+    assert!(m.is_member(&t(9)), "a third sponsor re-admits it");
+}
+
+#[test]
+fn k_members_suspend_a_team_and_non_members_cannot() {
+    let r = rules(&[1, 2, 3], 2, None);
+    let s = |by: u8, at: u64| {
+        rec(
+            by,
+            at,
+            MembershipAct::Suspend {
+                target: t(3),
+                reason: "abuse".into(),
+            },
+        )
+    };
+    let one = Membership::compute(&r, [], &[s(1, 100)], NOW);
+    assert!(one.is_member(&t(3)));
+    let outsider = Membership::compute(&r, [], &[s(1, 100), s(8, 120)], NOW);
+    assert!(outsider.is_member(&t(3)));
+    let two = Membership::compute(&r, [], &[s(1, 100), s(2, 150)], NOW);
+    assert!(!two.is_member(&t(3)));
+    assert_eq!(two.removed()[&t(3)].at, 150);
+    assert_eq!(two.may_author(&t(3), 149), Ok(()));
+}
+
+#[test]
+fn key_rotation_keeps_the_team_and_retires_the_old_key() {
+    let r = rules(&[1, 2], 2, None);
+    let rotate = rec(
+        1,
+        300,
+        MembershipAct::RotateKey {
+            new: t(11),
+            proof: Signature([0; 64]),
+        },
+    );
+    let m = Membership::compute(&r, [], &[rotate.clone(), endorse(1, 9, 400)], NOW);
+    assert!(m.is_member(&t(11)));
+    assert!(!m.is_member(&t(1)));
+    assert_eq!(m.may_author(&t(1), 299), Ok(()));
+    assert!(matches!(m.may_author(&t(1), 300), Err(Refusal::Rotated { .. })));
+    assert_eq!(m.canon(&t(1)), t(11));
+    // The old key's endorsement after the rotation is void.
+    let m = Membership::compute(&r, [], &[rotate, endorse(1, 9, 400), endorse(2, 9, 410)], NOW);
+    assert!(!m.is_member(&t(9)));
+}
+
+fn act() -> impl Strategy<Value = Record> {
+    // Authors and subjects from a pool with founders 1..=3 and others 4..=9.
+    (1u8..10, 1u8..10, 1u64..2_000, 0u8..10).prop_map(|(author, subject, at, kind)| match kind {
+        0..=5 => endorse(author, subject, at),
+        6 => rec(
+            author,
+            at,
+            MembershipAct::Object {
+                candidate: t(subject),
+                reason: String::new(),
+            },
+        ),
+        7 => rec(author, at, MembershipAct::Revoke { reason: String::new() }),
+        8 => rec(
+            author,
+            at,
+            MembershipAct::Suspend {
+                target: t(subject),
+                reason: String::new(),
+            },
+        ),
+        _ => rec(
+            author,
+            at,
+            MembershipAct::RotateKey {
+                new: t(subject.wrapping_add(100)),
+                proof: Signature([0; 64]),
+            },
+        ),
+    })
+}
+
+proptest! {
+    #[test]
+    fn the_same_records_in_any_order_give_the_same_members(
+        records in prop::collection::vec(act(), 0..40),
+        window in prop::option::of(0u64..1_500),
+        k in 1usize..4,
+        seed in any::<u64>(),
+    ) {
+        let r = rules(&[1, 2, 3], k, window);
+        let mut shuffled = records.clone();
+        let len = shuffled.len();
+        for i in 0..len {
+            let j = (seed.wrapping_mul(6364136223846793005).wrapping_add((i as u64).wrapping_mul(1442695040888963407)) >> 33) as usize % len.max(1);
+            shuffled.swap(i, j);
+        }
+        let mut doubled = records.clone();
+        doubled.extend(records.iter().cloned());
+        let a = Membership::compute(&r, [], &records, 3_000);
+        let b = Membership::compute(&r, [], &shuffled, 3_000);
+        let c = Membership::compute(&r, [], &doubled, 3_000);
+        prop_assert_eq!(&a, &b);
+        prop_assert_eq!(&a, &c);
+        // Nobody outside the founders gets in without a member's endorsement.
+        for m in a.member_ids() {
+            let founder = [1u8, 2, 3].iter().any(|f| a.canon(&t(*f)) == *m);
+            prop_assert!(founder || a.admission(m).is_some());
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Membership acts: the signed records from which every node computes, on
+//! its own and identically, who is a member.
+//!
+//! Each act travels as the clear body of an envelope of kind
+//! [`crate::Kind::Membership`], signed by its author like any envelope (the
+//! signed content includes the kind, so an act cannot be replayed as anything
+//! else). Key rotation carries a second signature, by the new key over
+//! `context::KEY_ROTATION || mesh || old key`, proving the new key's holder
+//! agreed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, MeshId, Signature, TeamId, codec};
+
+/// Largest encoded membership act, in bytes.
+pub const MAX_ACT_BYTES: usize = 4 * 1024;
+
+/// Longest free-text reason, in bytes.
+pub const MAX_REASON_BYTES: usize = 1024;
+
+/// One membership act, by the envelope's author.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MembershipAct {
+    /// The author vouches for `candidate` until `expires_at` (ms).
+    Endorse {
+        /// The team vouched for.
+        candidate: TeamId,
+        /// Until when the endorsement may count toward an admission.
+        expires_at: u64,
+    },
+    /// The author objects to admitting `candidate`.
+    Object {
+        /// The applicant objected to.
+        candidate: TeamId,
+        /// Why, for the applicant and its sponsors to read.
+        reason: String,
+    },
+    /// The author revokes its own key (e.g. it was compromised).
+    Revoke {
+        /// Why.
+        reason: String,
+    },
+    /// The author, a member, asks to suspend `target`; `k` such acts from
+    /// distinct members suspend it.
+    Suspend {
+        /// The team to suspend.
+        target: TeamId,
+        /// Why.
+        reason: String,
+    },
+    /// The author's key is replaced by `new`; the team stays the same.
+    RotateKey {
+        /// The new signing key.
+        new: TeamId,
+        /// The new key's signature over `rotation_message(mesh, author)`.
+        proof: Signature,
+    },
+}
+
+impl MembershipAct {
+    /// Encodes for an envelope body, checking text limits.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        let reason = match self {
+            MembershipAct::Object { reason, .. }
+            | MembershipAct::Revoke { reason }
+            | MembershipAct::Suspend { reason, .. } => Some(reason),
+            _ => None,
+        };
+        if let Some(r) = reason
+            && r.len() > MAX_REASON_BYTES
+        {
+            return Err(Error::Invalid {
+                field: "reason",
+                reason: format!("{} bytes, at most {MAX_REASON_BYTES}", r.len()),
+            });
+        }
+        codec::encode("membership act", self)
+    }
+
+    /// Decodes from an envelope body, bounded.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        codec::decode("membership act", bytes, MAX_ACT_BYTES)
+    }
+}
+
+/// What the new key signs when a team rotates its key.
+pub fn rotation_message(mesh: &MeshId, old: &TeamId) -> Vec<u8> {
+    let mut m = Vec::with_capacity(64);
+    m.extend_from_slice(mesh.as_bytes());
+    m.extend_from_slice(old.as_bytes());
+    m
+}
