@@ -180,6 +180,10 @@ pub struct Node {
     rules: Rules,
     /// This team's signed profile: its join request.
     own_profile: proto::SignedProfile,
+    /// Every verified profile held (join requests and updates).
+    profiles: Vec<Profile>,
+    /// Every membership act held.
+    records: Vec<Record>,
     members: Membership,
     hlc: Hlc,
     seq: u64,
@@ -224,6 +228,8 @@ impl Node {
             members: Membership::default(),
             rules,
             own_profile,
+            profiles: Vec::new(),
+            records: Vec::new(),
             join_requests: HashMap::new(),
             hlc,
             seq,
@@ -234,39 +240,36 @@ impl Node {
             counters: Counters::default(),
             sync_results,
         };
+        node.load_membership_records()?;
         node.rebuild_membership()?;
         Ok(node)
     }
 
-    /// The derived member view, rebuilt from the charter and the stored
-    /// profile and membership envelopes (the log is the source of truth).
-    /// Logs who was admitted or removed since the last rebuild.
-    fn rebuild_membership(&mut self) -> Result<()> {
-        let mut profiles = Vec::new();
+    /// Loads the verified profiles and membership acts from the log (the
+    /// source of truth), once at start; later ones are added as accepted.
+    fn load_membership_records(&mut self) -> Result<()> {
         for s in self.store.by_kind(Kind::Profile)? {
             let env = Envelope::decode(&s.bytes).context("stored profile envelope")?;
             if let Body::Clear(b) = &env.content.body
                 && let Ok(sp) = proto::SignedProfile::from_bytes(b)
                 && let Ok(p) = seal::verify_profile(&sp)
             {
-                profiles.push(p);
+                self.profiles.push(p);
             }
         }
-        let mut records = Vec::new();
         for s in self.store.by_kind(Kind::Membership)? {
             let env = Envelope::decode(&s.bytes).context("stored membership envelope")?;
-            if let Body::Clear(b) = &env.content.body
-                && let Ok(act) = MembershipAct::from_bytes(b)
-            {
-                records.push(Record {
-                    id: env.id,
-                    author: env.content.author,
-                    created_at: env.content.created_at,
-                    act,
-                });
+            if let Some(r) = record_of(&env) {
+                self.records.push(r);
             }
         }
-        let next = Membership::compute(&self.rules, profiles, &records, now_ms());
+        Ok(())
+    }
+
+    /// Recomputes the member view from the rules, profiles and acts held.
+    /// Logs who was admitted or removed since the last computation.
+    fn rebuild_membership(&mut self) -> Result<()> {
+        let next = Membership::compute(&self.rules, self.profiles.iter().cloned(), &self.records, now_ms());
         for t in next.member_ids().filter(|t| !self.members.is_member(t)) {
             if !self.members.is_empty() {
                 let name = next.profile(t).map(|p| p.name.clone()).unwrap_or_else(|| t.short());
@@ -541,7 +544,22 @@ impl Node {
     fn after_accept(&mut self, env: &VerifiedEnvelope, derived: &Derived) -> Result<()> {
         let c = env.content();
         match c.kind {
-            Kind::Profile | Kind::Membership => self.rebuild_membership()?,
+            Kind::Profile => {
+                if let Body::Clear(b) = &c.body
+                    && let Ok(sp) = proto::SignedProfile::from_bytes(b)
+                    && let Ok(p) = sp.profile()
+                {
+                    // Verified in `derive` before it was stored.
+                    self.profiles.push(p);
+                }
+                self.rebuild_membership()?
+            }
+            Kind::Membership => {
+                if let Some(r) = record_of(env.envelope()) {
+                    self.records.push(r);
+                }
+                self.rebuild_membership()?
+            }
             Kind::KeyShare => {
                 let Some(plaintext) = &derived.opened else {
                     return Ok(());
@@ -1480,6 +1498,19 @@ async fn request(
 fn reason_kind(r: &Reason) -> String {
     let s = format!("{r:?}");
     s.split('(').next().unwrap_or_default().to_owned()
+}
+
+/// The membership act an accepted envelope carries, if it is one.
+fn record_of(env: &Envelope) -> Option<Record> {
+    match (&env.content.kind, &env.content.body) {
+        (Kind::Membership, Body::Clear(b)) => MembershipAct::from_bytes(b).ok().map(|act| Record {
+            id: env.id,
+            author: env.content.author,
+            created_at: env.content.created_at,
+            act,
+        }),
+        _ => None,
+    }
 }
 
 /// A digest of the member set, to tell when the GREEN key must rotate.

@@ -275,3 +275,144 @@ async fn survives_reopen_of_its_database() {
     assert_eq!(stored.bytes, bytes(&env));
     assert!(stored.opened.is_some());
 }
+
+fn endorse(candidate: &Team, at: u64) -> proto::MembershipAct {
+    proto::MembershipAct::Endorse {
+        candidate: candidate.id(),
+        expires_at: at + 86_400_000,
+    }
+}
+
+#[tokio::test]
+async fn applicants_are_admitted_by_k_members_and_not_before() {
+    let (a, b, c) = mesh();
+    let mut d = Team::new("D");
+    d.mesh = a.mesh;
+    let mut node = node_for(&c, &[&a, &b, &c]);
+    let peer = PeerId::random();
+    // D's join request is accepted; its incidents are not.
+    assert_eq!(node.ingest(&bytes(&d.join_request(1)), Origin::Gossip(peer)), Verdict::Accept);
+    assert!(matches!(
+        node.ingest(&bytes(&d.clear_comment(2, "let me in")), Origin::Gossip(peer)),
+        Verdict::Ignore(Reason::NotYetAdmitted(_))
+    ));
+    // D cannot vouch for itself, and a non-member cannot vouch at all.
+    let mut stranger = Team::new("Stranger");
+    stranger.mesh = a.mesh;
+    assert!(matches!(
+        node.ingest(&bytes(&stranger.act(1, testkit::NOW, &endorse(&d, testkit::NOW))), Origin::Gossip(peer)),
+        Verdict::Reject(Reason::NotAMember(_))
+    ));
+    assert!(!matches!(
+        node.ingest(&bytes(&d.act(3, testkit::NOW + 3, &endorse(&d, testkit::NOW))), Origin::Gossip(peer)),
+        Verdict::Accept
+    ));
+    assert!(!node.members.is_member(&d.id()));
+    // One endorsement, then two from distinct members: admitted.
+    assert_eq!(node.ingest(&bytes(&a.act(1, testkit::NOW + 10, &endorse(&d, testkit::NOW))), Origin::Local), Verdict::Accept);
+    assert_eq!(node.ingest(&bytes(&a.act(2, testkit::NOW + 11, &endorse(&d, testkit::NOW))), Origin::Local), Verdict::Accept);
+    assert!(!node.members.is_member(&d.id()), "one sponsor twice is one sponsor");
+    assert_eq!(node.ingest(&bytes(&b.act(1, testkit::NOW + 12, &endorse(&d, testkit::NOW))), Origin::Local), Verdict::Accept);
+    assert!(node.members.is_member(&d.id()));
+    assert_eq!(node.ingest(&bytes(&d.clear_comment(4, "hello")), Origin::Local), Verdict::Accept);
+}
+
+#[tokio::test]
+async fn a_revoked_team_keeps_its_history_and_can_add_nothing() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    let before = c.clear_comment(1, "written before the revocation");
+    let revoke = c.act(
+        2,
+        testkit::NOW + 100,
+        &proto::MembershipAct::Revoke {
+            reason: "key compromised".into(),
+        },
+    );
+    assert_eq!(node.ingest(&bytes(&revoke), Origin::Local), Verdict::Accept);
+    // Arriving late (by sync, or re-published by a third node): still accepted.
+    assert_eq!(node.ingest(&bytes(&before), Origin::Sync(PeerId::random())), Verdict::Accept);
+    let mut after = c.clear_comment(3, "written after");
+    let mut content = after.content().clone();
+    content.created_at = testkit::NOW + 200;
+    after = seal::sign_envelope(&c.keys, &content).unwrap();
+    for origin in [Origin::Gossip(PeerId::random()), Origin::Sync(PeerId::random()), Origin::Local] {
+        assert!(matches!(node.ingest(&bytes(&after), origin), Verdict::Reject(Reason::Revoked { .. })));
+    }
+}
+
+#[tokio::test]
+async fn a_key_rotation_needs_the_new_keys_consent() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    let new_keys = seal::TeamKeys::generate();
+    let msg = proto::membership::rotation_message(&a.mesh, &c.id());
+    let forged = proto::MembershipAct::RotateKey {
+        new: new_keys.team_id(),
+        proof: c.keys.sign(proto::context::KEY_ROTATION, &msg),
+    };
+    assert!(matches!(
+        node.ingest(&bytes(&c.act(1, testkit::NOW + 1, &forged)), Origin::Local),
+        Verdict::Reject(Reason::BadMembershipAct(_))
+    ));
+    let real = proto::MembershipAct::RotateKey {
+        new: new_keys.team_id(),
+        proof: new_keys.sign(proto::context::KEY_ROTATION, &msg),
+    };
+    assert_eq!(node.ingest(&bytes(&c.act(2, testkit::NOW + 2, &real)), Origin::Local), Verdict::Accept);
+    assert!(node.members.is_member(&new_keys.team_id()));
+    assert!(!node.members.is_member(&c.id()));
+}
+
+#[tokio::test]
+async fn join_requests_are_rate_limited_per_forwarding_peer() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    let flooder = PeerId::random();
+    let mut accepted = 0;
+    let mut limited = 0;
+    for i in 0..(MAX_JOIN_REQUESTS_PER_PEER_MINUTE + 5) {
+        let mut t = Team::new(&format!("Sybil-{i}"));
+        t.mesh = a.mesh;
+        match node.ingest(&bytes(&t.join_request(1)), Origin::Gossip(flooder)) {
+            Verdict::Accept => accepted += 1,
+            Verdict::Ignore(Reason::RateLimited(_)) => limited += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    // Within one minute (the test runs in well under one; if it straddles a
+    // minute boundary the budget resets once, so allow twice the budget).
+    assert!(accepted >= MAX_JOIN_REQUESTS_PER_PEER_MINUTE && accepted <= 2 * MAX_JOIN_REQUESTS_PER_PEER_MINUTE);
+    assert!(limited >= 1 || accepted > MAX_JOIN_REQUESTS_PER_PEER_MINUTE);
+    // Another peer has its own budget.
+    let mut t = Team::new("Honest applicant");
+    t.mesh = a.mesh;
+    assert_eq!(node.ingest(&bytes(&t.join_request(1)), Origin::Gossip(PeerId::random())), Verdict::Accept);
+}
+
+#[tokio::test]
+async fn the_api_cannot_publish_as_a_non_member() {
+    let (a, b, c) = mesh();
+    let mut d = Team::new("D");
+    d.mesh = a.mesh;
+    let mut node = node_for(&d, &[&a, &b, &c]);
+    let r = node
+        .open_incident(NewIncident {
+            title: "t".into(),
+            description: String::new(),
+            tlp: "clear".into(),
+            to: vec![],
+        })
+        .await;
+    assert!(matches!(r, Err(ApiError::BadRequest(m)) if m.contains("not a member")));
+    let r = node
+        .act(MembershipRequest {
+            action: "vouch".into(),
+            team: Some(a.id().to_string()),
+            reason: String::new(),
+            days: None,
+        })
+        .await;
+    assert!(matches!(r, Err(ApiError::BadRequest(_))));
+    assert_eq!(node.store.count().unwrap(), 0);
+}
