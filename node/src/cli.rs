@@ -271,26 +271,48 @@ async fn dispatch(command: Command) -> Result<()> {
         }
         Command::Join(c) => {
             let p = client(&c)?.join().await?;
-            print(&c, &p, |p| format!("Published join request {}\n", short(&p.id)))
+            print(&c, &p, |p| {
+                format!("Published join request {}\n", short(&p.id))
+            })
         }
-        Command::Vouch { client: c, team, days } => {
+        Command::Vouch {
+            client: c,
+            team,
+            days,
+        } => {
             let p = membership(&c, "vouch", Some(team), String::new(), Some(days)).await?;
             print(&c, &p, |p| format!("Vouched ({})\n", short(&p.id)))
         }
-        Command::Object { client: c, team, reason } => {
+        Command::Object {
+            client: c,
+            team,
+            reason,
+        } => {
             let p = membership(&c, "object", Some(team), reason, None).await?;
             print(&c, &p, |p| format!("Objected ({})\n", short(&p.id)))
         }
-        Command::Suspend { client: c, team, reason } => {
+        Command::Suspend {
+            client: c,
+            team,
+            reason,
+        } => {
             let p = membership(&c, "suspend", Some(team), reason, None).await?;
             print(&c, &p, |p| format!("Asked to suspend ({})\n", short(&p.id)))
         }
-        Command::Revoke { client: c, reason, yes } => {
+        Command::Revoke {
+            client: c,
+            reason,
+            yes,
+        } => {
             if !yes {
-                anyhow::bail!("revoking is final: every node will refuse this team's envelopes from now on; add --yes to confirm");
+                anyhow::bail!(
+                    "revoking is final: every node will refuse this team's envelopes from now on; add --yes to confirm"
+                );
             }
             let p = membership(&c, "revoke", None, reason, None).await?;
-            print(&c, &p, |p| format!("Revoked this team's key ({})\n", short(&p.id)))
+            print(&c, &p, |p| {
+                format!("Revoked this team's key ({})\n", short(&p.id))
+            })
         }
         Command::Envelopes(c) => {
             let e = client(&c)?.envelopes().await?;
@@ -440,7 +462,12 @@ async fn incident(cmd: IncidentCommand) -> Result<()> {
                     to,
                 })
                 .await?;
-            print(&c, &p, |p| format!("Opened incident {}\n", p.incident.as_deref().unwrap_or(&p.id)))
+            print(&c, &p, |p| {
+                format!(
+                    "Opened incident {}\n",
+                    p.incident.as_deref().unwrap_or(&p.id)
+                )
+            })
         }
         IncidentCommand::List { client: c } => {
             let l = client(&c)?.incidents().await?;
@@ -543,9 +570,16 @@ fn render_status(s: &StatusView) -> String {
 }
 
 fn render_members(m: &MembersView) -> String {
-    let mut out = format!("{} members (admission needs {} endorsements", m.members.len(), m.threshold);
+    let mut out = format!(
+        "{} members (admission needs {} endorsements",
+        m.members.len(),
+        m.threshold
+    );
     if let Some(w) = m.objection_window_ms {
-        out += &format!(" and no objection within {}", humantime::format_duration(Duration::from_millis(w)));
+        out += &format!(
+            " and no objection within {}",
+            humantime::format_duration(Duration::from_millis(w))
+        );
     }
     out += ")\n";
     for v in &m.members {
@@ -556,7 +590,9 @@ fn render_members(m: &MembersView) -> String {
             format!(
                 "vouched for by {}{}",
                 names.join(", "),
-                v.admitted_at.map(|t| format!(", admitted {}", when(t))).unwrap_or_default()
+                v.admitted_at
+                    .map(|t| format!(", admitted {}", when(t)))
+                    .unwrap_or_default()
             )
         } else {
             "member".to_string()
@@ -581,7 +617,13 @@ fn render_members(m: &MembersView) -> String {
     if !m.removed.is_empty() {
         out += &format!("{} removed\n", m.removed.len());
         for r in &m.removed {
-            out += &format!("  {:<20} {}  {} (from {})\n", r.team.to_string(), short(&r.team.id), r.how, when(r.at));
+            out += &format!(
+                "  {:<20} {}  {} (from {})\n",
+                r.team.to_string(),
+                short(&r.team.id),
+                r.how,
+                when(r.at)
+            );
         }
     }
     out
@@ -600,7 +642,11 @@ fn render_applicants(a: &Vec<ApplicantView>) -> String {
             v.team.id,
             v.country.as_deref().unwrap_or("--"),
             v.sponsors.len(),
-            if sponsors.is_empty() { String::new() } else { format!(" by {}", sponsors.join(", ")) },
+            if sponsors.is_empty() {
+                String::new()
+            } else {
+                format!(" by {}", sponsors.join(", "))
+            },
             v.needed
         );
         if !v.constituency.is_empty() {
@@ -610,10 +656,18 @@ fn render_applicants(a: &Vec<ApplicantView>) -> String {
             out += &format!("      contact {c}\n");
         }
         for o in &v.objections {
-            out += &format!("      OBJECTION by {} at {}: {}\n", o.by, when(o.at), o.reason);
+            out += &format!(
+                "      OBJECTION by {} at {}: {}\n",
+                o.by,
+                when(o.at),
+                o.reason
+            );
         }
         if let Some(t) = v.threshold_reached_at {
-            out += &format!("      reached the threshold at {}; waiting for the objection window\n", when(t));
+            out += &format!(
+                "      reached the threshold at {}; waiting for the objection window\n",
+                when(t)
+            );
         }
     }
     out

@@ -29,7 +29,8 @@ use mesh_core::{
 use net::PeerId;
 use proto::{
     Body, Charter, Envelope, EnvelopeContent, EnvelopeId, IncidentPayload, IncidentStatus,
-    InnerContent, KeyId, Kind, MembershipAct, MeshId, Payload, Profile, SealedTo, SignedInner, TeamId, Tlp,
+    InnerContent, KeyId, Kind, MembershipAct, MeshId, Payload, Profile, SealedTo, SignedInner,
+    TeamId, Tlp,
     payload::SenderKeyShare,
     sync::{MAX_GET, MAX_SYNC_BYTES, SyncRequest, SyncResponse},
 };
@@ -48,9 +49,10 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A peer that sent this many invalid envelopes is disconnected; gossipsub's
-/// score has already stopped relaying for it by then.
-const MAX_REJECTS_PER_PEER: u32 = 5;
+/// A peer that gossiped this many invalid envelopes is disconnected (the
+/// network layer also drops peers whose gossip score falls below the
+/// graylist threshold, which takes about as many).
+const MAX_REJECTS_PER_PEER: u32 = 3;
 
 /// How long an endorsement counts toward an admission unless told otherwise.
 const DEFAULT_ENDORSEMENT_DAYS: u64 = 30;
@@ -114,7 +116,10 @@ pub enum ApiRequest {
     /// Publish (again) this team's join request.
     Join(oneshot::Sender<Result<Published, ApiError>>),
     /// A membership act: vouch, object, suspend, revoke.
-    Act(MembershipRequest, oneshot::Sender<Result<Published, ApiError>>),
+    Act(
+        MembershipRequest,
+        oneshot::Sender<Result<Published, ApiError>>,
+    ),
     /// Stored envelopes' public headers.
     Envelopes(oneshot::Sender<Result<Vec<EnvelopeView>, ApiError>>),
 }
@@ -269,15 +274,30 @@ impl Node {
     /// Recomputes the member view from the rules, profiles and acts held.
     /// Logs who was admitted or removed since the last computation.
     fn rebuild_membership(&mut self) -> Result<()> {
-        let next = Membership::compute(&self.rules, self.profiles.iter().cloned(), &self.records, now_ms());
+        let next = Membership::compute(
+            &self.rules,
+            self.profiles.iter().cloned(),
+            &self.records,
+            now_ms(),
+        );
         for t in next.member_ids().filter(|t| !self.members.is_member(t)) {
             if !self.members.is_empty() {
-                let name = next.profile(t).map(|p| p.name.clone()).unwrap_or_else(|| t.short());
+                let name = next
+                    .profile(t)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| t.short());
                 tracing::info!(team = %name, "admitted to the mesh");
             }
         }
-        for (t, r) in next.removed().iter().filter(|(t, _)| !self.members.removed().contains_key(t)) {
-            let name = next.profile(t).map(|p| p.name.clone()).unwrap_or_else(|| t.short());
+        for (t, r) in next
+            .removed()
+            .iter()
+            .filter(|(t, _)| !self.members.removed().contains_key(t))
+        {
+            let name = next
+                .profile(t)
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| t.short());
             tracing::warn!(team = %name, removal = ?r.removal, "removed from the mesh");
         }
         self.members = next;
@@ -451,7 +471,9 @@ impl Node {
                 "{MAX_PENDING_APPLICANTS} applicants already pending"
             )));
         }
-        let Some(peer) = origin.peer() else { return Ok(()) };
+        let Some(peer) = origin.peer() else {
+            return Ok(());
+        };
         let minute = now_ms() / 60_000;
         let slot = self.join_requests.entry(peer).or_insert((minute, 0));
         if slot.0 != minute {
@@ -485,8 +507,14 @@ impl Node {
                     .map_err(|e| Reason::BadMembershipAct(e.to_string()))?;
                 if let MembershipAct::RotateKey { new, proof } = &act {
                     let msg = proto::membership::rotation_message(&self.mesh, &c.author);
-                    seal::verify(new, "key rotation", proto::context::KEY_ROTATION, &msg, proof)
-                        .map_err(|e| Reason::BadMembershipAct(e.to_string()))?;
+                    seal::verify(
+                        new,
+                        "key rotation",
+                        proto::context::KEY_ROTATION,
+                        &msg,
+                        proof,
+                    )
+                    .map_err(|e| Reason::BadMembershipAct(e.to_string()))?;
                 }
                 Ok(Derived::default())
             }
@@ -675,10 +703,17 @@ impl Node {
     ) -> Result<(EnvelopeId, bool), ApiError> {
         if kind != Kind::Profile && !self.members.is_member(&self.me) {
             let why = match self.members.removed().get(&self.me) {
-                Some(r) => format!("this team was removed from the mesh ({:?}); its envelopes are refused", r.removal),
+                Some(r) => format!(
+                    "this team was removed from the mesh ({:?}); its envelopes are refused",
+                    r.removal
+                ),
                 None => format!(
                     "this team is not a member of the mesh{}: it can publish nothing but its join request until {} members vouch for it",
-                    if self.members.applicants().contains_key(&self.me) { " yet" } else { "" },
+                    if self.members.applicants().contains_key(&self.me) {
+                        " yet"
+                    } else {
+                        ""
+                    },
                     self.members.threshold()
                 ),
             };
@@ -1204,7 +1239,11 @@ impl Node {
 
     /// Publishes this team's profile as a join request.
     pub async fn join(&mut self) -> Result<Published, ApiError> {
-        let body = Body::Clear(self.own_profile.to_bytes().map_err(|e| ApiError::Internal(e.to_string()))?);
+        let body = Body::Clear(
+            self.own_profile
+                .to_bytes()
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
         let (id, gossiped) = self.publish(Kind::Profile, Tlp::Clear, None, body).await?;
         Ok(Published {
             id: id.to_string(),
@@ -1232,7 +1271,10 @@ impl Node {
         }
         let bad = |m: String| ApiError::BadRequest(m);
         let team = |this: &Self| -> Result<TeamId, ApiError> {
-            let q = req.team.as_deref().ok_or_else(|| bad("name the team".into()))?;
+            let q = req
+                .team
+                .as_deref()
+                .ok_or_else(|| bad("name the team".into()))?;
             if let Ok(id) = q.parse::<TeamId>() {
                 return Ok(id);
             }
@@ -1248,7 +1290,10 @@ impl Node {
                     return Err(bad("a team cannot vouch for itself".into()));
                 }
                 if self.members.is_member(&candidate) {
-                    return Err(bad(format!("{} is already a member", self.team_ref(&candidate))));
+                    return Err(bad(format!(
+                        "{} is already a member",
+                        self.team_ref(&candidate)
+                    )));
                 }
                 let days = req.days.unwrap_or(DEFAULT_ENDORSEMENT_DAYS).clamp(1, 366);
                 MembershipAct::Endorse {
@@ -1275,7 +1320,9 @@ impl Node {
                     return Err(bad(format!("{} is not a member", self.team_ref(&target))));
                 }
                 if target == self.me {
-                    return Err(bad("to leave, revoke your own key (`csirtmesh revoke`)".into()));
+                    return Err(bad(
+                        "to leave, revoke your own key (`csirtmesh revoke`)".into()
+                    ));
                 }
                 MembershipAct::Suspend {
                     target,
@@ -1286,7 +1333,9 @@ impl Node {
             other => return Err(bad(format!("unknown membership action {other:?}"))),
         };
         let body = Body::Clear(act.to_bytes().map_err(|e| bad(e.to_string()))?);
-        let (id, gossiped) = self.publish(Kind::Membership, Tlp::Clear, None, body).await?;
+        let (id, gossiped) = self
+            .publish(Kind::Membership, Tlp::Clear, None, body)
+            .await?;
         Ok(Published {
             id: id.to_string(),
             incident: None,

@@ -6,8 +6,12 @@
 //! 4. A sends a GREEN advisory; every running member reads it.
 //! 5. B is killed (SIGKILL) while A writes to it, restarted, still has its
 //!    data, and catches up on what it missed.
-//! 6. D, started last, catches up on everything by anti-entropy and reads
-//!    what was addressed to it (the GREEN advisory).
+//! 6. A stranger's node (not a member) gossips incidents and one envelope
+//!    forged in a member's name: all rejected, none stored, peer dropped.
+//! 7. D, not a founder, starts last and asks to join; A and B vouch; every
+//!    node admits D with no further step; D catches up on the history by
+//!    anti-entropy, cannot read the GREEN sent before it was admitted, and
+//!    reads the GREEN sent after.
 //!
 //! Each step prints what it checked. The report counts delivery over the
 //! intended recipients of every incident envelope and any read by a team
@@ -19,7 +23,7 @@ use std::{
 };
 
 use anyhow::Result;
-use csirtmesh::api::types::{EnvelopeView, NewIncident};
+use csirtmesh::api::types::{EnvelopeView, MembershipRequest, NewIncident};
 use serde::Serialize;
 
 use crate::harness::{NodeCommand, Testnet};
@@ -27,8 +31,11 @@ use crate::harness::{NodeCommand, Testnet};
 /// How long one step may wait for the mesh to deliver.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The teams of the demo: three start together, D starts late.
+/// The teams of the demo: three founders start together; D joins late.
 const TEAMS: [&str; 4] = ["CSIRT-A", "CSIRT-B", "CSIRT-C", "CSIRT-D"];
+
+/// A, B and C found the mesh; D is admitted by endorsement.
+const FOUNDERS: usize = 3;
 
 /// One checked step.
 #[derive(Debug, Serialize)]
@@ -60,6 +67,14 @@ pub struct Report {
     pub survived_restart: bool,
     /// Whether the late node ended with every envelope of the mesh.
     pub late_node_caught_up: bool,
+    /// Teams admitted by endorsement (not founders) during the run.
+    pub admitted_by_endorsement: usize,
+    /// From the first endorsement to every node counting the team as a member, ms.
+    pub admission_ms: u64,
+    /// Envelopes from a non-member (or forged) that the target node rejected.
+    pub rejected_non_member_envelopes: u64,
+    /// Whether the target node disconnected the peer that sent them.
+    pub rogue_disconnected: bool,
     /// How the late node got what it missed.
     pub late_node_catch_up: String,
     /// Names of failed steps (empty on success).
@@ -84,6 +99,15 @@ impl Intended {
     }
 }
 
+fn vouch(team: &str) -> MembershipRequest {
+    MembershipRequest {
+        action: "vouch".into(),
+        team: Some(team.into()),
+        reason: String::new(),
+        days: None,
+    }
+}
+
 /// Prints progress lines to stderr in `--json` mode (stdout is the JSON).
 pub struct Say {
     json: bool,
@@ -103,7 +127,7 @@ impl Say {
 pub async fn run(command: NodeCommand, json: bool) -> Result<Report> {
     let say = Say { json };
     let started = Instant::now();
-    let mut net = Testnet::create(command, &TEAMS, 2)?;
+    let mut net = Testnet::create(command, &TEAMS, FOUNDERS, 2)?;
     say.line(&format!(
         "CSIRT Mesh demo: {} teams in {} (charter: {})",
         TEAMS.len(),
@@ -211,7 +235,7 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
             to: vec![b.into()],
         })
         .await?;
-    let incident = opened.incident.clone();
+    let incident = opened.incident.clone().unwrap_or_default();
     intended.add(&opened.id, &[b]);
     let r = Testnet::wait_for(STEP_TIMEOUT, || async {
         let i = net.api(b)?.incident(&incident).await?;
@@ -285,12 +309,14 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
             to: vec![],
         })
         .await?;
-    intended.add(&green.id, &[b, c, d]);
+    let green_incident = green.incident.as_deref().unwrap_or_default();
+    // D is not a member yet: GREEN goes to the members of the moment.
+    intended.add(&green.id, &[b, c]);
     let r = Testnet::wait_for(STEP_TIMEOUT, || async {
         for name in [b, c] {
             if net
                 .api(name)?
-                .incident(&green.incident)
+                .incident(green_incident)
                 .await?
                 .summary
                 .title
@@ -342,9 +368,77 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
     let r = r.map(|_| "B kept its incident and status across SIGKILL, and fetched A's comment sent while it was down".to_string());
     record(say, report, "B is killed and restarted", t, r);
 
-    // Step 6: D starts late and catches up.
+    // Step 6: a stranger's node gossips what the mesh must refuse.
+    let t = Instant::now();
+    let (charter, _) = csirtmesh::load_charter(&net.charter)?;
+    let a_id: proto::TeamId = net.api(a)?.status().await?.team.id.parse()?;
+    let bootstrap = net.bootstrap().unwrap_or_default().to_owned();
+    let attack = crate::rogue::attack(&bootstrap, charter.mesh_id()?, a_id, &net.api(a)?).await;
+    let r = match attack {
+        Ok(rep) => {
+            report.rejected_non_member_envelopes = rep.rejected;
+            report.rogue_disconnected = rep.disconnected;
+            let d = format!(
+                "A rejected {} of the {} envelopes (non-member incidents, one forged in A's name), stored {}, and {} the peer",
+                rep.rejected,
+                rep.sent,
+                if rep.stored { "SOME" } else { "none" },
+                if rep.disconnected {
+                    "disconnected"
+                } else {
+                    "did NOT disconnect"
+                }
+            );
+            if rep.rejected >= 3 && rep.disconnected && !rep.stored {
+                Ok(d)
+            } else {
+                Err(d)
+            }
+        }
+        Err(e) => Err(format!("{e:#}")),
+    };
+    record(say, report, "a stranger's node is refused", t, r);
+
+    // Step 7: D starts, asks to join, A and B vouch; everyone admits D.
     let t = Instant::now();
     net.start(d).await?;
+    let pending = Testnet::wait_for(STEP_TIMEOUT, || async {
+        let m = net.api(a)?.members().await?;
+        Ok(m.applicants
+            .iter()
+            .any(|p| p.team.name.as_deref() == Some(d)))
+    })
+    .await;
+    let vouched_at = Instant::now();
+    let r = match pending {
+        Err(e) => Err(format!("A never saw D's join request: {e}")),
+        Ok(_) => {
+            net.api(a)?.membership(&vouch(d)).await?;
+            net.api(b)?.membership(&vouch(d)).await?;
+            Testnet::wait_for(STEP_TIMEOUT, || async {
+                for name in TEAMS {
+                    let m = net.api(name)?.members().await?;
+                    if !m.members.iter().any(|p| p.team.name.as_deref() == Some(d)) {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            })
+            .await
+            .map(|took| {
+                report.admitted_by_endorsement += 1;
+                report.admission_ms = took.as_millis() as u64 + (vouched_at.elapsed() - took).as_millis() as u64;
+                format!(
+                    "D's join request reached A; after A and B vouched, all 4 nodes count D as a member ({} ms from the first vouch)",
+                    report.admission_ms
+                )
+            })
+        }
+    };
+    record(say, report, "D joins by endorsement", t, r);
+
+    // Step 8: D catches up on the history, but not on GREEN from before it joined.
+    let t = Instant::now();
     let a_ids: HashSet<String> = net
         .api(a)?
         .envelopes()
@@ -360,23 +454,66 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
             .into_iter()
             .map(|e| e.id)
             .collect();
-        let green_read = net
-            .api(d)?
-            .incident(&green.incident)
-            .await?
-            .summary
-            .title
-            .is_some();
-        Ok(a_ids.is_subset(&d_ids) && green_read)
+        Ok(a_ids.is_subset(&d_ids))
     })
     .await;
     report.late_node_caught_up = r.is_ok();
+    let old_green_read = net
+        .api(d)?
+        .incident(green_incident)
+        .await
+        .is_ok_and(|i| i.summary.title.is_some());
+    let fresh = net
+        .api(a)?
+        .open(&NewIncident {
+            title: "Advisory: the campaign moved to a new domain".into(),
+            description: "Indicators: secure-login-bank.example".into(),
+            tlp: "green".into(),
+            to: vec![],
+        })
+        .await?;
+    intended.add(&fresh.id, &[b, c, d]);
+    let fresh_incident = fresh.incident.clone().unwrap_or_default();
+    let fresh_read = Testnet::wait_for(STEP_TIMEOUT, || async {
+        Ok(net
+            .api(d)?
+            .incident(&fresh_incident)
+            .await?
+            .summary
+            .title
+            .is_some())
+    })
+    .await;
     let synced = net.api(d)?.status().await.map(|s| s.synced_in).unwrap_or(0);
     report.late_node_catch_up = format!(
         "gossip only carries what is published while a node is online; D got the {synced} envelopes it missed by anti-entropy sync"
     );
-    let r = r.map(|_| format!("D holds all {} envelopes of A and reads the GREEN advisory ({synced} fetched by sync, not gossip)", a_ids.len()));
-    record(say, report, "late node D catches up", t, r);
+    let detail = format!(
+        "D holds all {} envelopes A holds ({synced} fetched by sync, not gossip); the GREEN advisory sent before D joined is {} to D; the one sent after is {}",
+        a_ids.len(),
+        if old_green_read {
+            "READABLE (wrong)"
+        } else {
+            "sealed"
+        },
+        if fresh_read.is_ok() {
+            "readable"
+        } else {
+            "NOT readable"
+        }
+    );
+    let r = if r.is_ok() && !old_green_read && fresh_read.is_ok() {
+        Ok(detail)
+    } else {
+        Err(detail)
+    };
+    record(
+        say,
+        report,
+        "D catches up; GREEN from before it joined stays sealed",
+        t,
+        r,
+    );
 
     // Figures: delivery over intended recipients, and reads by non-recipients.
     let mut views: HashMap<&str, Vec<EnvelopeView>> = HashMap::new();

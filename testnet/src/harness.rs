@@ -78,8 +78,14 @@ pub struct Testnet {
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Testnet {
-    /// Creates teams (identities and one charter naming `founders` of them).
-    pub fn create(command: NodeCommand, names: &[&str], sync_interval_secs: u64) -> Result<Self> {
+    /// Creates teams (identities, and one charter naming the first `founders`
+    /// of them; the others must join by endorsement).
+    pub fn create(
+        command: NodeCommand,
+        names: &[&str],
+        founders: usize,
+        sync_interval_secs: u64,
+    ) -> Result<Self> {
         let tmp = tempfile::Builder::new()
             .prefix("csirtmesh-testnet-")
             .tempdir()?;
@@ -101,7 +107,11 @@ impl Testnet {
                 child: None,
             });
         }
-        let founder_dirs: Vec<PathBuf> = teams.iter().map(|t| t.dir.root().to_path_buf()).collect();
+        let founder_dirs: Vec<PathBuf> = teams
+            .iter()
+            .take(founders.max(1))
+            .map(|t| t.dir.root().to_path_buf())
+            .collect();
         let (_, text) = csirtmesh::make_charter("Testnet forum", &founder_dirs, 2, None, now_ms())?;
         let charter = root.join("charter.toml");
         fs::write(&charter, text)?;
@@ -122,6 +132,11 @@ impl Testnet {
             .iter()
             .position(|t| t.name == name)
             .with_context(|| format!("no team {name} in this testnet"))
+    }
+
+    /// The bootstrap address (the first started node's TCP address).
+    pub fn bootstrap(&self) -> Option<&str> {
+        self.bootstrap.as_deref()
     }
 
     /// The API client of a running team.

@@ -11,6 +11,7 @@
 
 pub mod demo;
 pub mod harness;
+pub mod rogue;
 
 #[cfg(test)]
 mod architecture;

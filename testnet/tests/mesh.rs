@@ -5,7 +5,7 @@
 use testnet::{demo, harness::NodeCommand};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn four_node_mesh_delivers_to_recipients_only_and_survives_kill() {
+async fn four_node_mesh_admits_by_endorsement_refuses_strangers_and_survives_kill() {
     let command = NodeCommand {
         program: env!("CARGO_BIN_EXE_testnet").into(),
         prefix: vec!["node".into()],
@@ -29,5 +29,8 @@ async fn four_node_mesh_delivers_to_recipients_only_and_survives_kill() {
     assert_eq!(report.non_recipient_reads, 0);
     assert!(report.survived_restart);
     assert!(report.late_node_caught_up);
-    assert!(report.envelopes_published >= 5);
+    assert!(report.envelopes_published >= 6);
+    assert_eq!(report.admitted_by_endorsement, 1);
+    assert!(report.rejected_non_member_envelopes >= 3);
+    assert!(report.rogue_disconnected);
 }

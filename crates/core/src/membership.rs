@@ -149,7 +149,12 @@ struct Endorsement {
 impl Membership {
     /// Computes membership. `records` may come in any order and may contain
     /// duplicates; the result depends only on their set.
-    pub fn compute(rules: &Rules, profiles: impl IntoIterator<Item = Profile>, records: &[Record], now: u64) -> Self {
+    pub fn compute(
+        rules: &Rules,
+        profiles: impl IntoIterator<Item = Profile>,
+        records: &[Record],
+        now: u64,
+    ) -> Self {
         let mut m = Membership {
             threshold: rules.threshold.max(1),
             ..Membership::default()
@@ -190,29 +195,41 @@ impl Membership {
         for r in &sorted {
             let author = m.canon(&r.author);
             match &r.act {
-                MembershipAct::Endorse { candidate, expires_at } => {
+                MembershipAct::Endorse {
+                    candidate,
+                    expires_at,
+                } => {
                     let candidate = m.canon(candidate);
                     if candidate != author && *expires_at >= r.created_at {
-                        endorsements.entry(candidate).or_default().push(Endorsement {
-                            sponsor: author,
-                            created_at: r.created_at,
-                            expires_at: *expires_at,
-                        });
+                        endorsements
+                            .entry(candidate)
+                            .or_default()
+                            .push(Endorsement {
+                                sponsor: author,
+                                created_at: r.created_at,
+                                expires_at: *expires_at,
+                            });
                     }
                 }
                 MembershipAct::Object { candidate, reason } => {
-                    objections
-                        .entry(m.canon(candidate))
-                        .or_default()
-                        .push((author, reason.clone(), r.created_at));
+                    objections.entry(m.canon(candidate)).or_default().push((
+                        author,
+                        reason.clone(),
+                        r.created_at,
+                    ));
                 }
                 MembershipAct::Revoke { reason } => {
-                    self_revoked.entry(author).or_insert((reason.clone(), r.created_at));
+                    self_revoked
+                        .entry(author)
+                        .or_insert((reason.clone(), r.created_at));
                 }
                 MembershipAct::Suspend { target, .. } => {
                     let target = m.canon(target);
                     if target != author {
-                        suspensions.entry(target).or_default().push((author, r.created_at));
+                        suspensions
+                            .entry(target)
+                            .or_default()
+                            .push((author, r.created_at));
                     }
                 }
                 MembershipAct::RotateKey { .. } => {}
@@ -222,19 +239,37 @@ impl Membership {
         let founders: BTreeSet<TeamId> = founder_keys.iter().map(|f| m.canon(f)).collect();
         let window = rules.objection_window_ms;
         // 1. Everyone ever admitted, ignoring removals and objections.
-        let unblocked = fixpoint(&founders, &endorsements, &BTreeSet::new(), &BTreeSet::new(), m.threshold, None, now);
+        let unblocked = fixpoint(
+            &founders,
+            &endorsements,
+            &BTreeSet::new(),
+            &BTreeSet::new(),
+            m.threshold,
+            None,
+            now,
+        );
         // 2. Objections by those members block admissions within the window.
         let blocked: BTreeSet<TeamId> = objections
             .iter()
             .filter(|(cand, objs)| {
                 let reached = unblocked.1.get(*cand).map(|(_, t)| *t);
                 objs.iter().any(|(by, _, at)| {
-                    unblocked.0.contains(by) && window.is_some() && reached.is_none_or(|t| *at <= t + window.unwrap_or(0))
+                    unblocked.0.contains(by)
+                        && window.is_some()
+                        && reached.is_none_or(|t| *at <= t + window.unwrap_or(0))
                 })
             })
             .map(|(c, _)| *c)
             .collect();
-        let ever = fixpoint(&founders, &endorsements, &blocked, &BTreeSet::new(), m.threshold, window, now);
+        let ever = fixpoint(
+            &founders,
+            &endorsements,
+            &blocked,
+            &BTreeSet::new(),
+            m.threshold,
+            window,
+            now,
+        );
         m.ever = ever.0.clone();
         // 3. Removals: self-revocations of teams that were members, then
         //    suspensions by k current members, until nothing changes.
@@ -244,7 +279,9 @@ impl Membership {
                 removed.insert(
                     *team,
                     Removed {
-                        removal: Removal::Revoked { reason: reason.clone() },
+                        removal: Removal::Revoked {
+                            reason: reason.clone(),
+                        },
                         at: *at,
                     },
                 );
@@ -253,7 +290,15 @@ impl Membership {
         let mut current;
         loop {
             let out: BTreeSet<TeamId> = removed.keys().copied().collect();
-            current = fixpoint(&founders, &endorsements, &blocked, &out, m.threshold, window, now);
+            current = fixpoint(
+                &founders,
+                &endorsements,
+                &blocked,
+                &out,
+                m.threshold,
+                window,
+                now,
+            );
             let mut changed = false;
             for (target, by) in &suspensions {
                 if removed.contains_key(target) || !current.0.contains(target) {
@@ -285,7 +330,11 @@ impl Membership {
             }
         }
         m.members = current.0;
-        m.admitted = current.1.into_iter().filter(|(t, _)| m.members.contains(t)).collect();
+        m.admitted = current
+            .1
+            .into_iter()
+            .filter(|(t, _)| m.members.contains(t))
+            .collect();
         m.founders = founders;
         m.removed = removed;
 
@@ -293,12 +342,18 @@ impl Membership {
         let mut candidates: BTreeSet<TeamId> = m.profiles.keys().map(|k| m.canon(k)).collect();
         candidates.extend(endorsements.keys().copied());
         for team in candidates {
-            if m.members.contains(&team) || m.removed.contains_key(&team) || m.rotated.contains_key(&team) {
+            if m.members.contains(&team)
+                || m.removed.contains_key(&team)
+                || m.rotated.contains_key(&team)
+            {
                 continue;
             }
             let mut sponsors = Vec::new();
             for e in endorsements.get(&team).into_iter().flatten() {
-                if m.members.contains(&e.sponsor) && e.expires_at >= now && !sponsors.contains(&e.sponsor) {
+                if m.members.contains(&e.sponsor)
+                    && e.expires_at >= now
+                    && !sponsors.contains(&e.sponsor)
+                {
                     sponsors.push(e.sponsor);
                 }
             }
@@ -449,7 +504,11 @@ impl Membership {
 
     fn find_in<'a>(&'a self, q: &str, pool: Vec<&'a Profile>) -> Result<&'a Profile, FindError> {
         let q = q.trim();
-        let by_name: Vec<_> = pool.iter().copied().filter(|p| p.name.eq_ignore_ascii_case(q)).collect();
+        let by_name: Vec<_> = pool
+            .iter()
+            .copied()
+            .filter(|p| p.name.eq_ignore_ascii_case(q))
+            .collect();
         if let [one] = by_name.as_slice() {
             return Ok(one);
         }
@@ -470,7 +529,11 @@ impl Membership {
                 return Err(FindError::Ambiguous(q.to_owned()));
             }
         }
-        if self.profiles.values().any(|p| p.name.eq_ignore_ascii_case(q)) {
+        if self
+            .profiles
+            .values()
+            .any(|p| p.name.eq_ignore_ascii_case(q))
+        {
             return Err(FindError::NotAMember(q.to_owned()));
         }
         Err(FindError::Unknown(q.to_owned()))
@@ -520,7 +583,9 @@ fn fixpoint(
             {
                 let sponsors: Vec<TeamId> = ends
                     .iter()
-                    .filter(|e| members.contains(&e.sponsor) && e.created_at <= t && t <= e.expires_at)
+                    .filter(|e| {
+                        members.contains(&e.sponsor) && e.created_at <= t && t <= e.expires_at
+                    })
                     .map(|e| e.sponsor)
                     .collect::<BTreeSet<_>>()
                     .into_iter()

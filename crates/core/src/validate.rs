@@ -100,10 +100,12 @@ pub fn check(
         // An applicant may already be a member in the sender's view; no penalty.
         Err(Refusal::Applicant) => Verdict::Ignore(Reason::NotYetAdmitted(author)),
         Err(Refusal::NotAMember) => Verdict::Reject(Reason::NotAMember(author)),
-        Err(why @ (Refusal::Removed(_) | Refusal::Rotated { .. })) => Verdict::Reject(Reason::Revoked {
-            author,
-            why: why.to_string(),
-        }),
+        Err(why @ (Refusal::Removed(_) | Refusal::Rotated { .. })) => {
+            Verdict::Reject(Reason::Revoked {
+                author,
+                why: why.to_string(),
+            })
+        }
     }
 }
 

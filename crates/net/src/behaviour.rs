@@ -30,10 +30,16 @@ pub(crate) struct Behaviour {
     pub(crate) sync: request_response::Behaviour<BytesCodec>,
 }
 
-/// Penalty for each message the node rejects. With the decay below a peer
-/// that sends a few invalid envelopes in a row falls under the graylist
-/// threshold and is ignored, and the node disconnects it.
-const INVALID_MESSAGE_WEIGHT: f64 = -100.0;
+/// Penalty for each message the node rejects (gossipsub squares the decayed
+/// count): about three invalid envelopes in quick succession take a peer
+/// below the graylist threshold (-80), where the event loop disconnects it.
+/// Milder than one strike, because an honest relay may forward an envelope
+/// that it accepted and we refuse (it has not seen a revocation yet).
+const INVALID_MESSAGE_WEIGHT: f64 = -10.0;
+
+/// How much of the invalid-message count survives each decay interval
+/// (1 s): a peer that stops sending invalid envelopes recovers in a minute.
+const INVALID_MESSAGE_DECAY: f64 = 0.9;
 
 impl Behaviour {
     pub(crate) fn new(key: &Keypair, config: &Config) -> Result<Self, Error> {
@@ -66,12 +72,23 @@ impl Behaviour {
             topic.hash(),
             TopicScoreParams {
                 topic_weight: 1.0,
+                // Positive credit is bounded (at most +36 for an hour in the
+                // mesh, +50 for delivering first), so that five invalid
+                // envelopes graylist even a long-standing peer, and three a
+                // new one. gossipsub's defaults (+1 per millisecond in the
+                // mesh, up to 3600) would outweigh any penalty.
+                time_in_mesh_weight: 0.01,
+                time_in_mesh_quantum: Duration::from_secs(1),
+                time_in_mesh_cap: 3600.0,
+                first_message_deliveries_weight: 0.5,
+                first_message_deliveries_decay: 0.9,
+                first_message_deliveries_cap: 100.0,
                 // A quiet forum sends few envelopes: do not punish peers for
                 // not delivering enough of them.
                 mesh_message_deliveries_weight: 0.0,
                 mesh_failure_penalty_weight: 0.0,
                 invalid_message_deliveries_weight: INVALID_MESSAGE_WEIGHT,
-                invalid_message_deliveries_decay: 0.5,
+                invalid_message_deliveries_decay: INVALID_MESSAGE_DECAY,
                 ..TopicScoreParams::default()
             },
         );

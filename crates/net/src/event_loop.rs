@@ -6,12 +6,15 @@
 //! owns everything above. The loop ends when the shutdown token fires or the
 //! command channel closes (every `Client` dropped).
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
 
 use futures::StreamExt;
 use libp2p::{
     Multiaddr, PeerId, Swarm, SwarmBuilder,
-    gossipsub::{self, IdentTopic, MessageAcceptance, PublishError},
+    gossipsub::{self, IdentTopic, MessageAcceptance, PeerScoreThresholds, PublishError},
     identify, kad,
     multiaddr::Protocol,
     noise,
@@ -26,6 +29,9 @@ use crate::{
     Command, Config, Error, Event, ResponseChannel, Status, Validation,
     behaviour::{Behaviour, BehaviourEvent},
 };
+
+/// How often peer scores are checked for peers to disconnect.
+const SCORE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Where the answer to one of our sync requests goes.
 type PendingRequest = (PeerId, oneshot::Sender<Result<Vec<u8>, Error>>);
@@ -96,6 +102,8 @@ impl EventLoop {
     pub async fn run(mut self, shutdown: CancellationToken) {
         let mut discovery = tokio::time::interval(self.config.discovery_interval);
         discovery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut score_check = tokio::time::interval(SCORE_CHECK_INTERVAL);
+        score_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -108,6 +116,7 @@ impl EventLoop {
                         break;
                     }
                 }
+                _ = score_check.tick() => self.drop_graylisted_peers(),
                 _ = discovery.tick() => {
                     if !self.connected.is_empty() {
                         // Errors only when the routing table is empty; nothing to do then.
@@ -120,6 +129,26 @@ impl EventLoop {
             let _ = reply.send(Err(Error::Stopped));
         }
         tracing::debug!("network event loop stopped");
+    }
+
+    /// Disconnects peers whose gossip score fell below the graylist
+    /// threshold (they kept sending what the node rejected). gossipsub only
+    /// ignores such peers; we also hang up and blacklist them.
+    fn drop_graylisted_peers(&mut self) {
+        let graylist = PeerScoreThresholds::default().graylist_threshold;
+        let bad: Vec<(PeerId, f64)> = self
+            .connected
+            .iter()
+            .filter_map(|p| {
+                let score = self.swarm.behaviour().gossipsub.peer_score(p)?;
+                (score < graylist).then_some((*p, score))
+            })
+            .collect();
+        for (peer, score) in bad {
+            tracing::warn!(%peer, score, "disconnecting peer below the graylist threshold");
+            self.swarm.behaviour_mut().gossipsub.blacklist_peer(&peer);
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
     }
 
     fn on_command(&mut self, command: Command) {

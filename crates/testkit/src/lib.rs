@@ -103,7 +103,13 @@ impl Team {
     }
 
     /// Signs an envelope of any kind with a clear body.
-    pub fn clear_record(&self, kind: Kind, seq: u64, created_at: u64, body: Vec<u8>) -> VerifiedEnvelope {
+    pub fn clear_record(
+        &self,
+        kind: Kind,
+        seq: u64,
+        created_at: u64,
+        body: Vec<u8>,
+    ) -> VerifiedEnvelope {
         let content = EnvelopeContent {
             mesh: self.mesh,
             kind,
@@ -120,12 +126,20 @@ impl Team {
 
     /// A membership act by this team.
     pub fn act(&self, seq: u64, created_at: u64, act: &proto::MembershipAct) -> VerifiedEnvelope {
-        self.clear_record(Kind::Membership, seq, created_at, act.to_bytes().expect("fixture act encodes"))
+        self.clear_record(
+            Kind::Membership,
+            seq,
+            created_at,
+            act.to_bytes().expect("fixture act encodes"),
+        )
     }
 
     /// This team's join request (its signed profile).
     pub fn join_request(&self, seq: u64) -> VerifiedEnvelope {
-        let body = self.signed_profile().to_bytes().expect("fixture profile encodes");
+        let body = self
+            .signed_profile()
+            .to_bytes()
+            .expect("fixture profile encodes");
         self.clear_record(Kind::Profile, seq, NOW + seq, body)
     }
 

@@ -20,7 +20,16 @@ fn node_for(me: &Team, founders: &[&Team]) -> Node {
     let (client, _events, _loop) =
         net::new(net::NodeKey::generate(), net::Config::default()).unwrap();
     let (tx, _rx) = mpsc::channel(1);
-    Node::new(store, me.keys_copy(), me.signed_profile(), charter, profiles, client, tx).unwrap()
+    Node::new(
+        store,
+        me.keys_copy(),
+        me.signed_profile(),
+        charter,
+        profiles,
+        client,
+        tx,
+    )
+    .unwrap()
 }
 
 /// Teams A, B, C founding one mesh, their envelopes addressed to it.
@@ -291,30 +300,66 @@ async fn applicants_are_admitted_by_k_members_and_not_before() {
     let mut node = node_for(&c, &[&a, &b, &c]);
     let peer = PeerId::random();
     // D's join request is accepted; its incidents are not.
-    assert_eq!(node.ingest(&bytes(&d.join_request(1)), Origin::Gossip(peer)), Verdict::Accept);
+    assert_eq!(
+        node.ingest(&bytes(&d.join_request(1)), Origin::Gossip(peer)),
+        Verdict::Accept
+    );
     assert!(matches!(
-        node.ingest(&bytes(&d.clear_comment(2, "let me in")), Origin::Gossip(peer)),
+        node.ingest(
+            &bytes(&d.clear_comment(2, "let me in")),
+            Origin::Gossip(peer)
+        ),
         Verdict::Ignore(Reason::NotYetAdmitted(_))
     ));
     // D cannot vouch for itself, and a non-member cannot vouch at all.
     let mut stranger = Team::new("Stranger");
     stranger.mesh = a.mesh;
     assert!(matches!(
-        node.ingest(&bytes(&stranger.act(1, testkit::NOW, &endorse(&d, testkit::NOW))), Origin::Gossip(peer)),
+        node.ingest(
+            &bytes(&stranger.act(1, testkit::NOW, &endorse(&d, testkit::NOW))),
+            Origin::Gossip(peer)
+        ),
         Verdict::Reject(Reason::NotAMember(_))
     ));
     assert!(!matches!(
-        node.ingest(&bytes(&d.act(3, testkit::NOW + 3, &endorse(&d, testkit::NOW))), Origin::Gossip(peer)),
+        node.ingest(
+            &bytes(&d.act(3, testkit::NOW + 3, &endorse(&d, testkit::NOW))),
+            Origin::Gossip(peer)
+        ),
         Verdict::Accept
     ));
     assert!(!node.members.is_member(&d.id()));
     // One endorsement, then two from distinct members: admitted.
-    assert_eq!(node.ingest(&bytes(&a.act(1, testkit::NOW + 10, &endorse(&d, testkit::NOW))), Origin::Local), Verdict::Accept);
-    assert_eq!(node.ingest(&bytes(&a.act(2, testkit::NOW + 11, &endorse(&d, testkit::NOW))), Origin::Local), Verdict::Accept);
-    assert!(!node.members.is_member(&d.id()), "one sponsor twice is one sponsor");
-    assert_eq!(node.ingest(&bytes(&b.act(1, testkit::NOW + 12, &endorse(&d, testkit::NOW))), Origin::Local), Verdict::Accept);
+    assert_eq!(
+        node.ingest(
+            &bytes(&a.act(1, testkit::NOW + 10, &endorse(&d, testkit::NOW))),
+            Origin::Local
+        ),
+        Verdict::Accept
+    );
+    assert_eq!(
+        node.ingest(
+            &bytes(&a.act(2, testkit::NOW + 11, &endorse(&d, testkit::NOW))),
+            Origin::Local
+        ),
+        Verdict::Accept
+    );
+    assert!(
+        !node.members.is_member(&d.id()),
+        "one sponsor twice is one sponsor"
+    );
+    assert_eq!(
+        node.ingest(
+            &bytes(&b.act(1, testkit::NOW + 12, &endorse(&d, testkit::NOW))),
+            Origin::Local
+        ),
+        Verdict::Accept
+    );
     assert!(node.members.is_member(&d.id()));
-    assert_eq!(node.ingest(&bytes(&d.clear_comment(4, "hello")), Origin::Local), Verdict::Accept);
+    assert_eq!(
+        node.ingest(&bytes(&d.clear_comment(4, "hello")), Origin::Local),
+        Verdict::Accept
+    );
 }
 
 #[tokio::test]
@@ -331,13 +376,23 @@ async fn a_revoked_team_keeps_its_history_and_can_add_nothing() {
     );
     assert_eq!(node.ingest(&bytes(&revoke), Origin::Local), Verdict::Accept);
     // Arriving late (by sync, or re-published by a third node): still accepted.
-    assert_eq!(node.ingest(&bytes(&before), Origin::Sync(PeerId::random())), Verdict::Accept);
+    assert_eq!(
+        node.ingest(&bytes(&before), Origin::Sync(PeerId::random())),
+        Verdict::Accept
+    );
     let mut after = c.clear_comment(3, "written after");
     let mut content = after.content().clone();
     content.created_at = testkit::NOW + 200;
     after = seal::sign_envelope(&c.keys, &content).unwrap();
-    for origin in [Origin::Gossip(PeerId::random()), Origin::Sync(PeerId::random()), Origin::Local] {
-        assert!(matches!(node.ingest(&bytes(&after), origin), Verdict::Reject(Reason::Revoked { .. })));
+    for origin in [
+        Origin::Gossip(PeerId::random()),
+        Origin::Sync(PeerId::random()),
+        Origin::Local,
+    ] {
+        assert!(matches!(
+            node.ingest(&bytes(&after), origin),
+            Verdict::Reject(Reason::Revoked { .. })
+        ));
     }
 }
 
@@ -359,7 +414,10 @@ async fn a_key_rotation_needs_the_new_keys_consent() {
         new: new_keys.team_id(),
         proof: new_keys.sign(proto::context::KEY_ROTATION, &msg),
     };
-    assert_eq!(node.ingest(&bytes(&c.act(2, testkit::NOW + 2, &real)), Origin::Local), Verdict::Accept);
+    assert_eq!(
+        node.ingest(&bytes(&c.act(2, testkit::NOW + 2, &real)), Origin::Local),
+        Verdict::Accept
+    );
     assert!(node.members.is_member(&new_keys.team_id()));
     assert!(!node.members.is_member(&c.id()));
 }
@@ -382,12 +440,18 @@ async fn join_requests_are_rate_limited_per_forwarding_peer() {
     }
     // Within one minute (the test runs in well under one; if it straddles a
     // minute boundary the budget resets once, so allow twice the budget).
-    assert!(accepted >= MAX_JOIN_REQUESTS_PER_PEER_MINUTE && accepted <= 2 * MAX_JOIN_REQUESTS_PER_PEER_MINUTE);
+    assert!(
+        accepted >= MAX_JOIN_REQUESTS_PER_PEER_MINUTE
+            && accepted <= 2 * MAX_JOIN_REQUESTS_PER_PEER_MINUTE
+    );
     assert!(limited >= 1 || accepted > MAX_JOIN_REQUESTS_PER_PEER_MINUTE);
     // Another peer has its own budget.
     let mut t = Team::new("Honest applicant");
     t.mesh = a.mesh;
-    assert_eq!(node.ingest(&bytes(&t.join_request(1)), Origin::Gossip(PeerId::random())), Verdict::Accept);
+    assert_eq!(
+        node.ingest(&bytes(&t.join_request(1)), Origin::Gossip(PeerId::random())),
+        Verdict::Accept
+    );
 }
 
 #[tokio::test]

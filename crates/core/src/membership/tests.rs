@@ -25,7 +25,10 @@ fn t(n: u8) -> TeamId {
 
 fn rules(founders: &[u8], k: usize, window: Option<u64>) -> Rules {
     Rules {
-        founders: founders.iter().map(|n| profile(*n, &format!("F{n}"), 1)).collect(),
+        founders: founders
+            .iter()
+            .map(|n| profile(*n, &format!("F{n}"), 1))
+            .collect(),
         threshold: k,
         objection_window_ms: window,
     }
@@ -66,7 +69,12 @@ const NOW: u64 = 10_000;
 
 #[test]
 fn founders_are_members_and_a_profile_alone_admits_nobody() {
-    let m = Membership::compute(&rules(&[1, 2], 2, None), [profile(3, "Applicant", 5)], &[], NOW);
+    let m = Membership::compute(
+        &rules(&[1, 2], 2, None),
+        [profile(3, "Applicant", 5)],
+        &[],
+        NOW,
+    );
     assert!(m.is_member(&t(1)) && m.is_member(&t(2)));
     assert!(!m.is_member(&t(3)));
     assert_eq!(m.may_author(&t(3), 100), Err(Refusal::Applicant));
@@ -121,7 +129,12 @@ fn a_ring_of_fake_identities_admits_nobody() {
 #[test]
 fn admitted_members_can_sponsor_in_turn() {
     let r = rules(&[1, 2], 2, None);
-    let records = [endorse(1, 3, 100), endorse(2, 3, 110), endorse(1, 4, 120), endorse(3, 4, 130)];
+    let records = [
+        endorse(1, 3, 100),
+        endorse(2, 3, 110),
+        endorse(1, 4, 120),
+        endorse(3, 4, 130),
+    ];
     let m = Membership::compute(&r, [], &records, NOW);
     assert!(m.is_member(&t(3)) && m.is_member(&t(4)));
 }
@@ -184,19 +197,34 @@ fn objection_window_delays_and_an_objection_blocks() {
 #[test]
 fn self_revocation_keeps_history_and_refuses_what_follows() {
     let r = rules(&[1, 2, 3], 2, None);
-    let revoke = rec(3, 500, MembershipAct::Revoke { reason: "key lost".into() });
+    let revoke = rec(
+        3,
+        500,
+        MembershipAct::Revoke {
+            reason: "key lost".into(),
+        },
+    );
     let m = Membership::compute(&r, [], &[revoke], NOW);
     assert!(!m.is_member(&t(3)));
     assert_eq!(m.may_author(&t(3), 499), Ok(()));
     assert_eq!(m.may_author(&t(3), 500), Err(Refusal::Removed(500)));
-    assert!(matches!(m.removed()[&t(3)].removal, Removal::Revoked { .. }));
+    assert!(matches!(
+        m.removed()[&t(3)].removal,
+        Removal::Revoked { .. }
+    ));
 }
 
 #[test]
 fn removing_a_sponsor_removes_what_depended_on_it_only() {
     let r = rules(&[1, 2, 3], 2, None);
     let mut records = vec![endorse(1, 9, 100), endorse(2, 9, 110)];
-    records.push(rec(2, 500, MembershipAct::Revoke { reason: "compromised".into() }));
+    records.push(rec(
+        2,
+        500,
+        MembershipAct::Revoke {
+            reason: "compromised".into(),
+        },
+    ));
     let m = Membership::compute(&r, [], &records, NOW);
     assert!(!m.is_member(&t(9)), "9 rested on 2's endorsement");
     records.push(endorse(3, 9, 600));
@@ -242,10 +270,18 @@ fn key_rotation_keeps_the_team_and_retires_the_old_key() {
     assert!(m.is_member(&t(11)));
     assert!(!m.is_member(&t(1)));
     assert_eq!(m.may_author(&t(1), 299), Ok(()));
-    assert!(matches!(m.may_author(&t(1), 300), Err(Refusal::Rotated { .. })));
+    assert!(matches!(
+        m.may_author(&t(1), 300),
+        Err(Refusal::Rotated { .. })
+    ));
     assert_eq!(m.canon(&t(1)), t(11));
     // The old key's endorsement after the rotation is void.
-    let m = Membership::compute(&r, [], &[rotate, endorse(1, 9, 400), endorse(2, 9, 410)], NOW);
+    let m = Membership::compute(
+        &r,
+        [],
+        &[rotate, endorse(1, 9, 400), endorse(2, 9, 410)],
+        NOW,
+    );
     assert!(!m.is_member(&t(9)));
 }
 
@@ -261,7 +297,13 @@ fn act() -> impl Strategy<Value = Record> {
                 reason: String::new(),
             },
         ),
-        7 => rec(author, at, MembershipAct::Revoke { reason: String::new() }),
+        7 => rec(
+            author,
+            at,
+            MembershipAct::Revoke {
+                reason: String::new(),
+            },
+        ),
         8 => rec(
             author,
             at,
