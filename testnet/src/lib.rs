@@ -12,6 +12,7 @@
 pub mod demo;
 pub mod harness;
 pub mod rogue;
+pub mod up;
 
 #[cfg(test)]
 mod architecture;
