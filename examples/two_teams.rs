@@ -43,6 +43,7 @@ async fn main() -> Result<()> {
         &[a.root().to_path_buf(), b.root().to_path_buf()],
         2,
         None,
+        None,
         now_ms(),
     )?;
     let charter_file = tmp.path().join("charter.toml");
@@ -79,12 +80,13 @@ async fn main() -> Result<()> {
             to: vec!["CSIRT-B".into()],
         })
         .await?;
-    println!("A opened incident {}", &published.incident[..8]);
+    let incident = published.incident.context("an incident envelope names its incident")?;
+    println!("A opened incident {}", &incident[..8]);
 
     // 5. B receives it over gossip (or anti-entropy), decrypts it, reads it.
     let mut seen = None;
     for _ in 0..100 {
-        if let Ok(i) = api_b.incident(&published.incident).await
+        if let Ok(i) = api_b.incident(&incident).await
             && i.summary.title.is_some()
         {
             seen = Some(i);

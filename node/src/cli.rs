@@ -128,6 +128,10 @@ struct CharterArgs {
     /// Endorsements a new team needs to be admitted.
     #[arg(long, default_value_t = proto::charter::DEFAULT_THRESHOLD)]
     threshold: u8,
+    /// Objection window: an admission takes effect this many hours after the
+    /// k-th endorsement, and a member's objection within it blocks it.
+    #[arg(long)]
+    objection_window_hours: Option<u64>,
     /// The mesh's point of contact (a founder's name or team id).
     #[arg(long)]
     point_of_contact: Option<String>,
@@ -368,6 +372,7 @@ fn charter(a: CharterArgs) -> Result<()> {
         &a.name,
         &a.founders,
         a.threshold,
+        a.objection_window_hours.map(|h| h * 3600 * 1000),
         a.point_of_contact.as_deref(),
         now_ms(),
     )?;

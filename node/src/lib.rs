@@ -150,6 +150,7 @@ pub fn make_charter(
     name: &str,
     founders: &[std::path::PathBuf],
     threshold: u8,
+    objection_window_ms: Option<u64>,
     point_of_contact: Option<&str>,
     now_ms: u64,
 ) -> Result<(Charter, String)> {
@@ -188,7 +189,7 @@ pub fn make_charter(
         name: name.trim().to_owned(),
         founders: signed,
         threshold,
-        objection_window_ms: None,
+        objection_window_ms,
         point_of_contact: poc,
         created_at: now_ms,
     };

@@ -441,8 +441,7 @@ async fn join_requests_are_rate_limited_per_forwarding_peer() {
     // Within one minute (the test runs in well under one; if it straddles a
     // minute boundary the budget resets once, so allow twice the budget).
     assert!(
-        accepted >= MAX_JOIN_REQUESTS_PER_PEER_MINUTE
-            && accepted <= 2 * MAX_JOIN_REQUESTS_PER_PEER_MINUTE
+        (MAX_JOIN_REQUESTS_PER_PEER_MINUTE..=2 * MAX_JOIN_REQUESTS_PER_PEER_MINUTE).contains(&accepted)
     );
     assert!(limited >= 1 || accepted > MAX_JOIN_REQUESTS_PER_PEER_MINUTE);
     // Another peer has its own budget.
