@@ -80,7 +80,9 @@ async fn main() -> Result<()> {
             to: vec!["CSIRT-B".into()],
         })
         .await?;
-    let incident = published.incident.context("an incident envelope names its incident")?;
+    let incident = published
+        .incident
+        .context("an incident envelope names its incident")?;
     println!("A opened incident {}", &incident[..8]);
 
     // 5. B receives it over gossip (or anti-entropy), decrypts it, reads it.

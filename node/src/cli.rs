@@ -77,6 +77,9 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Replace this team's signing key; the team, its membership and its
+    /// history stay. The old key signs the change, the new key consents.
+    RotateKey(ClientArgs),
     /// Revoke this team's own key (e.g. it was compromised). Cannot be undone.
     Revoke {
         #[command(flatten)]
@@ -302,6 +305,15 @@ async fn dispatch(command: Command) -> Result<()> {
         } => {
             let p = membership(&c, "suspend", Some(team), reason, None).await?;
             print(&c, &p, |p| format!("Asked to suspend ({})\n", short(&p.id)))
+        }
+        Command::RotateKey(c) => {
+            let p = client(&c)?.rotate_key().await?;
+            print(&c, &p, |p| {
+                format!(
+                    "Rotated this team's signing key ({}); `csirtmesh status` shows the new TeamId\n",
+                    short(&p.id)
+                )
+            })
         }
         Command::Revoke {
             client: c,

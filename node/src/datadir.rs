@@ -29,6 +29,8 @@ use seal::TeamKeys;
 pub mod files {
     /// The team's signing key.
     pub const TEAM_KEY: &str = "team.key";
+    /// A new signing key during a key rotation (see `csirtmesh rotate-key`).
+    pub const TEAM_KEY_NEXT: &str = "team.key.next";
     /// The team's age identity.
     pub const AGE_KEY: &str = "age.key";
     /// The node's libp2p key.
@@ -131,6 +133,15 @@ impl DataDir {
         Ok(TeamKeys::from_secrets(&signing, &age)?)
     }
 
+    /// The signing key being rotated to, if a rotation was interrupted.
+    pub fn next_signing_key(&self) -> Result<Option<String>> {
+        match fs::read_to_string(self.file(files::TEAM_KEY_NEXT)) {
+            Ok(s) => Ok(Some(s.trim().to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).context("cannot read team.key.next"),
+        }
+    }
+
     /// The node's libp2p key.
     pub fn node_key(&self) -> Result<net::NodeKey> {
         let bytes =
@@ -141,6 +152,17 @@ impl DataDir {
     /// The team's signed profile, verified.
     pub fn profile(&self) -> Result<(SignedProfile, Profile)> {
         read_profile(&self.file(files::PROFILE))
+    }
+
+    /// The team's profile as stored, without checking who signed it (to
+    /// re-sign it after a key rotation).
+    pub fn profile_unchecked(&self) -> Result<(SignedProfile, Profile)> {
+        let path = self.file(files::PROFILE);
+        let bytes =
+            fs::read(&path).with_context(|| format!("cannot read profile {}", path.display()))?;
+        let signed = SignedProfile::from_bytes(&bytes)?;
+        let profile = signed.profile()?;
+        Ok((signed, profile))
     }
 
     /// The admin API token.

@@ -35,6 +35,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Runs a node until `shutdown` is cancelled.
 pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<()> {
     let dir = &config.data_dir;
+    let (charter, founders) = adopt_charter(dir, config.charter.as_deref())?;
+    let store = Store::open(&dir.file(files::DATABASE))
+        .with_context(|| format!("cannot open the database in {}", dir.root().display()))?;
+    recover_key_rotation(dir, &store)?;
     let keys = dir.team_keys()?;
     let (own_profile, profile) = dir.profile()?;
     if profile.team != keys.team_id() {
@@ -43,7 +47,6 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
             dir.root().display()
         );
     }
-    let (charter, founders) = adopt_charter(dir, config.charter.as_deref())?;
     let mesh = charter.mesh_id()?;
     if !founders.iter().any(|f| f.team == profile.team) {
         tracing::warn!(
@@ -51,8 +54,6 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
             "this team is not a founder of the mesh: it asks to join, and members admit it by vouching for it"
         );
     }
-    let store = Store::open(&dir.file(files::DATABASE))
-        .with_context(|| format!("cannot open the database in {}", dir.root().display()))?;
 
     let mut net_config = config.net.clone();
     net_config.topic = net::protocol::envelope_topic(&mesh.to_string());
@@ -76,7 +77,8 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
     tracing::info!(team = %profile.name, mesh = %charter.name, api = %api_addr, "node running");
 
     let (sync_tx, sync_rx) = mpsc::channel(64);
-    let node = node::Node::new(store, keys, own_profile, charter, founders, client, sync_tx)?;
+    let node = node::Node::new(store, keys, own_profile, charter, founders, client, sync_tx)?
+        .with_data_dir(dir.clone());
     let result = node
         .run_loop(
             events,
@@ -92,6 +94,55 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
     let _ = std::fs::remove_file(dir.file(files::API_ADDR));
     tracing::info!("node stopped");
     result
+}
+
+/// Finishes or discards a key rotation interrupted by a crash: if the log
+/// holds the rotation act naming `team.key.next`, the new key replaces
+/// `team.key` (and the profile is re-signed); otherwise the unused new key is
+/// removed.
+pub fn recover_key_rotation(dir: &DataDir, store: &Store) -> Result<()> {
+    let Some(next_secret) = dir.next_signing_key()? else {
+        let keys = dir.team_keys()?;
+        if dir.profile()?.1.team != keys.team_id() {
+            resign_profile(dir, &keys)?;
+        }
+        return Ok(());
+    };
+    let current = dir.team_keys()?;
+    let (_, age) = current.secrets();
+    // A key that does not parse was cut short while being written, before
+    // any rotation act could name it.
+    let Ok(next) = seal::TeamKeys::from_secrets(&next_secret, &age) else {
+        std::fs::remove_file(dir.file(files::TEAM_KEY_NEXT))?;
+        tracing::warn!("discarded a half-written new key");
+        return Ok(());
+    };
+    let published = store.by_kind(proto::Kind::Membership)?.iter().any(|s| {
+        proto::Envelope::decode(&s.bytes).is_ok_and(|e| {
+            e.content.author == current.team_id()
+                && matches!(&e.content.body, proto::Body::Clear(b)
+                    if matches!(proto::MembershipAct::from_bytes(b), Ok(proto::MembershipAct::RotateKey { new, .. }) if new == next.team_id()))
+        })
+    });
+    if published {
+        std::fs::rename(dir.file(files::TEAM_KEY_NEXT), dir.file(files::TEAM_KEY))?;
+        resign_profile(dir, &next)?;
+        tracing::warn!(new = %next.team_id().short(), "finished an interrupted key rotation");
+    } else {
+        std::fs::remove_file(dir.file(files::TEAM_KEY_NEXT))?;
+        tracing::warn!("discarded a new key whose rotation was never published");
+    }
+    Ok(())
+}
+
+/// Re-signs the team's profile with `keys` (after a key rotation).
+pub fn resign_profile(dir: &DataDir, keys: &seal::TeamKeys) -> Result<proto::SignedProfile> {
+    let (_, mut profile) = dir.profile_unchecked()?;
+    profile.team = keys.team_id();
+    profile.updated_at = node::now_ms().max(profile.updated_at + 1);
+    let signed = seal::sign_profile(keys, &profile)?;
+    datadir::replace(&dir.file(files::PROFILE), &signed.to_bytes()?, 0o644)?;
+    Ok(signed)
 }
 
 /// Loads a charter file and verifies every founder's signed profile.

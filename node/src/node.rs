@@ -122,6 +122,8 @@ pub enum ApiRequest {
     ),
     /// Stored envelopes' public headers.
     Envelopes(oneshot::Sender<Result<Vec<EnvelopeView>, ApiError>>),
+    /// Replace this team's signing key.
+    RotateKey(oneshot::Sender<Result<Published, ApiError>>),
 }
 
 /// An API failure: bad input (400), unknown thing (404), or our fault (500).
@@ -185,6 +187,8 @@ pub struct Node {
     rules: Rules,
     /// This team's signed profile: its join request.
     own_profile: proto::SignedProfile,
+    /// The data directory, to persist a rotated key (none in unit tests).
+    dir: Option<crate::datadir::DataDir>,
     /// Every verified profile held (join requests and updates).
     profiles: Vec<Profile>,
     /// Every membership act held.
@@ -233,6 +237,7 @@ impl Node {
             members: Membership::default(),
             rules,
             own_profile,
+            dir: None,
             profiles: Vec::new(),
             records: Vec::new(),
             join_requests: HashMap::new(),
@@ -248,6 +253,12 @@ impl Node {
         node.load_membership_records()?;
         node.rebuild_membership()?;
         Ok(node)
+    }
+
+    /// Gives the node its data directory, where a key rotation is persisted.
+    pub fn with_data_dir(mut self, dir: crate::datadir::DataDir) -> Self {
+        self.dir = Some(dir);
+        self
     }
 
     /// Loads the verified profiles and membership acts from the log (the
@@ -1088,6 +1099,10 @@ impl Node {
                 let r = self.act(req).await;
                 let _ = reply.send(r);
             }
+            ApiRequest::RotateKey(reply) => {
+                let r = self.rotate_key().await;
+                let _ = reply.send(r);
+            }
             ApiRequest::Envelopes(reply) => {
                 let _ = reply.send(self.envelope_views());
             }
@@ -1261,6 +1276,51 @@ impl Node {
         let p = self.join().await?;
         tracing::info!(envelope = %p.id, "not a member yet: published a join request; members can vouch with `csirtmesh vouch {}`", self.me);
         Ok(())
+    }
+
+    /// Replaces the team's signing key. Crash-safe order: the new key is
+    /// durable in `team.key.next` before the rotation act names it; the act
+    /// is durable before `team.key` is replaced; a restart finishes or
+    /// discards an interrupted rotation (`crate::recover_key_rotation`).
+    async fn rotate_key(&mut self) -> Result<Published, ApiError> {
+        if !self.members.is_member(&self.me) {
+            return Err(ApiError::BadRequest("only a member rotates its key".into()));
+        }
+        let dir = self.dir.clone().ok_or_else(|| {
+            ApiError::Internal("this node has no data directory to keep a new key in".into())
+        })?;
+        let new = self.keys.with_new_signing_key();
+        let next = dir.file(crate::datadir::files::TEAM_KEY_NEXT);
+        let _ = std::fs::remove_file(&next);
+        crate::datadir::write_new(&next, new.secrets().0.as_bytes(), 0o600)?;
+        let msg = proto::membership::rotation_message(&self.mesh, &self.me);
+        let act = MembershipAct::RotateKey {
+            new: new.team_id(),
+            proof: new.sign(proto::context::KEY_ROTATION, &msg),
+        };
+        let body = Body::Clear(
+            act.to_bytes()
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
+        let (id, gossiped) = self
+            .publish(Kind::Membership, Tlp::Clear, None, body)
+            .await?;
+        std::fs::rename(&next, dir.file(crate::datadir::files::TEAM_KEY))
+            .map_err(|e| ApiError::Internal(format!("the rotation is published but team.key was not replaced: {e}; restart the node to finish it")))?;
+        let old = self.me;
+        self.keys = new;
+        self.me = self.keys.team_id();
+        self.seq = self.store.max_seq(&self.me)?;
+        let signed = crate::resign_profile(&dir, &self.keys)?;
+        self.own_profile = signed;
+        // Publish the profile under the new key, so others can address it.
+        self.join().await?;
+        tracing::info!(old = %old.short(), new = %self.me.short(), "rotated the team's signing key");
+        Ok(Published {
+            id: id.to_string(),
+            incident: None,
+            gossiped,
+        })
     }
 
     async fn act(&mut self, req: MembershipRequest) -> Result<Published, ApiError> {

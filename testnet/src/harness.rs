@@ -112,7 +112,8 @@ impl Testnet {
             .take(founders.max(1))
             .map(|t| t.dir.root().to_path_buf())
             .collect();
-        let (_, text) = csirtmesh::make_charter("Testnet forum", &founder_dirs, 2, None, None, now_ms())?;
+        let (_, text) =
+            csirtmesh::make_charter("Testnet forum", &founder_dirs, 2, None, None, now_ms())?;
         let charter = root.join("charter.toml");
         fs::write(&charter, text)?;
         Ok(Testnet {

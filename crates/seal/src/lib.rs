@@ -99,6 +99,15 @@ impl TeamKeys {
         }
     }
 
+    /// A new signing key for the same team (key rotation); the age identity,
+    /// which others encrypt to, stays.
+    pub fn with_new_signing_key(&self) -> Self {
+        TeamKeys {
+            signing: SigningKey::generate(&mut rand::rngs::OsRng),
+            age: self.age.clone(),
+        }
+    }
+
     /// Rebuilds keys from their secret strings (as [`TeamKeys::secrets`] gives).
     pub fn from_secrets(signing_hex: &str, age_secret: &str) -> Result<Self, Error> {
         let bytes = hex::decode(signing_hex.trim()).map_err(|e| Error::BadKey {

@@ -125,6 +125,11 @@ impl ApiClient {
         self.post("/v1/join", &serde_json::json!({})).await
     }
 
+    /// `POST /v1/rotate-key`.
+    pub async fn rotate_key(&self) -> Result<Published> {
+        self.post("/v1/rotate-key", &serde_json::json!({})).await
+    }
+
     /// `POST /v1/membership`: vouch, object, suspend, revoke.
     pub async fn membership(&self, req: &MembershipRequest) -> Result<Published> {
         self.post("/v1/membership", req).await

@@ -122,6 +122,10 @@ fn router(state: AppState) -> Router {
         .route("/v1/members", get(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Members).await }))
         .route("/v1/join", post(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Join).await }))
         .route(
+            "/v1/rotate-key",
+            post(|State(s): State<AppState>| async move { ask(&s, ApiRequest::RotateKey).await }),
+        )
+        .route(
             "/v1/membership",
             post(|State(s): State<AppState>, Json(b): Json<MembershipRequest>| async move {
                 ask(&s, |r| ApiRequest::Act(b, r)).await

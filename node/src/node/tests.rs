@@ -441,7 +441,8 @@ async fn join_requests_are_rate_limited_per_forwarding_peer() {
     // Within one minute (the test runs in well under one; if it straddles a
     // minute boundary the budget resets once, so allow twice the budget).
     assert!(
-        (MAX_JOIN_REQUESTS_PER_PEER_MINUTE..=2 * MAX_JOIN_REQUESTS_PER_PEER_MINUTE).contains(&accepted)
+        (MAX_JOIN_REQUESTS_PER_PEER_MINUTE..=2 * MAX_JOIN_REQUESTS_PER_PEER_MINUTE)
+            .contains(&accepted)
     );
     assert!(limited >= 1 || accepted > MAX_JOIN_REQUESTS_PER_PEER_MINUTE);
     // Another peer has its own budget.
@@ -478,4 +479,148 @@ async fn the_api_cannot_publish_as_a_non_member() {
         .await;
     assert!(matches!(r, Err(ApiError::BadRequest(_))));
     assert_eq!(node.store.count().unwrap(), 0);
+}
+
+/// A node whose team lives in a real data directory (for key rotation).
+fn node_in_dir(dir: &crate::datadir::DataDir, others: &[&Team]) -> Node {
+    let profile = dir.profile().unwrap();
+    let mut founders: Vec<proto::SignedProfile> =
+        others.iter().map(|t| t.signed_profile()).collect();
+    founders.push(profile.0.clone());
+    let charter = Charter {
+        name: "Rotation forum".into(),
+        founders,
+        threshold: 2,
+        objection_window_ms: None,
+        point_of_contact: None,
+        created_at: testkit::NOW,
+    };
+    let mut profiles: Vec<Profile> = others.iter().map(|t| t.profile.clone()).collect();
+    profiles.push(profile.1);
+    let (client, _e, _l) = net::new(net::NodeKey::generate(), net::Config::default()).unwrap();
+    let (tx, _rx) = mpsc::channel(1);
+    let store = Store::open(&dir.file(crate::datadir::files::DATABASE)).unwrap();
+    Node::new(
+        store,
+        dir.team_keys().unwrap(),
+        profile.0,
+        charter,
+        profiles,
+        client,
+        tx,
+    )
+    .unwrap()
+    .with_data_dir(dir.clone())
+}
+
+#[tokio::test]
+async fn key_rotation_keeps_the_team_and_its_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = crate::datadir::DataDir::new(tmp.path().join("x"));
+    let opts = crate::datadir::InitOptions {
+        name: "CSIRT-X".into(),
+        ..Default::default()
+    };
+    let old = dir.init(&opts, testkit::NOW).unwrap().team;
+    let (a, b) = (Team::new("A"), Team::new("B"));
+    let mut node = node_in_dir(&dir, &[&a, &b]);
+    let before = node
+        .open_incident(NewIncident {
+            title: "before the rotation".into(),
+            description: String::new(),
+            tlp: "clear".into(),
+            to: vec![],
+        })
+        .await
+        .unwrap();
+    node.rotate_key().await.unwrap();
+    let new = dir.team_keys().unwrap().team_id();
+    assert_ne!(new, old);
+    assert!(dir.next_signing_key().unwrap().is_none());
+    assert_eq!(dir.profile().unwrap().1.team, new);
+    assert!(node.members.is_member(&new) && !node.members.is_member(&old));
+    // The history stays: the old key's incident is still there and readable.
+    let id: EnvelopeId = before.id.parse().unwrap();
+    assert!(node.load_entry(&id).unwrap().unwrap().payload.is_some());
+    // The node publishes under the new key from now on.
+    let after = node
+        .open_incident(NewIncident {
+            title: "after".into(),
+            description: String::new(),
+            tlp: "clear".into(),
+            to: vec![],
+        })
+        .await
+        .unwrap();
+    let env = Envelope::decode(
+        &node
+            .store
+            .get(&after.id.parse().unwrap())
+            .unwrap()
+            .unwrap()
+            .bytes,
+    )
+    .unwrap();
+    assert_eq!(env.content.author, new);
+}
+
+#[tokio::test]
+async fn an_interrupted_rotation_is_finished_or_discarded_on_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = crate::datadir::DataDir::new(tmp.path().join("x"));
+    let opts = crate::datadir::InitOptions {
+        name: "CSIRT-X".into(),
+        ..Default::default()
+    };
+    let old = dir.init(&opts, testkit::NOW).unwrap().team;
+    // Crash after writing team.key.next but before publishing: discarded.
+    crate::datadir::write_new(
+        &dir.file(crate::datadir::files::TEAM_KEY_NEXT),
+        b"00",
+        0o600,
+    )
+    .unwrap();
+    let store = Store::open(&dir.file(crate::datadir::files::DATABASE)).unwrap();
+    crate::recover_key_rotation(&dir, &store).unwrap();
+    assert!(dir.next_signing_key().unwrap().is_none());
+    assert_eq!(dir.team_keys().unwrap().team_id(), old);
+    // A complete new key whose rotation was never published: discarded too.
+    let unused = dir.team_keys().unwrap().with_new_signing_key();
+    crate::datadir::write_new(
+        &dir.file(crate::datadir::files::TEAM_KEY_NEXT),
+        unused.secrets().0.as_bytes(),
+        0o600,
+    )
+    .unwrap();
+    crate::recover_key_rotation(&dir, &store).unwrap();
+    assert!(dir.next_signing_key().unwrap().is_none());
+    assert_eq!(dir.team_keys().unwrap().team_id(), old);
+    drop(store);
+    // Crash after publishing but before replacing team.key: finished.
+    let (a, b) = (Team::new("A"), Team::new("B"));
+    let mut node = node_in_dir(&dir, &[&a, &b]);
+    let new = node.keys.with_new_signing_key();
+    crate::datadir::write_new(
+        &dir.file(crate::datadir::files::TEAM_KEY_NEXT),
+        new.secrets().0.as_bytes(),
+        0o600,
+    )
+    .unwrap();
+    let msg = proto::membership::rotation_message(&node.mesh, &old);
+    let act = MembershipAct::RotateKey {
+        new: new.team_id(),
+        proof: new.sign(proto::context::KEY_ROTATION, &msg),
+    };
+    node.publish(
+        Kind::Membership,
+        Tlp::Clear,
+        None,
+        Body::Clear(act.to_bytes().unwrap()),
+    )
+    .await
+    .unwrap();
+    let store = Store::open(&dir.file(crate::datadir::files::DATABASE)).unwrap();
+    crate::recover_key_rotation(&dir, &store).unwrap();
+    assert_eq!(dir.team_keys().unwrap().team_id(), new.team_id());
+    assert_eq!(dir.profile().unwrap().1.team, new.team_id());
 }
