@@ -624,3 +624,68 @@ async fn an_interrupted_rotation_is_finished_or_discarded_on_restart() {
     assert_eq!(dir.team_keys().unwrap().team_id(), new.team_id());
     assert_eq!(dir.profile().unwrap().1.team, new.team_id());
 }
+
+#[tokio::test]
+async fn a_suspended_team_cannot_read_green_sent_after_its_removal() {
+    let (a, b, c) = mesh();
+    let mut as_a = node_for(&a, &[&a, &b, &c]);
+    let mut as_c = node_for(&c, &[&a, &b, &c]);
+    let green = |title: &str| NewIncident {
+        title: title.into(),
+        description: String::new(),
+        tlp: "green".into(),
+        to: vec![],
+    };
+    // Before: C reads A's GREEN (key share + advisory copied to C's node).
+    let first = as_a.open_incident(green("before")).await.unwrap();
+    for id in as_a.store.ids().unwrap() {
+        let bytes = as_a.store.get(&id).unwrap().unwrap().bytes;
+        as_c.ingest(&bytes, Origin::Sync(PeerId::random()));
+    }
+    let first_id: EnvelopeId = first.id.parse().unwrap();
+    assert!(
+        as_c.load_entry(&first_id)
+            .unwrap()
+            .unwrap()
+            .payload
+            .is_some()
+    );
+    // A and B suspend C.
+    let suspend = |by: &Team, seq: u64| {
+        by.act(
+            seq,
+            now_ms() + seq,
+            &MembershipAct::Suspend {
+                target: c.id(),
+                reason: "test".into(),
+            },
+        )
+    };
+    let (s1, s2) = (suspend(&a, 100), suspend(&b, 101));
+    for node in [&mut as_a, &mut as_c] {
+        assert_eq!(node.ingest(&bytes(&s1), Origin::Local), Verdict::Accept);
+        assert_eq!(node.ingest(&bytes(&s2), Origin::Local), Verdict::Accept);
+    }
+    assert!(!as_a.members.is_member(&c.id()));
+    // After: A's next GREEN uses a new sender key shared with A and B only.
+    let second = as_a.open_incident(green("after")).await.unwrap();
+    for id in as_a.store.ids().unwrap() {
+        let bytes = as_a.store.get(&id).unwrap().unwrap().bytes;
+        as_c.ingest(&bytes, Origin::Sync(PeerId::random()));
+    }
+    let second_id: EnvelopeId = second.id.parse().unwrap();
+    let seen = as_c.load_entry(&second_id).unwrap().unwrap();
+    assert!(
+        seen.payload.is_none(),
+        "a removed team must not read GREEN sent after its removal"
+    );
+    assert!(seen.waiting_for_key);
+    // The earlier advisory stays readable to C.
+    assert!(
+        as_c.load_entry(&first_id)
+            .unwrap()
+            .unwrap()
+            .payload
+            .is_some()
+    );
+}
