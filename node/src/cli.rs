@@ -574,7 +574,13 @@ fn render_status(s: &StatusView) -> String {
             .map(|t| t.to_string())
             .unwrap_or_else(|| "unknown team".into());
         let sync = match (&p.last_sync_ok, &p.last_sync_error) {
-            (Some(t), _) => format!("last sync {} ({} fetched)", when(*t), p.last_sync_fetched),
+            (Some(t), _) => format!(
+                "last sync {} ({} fetched, {} round trips, {} bytes)",
+                when(*t),
+                p.last_sync_fetched,
+                p.last_sync_rounds,
+                p.last_sync_bytes
+            ),
             (None, Some(e)) => format!("sync failing: {e}"),
             (None, None) => "not synced yet".into(),
         };

@@ -149,21 +149,17 @@ impl From<store::Error> for ApiError {
     }
 }
 
-/// A finished network part of a sync exchange.
-pub enum SyncResult {
-    /// The peer's inventory.
-    Inventory(PeerId, Result<Vec<EnvelopeId>, String>),
-    /// Envelopes fetched from the peer.
-    Envelopes(PeerId, Result<Vec<Vec<u8>>, String>),
-}
-
 /// What the node knows of a connected peer.
 #[derive(Default)]
 struct PeerState {
     rejects: u32,
+    /// A reconciliation we started with this peer is under way.
     sync_in_flight: bool,
+    /// The conversation under way.
+    conversation: anti_entropy::Conversation,
     last_sync_ok: Option<u64>,
-    last_sync_fetched: u64,
+    /// What the last finished conversation exchanged.
+    last_sync: anti_entropy::Conversation,
     last_sync_error: Option<String>,
 }
 
@@ -203,6 +199,8 @@ pub struct Node {
     logged: HashSet<(PeerId, String)>,
     counters: Counters,
     sync_results: mpsc::Sender<SyncResult>,
+    /// The `(created_at, id)` keys of every stored envelope, for reconciliation.
+    sync_set: sync::Set,
     /// Join requests (profiles of non-members) accepted per forwarding peer
     /// in the current minute: (minute, count).
     join_requests: HashMap<PeerId, (u64, u32)>,
@@ -249,7 +247,9 @@ impl Node {
             logged: HashSet::new(),
             counters: Counters::default(),
             sync_results,
+            sync_set: sync::Set::new(),
         };
+        node.sync_set = node.store.keys()?.into_iter().collect();
         node.load_membership_records()?;
         node.rebuild_membership()?;
         Ok(node)
@@ -370,8 +370,12 @@ impl Node {
                     self.penalise(source).await;
                 }
             }
-            net::Event::Request { data, channel, .. } => {
-                let answer = self.answer_sync(&data);
+            net::Event::Request {
+                peer,
+                data,
+                channel,
+            } => {
+                let answer = self.answer_sync(peer, &data);
                 let bytes = answer.to_bytes().unwrap_or_default();
                 let _ = self.net.respond(channel, bytes).await;
             }
@@ -464,6 +468,7 @@ impl Node {
             }
         }
         self.hlc.observe(env.content.created_at);
+        self.sync_set.insert((env.content.created_at, env.id));
         if origin == Origin::Local {
             self.seq = self.seq.max(env.content.seq);
         }
@@ -1143,7 +1148,9 @@ impl Node {
                         })
                         .map(|p| self.team_ref(&p.team)),
                     last_sync_ok: state.and_then(|s| s.last_sync_ok),
-                    last_sync_fetched: state.map(|s| s.last_sync_fetched).unwrap_or(0),
+                    last_sync_fetched: state.map(|s| s.last_sync.fetched).unwrap_or(0),
+                    last_sync_rounds: state.map(|s| s.last_sync.rounds).unwrap_or(0),
+                    last_sync_bytes: state.map(|s| s.last_sync.bytes).unwrap_or(0),
                     last_sync_error: state.and_then(|s| s.last_sync_error.clone()),
                 }
             })
@@ -1431,177 +1438,6 @@ impl Node {
         }
         Ok(out)
     }
-
-    // ---- anti-entropy ------------------------------------------------------
-
-    fn answer_sync(&self, data: &[u8]) -> SyncResponse {
-        let request = match SyncRequest::from_bytes(data) {
-            Ok(r) => r,
-            Err(e) => return SyncResponse::Refused(format!("malformed request: {e}")),
-        };
-        match request {
-            SyncRequest::Inventory => match self.store.ids() {
-                Ok(ids) => SyncResponse::Inventory(ids),
-                Err(e) => SyncResponse::Refused(format!("database error: {e}")),
-            },
-            SyncRequest::Get(ids) => {
-                if ids.len() > MAX_GET {
-                    return SyncResponse::Refused(format!(
-                        "asked for {} envelopes, at most {MAX_GET}",
-                        ids.len()
-                    ));
-                }
-                let mut out = Vec::with_capacity(ids.len());
-                let mut total = 0usize;
-                for id in ids {
-                    if let Ok(Some(s)) = self.store.get(&id) {
-                        // Keep the answer under the frame limit; the asker comes back.
-                        if total + s.bytes.len() + 16 > MAX_SYNC_BYTES - 1024 {
-                            break;
-                        }
-                        total += s.bytes.len() + 16;
-                        out.push(s.bytes);
-                    }
-                }
-                SyncResponse::Envelopes(out)
-            }
-        }
-    }
-
-    fn sync_with_random_peer(&mut self) {
-        let idle: Vec<PeerId> = self
-            .peers
-            .iter()
-            .filter(|(_, s)| !s.sync_in_flight)
-            .map(|(p, _)| *p)
-            .collect();
-        if !idle.is_empty() {
-            let peer = idle[rand::Rng::gen_range(&mut rand::thread_rng(), 0..idle.len())];
-            self.start_sync(peer);
-        }
-    }
-
-    fn start_sync(&mut self, peer: PeerId) {
-        let state = self.peers.entry(peer).or_default();
-        if state.sync_in_flight {
-            return;
-        }
-        state.sync_in_flight = true;
-        let net = self.net.clone();
-        let results = self.sync_results.clone();
-        tokio::spawn(async move {
-            let r =
-                request(&net, peer, &SyncRequest::Inventory)
-                    .await
-                    .and_then(|resp| match resp {
-                        SyncResponse::Inventory(ids) => Ok(ids),
-                        SyncResponse::Refused(why) => Err(format!("refused: {why}")),
-                        SyncResponse::Envelopes(_) => {
-                            Err("answered an inventory request with envelopes".into())
-                        }
-                    });
-            let _ = results.send(SyncResult::Inventory(peer, r)).await;
-        });
-    }
-
-    fn on_sync_result(&mut self, result: SyncResult) {
-        match result {
-            SyncResult::Inventory(peer, Ok(ids)) => {
-                let missing: Vec<EnvelopeId> = ids
-                    .into_iter()
-                    .filter(|id| !self.store.contains(id).unwrap_or(true))
-                    .take(MAX_GET)
-                    .collect();
-                if missing.is_empty() {
-                    self.sync_done(peer, Ok(0));
-                    return;
-                }
-                let net = self.net.clone();
-                let results = self.sync_results.clone();
-                tokio::spawn(async move {
-                    let r = request(&net, peer, &SyncRequest::Get(missing))
-                        .await
-                        .and_then(|resp| match resp {
-                            SyncResponse::Envelopes(e) => Ok(e),
-                            SyncResponse::Refused(why) => Err(format!("refused: {why}")),
-                            SyncResponse::Inventory(_) => {
-                                Err("answered a get request with an inventory".into())
-                            }
-                        });
-                    let _ = results.send(SyncResult::Envelopes(peer, r)).await;
-                });
-            }
-            SyncResult::Envelopes(peer, Ok(envelopes)) => {
-                // Ingest in clock order so key shares tend to come before
-                // what they open, and parents before replies.
-                let mut decoded: Vec<(u64, Vec<u8>)> = envelopes
-                    .into_iter()
-                    .map(|b| {
-                        (
-                            Envelope::decode(&b)
-                                .map(|e| e.content.created_at)
-                                .unwrap_or(0),
-                            b,
-                        )
-                    })
-                    .collect();
-                decoded.sort_by_key(|(t, _)| *t);
-                let mut fetched = 0;
-                let mut invalid = Vec::new();
-                for (_, bytes) in decoded {
-                    match self.ingest(&bytes, Origin::Sync(peer)) {
-                        Verdict::Accept => fetched += 1,
-                        Verdict::Reject(r) => invalid.push(r.to_string()),
-                        Verdict::Ignore(_) => {}
-                    }
-                }
-                self.counters.synced_in += fetched;
-                if invalid.is_empty() {
-                    self.sync_done(peer, Ok(fetched));
-                } else {
-                    let msg = format!("{} invalid envelopes, first: {}", invalid.len(), invalid[0]);
-                    self.sync_done(peer, Err(msg));
-                }
-                // More may be missing than one Get carries: go again soon.
-                if fetched as usize == MAX_GET {
-                    self.start_sync(peer);
-                }
-            }
-            SyncResult::Inventory(peer, Err(e)) | SyncResult::Envelopes(peer, Err(e)) => {
-                self.sync_done(peer, Err(e))
-            }
-        }
-    }
-
-    fn sync_done(&mut self, peer: PeerId, result: Result<u64, String>) {
-        let Some(state) = self.peers.get_mut(&peer) else {
-            return;
-        };
-        state.sync_in_flight = false;
-        match result {
-            Ok(n) => {
-                state.last_sync_ok = Some(now_ms());
-                state.last_sync_fetched = n;
-                if n > 0 {
-                    tracing::info!(%peer, fetched = n, "caught up by anti-entropy");
-                }
-            }
-            Err(e) => {
-                tracing::warn!(%peer, error = %e, "sync failed");
-                state.last_sync_error = Some(e);
-            }
-        }
-    }
-}
-
-async fn request(
-    net: &net::Client,
-    peer: PeerId,
-    req: &SyncRequest,
-) -> Result<SyncResponse, String> {
-    let bytes = req.to_bytes().map_err(|e| e.to_string())?;
-    let answer = net.request(peer, bytes).await.map_err(|e| e.to_string())?;
-    SyncResponse::from_bytes(&answer).map_err(|e| format!("malformed answer: {e}"))
 }
 
 fn reason_kind(r: &Reason) -> String {
@@ -1679,6 +1515,9 @@ fn entry_of(s: &Stored) -> Result<ThreadEntry, ApiError> {
         waiting_for_key: s.waiting_for_key,
     })
 }
+
+mod anti_entropy;
+pub use anti_entropy::SyncResult;
 
 #[cfg(test)]
 mod tests;

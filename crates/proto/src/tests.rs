@@ -118,7 +118,15 @@ proptest! {
         prop_assert_eq!(InnerContent::from_bytes(&inner.to_bytes().unwrap()).unwrap(), inner);
         let req = SyncRequest::Get(ids.iter().copied().map(EnvelopeId).collect());
         prop_assert_eq!(SyncRequest::from_bytes(&req.to_bytes().unwrap()).unwrap(), req);
-        let resp = SyncResponse::Inventory(ids.into_iter().map(EnvelopeId).collect());
+        let resp = SyncResponse::Reconcile(crate::sync::Reconcile {
+            ranges: ids
+                .into_iter()
+                .map(|i| crate::sync::Range {
+                    upper: crate::sync::Bound::Key(7, EnvelopeId(i)),
+                    mode: crate::sync::Mode::IdList(vec![EnvelopeId(i)]),
+                })
+                .collect(),
+        });
         prop_assert_eq!(SyncResponse::from_bytes(&resp.to_bytes().unwrap()).unwrap(), resp);
     }
 }

@@ -286,6 +286,24 @@ impl Store {
         Ok(out)
     }
 
+    /// Every stored envelope's `(created_at, id)` key, for reconciliation.
+    pub fn keys(&self) -> Result<Vec<(u64, EnvelopeId)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT created_at, id FROM envelopes")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (t, bytes) = row?;
+            let id = EnvelopeId::from_slice(&bytes).map_err(|e| Error::Corrupt {
+                id: hex::encode(&bytes),
+                reason: e.to_string(),
+            })?;
+            out.push((t.max(0) as u64, id));
+        }
+        Ok(out)
+    }
+
     /// The highest sequence number stored for `author` (0 if none).
     pub fn max_seq(&self, author: &TeamId) -> Result<u64> {
         let n: Option<i64> = self.conn.query_row(

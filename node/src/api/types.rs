@@ -67,6 +67,10 @@ pub struct PeerView {
     pub last_sync_ok: Option<u64>,
     /// Envelopes fetched from it by the last sync.
     pub last_sync_fetched: u64,
+    /// Reconciliation round trips of the last sync.
+    pub last_sync_rounds: u64,
+    /// Reconciliation bytes (both ways) of the last sync.
+    pub last_sync_bytes: u64,
     /// The last sync error, in words.
     pub last_sync_error: Option<String>,
 }
