@@ -70,7 +70,12 @@ fn names(packages: &HashMap<PackageId, Package>, ids: &HashSet<PackageId>) -> Ha
 #[test]
 fn domain_crates_know_no_io() {
     let (packages, deps) = graph();
-    for krate in ["csirtmesh-proto", "csirtmesh-core", "csirtmesh-seal", "csirtmesh-sync"] {
+    for krate in [
+        "csirtmesh-proto",
+        "csirtmesh-core",
+        "csirtmesh-seal",
+        "csirtmesh-sync",
+    ] {
         let all = names(&packages, &closure(&deps, &id_of(&packages, krate)));
         for banned in [
             "tokio",

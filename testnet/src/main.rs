@@ -38,12 +38,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Benchmarks (figures, not pass/fail).
+    #[command(subcommand)]
+    Bench(Bench),
     /// Act as the `csirtmesh` binary (used by the harness to start nodes).
     #[command(hide = true)]
     Node {
         /// The `csirtmesh` arguments.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Set reconciliation of 100,000 ids differing by 10 and 1,000, against
+    /// sending the full id list.
+    Sync {
+        /// Timed runs per case (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -55,6 +72,7 @@ fn main() -> ExitCode {
                 .map(|()| true)
         }
         Command::Demo { json } => run_demo(json),
+        Command::Bench(Bench::Sync { runs, json }) => bench_sync(runs, json),
         Command::Up {
             teams,
             founders,
@@ -93,6 +111,36 @@ fn run_up(
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
     Ok(report.all_admitted)
+}
+
+fn bench_sync(runs: usize, json: bool) -> anyhow::Result<bool> {
+    let cases = testnet::bench_sync::run(runs);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&cases)?);
+    } else {
+        println!(
+            "Set reconciliation vs sending the full id list ({runs} runs per case, median time)"
+        );
+        println!(
+            "{:>8} {:>6} {:>7} {:>6} {:>11} {:>11} {:>9} {:>6} {:>9}",
+            "items", "diff", "where", "trips", "bytes", "full list", "ratio", "exact", "ms"
+        );
+        for c in &cases {
+            println!(
+                "{:>8} {:>6} {:>7} {:>6} {:>11} {:>11} {:>9.4} {:>6} {:>9.1}",
+                c.items,
+                c.differences,
+                c.placement,
+                c.round_trips,
+                c.bytes,
+                c.baseline_bytes,
+                c.bytes_vs_full_list,
+                c.exact,
+                c.median_ms
+            );
+        }
+    }
+    Ok(cases.iter().all(|c| c.exact))
 }
 
 fn run_demo(json: bool) -> anyhow::Result<bool> {

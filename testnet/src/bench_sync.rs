@@ -1,0 +1,169 @@
+//! `testnet bench sync`: what reconciliation costs against sending the full
+//! id list, for two sets of 100,000 envelope ids that differ by a few.
+//!
+//! In-process and deterministic (seeded), so the bytes and round trips are
+//! exact; time is reported as the median of several runs. Bytes are the
+//! encoded `SyncRequest::Reconcile` / `SyncResponse::Reconcile` messages as
+//! they travel (without the 4-byte frame). The baseline sends one side's full
+//! id list (32 bytes an id) in one message, and the other side answers with
+//! the ids it has that are not on the list: one round trip.
+
+use std::time::Instant;
+
+use proto::{
+    EnvelopeId,
+    sync::{SyncRequest, SyncResponse},
+};
+use serde::Serialize;
+use sync::{Config, Key, Set};
+
+/// One scenario's figures.
+#[derive(Debug, Serialize)]
+pub struct Case {
+    /// Items in each set.
+    pub items: usize,
+    /// Items one side lacks.
+    pub differences: usize,
+    /// Where the differences are: "recent" (a node that was away) or "spread".
+    pub placement: String,
+    /// Round trips until both sides know what they lack.
+    pub round_trips: usize,
+    /// Reconciliation bytes, both ways.
+    pub bytes: usize,
+    /// Bytes of the full-id-list baseline.
+    pub baseline_bytes: usize,
+    /// `bytes / baseline_bytes`.
+    pub bytes_vs_full_list: f64,
+    /// Whether both sides found exactly their differences.
+    pub exact: bool,
+    /// Median wall time of one full reconciliation (both sides' CPU), ms.
+    pub median_ms: f64,
+}
+
+/// A small deterministic generator (SplitMix64), so runs are comparable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+fn key(rng: &mut Rng, t: u64) -> Key {
+    let mut id = [0u8; 32];
+    for chunk in id.chunks_mut(8) {
+        chunk.copy_from_slice(&rng.next().to_le_bytes());
+    }
+    (t, EnvelopeId(id))
+}
+
+/// Runs one conversation; returns (round trips, bytes, a lacks, b lacks).
+fn converse(a: &Set, b: &Set, config: &Config) -> (usize, usize, usize, usize) {
+    let mut msg = sync::initiate(a);
+    let (mut rounds, mut bytes, mut a_need, mut b_need) = (0, 0, 0, 0);
+    loop {
+        rounds += 1;
+        bytes += SyncRequest::Reconcile(msg.clone())
+            .to_bytes()
+            .map(|b| b.len())
+            .unwrap_or(0);
+        let Ok(step) = sync::reconcile(b, &msg, config) else {
+            break;
+        };
+        b_need += step.need.len();
+        let reply = step.reply.unwrap_or_default();
+        bytes += SyncResponse::Reconcile(reply.clone())
+            .to_bytes()
+            .map(|b| b.len())
+            .unwrap_or(0);
+        if reply.ranges.is_empty() {
+            break;
+        }
+        let Ok(step) = sync::reconcile(a, &reply, config) else {
+            break;
+        };
+        a_need += step.need.len();
+        match step.reply {
+            Some(m) => msg = m,
+            None => break,
+        }
+        if rounds > 64 {
+            break;
+        }
+    }
+    (rounds, bytes, a_need, b_need)
+}
+
+fn case(items: usize, differences: usize, recent: bool, runs: usize) -> Case {
+    let mut rng = Rng(42 + differences as u64 + u64::from(recent));
+    // One envelope every ~3 s over about three days, as a busy forum might.
+    let all: Vec<Key> = (0..items as u64)
+        .map(|i| key(&mut rng, 1_700_000_000_000 + i * 3_000))
+        .collect();
+    let missing: std::collections::BTreeSet<usize> = if recent {
+        (items - differences..items).collect()
+    } else {
+        let mut m = std::collections::BTreeSet::new();
+        while m.len() < differences {
+            m.insert((rng.next() % items as u64) as usize);
+        }
+        m
+    };
+    let a: Set = all.iter().copied().collect();
+    let b: Set = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !missing.contains(i))
+        .map(|(_, k)| *k)
+        .collect();
+    let config = Config::default();
+    let mut times = Vec::new();
+    let mut result = (0, 0, 0, 0);
+    for _ in 0..runs {
+        let start = Instant::now();
+        result = converse(&a, &b, &config);
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(|x, y| x.total_cmp(y));
+    let (round_trips, bytes, a_need, b_need) = result;
+    // Baseline: B sends all its ids; A answers with the ids B lacks.
+    let b_ids: Vec<EnvelopeId> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !missing.contains(i))
+        .map(|(_, k)| k.1)
+        .collect();
+    let lacking: Vec<EnvelopeId> = missing.iter().map(|i| all[*i].1).collect();
+    let baseline_bytes = proto::codec::encode("ids", &b_ids)
+        .map(|b| b.len())
+        .unwrap_or(0)
+        + proto::codec::encode("ids", &lacking)
+            .map(|b| b.len())
+            .unwrap_or(0);
+    Case {
+        items,
+        differences,
+        placement: if recent { "recent" } else { "spread" }.into(),
+        round_trips,
+        bytes,
+        baseline_bytes,
+        bytes_vs_full_list: bytes as f64 / baseline_bytes as f64,
+        exact: a_need == 0 && b_need == differences,
+        median_ms: times[times.len() / 2],
+    }
+}
+
+/// Runs the benchmark: 100,000 ids, 10 and 1,000 differences, recent and spread.
+pub fn run(runs: usize) -> Vec<Case> {
+    let mut out = Vec::new();
+    for differences in [10, 1_000] {
+        for recent in [true, false] {
+            out.push(case(100_000, differences, recent, runs.max(1)));
+        }
+    }
+    out
+}
