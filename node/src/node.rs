@@ -124,6 +124,8 @@ pub enum ApiRequest {
     Envelopes(oneshot::Sender<Result<Vec<EnvelopeView>, ApiError>>),
     /// Replace this team's signing key.
     RotateKey(oneshot::Sender<Result<Published, ApiError>>),
+    /// Block or unblock peers.
+    Peers(PeerBlock, oneshot::Sender<Result<StatusView, ApiError>>),
 }
 
 /// An API failure: bad input (400), unknown thing (404), or our fault (500).
@@ -1104,6 +1106,10 @@ impl Node {
                 let r = self.act(req).await;
                 let _ = reply.send(r);
             }
+            ApiRequest::Peers(req, reply) => {
+                let r = self.block_peers(req).await;
+                let _ = reply.send(r);
+            }
             ApiRequest::RotateKey(reply) => {
                 let r = self.rotate_key().await;
                 let _ = reply.send(r);
@@ -1285,6 +1291,29 @@ impl Node {
         Ok(())
     }
 
+    async fn block_peers(&mut self, req: PeerBlock) -> Result<StatusView, ApiError> {
+        let mut peers = Vec::new();
+        for p in &req.block {
+            peers.push(
+                p.parse::<PeerId>()
+                    .map_err(|e| ApiError::BadRequest(format!("{p:?} is not a peer id: {e}")))?,
+            );
+        }
+        if req.unblock_all {
+            self.net
+                .unblock_all()
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+        }
+        if !peers.is_empty() {
+            self.net
+                .block(peers)
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+        }
+        self.status().await
+    }
+
     /// Replaces the team's signing key. Crash-safe order: the new key is
     /// durable in `team.key.next` before the rotation act names it; the act
     /// is durable before `team.key` is replaced; a restart finishes or
@@ -1434,6 +1463,7 @@ impl Node {
                 thread: c.thread.map(|t| t.to_string()),
                 readable: s.opened.is_some(),
                 waiting_for_key: s.waiting_for_key,
+                received_at: s.received_at,
             });
         }
         Ok(out)

@@ -11,6 +11,7 @@
 
 pub mod bench_sync;
 pub mod demo;
+pub mod drill;
 pub mod harness;
 pub mod rogue;
 pub mod up;

@@ -38,6 +38,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Publish from many teams while killing, restarting and partitioning
+    /// nodes; then heal and check nothing acknowledged was lost.
+    Drill {
+        /// Teams (all founders).
+        #[arg(long, default_value_t = 12)]
+        teams: usize,
+        /// Incidents to publish.
+        #[arg(long, default_value_t = 300)]
+        incidents: usize,
+        /// Share of teams killed (SIGKILL) and restarted during the burst.
+        #[arg(long, default_value_t = 0.3)]
+        churn: f64,
+        /// Split the mesh in two during the burst.
+        #[arg(long)]
+        partition: bool,
+        /// Seed for authors, labels and recipients.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON object of figures on stdout (progress on stderr).
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmarks (figures, not pass/fail).
     #[command(subcommand)]
     Bench(Bench),
@@ -73,6 +95,23 @@ fn main() -> ExitCode {
         }
         Command::Demo { json } => run_demo(json),
         Command::Bench(Bench::Sync { runs, json }) => bench_sync(runs, json),
+        Command::Drill {
+            teams,
+            incidents,
+            churn,
+            partition,
+            seed,
+            json,
+        } => run_drill(
+            testnet::drill::DrillConfig {
+                teams,
+                incidents,
+                churn,
+                partition,
+                seed,
+            },
+            json,
+        ),
         Command::Up {
             teams,
             founders,
@@ -111,6 +150,41 @@ fn run_up(
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
     Ok(report.all_admitted)
+}
+
+fn run_drill(cfg: testnet::drill::DrillConfig, json: bool) -> anyhow::Result<bool> {
+    if !(0.0..=1.0).contains(&cfg.churn) {
+        anyhow::bail!(
+            "--churn is a share of teams, from 0 to 1 (got {})",
+            cfg.churn
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(testnet::drill::run(NodeCommand::this_binary()?, cfg, json))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "published {} (acknowledged), lost {}, converged {} ({} ms after heal), latency p50 {} ms p95 {} ms p99 {} ms max {} ms, {} kills ({} envelopes acknowledged just before a kill), partition {} ms",
+            report.envelopes_published,
+            report.lost,
+            report.converged,
+            report.converge_after_heal_ms,
+            report.latency_ms.p50,
+            report.latency_ms.p95,
+            report.latency_ms.p99,
+            report.latency_ms.max,
+            report.kills,
+            report.acknowledged_before_kill,
+            report.partition_ms
+        );
+        for l in &report.lost_examples {
+            println!("  lost: {l}");
+        }
+    }
+    Ok(report.lost == 0 && report.converged)
 }
 
 fn bench_sync(runs: usize, json: bool) -> anyhow::Result<bool> {

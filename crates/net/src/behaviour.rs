@@ -3,6 +3,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use libp2p::{
+    allow_block_list,
     gossipsub::{
         self, IdentTopic, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds,
         TopicScoreParams,
@@ -28,6 +29,9 @@ pub(crate) struct Behaviour {
     pub(crate) ping: ping::Behaviour,
     /// Anti-entropy requests between two nodes (bytes; the node gives meaning).
     pub(crate) sync: request_response::Behaviour<BytesCodec>,
+    /// Peers the operator (or the testnet, for a partition) blocked: no
+    /// connection in or out.
+    pub(crate) blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
 }
 
 /// Penalty for each message the node rejects (gossipsub squares the decayed
@@ -121,6 +125,7 @@ impl Behaviour {
             identify,
             ping: ping::Behaviour::default(),
             sync,
+            blocked: allow_block_list::Behaviour::default(),
         })
     }
 }

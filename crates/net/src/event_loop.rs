@@ -47,6 +47,8 @@ pub struct EventLoop {
     pending_requests: HashMap<OutboundRequestId, PendingRequest>,
     /// Peers we are connected to (at least one connection).
     connected: HashSet<PeerId>,
+    /// Peers blocked by command, to lift the blocks again.
+    blocked: HashSet<PeerId>,
 }
 
 impl EventLoop {
@@ -95,6 +97,7 @@ impl EventLoop {
             config,
             pending_requests: HashMap::new(),
             connected: HashSet::new(),
+            blocked: HashSet::new(),
         })
     }
 
@@ -118,7 +121,13 @@ impl EventLoop {
                 }
                 _ = score_check.tick() => self.drop_graylisted_peers(),
                 _ = discovery.tick() => {
-                    if !self.connected.is_empty() {
+                    if self.connected.is_empty() {
+                        // Alone (our bootstrap peers were down when we
+                        // started, or we were cut off): try them again.
+                        for addr in self.config.bootstrap.clone() {
+                            let _ = self.swarm.dial(addr);
+                        }
+                    } else {
                         // Errors only when the routing table is empty; nothing to do then.
                         let _ = self.swarm.behaviour_mut().kademlia.bootstrap();
                     }
@@ -201,6 +210,17 @@ impl EventLoop {
             Command::Disconnect { peer } => {
                 behaviour.gossipsub.blacklist_peer(&peer);
                 let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            Command::Block { peers } => {
+                for peer in peers {
+                    behaviour.blocked.block_peer(peer);
+                    self.blocked.insert(peer);
+                }
+            }
+            Command::UnblockAll => {
+                for peer in self.blocked.drain() {
+                    behaviour.blocked.unblock_peer(peer);
+                }
             }
             Command::Status { reply } => {
                 let topic_peers = self

@@ -120,7 +120,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Close connections idle for this long.
     pub idle_timeout: Duration,
-    /// How often to run a Kademlia bootstrap (random walk) to find peers.
+    /// How often to run a Kademlia bootstrap (random walk) to find peers,
+    /// or, with no connection at all, to dial the bootstrap peers again.
     pub discovery_interval: Duration,
     /// gossipsub heartbeat.
     pub heartbeat: Duration,
@@ -136,7 +137,7 @@ impl Default for Config {
             max_sync_bytes: 8 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(120),
-            discovery_interval: Duration::from_secs(30),
+            discovery_interval: Duration::from_secs(5),
             heartbeat: Duration::from_millis(700),
         }
     }
@@ -247,6 +248,10 @@ pub(crate) enum Command {
     Status {
         reply: oneshot::Sender<Status>,
     },
+    Block {
+        peers: Vec<PeerId>,
+    },
+    UnblockAll,
 }
 
 /// A handle to the network. Cheap to clone; the loop stops when all are dropped.
@@ -327,6 +332,22 @@ impl Client {
     pub async fn disconnect(&self, peer: PeerId) -> Result<(), Error> {
         self.tx
             .send(Command::Disconnect { peer })
+            .await
+            .map_err(|_| Error::Stopped)
+    }
+
+    /// Blocks peers: their connections are closed and refused until unblocked.
+    pub async fn block(&self, peers: Vec<PeerId>) -> Result<(), Error> {
+        self.tx
+            .send(Command::Block { peers })
+            .await
+            .map_err(|_| Error::Stopped)
+    }
+
+    /// Lifts every block.
+    pub async fn unblock_all(&self) -> Result<(), Error> {
+        self.tx
+            .send(Command::UnblockAll)
             .await
             .map_err(|_| Error::Stopped)
     }

@@ -101,6 +101,8 @@ pub struct Stored {
     pub opened: Option<Vec<u8>>,
     /// Whether it waits for a sender key.
     pub waiting_for_key: bool,
+    /// When this node stored it (ms).
+    pub received_at: u64,
 }
 
 /// A sender key this node holds.
@@ -399,18 +401,22 @@ impl Store {
     }
 }
 
-const STORED_SELECT: &str =
-    "SELECT e.bytes, o.plaintext, EXISTS(SELECT 1 FROM pending_key p WHERE p.id = e.id)
-     FROM envelopes e LEFT JOIN opened o ON o.id = e.id";
-const STORED_SELECT_BY_ID: &str =
-    "SELECT e.bytes, o.plaintext, EXISTS(SELECT 1 FROM pending_key p WHERE p.id = e.id)
-     FROM envelopes e LEFT JOIN opened o ON o.id = e.id WHERE e.id = ?1";
+/// The columns of a [`Stored`], in the order `stored_row` reads them.
+macro_rules! stored_select {
+    () => {
+        "SELECT e.bytes, o.plaintext, EXISTS(SELECT 1 FROM pending_key p WHERE p.id = e.id), e.received_at
+         FROM envelopes e LEFT JOIN opened o ON o.id = e.id"
+    };
+}
+const STORED_SELECT: &str = stored_select!();
+const STORED_SELECT_BY_ID: &str = concat!(stored_select!(), " WHERE e.id = ?1");
 
 fn stored_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
     Ok(Stored {
         bytes: r.get(0)?,
         opened: r.get(1)?,
         waiting_for_key: r.get(2)?,
+        received_at: r.get::<_, i64>(3)?.max(0) as u64,
     })
 }
 

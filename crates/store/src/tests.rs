@@ -35,6 +35,8 @@ fn persists_across_reopen() {
     assert_eq!(s.count().unwrap(), 2);
     let got = s.get(&e1.id).unwrap().unwrap();
     assert_eq!(got.bytes, e1.bytes);
+    assert_eq!(got.received_at, 1);
+    assert_eq!(s.keys().unwrap().len(), 2);
     assert_eq!(s.max_seq(&a.id()).unwrap(), 2);
     assert_eq!(s.ids().unwrap().len(), 2);
     let journal: String = s

@@ -125,6 +125,11 @@ impl ApiClient {
         self.post("/v1/join", &serde_json::json!({})).await
     }
 
+    /// `POST /v1/peers`: block peers, or lift every block.
+    pub async fn peers(&self, req: &PeerBlock) -> Result<StatusView> {
+        self.post("/v1/peers", req).await
+    }
+
     /// `POST /v1/rotate-key`.
     pub async fn rotate_key(&self) -> Result<Published> {
         self.post("/v1/rotate-key", &serde_json::json!({})).await

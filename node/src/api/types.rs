@@ -284,6 +284,19 @@ pub struct EnvelopeView {
     pub readable: bool,
     /// Whether it waits for a GREEN key.
     pub waiting_for_key: bool,
+    /// When this node stored it (ms).
+    pub received_at: u64,
+}
+
+/// `POST /v1/peers`: block peers (by PeerId), or lift every block.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PeerBlock {
+    /// Peers to block.
+    #[serde(default)]
+    pub block: Vec<String>,
+    /// Lift every block first.
+    #[serde(default)]
+    pub unblock_all: bool,
 }
 
 /// An error answer.

@@ -1,0 +1,497 @@
+//! `testnet drill`: publish from many teams while nodes are killed and
+//! restarted and the mesh is split in two; then heal and check that nothing
+//! acknowledged was lost and every node holds the same set.
+//!
+//! Timeline, over a burst of `incidents` publications from random teams
+//! (half GREEN advisories, half AMBER to one to three named teams):
+//! - from a third of the burst to its end, with `--partition`, the mesh is
+//!   split in two halves: every node blocks the other half's peers through
+//!   its admin API (and a restarted node gets its blocks again);
+//! - `churn x teams` nodes (never the bootstrap node) are each killed with
+//!   SIGKILL while a background task is publishing through them, and
+//!   restarted a few publications later;
+//! - after the burst the partition heals and the drill waits (bounded) until
+//!   every node holds the same envelope set.
+//!
+//! An envelope counts as published only when its node acknowledged it (the
+//! API call returned: it was durable). It is lost if any intended recipient
+//! (GREEN: every team; AMBER: the named teams and the author) does not hold
+//! it readable at the end.
+
+use std::{
+    collections::{HashMap, HashSet},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Result, bail};
+use csirtmesh::api::types::{EnvelopeView, NewIncident, PeerBlock};
+use serde::Serialize;
+
+use crate::harness::{NodeCommand, Testnet};
+
+/// What to drill.
+#[derive(Clone, Debug)]
+pub struct DrillConfig {
+    /// Teams (all founders).
+    pub teams: usize,
+    /// Incidents to publish.
+    pub incidents: usize,
+    /// Share of teams killed and restarted during the burst (0..1).
+    pub churn: f64,
+    /// Split the mesh in two during the burst.
+    pub partition: bool,
+    /// Seed for the choice of authors, labels and recipients.
+    pub seed: u64,
+}
+
+/// Latency percentiles, ms.
+#[derive(Debug, Default, Serialize)]
+pub struct Latency {
+    /// Median.
+    pub p50: u64,
+    /// 95th percentile.
+    pub p95: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Maximum.
+    pub max: u64,
+    /// Deliveries measured.
+    pub samples: usize,
+}
+
+/// The drill's figures.
+#[derive(Debug, Default, Serialize)]
+pub struct DrillReport {
+    /// Teams.
+    pub teams: usize,
+    /// Envelopes acknowledged by their node (durable).
+    pub envelopes_published: usize,
+    /// Publications refused or cut off by a kill (never acknowledged).
+    pub not_acknowledged: usize,
+    /// Acknowledged envelopes some intended recipient lacks at the end. Must be 0.
+    pub lost: usize,
+    /// The first few losses, in words.
+    pub lost_examples: Vec<String>,
+    /// Whether every node holds the same set at the end.
+    pub converged: bool,
+    /// From healing the partition (after the burst) to every node holding the same set.
+    pub converge_after_heal_ms: u64,
+    /// From publish (author's clock) to stored at each intended recipient.
+    pub latency_ms: Latency,
+    /// Nodes killed with SIGKILL during the burst (each restarted).
+    pub kills: usize,
+    /// Envelopes a killed node had acknowledged just before it was killed,
+    /// all found again after its restart.
+    pub acknowledged_before_kill: usize,
+    /// How long the mesh was split, ms (0 without `--partition`).
+    pub partition_ms: u64,
+    /// Wall time of the whole drill, ms.
+    pub wall_ms: u64,
+}
+
+/// A publication to check at the end.
+struct Sent {
+    id: String,
+    author: String,
+    recipients: Vec<String>,
+}
+
+/// SplitMix64: deterministic choices from the seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// How long convergence after healing may take.
+const CONVERGE_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Runs the drill; every process is stopped on return.
+pub async fn run(command: NodeCommand, cfg: DrillConfig, json: bool) -> Result<DrillReport> {
+    let say = |s: &str| {
+        if json {
+            eprintln!("{s}")
+        } else {
+            println!("{s}")
+        }
+    };
+    if cfg.teams < 2 {
+        bail!("a drill needs at least 2 teams");
+    }
+    let started = Instant::now();
+    let names: Vec<String> = (1..=cfg.teams).map(|i| format!("CSIRT-{i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut net = Testnet::create(command, &refs, cfg.teams, 2)?;
+    say(&format!(
+        "Drill: {} teams, {} incidents, churn {}, partition {} ({})",
+        cfg.teams,
+        cfg.incidents,
+        cfg.churn,
+        cfg.partition,
+        net.root.display()
+    ));
+    let result = drill(&mut net, &cfg, &names, &say).await;
+    net.stop_all().await;
+    let mut report = result?;
+    report.wall_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+async fn drill(
+    net: &mut Testnet,
+    cfg: &DrillConfig,
+    names: &[String],
+    say: &impl Fn(&str),
+) -> Result<DrillReport> {
+    let mut rng = Rng(cfg.seed);
+    let mut report = DrillReport {
+        teams: cfg.teams,
+        ..DrillReport::default()
+    };
+    let mut peer_ids: HashMap<String, String> = HashMap::new();
+    for n in names {
+        let s = net.start(n).await?;
+        peer_ids.insert(n.clone(), s.peer_id);
+    }
+    let want = (cfg.teams - 1).min(3);
+    let connected = Testnet::wait_for(Duration::from_secs(60), || async {
+        for n in names {
+            if net.api(n)?.status().await?.peers.len() < want {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await;
+    if let Err(e) = connected {
+        bail!("the mesh did not form: {e}");
+    }
+    say(&format!("{} nodes up and connected", cfg.teams));
+
+    // Who is killed when, and the two halves of the partition.
+    let victims: Vec<String> = {
+        let k = ((cfg.churn * cfg.teams as f64).round() as usize).min(cfg.teams - 1);
+        let mut pool: Vec<String> = names[1..].to_vec();
+        let mut v = Vec::new();
+        for _ in 0..k {
+            v.push(pool.remove(rng.below(pool.len())));
+        }
+        v
+    };
+    let half: HashSet<String> = names[..cfg.teams / 2].iter().cloned().collect();
+    let partition_from = cfg.incidents / 3;
+    let kill_every = if victims.is_empty() {
+        usize::MAX
+    } else {
+        (cfg.incidents / (victims.len() + 1)).max(2)
+    };
+    let restart_after = (cfg.incidents / 20).max(2);
+
+    let mut sent: Vec<Sent> = Vec::new();
+    let mut down: HashMap<String, usize> = HashMap::new(); // name -> publication index at which to restart
+    let mut next_victim = 0;
+    let mut partitioned = false;
+    let mut partition_start = Instant::now();
+    let mut progress = Instant::now();
+    for i in 0..cfg.incidents {
+        if cfg.partition && i == partition_from {
+            apply_partition(net, names, &half, &peer_ids, &down).await?;
+            partitioned = true;
+            partition_start = Instant::now();
+            say(&format!(
+                "[{i}/{}] partition: {} | {} teams",
+                cfg.incidents,
+                half.len(),
+                cfg.teams - half.len()
+            ));
+        }
+        // Restart those due.
+        let due: Vec<String> = down
+            .iter()
+            .filter(|(_, at)| **at <= i)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in due {
+            down.remove(&n);
+            net.start(&n).await?;
+            if partitioned {
+                block_other_half(net, &n, names, &half, &peer_ids).await?;
+            }
+            say(&format!("[{i}/{}] restarted {n}", cfg.incidents));
+        }
+        // Kill the next victim while a background task publishes through it.
+        if i > 0 && i % kill_every == 0 && next_victim < victims.len() {
+            let v = victims[next_victim].clone();
+            next_victim += 1;
+            if !down.contains_key(&v) {
+                let acked = kill_mid_burst(net, &v, names, &mut sent).await?;
+                report.acknowledged_before_kill += acked;
+                report.kills += 1;
+                down.insert(v.clone(), i + restart_after);
+                say(&format!(
+                    "[{i}/{}] killed {v} (SIGKILL) after it acknowledged {acked} envelopes mid-burst",
+                    cfg.incidents
+                ));
+            }
+        }
+        // One publication from a random running team.
+        let alive: Vec<&String> = names.iter().filter(|n| !down.contains_key(*n)).collect();
+        let author = alive[rng.below(alive.len())].clone();
+        let green = rng.below(2) == 0;
+        let mut to = Vec::new();
+        if !green {
+            for _ in 0..1 + rng.below(3) {
+                let r = names[rng.below(names.len())].clone();
+                if r != author && !to.contains(&r) {
+                    to.push(r);
+                }
+            }
+            if to.is_empty() {
+                to.push(
+                    names
+                        .iter()
+                        .find(|n| **n != author)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        match publish(net, &author, i, green, &to).await {
+            Ok(id) => {
+                let recipients = if green {
+                    names.to_vec()
+                } else {
+                    to.iter().cloned().chain([author.clone()]).collect()
+                };
+                sent.push(Sent {
+                    id,
+                    author,
+                    recipients,
+                });
+            }
+            Err(_) => report.not_acknowledged += 1,
+        }
+        if progress.elapsed() > Duration::from_secs(2) {
+            say(&format!("[{i}/{}] published {}", cfg.incidents, sent.len()));
+            progress = Instant::now();
+        }
+    }
+    // Everyone back up, then heal.
+    let due: Vec<String> = down.keys().cloned().collect();
+    for n in due {
+        net.start(&n).await?;
+        if partitioned {
+            block_other_half(net, &n, names, &half, &peer_ids).await?;
+        }
+    }
+    if partitioned {
+        report.partition_ms = partition_start.elapsed().as_millis() as u64;
+        for n in names {
+            net.api(n)?
+                .peers(&PeerBlock {
+                    block: vec![],
+                    unblock_all: true,
+                })
+                .await?;
+        }
+        say(&format!(
+            "healed the partition after {} ms",
+            report.partition_ms
+        ));
+    }
+    let healed = Instant::now();
+    report.envelopes_published = sent.len();
+
+    // Wait until every node holds the same set, including every acknowledged envelope.
+    let acked: HashSet<String> = sent.iter().map(|s| s.id.clone()).collect();
+    let converged = Testnet::wait_for(CONVERGE_TIMEOUT, || async {
+        let mut first: Option<HashSet<String>> = None;
+        for n in names {
+            let ids: HashSet<String> = net
+                .api(n)?
+                .envelopes()
+                .await?
+                .into_iter()
+                .map(|e| e.id)
+                .collect();
+            if !acked.is_subset(&ids) {
+                return Ok(false);
+            }
+            match &first {
+                None => first = Some(ids),
+                Some(f) if *f != ids => return Ok(false),
+                Some(_) => {}
+            }
+        }
+        Ok(true)
+    })
+    .await;
+    report.converged = converged.is_ok();
+    report.converge_after_heal_ms = healed.elapsed().as_millis() as u64;
+    say(&format!(
+        "{} after {} ms",
+        if report.converged {
+            "converged"
+        } else {
+            "NOT converged"
+        },
+        report.converge_after_heal_ms
+    ));
+
+    // Losses and latency, from every node's view.
+    let mut views: HashMap<String, HashMap<String, EnvelopeView>> = HashMap::new();
+    for n in names {
+        let v = net.api(n)?.envelopes().await?;
+        views.insert(
+            n.clone(),
+            v.into_iter().map(|e| (e.id.clone(), e)).collect(),
+        );
+    }
+    let mut latencies = Vec::new();
+    for s in &sent {
+        let created_at = views[&s.author].get(&s.id).map(|e| e.created_at);
+        let mut missing = Vec::new();
+        for r in &s.recipients {
+            match views[r].get(&s.id) {
+                Some(e) if e.readable => {
+                    if *r != s.author
+                        && let Some(t) = created_at
+                    {
+                        latencies.push(e.received_at.saturating_sub(t));
+                    }
+                }
+                Some(_) => missing.push(format!("{r} (holds it, cannot read it)")),
+                None => missing.push(r.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            report.lost += 1;
+            if report.lost_examples.len() < 10 {
+                report.lost_examples.push(format!(
+                    "{} by {}: missing at {}",
+                    &s.id[..8],
+                    s.author,
+                    missing.join(", ")
+                ));
+            }
+        }
+    }
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    report.latency_ms = Latency {
+        p50: pct(0.50),
+        p95: pct(0.95),
+        p99: pct(0.99),
+        max: latencies.last().copied().unwrap_or(0),
+        samples: latencies.len(),
+    };
+    Ok(report)
+}
+
+async fn publish(
+    net: &Testnet,
+    author: &str,
+    i: usize,
+    green: bool,
+    to: &[String],
+) -> Result<String> {
+    let req = NewIncident {
+        title: format!("drill incident {i}"),
+        description: "x".repeat(200),
+        tlp: if green { "green" } else { "amber" }.into(),
+        to: to.to_vec(),
+    };
+    Ok(net.api(author)?.open(&req).await?.id)
+}
+
+/// Kills `victim` while a task is publishing through it; returns how many
+/// envelopes it acknowledged before the kill (recorded in `sent`).
+async fn kill_mid_burst(
+    net: &mut Testnet,
+    victim: &str,
+    names: &[String],
+    sent: &mut Vec<Sent>,
+) -> Result<usize> {
+    let api = net.api(victim)?;
+    let victim_name = victim.to_owned();
+    let everyone = names.to_vec();
+    let hammer = tokio::spawn(async move {
+        let mut acked = Vec::new();
+        for j in 0..1_000 {
+            let req = NewIncident {
+                title: format!("burst {j} from {victim_name}"),
+                description: String::new(),
+                tlp: "green".into(),
+                to: vec![],
+            };
+            match api.open(&req).await {
+                Ok(p) => acked.push(p.id),
+                Err(_) => break,
+            }
+        }
+        acked
+    });
+    // Let the burst run, then pull the plug without warning.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    net.kill(victim)?;
+    let acked = tokio::time::timeout(Duration::from_secs(30), hammer).await??;
+    let n = acked.len();
+    for id in acked {
+        sent.push(Sent {
+            id,
+            author: victim.to_owned(),
+            recipients: everyone.clone(),
+        });
+    }
+    Ok(n)
+}
+
+async fn apply_partition(
+    net: &Testnet,
+    names: &[String],
+    half: &HashSet<String>,
+    peer_ids: &HashMap<String, String>,
+    down: &HashMap<String, usize>,
+) -> Result<()> {
+    for n in names.iter().filter(|n| !down.contains_key(*n)) {
+        block_other_half(net, n, names, half, peer_ids).await?;
+    }
+    Ok(())
+}
+
+async fn block_other_half(
+    net: &Testnet,
+    n: &str,
+    names: &[String],
+    half: &HashSet<String>,
+    peer_ids: &HashMap<String, String>,
+) -> Result<()> {
+    let mine = half.contains(n);
+    let others: Vec<String> = names
+        .iter()
+        .filter(|m| half.contains(*m) != mine)
+        .filter_map(|m| peer_ids.get(m).cloned())
+        .collect();
+    net.api(n)?
+        .peers(&PeerBlock {
+            block: others,
+            unblock_all: false,
+        })
+        .await?;
+    Ok(())
+}
