@@ -77,6 +77,17 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Retract one of this team's incident envelopes: every node deletes its
+    /// content and keeps a signed tombstone instead.
+    Retract {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The envelope (its id or first 8+ hex digits; see `incident show`).
+        envelope: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Replace this team's signing key; the team, its membership and its
     /// history stay. The old key signs the change, the new key consents.
     RotateKey(ClientArgs),
@@ -305,6 +316,16 @@ async fn dispatch(command: Command) -> Result<()> {
         } => {
             let p = membership(&c, "suspend", Some(team), reason, None).await?;
             print(&c, &p, |p| format!("Asked to suspend ({})\n", short(&p.id)))
+        }
+        Command::Retract {
+            client: c,
+            envelope,
+            reason,
+        } => {
+            let p = client(&c)?.retract(&envelope, &reason).await?;
+            print(&c, &p, |p| {
+                format!("Retracted; tombstone {}\n", short(&p.id))
+            })
         }
         Command::RotateKey(c) => {
             let p = client(&c)?.rotate_key().await?;
@@ -774,6 +795,7 @@ fn render_incident(i: &IncidentView) -> String {
             "status" => format!("set status to {}", e.text.as_deref().unwrap_or("")),
             "sealed" if e.waiting_for_key => "wrote something (waiting for the key)".into(),
             "sealed" => "wrote something this team cannot read".into(),
+            "retracted" => format!("retracted {}", short(e.text.as_deref().unwrap_or(""))),
             _ => format!("(refused: {})", e.text.as_deref().unwrap_or("")),
         };
         out += &format!("  {at}  {}  {what}\n", e.author);

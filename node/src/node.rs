@@ -124,6 +124,12 @@ pub enum ApiRequest {
     Envelopes(oneshot::Sender<Result<Vec<EnvelopeView>, ApiError>>),
     /// Replace this team's signing key.
     RotateKey(oneshot::Sender<Result<Published, ApiError>>),
+    /// Retract one of this team's envelopes.
+    Retract(
+        String,
+        NewRetraction,
+        oneshot::Sender<Result<Published, ApiError>>,
+    ),
     /// Block or unblock peers.
     Peers(PeerBlock, oneshot::Sender<Result<StatusView, ApiError>>),
 }
@@ -440,6 +446,14 @@ impl Node {
                 return Verdict::Ignore(Reason::Malformed("database unavailable".into()));
             }
         }
+        match self.store.retracted_by(&envelope.id) {
+            Ok(Some(by))
+                if by == envelope.content.author && envelope.content.kind == Kind::Incident =>
+            {
+                return Verdict::Ignore(Reason::Retracted);
+            }
+            _ => {}
+        }
         let verified = match seal::verify_envelope(envelope) {
             Ok(v) => v,
             Err(e) => return Verdict::Reject(Reason::BadSignature(e.to_string())),
@@ -459,6 +473,12 @@ impl Node {
             Err(reason) => return Verdict::Reject(reason),
         };
         let env = verified.envelope();
+        let retracted_key = derived
+            .retracts
+            .and_then(|t| self.store.get(&t).ok().flatten())
+            .and_then(|s| Envelope::decode(&s.bytes).ok())
+            .filter(|t| t.content.author == env.content.author)
+            .map(|t| (t.content.created_at, t.id));
         match self.store.insert(env, &derived, now_ms()) {
             Ok(true) => {}
             Ok(false) => return Verdict::Ignore(Reason::Duplicate),
@@ -471,6 +491,10 @@ impl Node {
         }
         self.hlc.observe(env.content.created_at);
         self.sync_set.insert((env.content.created_at, env.id));
+        if let Some(key) = retracted_key {
+            // The retracted envelope left the store; its key leaves the set.
+            self.sync_set.remove(&key);
+        }
         if origin == Origin::Local {
             self.seq = self.seq.max(env.content.seq);
         }
@@ -520,6 +544,28 @@ impl Node {
                 }
                 Ok(Derived::default())
             }
+            (Kind::Retraction, Body::Clear(b)) => {
+                let r = proto::Retraction::from_bytes(b)
+                    .map_err(|e| Reason::BadRetraction(e.to_string()))?;
+                if let Ok(Some(stored)) = self.store.get(&r.target)
+                    && let Ok(target) = Envelope::decode(&stored.bytes)
+                {
+                    if target.content.author != c.author {
+                        return Err(Reason::BadRetraction(
+                            "a team retracts only its own envelopes".into(),
+                        ));
+                    }
+                    if target.content.kind != Kind::Incident {
+                        return Err(Reason::BadRetraction(
+                            "only incident envelopes can be retracted".into(),
+                        ));
+                    }
+                }
+                Ok(Derived {
+                    retracts: Some(r.target),
+                    ..Derived::default()
+                })
+            }
             (Kind::Membership, Body::Clear(b)) => {
                 let act = MembershipAct::from_bytes(b)
                     .map_err(|e| Reason::BadMembershipAct(e.to_string()))?;
@@ -542,6 +588,7 @@ impl Node {
                 Ok(Derived {
                     opened: Some(opened.plaintext),
                     waiting_for: None,
+                    retracts: None,
                 })
             }
             (
@@ -554,6 +601,7 @@ impl Node {
                 Ok(o) => Ok(Derived {
                     opened: Some(o.plaintext),
                     waiting_for: None,
+                    retracts: None,
                 }),
                 Err(seal::Error::NotForUs) => Ok(Derived::default()),
                 // Addressed to us but wrong inside (re-wrapped, mislabelled):
@@ -571,12 +619,14 @@ impl Node {
                     Ok(o) => Ok(Derived {
                         opened: Some(o.plaintext),
                         waiting_for: None,
+                        retracts: None,
                     }),
                     Err(e) => Err(Reason::BadSignature(e.to_string())),
                 },
                 None => Ok(Derived {
                     opened: None,
                     waiting_for: Some(*k),
+                    retracts: None,
                 }),
             },
         }
@@ -590,6 +640,7 @@ impl Node {
     fn after_accept(&mut self, env: &VerifiedEnvelope, derived: &Derived) -> Result<()> {
         let c = env.content();
         match c.kind {
+            Kind::Retraction => {}
             Kind::Profile => {
                 if let Body::Clear(b) = &c.body
                     && let Ok(sp) = proto::SignedProfile::from_bytes(b)
@@ -1038,6 +1089,19 @@ impl Node {
                     text: None,
                     waiting_for_key: *waiting_for_key,
                 },
+                E::Retracted {
+                    id,
+                    author,
+                    at,
+                    target,
+                } => EventView {
+                    id: id.to_string(),
+                    kind: "retracted".into(),
+                    author: self.team_ref(author),
+                    at: Some(*at),
+                    text: Some(target.to_string()),
+                    waiting_for_key: false,
+                },
                 E::Refused { id, author, reason } => EventView {
                     id: id.to_string(),
                     kind: "refused".into(),
@@ -1104,6 +1168,10 @@ impl Node {
             }
             ApiRequest::Act(req, reply) => {
                 let r = self.act(req).await;
+                let _ = reply.send(r);
+            }
+            ApiRequest::Retract(id, req, reply) => {
+                let r = self.retract(&id, req.reason).await;
                 let _ = reply.send(r);
             }
             ApiRequest::Peers(req, reply) => {
@@ -1291,6 +1359,70 @@ impl Node {
         Ok(())
     }
 
+    /// Publishes a tombstone for one of this team's incident envelopes.
+    async fn retract(&mut self, q: &str, reason: String) -> Result<Published, ApiError> {
+        let q = q.trim().to_ascii_lowercase();
+        let target = match q.parse::<EnvelopeId>() {
+            Ok(id) => id,
+            Err(_) => {
+                if q.len() < 8 {
+                    return Err(ApiError::BadRequest(format!(
+                        "{q:?} is not an envelope id (give at least 8 hex digits)"
+                    )));
+                }
+                let matches: Vec<EnvelopeId> = self
+                    .store
+                    .ids()?
+                    .into_iter()
+                    .filter(|id| id.to_string().starts_with(&q))
+                    .collect();
+                match matches.as_slice() {
+                    [one] => *one,
+                    [] => return Err(ApiError::NotFound(format!("no envelope {q}"))),
+                    _ => {
+                        return Err(ApiError::BadRequest(format!(
+                            "{q} matches several envelopes; give more digits"
+                        )));
+                    }
+                }
+            }
+        };
+        let stored = self
+            .store
+            .get(&target)?
+            .ok_or_else(|| ApiError::NotFound(format!("no envelope {target}")))?;
+        let env = Envelope::decode(&stored.bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
+        if env.content.author != self.me {
+            return Err(ApiError::BadRequest(format!(
+                "only its author can retract an envelope; this one is by {}",
+                self.team_ref(&env.content.author)
+            )));
+        }
+        if env.content.kind != Kind::Incident {
+            return Err(ApiError::BadRequest(
+                "only incident envelopes (reports, comments, status changes) can be retracted"
+                    .into(),
+            ));
+        }
+        let body = proto::Retraction { target, reason }
+            .to_bytes()
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let thread = env.content.thread.unwrap_or(target);
+        let (id, gossiped) = self
+            .publish(
+                Kind::Retraction,
+                Tlp::Clear,
+                Some(thread),
+                Body::Clear(body),
+            )
+            .await?;
+        Ok(Published {
+            id: id.to_string(),
+            incident: Some(thread.to_string()),
+            gossiped,
+        })
+    }
+
     async fn block_peers(&mut self, req: PeerBlock) -> Result<StatusView, ApiError> {
         let mut peers = Vec::new();
         for p in &req.block {
@@ -1455,6 +1587,7 @@ impl Node {
                     Kind::KeyShare => "key-share",
                     Kind::Incident => "incident",
                     Kind::Membership => "membership",
+                    Kind::Retraction => "retraction",
                 }
                 .into(),
                 tlp: c.tlp.to_string(),
@@ -1543,6 +1676,12 @@ fn entry_of(s: &Stored) -> Result<ThreadEntry, ApiError> {
         payload,
         recipients,
         waiting_for_key: s.waiting_for_key,
+        retracts: match (&env.content.kind, &env.content.body) {
+            (Kind::Retraction, Body::Clear(b)) => {
+                proto::Retraction::from_bytes(b).ok().map(|r| r.target)
+            }
+            _ => None,
+        },
     })
 }
 

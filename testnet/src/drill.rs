@@ -113,6 +113,9 @@ impl Rng {
     }
 }
 
+/// The shortest partition: a fast burst would otherwise heal it at once.
+const MIN_PARTITION: Duration = Duration::from_secs(5);
+
 /// How long convergence after healing may take.
 const CONVERGE_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -295,6 +298,11 @@ async fn drill(
         }
     }
     if partitioned {
+        // Hold the split long enough for both sides to diverge for real.
+        let held = partition_start.elapsed();
+        if held < MIN_PARTITION {
+            tokio::time::sleep(MIN_PARTITION - held).await;
+        }
         report.partition_ms = partition_start.elapsed().as_millis() as u64;
         for n in names {
             net.api(n)?

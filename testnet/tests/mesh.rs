@@ -34,3 +34,31 @@ async fn four_node_mesh_admits_by_endorsement_refuses_strangers_and_survives_kil
     assert!(report.rejected_non_member_envelopes >= 3);
     assert!(report.rogue_disconnected);
 }
+
+/// A small drill for correctness only (no timing assertion): publish while
+/// killing and partitioning, heal, and lose nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
+    let command = NodeCommand {
+        program: env!("CARGO_BIN_EXE_testnet").into(),
+        prefix: vec!["node".into()],
+    };
+    let cfg = testnet::drill::DrillConfig {
+        teams: 5,
+        incidents: 40,
+        churn: 0.4,
+        partition: true,
+        seed: 7,
+    };
+    let report = tokio::time::timeout(
+        std::time::Duration::from_secs(300),
+        testnet::drill::run(command, cfg, true),
+    )
+    .await
+    .expect("the drill finishes within its bound")
+    .expect("the drill runs");
+    assert_eq!(report.lost, 0, "lost: {:?}", report.lost_examples);
+    assert!(report.converged);
+    assert_eq!(report.kills, 2);
+    assert!(report.envelopes_published >= 40);
+}

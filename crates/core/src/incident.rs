@@ -25,6 +25,8 @@ pub struct ThreadEntry {
     pub recipients: Vec<TeamId>,
     /// Whether it is sealed to a GREEN key this node does not hold yet.
     pub waiting_for_key: bool,
+    /// For a tombstone: the envelope its author retracted.
+    pub retracts: Option<EnvelopeId>,
 }
 
 /// Something that happened in an incident, in thread order.
@@ -62,6 +64,17 @@ pub enum IncidentEvent {
         at: u64,
         /// Whether it waits for a GREEN key that has not arrived yet.
         waiting_for_key: bool,
+    },
+    /// The author retracted one of its entries (its content is gone).
+    Retracted {
+        /// The tombstone.
+        id: EnvelopeId,
+        /// Who retracted (the retracted entry's author).
+        author: TeamId,
+        /// When.
+        at: u64,
+        /// The retracted entry.
+        target: EnvelopeId,
     },
     /// An entry that breaks the thread's rules and is not applied.
     Refused {
@@ -126,6 +139,15 @@ impl Incident {
         };
         replies.sort_by_key(|a| (a.created_at, a.id));
         for e in replies {
+            if let Some(target) = e.retracts {
+                incident.events.push(IncidentEvent::Retracted {
+                    id: e.id,
+                    author: e.author,
+                    at: e.created_at,
+                    target,
+                });
+                continue;
+            }
             if !e.tlp.may_follow(root.tlp) {
                 incident.events.push(IncidentEvent::Refused {
                     id: e.id,
@@ -190,6 +212,7 @@ mod tests {
             payload,
             recipients: vec![],
             waiting_for_key: false,
+            retracts: None,
         }
     }
 

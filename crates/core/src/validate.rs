@@ -69,6 +69,12 @@ pub enum Reason {
     /// We have it already.
     #[error("duplicate")]
     Duplicate,
+    /// Its author retracted it: the tombstone is served instead.
+    #[error("retracted by its author")]
+    Retracted,
+    /// A tombstone for another team's envelope.
+    #[error("invalid retraction: {0}")]
+    BadRetraction(String),
     /// Over a rate or size limit; may be accepted later.
     #[error("rate limited: {0}")]
     RateLimited(String),

@@ -31,6 +31,9 @@ pub enum Kind {
     /// A membership act: endorsement, objection, revocation, suspension,
     /// key rotation (a public CLEAR record).
     Membership,
+    /// A tombstone: the author retracts one of its envelopes (a public CLEAR
+    /// record whose body is a [`crate::Retraction`]).
+    Retraction,
 }
 
 /// How the content is carried.
@@ -205,7 +208,13 @@ fn check_content(content: &EnvelopeContent) -> Result<(), Error> {
     }
     let sealed = matches!(content.body, Body::Sealed { .. });
     match (content.kind, content.tlp, &content.body) {
-        (Kind::Profile | Kind::Membership, Tlp::Clear, Body::Clear(_)) => {}
+        (Kind::Profile | Kind::Membership | Kind::Retraction, Tlp::Clear, Body::Clear(_)) => {}
+        (Kind::Retraction, _, _) => {
+            return Err(Error::Invalid {
+                field: "body",
+                reason: "a retraction is a public CLEAR record".into(),
+            });
+        }
         (Kind::Membership, _, _) => {
             return Err(Error::Invalid {
                 field: "body",

@@ -32,7 +32,7 @@ pub use charter::{Charter, CharterFile};
 pub use envelope::{Body, Envelope, EnvelopeContent, Kind, SealedTo, Signature};
 pub use error::Error;
 pub use ids::{EnvelopeId, KeyId, MeshId, TeamId};
-pub use membership::MembershipAct;
+pub use membership::{MembershipAct, Retraction};
 pub use payload::{IncidentPayload, IncidentStatus, InnerContent, Payload, SignedInner};
 pub use profile::{Constituency, Profile, Role, SignedProfile};
 pub use tlp::Tlp;

@@ -90,3 +90,32 @@ pub fn rotation_message(mesh: &MeshId, old: &TeamId) -> Vec<u8> {
     m.extend_from_slice(old.as_bytes());
     m
 }
+
+/// The body of a [`crate::Kind::Retraction`] envelope: its author withdraws
+/// `target`, one of its own envelopes. Every node deletes the target's content
+/// and serves this tombstone instead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retraction {
+    /// The retracted envelope (by the same author).
+    pub target: crate::EnvelopeId,
+    /// Why, for those who saw it.
+    pub reason: String,
+}
+
+impl Retraction {
+    /// Encodes for an envelope body.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        if self.reason.len() > MAX_REASON_BYTES {
+            return Err(Error::Invalid {
+                field: "reason",
+                reason: format!("{} bytes, at most {MAX_REASON_BYTES}", self.reason.len()),
+            });
+        }
+        codec::encode("retraction", self)
+    }
+
+    /// Decodes from an envelope body, bounded.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        codec::decode("retraction", bytes, MAX_ACT_BYTES)
+    }
+}

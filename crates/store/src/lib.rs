@@ -46,8 +46,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// Schema migrations, applied in order. Never edit a released one: add a new
 /// one after it.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE envelopes (
+    Migrations::new(vec![
+        M::up(
+            "CREATE TABLE envelopes (
             id          BLOB PRIMARY KEY,
             author      BLOB NOT NULL,
             seq         INTEGER NOT NULL,
@@ -79,7 +80,18 @@ fn migrations() -> Migrations<'static> {
             own        INTEGER NOT NULL,
             members    BLOB
         ) WITHOUT ROWID;",
-    )])
+        ),
+        // Retractions: a tombstone's target, its author, and the tombstone. The
+        // target's row is deleted when both are here; a tombstone that arrives
+        // first keeps the target from being stored later.
+        M::up(
+            "CREATE TABLE retracted (
+            id        BLOB PRIMARY KEY,
+            author    BLOB NOT NULL,
+            tombstone BLOB NOT NULL
+        ) WITHOUT ROWID;",
+        ),
+    ])
 }
 
 /// What the node learned about an envelope when it accepted it, stored with
@@ -90,6 +102,9 @@ pub struct Derived {
     pub opened: Option<Vec<u8>>,
     /// The GREEN sender key it waits for, when this node lacks it.
     pub waiting_for: Option<KeyId>,
+    /// For a tombstone: the envelope it retracts (deleted in the same
+    /// transaction if stored and by the same author).
+    pub retracts: Option<EnvelopeId>,
 }
 
 /// A stored envelope with what this node derived from it.
@@ -131,6 +146,7 @@ fn kind_code(k: Kind) -> i64 {
         Kind::KeyShare => 1,
         Kind::Incident => 2,
         Kind::Membership => 3,
+        Kind::Retraction => 4,
     }
 }
 
@@ -212,8 +228,45 @@ impl Store {
                 params![env.id.0.as_slice(), k.0.as_slice()],
             )?;
         }
+        if let Some(target) = &derived.retracts {
+            let t = target.0.as_slice();
+            tx.execute(
+                "INSERT OR IGNORE INTO retracted (id, author, tombstone) VALUES (?1, ?2, ?3)",
+                params![t, c.author.0.as_slice(), env.id.0.as_slice()],
+            )?;
+            let same_author = "(SELECT author FROM envelopes WHERE id = ?1) = ?2";
+            tx.execute(
+                &format!("DELETE FROM opened WHERE id = ?1 AND {same_author}"),
+                params![t, c.author.0.as_slice()],
+            )?;
+            tx.execute(
+                &format!("DELETE FROM pending_key WHERE id = ?1 AND {same_author}"),
+                params![t, c.author.0.as_slice()],
+            )?;
+            tx.execute(
+                "DELETE FROM envelopes WHERE id = ?1 AND author = ?2",
+                params![t, c.author.0.as_slice()],
+            )?;
+        }
         tx.commit()?;
         Ok(true)
+    }
+
+    /// Who retracted `id`, if a tombstone for it is stored.
+    pub fn retracted_by(&self, id: &EnvelopeId) -> Result<Option<TeamId>> {
+        let author: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT author FROM retracted WHERE id = ?1")?
+            .query_row([id.0.as_slice()], |r| r.get(0))
+            .optional()?;
+        author
+            .map(|a| {
+                TeamId::from_slice(&a).map_err(|e| Error::Corrupt {
+                    id: id.to_string(),
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()
     }
 
     /// Whether an envelope is stored.

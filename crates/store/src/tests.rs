@@ -24,7 +24,7 @@ fn persists_across_reopen() {
                 &env(&a, 2),
                 &Derived {
                     opened: Some(vec![1, 2]),
-                    waiting_for: None
+                    ..Derived::default()
                 },
                 2
             )
@@ -62,7 +62,7 @@ fn duplicate_insert_changes_nothing() {
             &e,
             &Derived {
                 opened: Some(vec![9]),
-                waiting_for: None
+                ..Derived::default()
             },
             2
         )
@@ -91,8 +91,8 @@ fn waiting_envelopes_are_found_and_released_when_opened() {
     s.insert(
         &e,
         &Derived {
-            opened: None,
             waiting_for: Some(key),
+            ..Derived::default()
         },
         1,
     )
@@ -154,4 +154,46 @@ fn sender_keys_keep_the_newest_own() {
     s.put_sender_key(&other, false).unwrap();
     assert_eq!(s.own_sender_key().unwrap().unwrap().key_id, KeyId([2; 32]));
     assert_eq!(s.sender_key(&KeyId([7; 32])).unwrap().unwrap().secret, "x");
+}
+
+#[test]
+fn a_tombstone_deletes_its_authors_envelope_in_the_same_transaction() {
+    let mut s = Store::open_in_memory().unwrap();
+    let (a, b) = (Team::new("A"), Team::new("B"));
+    let target = env(&a, 1);
+    s.insert(
+        &target,
+        &Derived {
+            opened: Some(vec![1]),
+            ..Derived::default()
+        },
+        1,
+    )
+    .unwrap();
+    // B cannot retract A's envelope: the row stays.
+    let bogus = b.clear_comment(1, "tombstone").into_inner();
+    s.insert(
+        &bogus,
+        &Derived {
+            retracts: Some(target.id),
+            ..Derived::default()
+        },
+        2,
+    )
+    .unwrap();
+    assert!(s.contains(&target.id).unwrap());
+    // A can.
+    let tomb = env(&a, 2);
+    s.insert(
+        &tomb,
+        &Derived {
+            retracts: Some(target.id),
+            ..Derived::default()
+        },
+        3,
+    )
+    .unwrap();
+    assert!(!s.contains(&target.id).unwrap());
+    assert!(s.get(&target.id).unwrap().is_none());
+    assert!(s.retracted_by(&target.id).unwrap().is_some());
 }

@@ -125,6 +125,17 @@ impl ApiClient {
         self.post("/v1/join", &serde_json::json!({})).await
     }
 
+    /// `POST /v1/envelopes/{id}/retract`.
+    pub async fn retract(&self, id: &str, reason: &str) -> Result<Published> {
+        self.post(
+            &format!("/v1/envelopes/{id}/retract"),
+            &NewRetraction {
+                reason: reason.into(),
+            },
+        )
+        .await
+    }
+
     /// `POST /v1/peers`: block peers, or lift every block.
     pub async fn peers(&self, req: &PeerBlock) -> Result<StatusView> {
         self.post("/v1/peers", req).await

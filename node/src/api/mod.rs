@@ -122,6 +122,14 @@ fn router(state: AppState) -> Router {
         .route("/v1/members", get(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Members).await }))
         .route("/v1/join", post(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Join).await }))
         .route(
+            "/v1/envelopes/{id}/retract",
+            post(
+                |State(s): State<AppState>, Path(id): Path<String>, Json(b): Json<NewRetraction>| async move {
+                    ask(&s, |r| ApiRequest::Retract(id, b, r)).await
+                },
+            ),
+        )
+        .route(
             "/v1/peers",
             post(|State(s): State<AppState>, Json(b): Json<PeerBlock>| async move {
                 ask(&s, |r| ApiRequest::Peers(b, r)).await

@@ -288,6 +288,14 @@ pub struct EnvelopeView {
     pub received_at: u64,
 }
 
+/// `POST /v1/envelopes/{id}/retract`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NewRetraction {
+    /// Why, for those who saw it.
+    #[serde(default)]
+    pub reason: String,
+}
+
 /// `POST /v1/peers`: block peers (by PeerId), or lift every block.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PeerBlock {

@@ -689,3 +689,82 @@ async fn a_suspended_team_cannot_read_green_sent_after_its_removal() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_retraction_converges_whichever_arrives_first() {
+    let (a, b, c) = mesh();
+    let mut as_a = node_for(&a, &[&a, &b, &c]);
+    let opened = as_a
+        .open_incident(NewIncident {
+            title: "wrong host, please ignore".into(),
+            description: String::new(),
+            tlp: "amber".into(),
+            to: vec![b.id().to_string()],
+        })
+        .await
+        .unwrap();
+    let target: EnvelopeId = opened.id.parse().unwrap();
+    let target_bytes = as_a.store.get(&target).unwrap().unwrap().bytes;
+    // Only the author may retract.
+    let mut as_b = node_for(&b, &[&a, &b, &c]);
+    assert_eq!(as_b.ingest(&target_bytes, Origin::Local), Verdict::Accept);
+    assert!(matches!(
+        as_b.retract(&opened.id, String::new()).await,
+        Err(ApiError::BadRequest(_))
+    ));
+    let forged = b.clear_record(
+        Kind::Retraction,
+        1,
+        now_ms(),
+        proto::Retraction {
+            target,
+            reason: "not yours".into(),
+        }
+        .to_bytes()
+        .unwrap(),
+    );
+    assert!(matches!(
+        as_b.ingest(&bytes(&forged), Origin::Local),
+        Verdict::Reject(Reason::BadRetraction(_))
+    ));
+    // A retracts: its own copy is gone and the tombstone is served instead.
+    let tomb = as_a
+        .retract(&opened.id, "sent to the wrong team".into())
+        .await
+        .unwrap();
+    let tomb_id: EnvelopeId = tomb.id.parse().unwrap();
+    let tomb_bytes = as_a.store.get(&tomb_id).unwrap().unwrap().bytes;
+    assert!(as_a.store.get(&target).unwrap().is_none());
+    assert!(as_a.incidents().unwrap().is_empty());
+    // B had the target: the tombstone deletes it.
+    assert_eq!(
+        as_b.ingest(&tomb_bytes, Origin::Sync(PeerId::random())),
+        Verdict::Accept
+    );
+    assert!(as_b.store.get(&target).unwrap().is_none());
+    assert!(as_b.incidents().unwrap().is_empty());
+    // C gets the tombstone first, then the target (by gossip from a slow peer): refused.
+    let mut as_c = node_for(&c, &[&a, &b, &c]);
+    assert_eq!(
+        as_c.ingest(&tomb_bytes, Origin::Sync(PeerId::random())),
+        Verdict::Accept
+    );
+    assert_eq!(
+        as_c.ingest(&target_bytes, Origin::Gossip(PeerId::random())),
+        Verdict::Ignore(Reason::Retracted)
+    );
+    // All three reconcile to the same set: the tombstone, not the target.
+    assert_eq!(as_a.sync_set, as_b.sync_set);
+    assert_eq!(as_b.sync_set, as_c.sync_set);
+    assert!(as_c.sync_set.contains(&(
+        Envelope::decode(&tomb_bytes).unwrap().content.created_at,
+        tomb_id
+    )));
+    let target_key = (
+        Envelope::decode(&target_bytes).unwrap().content.created_at,
+        target,
+    );
+    for set in [&as_a.sync_set, &as_b.sync_set, &as_c.sync_set] {
+        assert!(!set.contains(&target_key));
+    }
+}
