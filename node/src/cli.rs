@@ -77,6 +77,68 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Report something about a network this team does not own: the report
+    /// goes to the responsible team, or to the team of last resort.
+    Report {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// What it is about: an IP, prefix, ASN (AS64500), domain or country code.
+        #[arg(long)]
+        about: String,
+        /// The economy to fall back on when no team covers it (e.g. BR).
+        #[arg(long)]
+        country: Option<String>,
+        /// One line.
+        #[arg(long)]
+        title: String,
+        /// What happened, what is asked.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// TLP label (amber by default).
+        #[arg(long, default_value = "amber")]
+        tlp: String,
+    },
+    /// The directory: who is responsible for a network.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+    /// Hand a report on to the responsible team (AMBER+STRICT and RED: a
+    /// referral to the reporter instead; never a forward).
+    Handoff {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Incident id.
+        id: String,
+        /// The team(s) to hand it to.
+        #[arg(long, value_delimiter = ',', required = true)]
+        to: Vec<String>,
+        /// A note for them.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Acknowledge a report addressed or handed to this team.
+    Ack {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Incident id.
+        id: String,
+    },
+    /// Accept a report handed to this team.
+    Accept {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Incident id.
+        id: String,
+    },
+    /// Decline a report handed to this team; it returns to the team that handed it.
+    Decline {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Incident id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
     /// Retract one of this team's incident envelopes: every node deletes its
     /// content and keeps a signed tombstone instead.
     Retract {
@@ -126,6 +188,12 @@ struct InitArgs {
     /// How to reach the team's people.
     #[arg(long)]
     contact: Option<String>,
+    /// Economies (country codes) this team is the CSIRT of last resort for.
+    #[arg(long, value_delimiter = ',')]
+    last_resort_for: Vec<String>,
+    /// This node runs a circuit relay for teams that cannot be reached directly.
+    #[arg(long)]
+    relay: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -187,6 +255,20 @@ struct ClientArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum DirectoryCommand {
+    /// Who is responsible for an IP, prefix, ASN, domain or country, and why.
+    Lookup {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The indicator.
+        about: String,
+        /// The economy to fall back on when no team covers it.
+        #[arg(long)]
+        country: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -317,6 +399,70 @@ async fn dispatch(command: Command) -> Result<()> {
             let p = membership(&c, "suspend", Some(team), reason, None).await?;
             print(&c, &p, |p| format!("Asked to suspend ({})\n", short(&p.id)))
         }
+        Command::Report {
+            client: c,
+            about,
+            country,
+            title,
+            description,
+            tlp,
+        } => {
+            let r = client(&c)?
+                .report(&NewReport {
+                    about,
+                    country,
+                    title,
+                    description,
+                    tlp: Some(tlp),
+                })
+                .await?;
+            print(&c, &r, |r| {
+                format!(
+                    "Reported {} about {} to {}\n  because {}\n",
+                    short(&r.published.id),
+                    r.route.about,
+                    r.route
+                        .teams
+                        .iter()
+                        .map(|t| t.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    r.route.why
+                )
+            })
+        }
+        Command::Directory(DirectoryCommand::Lookup {
+            client: c,
+            about,
+            country,
+        }) => {
+            let r = client(&c)?.lookup(&about, country.as_deref()).await?;
+            print(&c, &r, |r| {
+                format!(
+                    "{}: {}\n  because {}\n",
+                    r.about,
+                    r.teams
+                        .iter()
+                        .map(|t| t.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    r.why
+                )
+            })
+        }
+        Command::Handoff {
+            client: c,
+            id,
+            to,
+            note,
+        } => step(&c, &id, "handoff", to, note).await,
+        Command::Ack { client: c, id } => step(&c, &id, "ack", vec![], String::new()).await,
+        Command::Accept { client: c, id } => step(&c, &id, "accept", vec![], String::new()).await,
+        Command::Decline {
+            client: c,
+            id,
+            reason,
+        } => step(&c, &id, "decline", vec![], reason).await,
         Command::Retract {
             client: c,
             envelope,
@@ -371,7 +517,7 @@ fn init(a: InitArgs) -> Result<()> {
         country: a.country,
         constituency,
         contact: a.contact,
-        roles: vec![],
+        roles: roles(&a.last_resort_for, a.relay)?,
     };
     let dir = DataDir::new(&a.data_dir);
     let profile = dir.init(&opts, now_ms())?;
@@ -398,6 +544,30 @@ fn init(a: InitArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn roles(last_resort_for: &[String], relay: bool) -> Result<Vec<proto::Role>> {
+    let mut roles = Vec::new();
+    let economies: Vec<String> = last_resort_for
+        .iter()
+        .map(|c| c.trim().to_ascii_uppercase())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if let Some(bad) = economies
+        .iter()
+        .find(|c| c.len() != 2 || !c.chars().all(|x| x.is_ascii_alphabetic()))
+    {
+        anyhow::bail!(
+            "--last-resort-for takes ISO 3166 alpha-2 country codes like BR; {bad:?} is not one"
+        );
+    }
+    if !economies.is_empty() {
+        roles.push(proto::Role::LastResortFor(economies));
+    }
+    if relay {
+        roles.push(proto::Role::Relay);
+    }
+    Ok(roles)
 }
 
 fn charter(a: CharterArgs) -> Result<()> {
@@ -460,6 +630,20 @@ async fn wait_for_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn step(c: &ClientArgs, id: &str, action: &str, to: Vec<String>, note: String) -> Result<()> {
+    let p = client(c)?
+        .step(
+            id,
+            &IncidentStep {
+                action: action.into(),
+                to,
+                note,
+            },
+        )
+        .await?;
+    print(c, &p, |p| format!("{action}: done ({})\n", short(&p.id)))
 }
 
 async fn membership(
@@ -780,6 +964,20 @@ fn render_incident(i: &IncidentView) -> String {
         let names: Vec<String> = i.recipients.iter().map(|r| r.to_string()).collect();
         out += &format!("To:      {}\n", names.join(", "));
     }
+    if let Some(about) = &s.about {
+        out += &format!("About:   {about}\n");
+    }
+    if let Some(r) = &i.routed {
+        out += &format!("Routed:  {r}\n");
+    }
+    if !s.handled_by.is_empty() {
+        let names: Vec<String> = s.handled_by.iter().map(|r| r.to_string()).collect();
+        out += &format!("Handled by: {}\n", names.join(", "));
+    }
+    if !s.pending_handoff.is_empty() {
+        let names: Vec<String> = s.pending_handoff.iter().map(|r| r.to_string()).collect();
+        out += &format!("Handed to (awaiting an answer): {}\n", names.join(", "));
+    }
     if let Some(d) = &i.description
         && !d.is_empty()
     {
@@ -796,6 +994,14 @@ fn render_incident(i: &IncidentView) -> String {
             "sealed" if e.waiting_for_key => "wrote something (waiting for the key)".into(),
             "sealed" => "wrote something this team cannot read".into(),
             "retracted" => format!("retracted {}", short(e.text.as_deref().unwrap_or(""))),
+            "ack" => "acknowledged".into(),
+            "accept" => "accepted the hand-off".into(),
+            "decline" => format!("declined the hand-off: {}", e.text.as_deref().unwrap_or("")),
+            "handoff" => format!("handed it to {}", e.text.as_deref().unwrap_or("")),
+            "referral" => format!(
+                "referred the reporter to {} (not forwarded)",
+                e.text.as_deref().unwrap_or("")
+            ),
             _ => format!("(refused: {})", e.text.as_deref().unwrap_or("")),
         };
         out += &format!("  {at}  {}  {what}\n", e.author);

@@ -124,6 +124,23 @@ pub enum ApiRequest {
     Envelopes(oneshot::Sender<Result<Vec<EnvelopeView>, ApiError>>),
     /// Replace this team's signing key.
     RotateKey(oneshot::Sender<Result<Published, ApiError>>),
+    /// Open a routed report.
+    Report(
+        NewReport,
+        oneshot::Sender<Result<ReportPublished, ApiError>>,
+    ),
+    /// Look up who is responsible for an indicator.
+    Lookup(
+        String,
+        Option<String>,
+        oneshot::Sender<Result<RouteView, ApiError>>,
+    ),
+    /// Ack, accept, decline or hand off an incident.
+    Step(
+        String,
+        IncidentStep,
+        oneshot::Sender<Result<Published, ApiError>>,
+    ),
     /// Retract one of this team's envelopes.
     Retract(
         String,
@@ -882,27 +899,41 @@ impl Node {
         })
     }
 
+    /// Everyone in an incident's conversation this team can see: authors
+    /// and recipients of every entry it can read (the reporter, its
+    /// recipients, teams a report was handed to). Empty if it reads nothing.
+    fn participants(&self, root_id: &EnvelopeId) -> Result<(ThreadEntry, Vec<TeamId>), ApiError> {
+        let root = self
+            .load_entry(root_id)?
+            .ok_or_else(|| ApiError::NotFound(format!("no incident {root_id}")))?;
+        let mut people = std::collections::BTreeSet::new();
+        let replies = self.store.thread(root_id)?;
+        let entries = std::iter::once(Ok(root.clone())).chain(replies.iter().map(entry_of));
+        for e in entries {
+            let e = e?;
+            if e.payload.is_some() {
+                people.insert(e.author);
+                people.extend(e.recipients.iter().copied());
+            }
+        }
+        Ok((root, people.into_iter().collect()))
+    }
+
     async fn reply(
         &mut self,
         incident: &str,
         payload: IncidentPayload,
     ) -> Result<Published, ApiError> {
         let root_id = self.find_incident(incident)?;
-        let root = self
-            .load_entry(&root_id)?
-            .ok_or_else(|| ApiError::NotFound(incident.into()))?;
-        if root.payload.is_none() {
+        let (root, people) = self.participants(&root_id)?;
+        if people.is_empty() {
             return Err(ApiError::BadRequest(format!(
-                "incident {} is not readable by this team: only its recipients can reply",
+                "incident {} is not readable by this team: only those it was addressed or handed to can reply",
                 root_id.short()
             )));
         }
-        // Everyone in the conversation: the reporter and its recipients.
-        let mut to: Vec<TeamId> = root.recipients.clone();
-        to.push(root.author);
-        to.retain(|t| *t != self.me);
-        to.sort();
-        to.dedup();
+        // Everyone in the conversation, under the thread's label.
+        let to: Vec<TeamId> = people.into_iter().filter(|t| *t != self.me).collect();
         let (id, gossiped) = self
             .send_incident_step(Some(root_id), root.tlp, to, payload)
             .await?;
@@ -911,6 +942,180 @@ impl Node {
             incident: Some(root_id.to_string()),
             gossiped,
         })
+    }
+
+    /// Who is responsible for an indicator, and why.
+    fn route(
+        &self,
+        about: &str,
+        country: Option<&str>,
+    ) -> Result<(mesh_core::directory::Route, String), ApiError> {
+        let indicator: mesh_core::directory::Indicator =
+            about.parse().map_err(ApiError::BadRequest)?;
+        let members: Vec<&Profile> = self.members.members().collect();
+        let route = mesh_core::directory::lookup(
+            members.iter().copied(),
+            self.charter.point_of_contact,
+            &indicator,
+            country,
+        )
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no team covers {indicator}{}, and the charter names no point of contact",
+                country
+                    .map(|c| format!(" and no team is last resort for {c}"))
+                    .unwrap_or_default()
+            ))
+        })?;
+        Ok((route, indicator.to_string()))
+    }
+
+    fn route_view(&self, route: &mesh_core::directory::Route, about: String) -> RouteView {
+        RouteView {
+            about,
+            teams: route.teams.iter().map(|t| self.team_ref(t)).collect(),
+            why: route.why.to_string(),
+        }
+    }
+
+    /// Opens a report, addressed to whoever the directory finds responsible.
+    async fn report(&mut self, req: NewReport) -> Result<ReportPublished, ApiError> {
+        let (route, about) = self.route(&req.about, req.country.as_deref())?;
+        let tlp: Tlp = req
+            .tlp
+            .as_deref()
+            .unwrap_or("amber")
+            .parse()
+            .map_err(|e: proto::Error| ApiError::BadRequest(e.to_string()))?;
+        if req.title.trim().is_empty() {
+            return Err(ApiError::BadRequest("a report needs a --title".into()));
+        }
+        let to: Vec<TeamId> = route
+            .teams
+            .iter()
+            .copied()
+            .filter(|t| *t != self.me)
+            .collect();
+        if to.is_empty() {
+            return Err(ApiError::BadRequest(format!(
+                "this team is itself responsible for {about} ({})",
+                route.why
+            )));
+        }
+        let view = self.route_view(&route, about.clone());
+        let payload = IncidentPayload::Report {
+            title: req.title.trim().to_owned(),
+            description: req.description,
+            about,
+            routed: format!(
+                "to {} because {}",
+                view.teams
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                view.why
+            ),
+        };
+        let recipients = if tlp.is_named_recipients() {
+            to
+        } else {
+            vec![]
+        };
+        let (id, gossiped) = self
+            .send_incident_step(None, tlp, recipients, payload)
+            .await?;
+        Ok(ReportPublished {
+            published: Published {
+                id: id.to_string(),
+                incident: Some(id.to_string()),
+                gossiped,
+            },
+            route: view,
+        })
+    }
+
+    /// Acknowledge, accept, decline, or hand off an incident.
+    async fn step(&mut self, incident: &str, step: IncidentStep) -> Result<Published, ApiError> {
+        let root_id = self.find_incident(incident)?;
+        let inc = self.incident(&root_id)?;
+        let (root, people) = self.participants(&root_id)?;
+        if !people.contains(&self.me) {
+            return Err(ApiError::BadRequest(format!(
+                "incident {} was not addressed or handed to this team",
+                root_id.short()
+            )));
+        }
+        let bad = |m: String| Err(ApiError::BadRequest(m));
+        match step.action.as_str() {
+            "ack" => {
+                if root.author == self.me {
+                    return bad("the reporter does not acknowledge its own report".into());
+                }
+                self.reply(incident, IncidentPayload::Ack).await
+            }
+            "accept" | "decline" => {
+                if !inc.pending_handoff.contains(&self.me) {
+                    return bad(format!(
+                        "incident {} was not handed to this team (or it already answered)",
+                        root_id.short()
+                    ));
+                }
+                let payload = if step.action == "accept" {
+                    IncidentPayload::Accept
+                } else {
+                    IncidentPayload::Decline { reason: step.note }
+                };
+                self.reply(incident, payload).await
+            }
+            "handoff" => {
+                let to = self.resolve_recipients(&step.to)?;
+                if to.is_empty() {
+                    return bad("hand it to whom? name the team with --to".into());
+                }
+                if root.author == self.me {
+                    return bad(
+                        "the reporter does not hand off its own report; address it anew".into(),
+                    );
+                }
+                if inc.tlp >= Tlp::AmberStrict {
+                    // Never forwarded: the reporter is told whom to contact.
+                    let payload = IncidentPayload::Referral {
+                        responsible: to,
+                        note: step.note,
+                    };
+                    let (id, gossiped) = self
+                        .send_incident_step(Some(root_id), inc.tlp, vec![root.author], payload)
+                        .await?;
+                    return Ok(Published {
+                        id: id.to_string(),
+                        incident: Some(root_id.to_string()),
+                        gossiped,
+                    });
+                }
+                let payload = IncidentPayload::Handoff {
+                    to: to.clone(),
+                    title: inc.title.clone().unwrap_or_default(),
+                    description: inc.description.clone().unwrap_or_default(),
+                    note: step.note,
+                };
+                let mut recipients = to;
+                if !recipients.contains(&root.author) {
+                    recipients.push(root.author);
+                }
+                let (id, gossiped) = self
+                    .send_incident_step(Some(root_id), inc.tlp, recipients, payload)
+                    .await?;
+                Ok(Published {
+                    id: id.to_string(),
+                    incident: Some(root_id.to_string()),
+                    gossiped,
+                })
+            }
+            other => bad(format!(
+                "unknown step {other:?}: ack, accept, decline or handoff"
+            )),
+        }
     }
 
     async fn send_incident_step(
@@ -1029,6 +1234,32 @@ impl Node {
         }
     }
 
+    fn event(
+        &self,
+        kind: &str,
+        id: &EnvelopeId,
+        author: &TeamId,
+        at: u64,
+        text: Option<String>,
+    ) -> EventView {
+        EventView {
+            id: id.to_string(),
+            kind: kind.into(),
+            author: self.team_ref(author),
+            at: Some(at),
+            text,
+            waiting_for_key: false,
+        }
+    }
+
+    fn names(&self, teams: &[TeamId]) -> String {
+        teams
+            .iter()
+            .map(|t| self.team_ref(t).to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     fn summary(&self, inc: &Incident) -> IncidentSummary {
         IncidentSummary {
             id: inc.id.to_string(),
@@ -1041,6 +1272,13 @@ impl Node {
             readable: inc.title.is_some(),
             waiting_for_key: inc.waiting_for_key,
             replies: inc.events.len(),
+            about: inc.report.as_ref().map(|(a, _)| a.clone()),
+            handled_by: inc.handled_by.iter().map(|t| self.team_ref(t)).collect(),
+            pending_handoff: inc
+                .pending_handoff
+                .iter()
+                .map(|t| self.team_ref(t))
+                .collect(),
         }
     }
 
@@ -1102,6 +1340,40 @@ impl Node {
                     text: Some(target.to_string()),
                     waiting_for_key: false,
                 },
+                E::Acknowledged { id, author, at } => self.event("ack", id, author, *at, None),
+                E::Accepted { id, author, at } => self.event("accept", id, author, *at, None),
+                E::Declined {
+                    id,
+                    author,
+                    at,
+                    reason,
+                } => self.event("decline", id, author, *at, Some(reason.clone())),
+                E::HandedOff {
+                    id,
+                    author,
+                    at,
+                    to,
+                    note,
+                } => self.event(
+                    "handoff",
+                    id,
+                    author,
+                    *at,
+                    Some(format!("{}{}", self.names(to), note_suffix(note))),
+                ),
+                E::Referred {
+                    id,
+                    author,
+                    at,
+                    responsible,
+                    note,
+                } => self.event(
+                    "referral",
+                    id,
+                    author,
+                    *at,
+                    Some(format!("{}{}", self.names(responsible), note_suffix(note))),
+                ),
                 E::Refused { id, author, reason } => EventView {
                     id: id.to_string(),
                     kind: "refused".into(),
@@ -1116,6 +1388,7 @@ impl Node {
             summary: self.summary(inc),
             description: inc.description.clone(),
             recipients: inc.recipients.iter().map(|t| self.team_ref(t)).collect(),
+            routed: inc.report.as_ref().map(|(_, r)| r.clone()),
             events,
         }
     }
@@ -1168,6 +1441,20 @@ impl Node {
             }
             ApiRequest::Act(req, reply) => {
                 let r = self.act(req).await;
+                let _ = reply.send(r);
+            }
+            ApiRequest::Report(req, reply) => {
+                let r = self.report(req).await;
+                let _ = reply.send(r);
+            }
+            ApiRequest::Lookup(q, country, reply) => {
+                let r = self
+                    .route(&q, country.as_deref())
+                    .map(|(route, about)| self.route_view(&route, about));
+                let _ = reply.send(r);
+            }
+            ApiRequest::Step(id, step, reply) => {
+                let r = self.step(&id, step).await;
                 let _ = reply.send(r);
             }
             ApiRequest::Retract(id, req, reply) => {
@@ -1606,6 +1893,14 @@ impl Node {
 fn reason_kind(r: &Reason) -> String {
     let s = format!("{r:?}");
     s.split('(').next().unwrap_or_default().to_owned()
+}
+
+fn note_suffix(note: &str) -> String {
+    if note.is_empty() {
+        String::new()
+    } else {
+        format!(": {note}")
+    }
 }
 
 /// The membership act an accepted envelope carries, if it is one.

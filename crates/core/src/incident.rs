@@ -54,6 +54,61 @@ pub enum IncidentEvent {
         /// The new status.
         status: IncidentStatus,
     },
+    /// A recipient acknowledged the report.
+    Acknowledged {
+        /// The envelope.
+        id: EnvelopeId,
+        /// Who.
+        author: TeamId,
+        /// When.
+        at: u64,
+    },
+    /// The report was handed to other teams.
+    HandedOff {
+        /// The envelope.
+        id: EnvelopeId,
+        /// Who handed it.
+        author: TeamId,
+        /// When.
+        at: u64,
+        /// To whom.
+        to: Vec<TeamId>,
+        /// The handing team's note.
+        note: String,
+    },
+    /// The reporter was referred to the responsible teams (STRICT/RED).
+    Referred {
+        /// The envelope.
+        id: EnvelopeId,
+        /// Who referred.
+        author: TeamId,
+        /// When.
+        at: u64,
+        /// The responsible teams.
+        responsible: Vec<TeamId>,
+        /// A note.
+        note: String,
+    },
+    /// A team the report was handed to took it.
+    Accepted {
+        /// The envelope.
+        id: EnvelopeId,
+        /// Who.
+        author: TeamId,
+        /// When.
+        at: u64,
+    },
+    /// A team the report was handed to declined it.
+    Declined {
+        /// The envelope.
+        id: EnvelopeId,
+        /// Who.
+        author: TeamId,
+        /// When.
+        at: u64,
+        /// Why.
+        reason: String,
+    },
     /// An entry this team cannot read.
     Sealed {
         /// The envelope.
@@ -110,6 +165,14 @@ pub struct Incident {
     pub updated_at: u64,
     /// Whether the root waits for a GREEN key.
     pub waiting_for_key: bool,
+    /// For a report: what it is about and why it went where it went.
+    pub report: Option<(String, String)>,
+    /// Who handles it now: the recipients at first; after a hand-off, the
+    /// teams it was handed to once they accept; the handing team again if
+    /// they decline.
+    pub handled_by: Vec<TeamId>,
+    /// Teams a hand-off awaits an answer from.
+    pub pending_handoff: Vec<TeamId>,
     /// Replies in thread order.
     pub events: Vec<IncidentEvent>,
 }
@@ -118,11 +181,21 @@ impl Incident {
     /// Folds a thread. `root` must be the thread's root entry; `replies` are
     /// every other entry naming it, in any order.
     pub fn fold(root: &ThreadEntry, mut replies: Vec<ThreadEntry>) -> Incident {
-        let (title, description) = match &root.payload {
+        let (title, description, report) = match &root.payload {
             Some(IncidentPayload::Open { title, description }) => {
-                (Some(title.clone()), Some(description.clone()))
+                (Some(title.clone()), Some(description.clone()), None)
             }
-            _ => (None, None),
+            Some(IncidentPayload::Report {
+                title,
+                description,
+                about,
+                routed,
+            }) => (
+                Some(title.clone()),
+                Some(description.clone()),
+                Some((about.clone(), routed.clone())),
+            ),
+            _ => (None, None, None),
         };
         let mut incident = Incident {
             id: root.id,
@@ -135,8 +208,13 @@ impl Incident {
             status: IncidentStatus::New,
             updated_at: root.created_at,
             waiting_for_key: root.waiting_for_key,
+            report,
+            handled_by: root.recipients.clone(),
+            pending_handoff: Vec::new(),
             events: Vec::with_capacity(replies.len()),
         };
+        // Who handed the pending hand-off, to return it on a decline.
+        let mut handed_by: Option<TeamId> = None;
         replies.sort_by_key(|a| (a.created_at, a.id));
         for e in replies {
             if let Some(target) = e.retracts {
@@ -178,13 +256,88 @@ impl Incident {
                         status,
                     });
                 }
-                Some(IncidentPayload::Open { .. }) => {
+                Some(IncidentPayload::Open { .. } | IncidentPayload::Report { .. }) => {
                     incident.events.push(IncidentEvent::Refused {
                         id: e.id,
                         author: e.author,
-                        reason: "an Open inside an existing thread".into(),
+                        reason: "an incident opened inside an existing thread".into(),
                     })
                 }
+                Some(IncidentPayload::Ack) => incident.events.push(IncidentEvent::Acknowledged {
+                    id: e.id,
+                    author: e.author,
+                    at: e.created_at,
+                }),
+                Some(IncidentPayload::Handoff {
+                    to,
+                    title,
+                    description,
+                    note,
+                }) => {
+                    if root.tlp >= Tlp::AmberStrict {
+                        incident.events.push(IncidentEvent::Refused {
+                            id: e.id,
+                            author: e.author,
+                            reason: format!(
+                                "a {} report may not be handed on, only referred",
+                                root.tlp
+                            ),
+                        });
+                        continue;
+                    }
+                    // A team the report was handed to, which cannot read the
+                    // original, reads it from the hand-off.
+                    if incident.title.is_none() {
+                        incident.title = Some(title);
+                        incident.description = Some(description);
+                    }
+                    handed_by = Some(e.author);
+                    incident.pending_handoff = to.clone();
+                    incident.events.push(IncidentEvent::HandedOff {
+                        id: e.id,
+                        author: e.author,
+                        at: e.created_at,
+                        to,
+                        note,
+                    });
+                }
+                Some(IncidentPayload::Referral { responsible, note }) => {
+                    incident.events.push(IncidentEvent::Referred {
+                        id: e.id,
+                        author: e.author,
+                        at: e.created_at,
+                        responsible,
+                        note,
+                    })
+                }
+                Some(IncidentPayload::Accept) => {
+                    if incident.pending_handoff.contains(&e.author) {
+                        incident.handled_by = vec![e.author];
+                        incident.pending_handoff.clear();
+                    }
+                    incident.events.push(IncidentEvent::Accepted {
+                        id: e.id,
+                        author: e.author,
+                        at: e.created_at,
+                    });
+                }
+                Some(IncidentPayload::Decline { reason }) => {
+                    if incident.pending_handoff.contains(&e.author) {
+                        incident.pending_handoff.retain(|t| *t != e.author);
+                        if incident.pending_handoff.is_empty()
+                            && let Some(by) = handed_by
+                        {
+                            incident.handled_by = vec![by];
+                        }
+                    }
+                    incident.events.push(IncidentEvent::Declined {
+                        id: e.id,
+                        author: e.author,
+                        at: e.created_at,
+                        reason,
+                    });
+                }
+
                 None => incident.events.push(IncidentEvent::Sealed {
                     id: e.id,
                     author: e.author,
@@ -263,6 +416,74 @@ mod tests {
         let inc = Incident::fold(&root(), vec![wider]);
         assert_eq!(inc.status, IncidentStatus::New);
         assert!(matches!(inc.events[0], IncidentEvent::Refused { .. }));
+    }
+
+    fn step(n: u8, at: u64, author: u8, tlp: Tlp, p: IncidentPayload) -> ThreadEntry {
+        ThreadEntry {
+            author: TeamId([author; 32]),
+            ..entry(n, at, tlp, Some(p))
+        }
+    }
+
+    fn handoff(n: u8, at: u64, tlp: Tlp) -> ThreadEntry {
+        step(
+            n,
+            at,
+            7,
+            tlp,
+            IncidentPayload::Handoff {
+                to: vec![TeamId([8; 32])],
+                title: "t".into(),
+                description: "d".into(),
+                note: "yours".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn hand_off_accept_and_decline_move_the_report() {
+        let mut report = root();
+        report.recipients = vec![TeamId([7; 32])]; // the team of last resort
+        let inc = Incident::fold(&report, vec![handoff(1, 20, Tlp::Amber)]);
+        assert_eq!(inc.pending_handoff, vec![TeamId([8; 32])]);
+        assert_eq!(inc.handled_by, vec![TeamId([7; 32])]);
+        let accept = step(2, 30, 8, Tlp::Amber, IncidentPayload::Accept);
+        let accepted = Incident::fold(&report, vec![handoff(1, 20, Tlp::Amber), accept]);
+        assert_eq!(accepted.handled_by, vec![TeamId([8; 32])]);
+        assert!(accepted.pending_handoff.is_empty());
+        let decline = step(
+            2,
+            30,
+            8,
+            Tlp::Amber,
+            IncidentPayload::Decline {
+                reason: "not ours".into(),
+            },
+        );
+        let declined = Incident::fold(&report, vec![handoff(1, 20, Tlp::Amber), decline]);
+        assert_eq!(
+            declined.handled_by,
+            vec![TeamId([7; 32])],
+            "a declined hand-off returns to the last-resort team"
+        );
+        // An outsider's accept changes nothing.
+        let stray = step(2, 30, 9, Tlp::Amber, IncidentPayload::Accept);
+        let stray = Incident::fold(&report, vec![handoff(1, 20, Tlp::Amber), stray]);
+        assert_eq!(stray.pending_handoff, vec![TeamId([8; 32])]);
+    }
+
+    #[test]
+    fn strict_and_red_reports_are_never_handed_on() {
+        for tlp in [Tlp::AmberStrict, Tlp::Red] {
+            let mut report = root();
+            report.tlp = tlp;
+            let inc = Incident::fold(&report, vec![handoff(1, 20, tlp)]);
+            assert!(
+                matches!(inc.events[0], IncidentEvent::Refused { .. }),
+                "{tlp}"
+            );
+            assert!(inc.pending_handoff.is_empty());
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod clock;
+pub mod directory;
 pub mod incident;
 pub mod membership;
 pub mod validate;

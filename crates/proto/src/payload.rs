@@ -86,6 +86,49 @@ pub enum IncidentPayload {
         /// The new status.
         status: IncidentStatus,
     },
+    /// Opens an incident as a report about something the reporter does not
+    /// own, addressed to the team the directory found responsible.
+    Report {
+        /// One line.
+        title: String,
+        /// What happened, what is asked.
+        description: String,
+        /// The indicator (IP, prefix, ASN, domain, country).
+        about: String,
+        /// Why it went to its recipients (the directory's answer).
+        routed: String,
+    },
+    /// A recipient acknowledges the report.
+    Ack,
+    /// A recipient (typically the team of last resort) hands the report to
+    /// the responsible team: a copy of the report, sealed to the new team,
+    /// the reporter and the handing team.
+    Handoff {
+        /// The teams it is handed to.
+        to: Vec<TeamId>,
+        /// The report's title, for the new team.
+        title: String,
+        /// The report's description, for the new team.
+        description: String,
+        /// A note from the handing team.
+        note: String,
+    },
+    /// For AMBER+STRICT and RED, which may not be forwarded: tells the
+    /// reporter which team is responsible, so it can report there itself.
+    Referral {
+        /// The responsible teams.
+        responsible: Vec<TeamId>,
+        /// A note.
+        note: String,
+    },
+    /// The team a report was handed to takes it.
+    Accept,
+    /// The team a report was handed to declines it; it returns to the team
+    /// that handed it.
+    Decline {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A GREEN sender key shared with the members (the Megolm idea, built on age).
@@ -140,7 +183,10 @@ pub struct SignedInner {
 impl InnerContent {
     /// Encodes the content into the bytes to be signed, checking its limits.
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        if let Payload::Incident(IncidentPayload::Open { title, .. }) = &self.payload {
+        if let Payload::Incident(
+            IncidentPayload::Open { title, .. } | IncidentPayload::Report { title, .. },
+        ) = &self.payload
+        {
             if title.trim().is_empty() {
                 return Err(Error::Invalid {
                     field: "title",

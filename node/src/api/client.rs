@@ -125,6 +125,26 @@ impl ApiClient {
         self.post("/v1/join", &serde_json::json!({})).await
     }
 
+    /// `POST /v1/reports`.
+    pub async fn report(&self, req: &NewReport) -> Result<ReportPublished> {
+        self.post("/v1/reports", req).await
+    }
+
+    /// `GET /v1/directory`.
+    pub async fn lookup(&self, q: &str, country: Option<&str>) -> Result<RouteView> {
+        let mut url = reqwest::Url::parse(&format!("{}/v1/directory", self.base))?;
+        url.query_pairs_mut().append_pair("q", q);
+        if let Some(c) = country {
+            url.query_pairs_mut().append_pair("country", c);
+        }
+        self.send(self.http.get(url)).await
+    }
+
+    /// `POST /v1/incidents/{id}/steps`.
+    pub async fn step(&self, id: &str, step: &IncidentStep) -> Result<Published> {
+        self.post(&format!("/v1/incidents/{id}/steps"), step).await
+    }
+
     /// `POST /v1/envelopes/{id}/retract`.
     pub async fn retract(&self, id: &str, reason: &str) -> Result<Published> {
         self.post(

@@ -82,6 +82,13 @@ async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Respon
     }
 }
 
+/// `GET /v1/directory?q=...&country=...`.
+#[derive(serde::Deserialize)]
+struct LookupQuery {
+    q: String,
+    country: Option<String>,
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -121,6 +128,28 @@ fn router(state: AppState) -> Router {
         )
         .route("/v1/members", get(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Members).await }))
         .route("/v1/join", post(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Join).await }))
+        .route(
+            "/v1/reports",
+            post(|State(s): State<AppState>, Json(b): Json<NewReport>| async move {
+                ask(&s, |r| ApiRequest::Report(b, r)).await
+            }),
+        )
+        .route(
+            "/v1/directory",
+            get(
+                |State(s): State<AppState>, axum::extract::Query(q): axum::extract::Query<LookupQuery>| async move {
+                    ask(&s, |r| ApiRequest::Lookup(q.q, q.country, r)).await
+                },
+            ),
+        )
+        .route(
+            "/v1/incidents/{id}/steps",
+            post(
+                |State(s): State<AppState>, Path(id): Path<String>, Json(b): Json<IncidentStep>| async move {
+                    ask(&s, |r| ApiRequest::Step(id, b, r)).await
+                },
+            ),
+        )
         .route(
             "/v1/envelopes/{id}/retract",
             post(

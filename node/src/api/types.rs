@@ -89,6 +89,55 @@ pub struct NewIncident {
     pub to: Vec<String>,
 }
 
+/// `POST /v1/reports`: a report about a network this team does not own.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NewReport {
+    /// The indicator: IP, prefix, ASN, domain or country code.
+    pub about: String,
+    /// The economy to fall back on when no constituency matches.
+    pub country: Option<String>,
+    /// One line.
+    pub title: String,
+    /// What happened, what is asked.
+    #[serde(default)]
+    pub description: String,
+    /// TLP label (amber by default).
+    pub tlp: Option<String>,
+}
+
+/// Where a report goes, and why.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RouteView {
+    /// The indicator, normalised.
+    pub about: String,
+    /// The responsible teams.
+    pub teams: Vec<TeamRef>,
+    /// Why, in words.
+    pub why: String,
+}
+
+/// What `POST /v1/reports` returns.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReportPublished {
+    /// The report's envelope.
+    pub published: Published,
+    /// Where it went and why.
+    pub route: RouteView,
+}
+
+/// `POST /v1/incidents/{id}/steps`: ack, accept, decline, handoff.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IncidentStep {
+    /// ack, accept, decline, handoff.
+    pub action: String,
+    /// For handoff: the teams to hand it to.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// A note (handoff) or a reason (decline).
+    #[serde(default)]
+    pub note: String,
+}
+
 /// `POST /v1/incidents/{id}/comments`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NewComment {
@@ -137,6 +186,12 @@ pub struct IncidentSummary {
     pub waiting_for_key: bool,
     /// Number of replies.
     pub replies: usize,
+    /// For a report: the indicator it is about.
+    pub about: Option<String>,
+    /// Who handles it now.
+    pub handled_by: Vec<TeamRef>,
+    /// Teams a hand-off awaits an answer from.
+    pub pending_handoff: Vec<TeamRef>,
 }
 
 /// One incident with its thread.
@@ -149,6 +204,8 @@ pub struct IncidentView {
     pub description: Option<String>,
     /// The teams the reporter addressed, if readable.
     pub recipients: Vec<TeamRef>,
+    /// For a report: why it went to its recipients.
+    pub routed: Option<String>,
     /// The thread, in order.
     pub events: Vec<EventView>,
 }
@@ -158,7 +215,7 @@ pub struct IncidentView {
 pub struct EventView {
     /// Envelope id.
     pub id: String,
-    /// comment, status, sealed, refused.
+    /// comment, status, ack, handoff, referral, accept, decline, retracted, sealed, refused.
     pub kind: String,
     /// Who.
     pub author: TeamRef,

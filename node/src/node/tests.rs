@@ -768,3 +768,155 @@ async fn a_retraction_converges_whichever_arrives_first() {
         assert!(!set.contains(&target_key));
     }
 }
+
+/// Copies every envelope `from` holds into `to`, as sync would.
+fn copy_all(from: &Node, to: &mut Node) {
+    for id in from.store.ids().unwrap() {
+        let bytes = from.store.get(&id).unwrap().unwrap().bytes;
+        to.ingest(&bytes, Origin::Sync(PeerId::random()));
+    }
+}
+
+/// A (reporter), B (ISP, covers 203.0.113.0/24), C (last resort for BR).
+fn last_resort_mesh() -> (Team, Team, Team) {
+    let (mut a, mut b, mut c) = (Team::new("A"), Team::new("B"), Team::new("C"));
+    b.profile.constituency = vec!["203.0.113.0/24".parse().unwrap()];
+    c.profile.roles = vec![proto::Role::LastResortFor(vec!["BR".into()])];
+    let id = testkit::charter(&[&a, &b, &c]).mesh_id().unwrap();
+    a.mesh = id;
+    b.mesh = id;
+    c.mesh = id;
+    (a, b, c)
+}
+
+fn report(about: &str, tlp: &str) -> NewReport {
+    NewReport {
+        about: about.into(),
+        country: Some("BR".into()),
+        title: "Phishing kit".into(),
+        description: "credential harvesting".into(),
+        tlp: Some(tlp.into()),
+    }
+}
+
+fn step(action: &str, to: &[&Team], note: &str) -> IncidentStep {
+    IncidentStep {
+        action: action.into(),
+        to: to.iter().map(|t| t.id().to_string()).collect(),
+        note: note.into(),
+    }
+}
+
+#[tokio::test]
+async fn a_report_no_team_covers_goes_to_last_resort_and_is_handed_off() {
+    let (a, b, c) = last_resort_mesh();
+    let mut as_a = node_for(&a, &[&a, &b, &c]);
+    let mut as_b = node_for(&b, &[&a, &b, &c]);
+    let mut as_c = node_for(&c, &[&a, &b, &c]);
+    // Covered: straight to B.
+    let direct = as_a.report(report("203.0.113.7", "amber")).await.unwrap();
+    assert_eq!(direct.route.teams[0].id, b.id().to_string());
+    // Not covered: to C, the last resort for BR, and the reporter sees why.
+    let r = as_a.report(report("198.51.100.7", "amber")).await.unwrap();
+    assert_eq!(r.route.teams.len(), 1);
+    assert_eq!(r.route.teams[0].id, c.id().to_string());
+    assert!(
+        r.route.why.contains("last resort for BR"),
+        "{}",
+        r.route.why
+    );
+    let incident = r.published.id.clone();
+    copy_all(&as_a, &mut as_c);
+    copy_all(&as_a, &mut as_b);
+    // B cannot read it; C can, acknowledges and hands it to B.
+    assert!(
+        as_b.incidents()
+            .unwrap()
+            .iter()
+            .all(|i| i.id != incident || i.title.is_none())
+    );
+    as_c.step(&incident, step("ack", &[], "")).await.unwrap();
+    as_c.step(&incident, step("handoff", &[&b], "your customer's network"))
+        .await
+        .unwrap();
+    copy_all(&as_c, &mut as_b);
+    // B reads the report from the hand-off, and accepts it.
+    let at_b = as_b.incident(&incident.parse().unwrap()).unwrap();
+    assert_eq!(at_b.title.as_deref(), Some("Phishing kit"));
+    assert_eq!(at_b.pending_handoff, vec![b.id()]);
+    // Only a team it was handed to may accept.
+    assert!(as_a.step(&incident, step("accept", &[], "")).await.is_err());
+    as_b.step(&incident, step("accept", &[], "")).await.unwrap();
+    copy_all(&as_b, &mut as_a);
+    copy_all(&as_c, &mut as_a);
+    // The reporter sees the path: received and acknowledged by C, handed to B, accepted.
+    let view = as_a.incident_view(&as_a.incident(&incident.parse().unwrap()).unwrap());
+    let kinds: Vec<&str> = view.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["ack", "handoff", "accept"]);
+    assert_eq!(view.summary.handled_by[0].id, b.id().to_string());
+    assert!(view.routed.unwrap().contains("last resort"));
+}
+
+#[tokio::test]
+async fn a_declined_handoff_returns_to_the_last_resort_team() {
+    let (a, b, c) = last_resort_mesh();
+    let mut as_a = node_for(&a, &[&a, &b, &c]);
+    let mut as_b = node_for(&b, &[&a, &b, &c]);
+    let mut as_c = node_for(&c, &[&a, &b, &c]);
+    let incident = as_a
+        .report(report("198.51.100.7", "amber"))
+        .await
+        .unwrap()
+        .published
+        .id;
+    copy_all(&as_a, &mut as_c);
+    as_c.step(&incident, step("handoff", &[&b], ""))
+        .await
+        .unwrap();
+    copy_all(&as_c, &mut as_b);
+    as_b.step(&incident, step("decline", &[], "not our network"))
+        .await
+        .unwrap();
+    copy_all(&as_b, &mut as_c);
+    let at_c = as_c.incident(&incident.parse().unwrap()).unwrap();
+    assert_eq!(at_c.handled_by, vec![c.id()]);
+    assert!(at_c.pending_handoff.is_empty());
+}
+
+#[tokio::test]
+async fn strict_and_red_reports_are_referred_never_forwarded() {
+    for tlp in ["amber+strict", "red"] {
+        let (a, b, c) = last_resort_mesh();
+        let mut as_a = node_for(&a, &[&a, &b, &c]);
+        let mut as_b = node_for(&b, &[&a, &b, &c]);
+        let mut as_c = node_for(&c, &[&a, &b, &c]);
+        let incident = as_a
+            .report(report("198.51.100.7", tlp))
+            .await
+            .unwrap()
+            .published
+            .id;
+        copy_all(&as_a, &mut as_c);
+        as_c.step(&incident, step("handoff", &[&b], "contact B"))
+            .await
+            .unwrap();
+        copy_all(&as_c, &mut as_b);
+        copy_all(&as_c, &mut as_a);
+        // B holds everything and reads nothing.
+        let at_b = as_b.incident(&incident.parse().unwrap()).unwrap();
+        assert!(at_b.title.is_none(), "{tlp}: the content must not reach B");
+        assert!(
+            at_b.events
+                .iter()
+                .all(|e| matches!(e, mesh_core::IncidentEvent::Sealed { .. }))
+        );
+        // The reporter reads the referral naming B.
+        let at_a = as_a.incident(&incident.parse().unwrap()).unwrap();
+        assert!(
+            at_a.events
+                .iter()
+                .any(|e| matches!(e, mesh_core::IncidentEvent::Referred { responsible, .. } if responsible == &vec![b.id()])),
+            "{tlp}"
+        );
+    }
+}
