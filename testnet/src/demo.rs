@@ -23,7 +23,10 @@ use std::{
 };
 
 use anyhow::Result;
-use csirtmesh::api::types::{EnvelopeView, MembershipRequest, NewIncident};
+use csirtmesh::{
+    api::types::{EnvelopeView, IncidentStep, MembershipRequest, NewIncident, NewReport},
+    datadir::InitOptions,
+};
 use serde::Serialize;
 
 use crate::harness::{NodeCommand, Testnet};
@@ -75,6 +78,10 @@ pub struct Report {
     pub rejected_non_member_envelopes: u64,
     /// Whether the target node disconnected the peer that sent them.
     pub rogue_disconnected: bool,
+    /// Whether a report about a network no team covers reached the team of
+    /// last resort, was handed to the right team and accepted, with the path
+    /// visible to the reporter.
+    pub routed_via_last_resort: bool,
     /// How the late node got what it missed.
     pub late_node_catch_up: String,
     /// Names of failed steps (empty on success).
@@ -127,7 +134,21 @@ impl Say {
 pub async fn run(command: NodeCommand, json: bool) -> Result<Report> {
     let say = Say { json };
     let started = Instant::now();
-    let mut net = Testnet::create(command, &TEAMS, FOUNDERS, 2)?;
+    // B is an ISP covering 203.0.113.0/24; C is the CSIRT of last resort for BR.
+    let opts: Vec<(&str, InitOptions)> = TEAMS
+        .iter()
+        .map(|n| {
+            let mut o = InitOptions::default();
+            if *n == "CSIRT-B" {
+                o.constituency = vec!["203.0.113.0/24".parse().expect("a valid prefix")];
+            }
+            if *n == "CSIRT-C" {
+                o.roles = vec![proto::Role::LastResortFor(vec!["BR".into()])];
+            }
+            (*n, o)
+        })
+        .collect();
+    let mut net = Testnet::create_with(command, &opts, FOUNDERS, 2)?;
     say.line(&format!(
         "CSIRT Mesh demo: {} teams in {} (charter: {})",
         TEAMS.len(),
@@ -333,6 +354,74 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
             .to_string()
     });
     record(say, report, "A sends a GREEN advisory", t, r);
+
+    // Step 4b: a report about a network no team covers goes to the team of
+    // last resort, which hands it to the owner.
+    let t = Instant::now();
+    let routed = net
+        .api(a)?
+        .report(&NewReport {
+            about: "198.51.100.7".into(),
+            country: Some("BR".into()),
+            title: "Open resolver used in a DDoS".into(),
+            description: "198.51.100.7 answers ANY queries for anyone".into(),
+            tlp: Some("amber".into()),
+        })
+        .await?;
+    let report_id = routed.published.id.clone();
+    intended.add(&report_id, &[c]);
+    let to_c = routed
+        .route
+        .teams
+        .iter()
+        .any(|t| t.name.as_deref() == Some(c));
+    let r = async {
+        if !to_c {
+            return Err(format!("routed to the wrong team: {:?} ({})", routed.route.teams, routed.route.why));
+        }
+        Testnet::wait_for(STEP_TIMEOUT, || async { Ok(net.api(c)?.incident(&report_id).await?.summary.title.is_some()) })
+            .await?;
+        let step = |action: &str, to: Vec<String>, note: &str| IncidentStep {
+            action: action.into(),
+            to,
+            note: note.into(),
+        };
+        let api_c = net.api(c).map_err(|e| e.to_string())?;
+        api_c.step(&report_id, &step("ack", vec![], "")).await.map_err(|e| e.to_string())?;
+        let h = api_c
+            .step(&report_id, &step("handoff", vec![b.into()], "this is in your customer's network"))
+            .await
+            .map_err(|e| e.to_string())?;
+        intended.add(&h.id, &[b, a]);
+        Testnet::wait_for(STEP_TIMEOUT, || async {
+            Ok(net.api(b)?.incident(&report_id).await?.summary.pending_handoff.iter().any(|t| t.name.as_deref() == Some(b)))
+        })
+        .await?;
+        net.api(b)
+            .map_err(|e| e.to_string())?
+            .step(&report_id, &step("accept", vec![], ""))
+            .await
+            .map_err(|e| e.to_string())?;
+        Testnet::wait_for(STEP_TIMEOUT, || async {
+            let v = net.api(a)?.incident(&report_id).await?;
+            let kinds: Vec<&str> = v.events.iter().map(|e| e.kind.as_str()).collect();
+            Ok(kinds == ["ack", "handoff", "accept"] && v.summary.handled_by.iter().any(|t| t.name.as_deref() == Some(b)))
+        })
+        .await?;
+        Ok(format!(
+            "A's report about 198.51.100.7 went to C ({}); C acknowledged and handed it to B; B accepted; A sees that path",
+            routed.route.why
+        ))
+    }
+    .await;
+    report.routed_via_last_resort = r.is_ok();
+    record(
+        say,
+        report,
+        "a report no team covers goes through last resort",
+        t,
+        r,
+    );
 
     // Step 5: kill B with SIGKILL, write to it while it is down, restart it.
     let t = Instant::now();

@@ -86,18 +86,31 @@ impl Testnet {
         founders: usize,
         sync_interval_secs: u64,
     ) -> Result<Self> {
+        let teams: Vec<(&str, InitOptions)> =
+            names.iter().map(|n| (*n, InitOptions::default())).collect();
+        Self::create_with(command, &teams, founders, sync_interval_secs)
+    }
+
+    /// Like [`Testnet::create`], with each team's profile options
+    /// (constituency, roles); names and country come from here.
+    pub fn create_with(
+        command: NodeCommand,
+        teams_opts: &[(&str, InitOptions)],
+        founders: usize,
+        sync_interval_secs: u64,
+    ) -> Result<Self> {
         let tmp = tempfile::Builder::new()
             .prefix("csirtmesh-testnet-")
             .tempdir()?;
         let root = tmp.path().to_path_buf();
         let mut teams = Vec::new();
-        for name in names {
+        for (name, opts) in teams_opts {
             let dir = DataDir::new(root.join(name));
             dir.init(
                 &InitOptions {
                     name: (*name).to_owned(),
                     country: Some("BR".into()),
-                    ..Default::default()
+                    ..opts.clone()
                 },
                 now_ms(),
             )?;
