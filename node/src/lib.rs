@@ -57,6 +57,11 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
 
     let mut net_config = config.net.clone();
     net_config.topic = net::protocol::envelope_topic(&mesh.to_string());
+    // A team with the relay role runs a circuit relay for members' nodes.
+    net_config.relay_server = profile.roles.contains(&proto::Role::Relay);
+    if net_config.relay_server {
+        tracing::info!("running a circuit relay for members' nodes (this team has the relay role)");
+    }
     let (client, events, event_loop) = net::new(dir.node_key()?, net_config)?;
     let net_task = tokio::spawn(event_loop.run(shutdown.child_token()));
 

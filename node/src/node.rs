@@ -337,6 +337,13 @@ impl Node {
             tracing::warn!(team = %name, removal = ?r.removal, "removed from the mesh");
         }
         self.members = next;
+        // Only members' nodes may use this node's relay (if it runs one).
+        let peers: Vec<PeerId> = self
+            .members
+            .members()
+            .flat_map(|p| p.peers.iter().filter_map(|b| net::peer_id_from_bytes(b)))
+            .collect();
+        let _ = self.net.set_relay_allowed(peers);
         Ok(())
     }
 
@@ -1513,6 +1520,7 @@ impl Node {
                     last_sync_rounds: state.map(|s| s.last_sync.rounds).unwrap_or(0),
                     last_sync_bytes: state.map(|s| s.last_sync.bytes).unwrap_or(0),
                     last_sync_error: state.and_then(|s| s.last_sync_error.clone()),
+                    via_relay: net.relayed.contains(peer),
                 }
             })
             .collect();
@@ -1525,7 +1533,15 @@ impl Node {
             listen_addrs: net
                 .listen_addrs
                 .iter()
-                .map(|a| format!("{a}/p2p/{}", net.peer_id))
+                .map(|a| {
+                    // Relayed addresses already end with our peer id.
+                    let me = format!("/p2p/{}", net.peer_id);
+                    if a.to_string().ends_with(&me) {
+                        a.to_string()
+                    } else {
+                        format!("{a}{me}")
+                    }
+                })
                 .collect(),
             peers,
             members: self.members.len(),
@@ -1729,6 +1745,15 @@ impl Node {
                 .block(peers)
                 .await
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
+        }
+        for a in &req.dial {
+            let addr: net::Multiaddr = a
+                .parse()
+                .map_err(|e| ApiError::BadRequest(format!("{a:?} is not a multiaddr: {e}")))?;
+            self.net
+                .dial(addr)
+                .await
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         }
         self.status().await
     }

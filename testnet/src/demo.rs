@@ -24,7 +24,9 @@ use std::{
 
 use anyhow::Result;
 use csirtmesh::{
-    api::types::{EnvelopeView, IncidentStep, MembershipRequest, NewIncident, NewReport},
+    api::types::{
+        EnvelopeView, IncidentStep, MembershipRequest, NewIncident, NewReport, PeerBlock,
+    },
     datadir::InitOptions,
 };
 use serde::Serialize;
@@ -78,6 +80,9 @@ pub struct Report {
     pub rejected_non_member_envelopes: u64,
     /// Whether the target node disconnected the peer that sent them.
     pub rogue_disconnected: bool,
+    /// Whether D, reachable only through A's relay, exchanged envelopes with
+    /// B and C over relayed connections.
+    pub relayed_only_delivered: bool,
     /// Whether a report about a network no team covers reached the team of
     /// last resort, was handed to the right team and accepted, with the path
     /// visible to the reporter.
@@ -144,6 +149,10 @@ pub async fn run(command: NodeCommand, json: bool) -> Result<Report> {
             }
             if *n == "CSIRT-C" {
                 o.roles = vec![proto::Role::LastResortFor(vec!["BR".into()])];
+            }
+            if *n == "CSIRT-A" {
+                // A is the forum's bootstrap point and relay.
+                o.roles = vec![proto::Role::Relay];
             }
             (*n, o)
         })
@@ -490,7 +499,9 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
 
     // Step 7: D starts, asks to join, A and B vouch; everyone admits D.
     let t = Instant::now();
-    net.start(d).await?;
+    // D is behind a NAT in this story: it listens only through A's relay.
+    let circuit = format!("{}/p2p-circuit", net.bootstrap().unwrap_or_default());
+    net.start_listening(d, &[circuit]).await?;
     let pending = Testnet::wait_for(STEP_TIMEOUT, || async {
         let m = net.api(a)?.members().await?;
         Ok(m.applicants
@@ -603,6 +614,71 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
         t,
         r,
     );
+
+    // Step 9: D listens only through A's relay, yet B reaches it and both
+    // read what the other addressed to them.
+    let t = Instant::now();
+    let r = async {
+        let d_status = net.api(d).map_err(|e| e.to_string())?.status().await.map_err(|e| e.to_string())?;
+        let d_peer = d_status.peer_id.clone();
+        // D was refused by the relay while an applicant; once admitted, it
+        // listens through the relay again (within the 5 s discovery tick).
+        let circuit = Testnet::wait_for(STEP_TIMEOUT, || async {
+            let s = net.api(d)?.status().await?;
+            Ok(!s.listen_addrs.is_empty() && s.listen_addrs.iter().all(|a| a.contains("/p2p-circuit")))
+        })
+        .await;
+        let d_status = net.api(d).map_err(|e| e.to_string())?.status().await.map_err(|e| e.to_string())?;
+        circuit.map_err(|e| format!("D has no relayed listen address ({:?}): {e}", d_status.listen_addrs))?;
+        // B dials D's relayed address: the only way in to D.
+        net.api(b)
+            .map_err(|e| e.to_string())?
+            .peers(&PeerBlock {
+                block: vec![],
+                unblock_all: false,
+                dial: d_status.listen_addrs.clone(),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        Testnet::wait_for(STEP_TIMEOUT, || async {
+            Ok(net.api(b)?.status().await?.peers.iter().any(|p| p.peer_id == d_peer && p.via_relay))
+        })
+        .await
+        .map_err(|e| format!("B never connected to D through the relay: {e}"))?;
+        let to_d = net
+            .api(b)
+            .map_err(|e| e.to_string())?
+            .open(&NewIncident {
+                title: "Your customer's host scans our network".into(),
+                description: "192.0.2.44 -> 203.0.113.0/24, since 02:00 UTC".into(),
+                tlp: "amber".into(),
+                to: vec![d.into()],
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let to_d_id = to_d.incident.clone().unwrap_or_default();
+        intended.add(&to_d.id, &[d]);
+        Testnet::wait_for(STEP_TIMEOUT, || async { Ok(net.api(d)?.incident(&to_d_id).await?.summary.title.is_some()) })
+            .await?;
+        let reply = net
+            .api(d)
+            .map_err(|e| e.to_string())?
+            .comment(&to_d_id, "Blocked at our edge; customer notified.")
+            .await
+            .map_err(|e| e.to_string())?;
+        intended.add(&reply.id, &[b]);
+        Testnet::wait_for(STEP_TIMEOUT, || async {
+            Ok(net.api(b)?.incident(&to_d_id).await?.events.iter().any(|e| e.kind == "comment"))
+        })
+        .await?;
+        Ok(format!(
+            "D listens only on {}; B reached it through A's relay, sent it an AMBER incident and read D's reply",
+            d_status.listen_addrs.first().cloned().unwrap_or_default()
+        ))
+    }
+    .await;
+    report.relayed_only_delivered = r.is_ok();
+    record(say, report, "a relayed-only team takes part", t, r);
 
     // Figures: delivery over intended recipients, and reads by non-recipients.
     let mut views: HashMap<&str, Vec<EnvelopeView>> = HashMap::new();

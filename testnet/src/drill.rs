@@ -309,6 +309,7 @@ async fn drill(
                 .peers(&PeerBlock {
                     block: vec![],
                     unblock_all: true,
+                    dial: vec![],
                 })
                 .await?;
         }
@@ -499,6 +500,7 @@ async fn block_other_half(
         .peers(&PeerBlock {
             block: others,
             unblock_all: false,
+            dial: vec![],
         })
         .await?;
     Ok(())

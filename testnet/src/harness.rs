@@ -160,6 +160,12 @@ impl Testnet {
 
     /// Starts a team's node and waits until its API answers.
     pub async fn start(&mut self, name: &str) -> Result<StatusView> {
+        self.start_listening(name, &["/ip4/127.0.0.1/tcp/0".to_owned()])
+            .await
+    }
+
+    /// Starts a team's node listening on `listen` (e.g. only a relay circuit).
+    pub async fn start_listening(&mut self, name: &str, listen: &[String]) -> Result<StatusView> {
         let i = self.index(name)?;
         if self.teams[i].child.is_some() {
             bail!("{name} is already running");
@@ -178,7 +184,11 @@ impl Testnet {
             .arg(dir.root())
             .arg("--charter")
             .arg(&self.charter)
-            .args(["--listen", "/ip4/127.0.0.1/tcp/0"])
+            .args(
+                listen
+                    .iter()
+                    .flat_map(|l| ["--listen".to_owned(), l.clone()]),
+            )
             .args(["--sync-interval-secs", &self.sync_interval_secs.to_string()])
             .env(
                 "RUST_LOG",

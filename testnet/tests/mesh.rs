@@ -33,6 +33,8 @@ async fn four_node_mesh_admits_by_endorsement_refuses_strangers_and_survives_kil
     assert_eq!(report.admitted_by_endorsement, 1);
     assert!(report.rejected_non_member_envelopes >= 3);
     assert!(report.rogue_disconnected);
+    assert!(report.routed_via_last_resort);
+    assert!(report.relayed_only_delivered);
 }
 
 /// A small drill for correctness only (no timing assertion): publish while

@@ -3,15 +3,16 @@
 use std::{collections::HashMap, time::Duration};
 
 use libp2p::{
-    allow_block_list,
+    PeerId, allow_block_list, dcutr,
     gossipsub::{
         self, IdentTopic, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds,
         TopicScoreParams,
     },
     identify,
     identity::Keypair,
-    kad, ping, request_response,
+    kad, ping, relay, request_response,
     swarm::NetworkBehaviour,
+    swarm::behaviour::toggle::Toggle,
 };
 
 use crate::{Config, Error, codec::BytesCodec, protocol};
@@ -32,7 +33,55 @@ pub(crate) struct Behaviour {
     /// Peers the operator (or the testnet, for a partition) blocked: no
     /// connection in or out.
     pub(crate) blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+    /// Circuit relay v2 server, on nodes of teams with the `relay` role: it
+    /// carries (ciphertext) traffic for nodes that cannot be reached directly.
+    pub(crate) relay: Toggle<relay::Behaviour>,
+    /// Circuit relay client: listen and dial through a relay.
+    pub(crate) relay_client: relay::client::Behaviour,
+    /// Hole punching over a relayed connection, where the network allows it.
+    pub(crate) dcutr: dcutr::Behaviour,
 }
+
+/// Relay limits. libp2p's defaults (128 KiB and 2 minutes per circuit) suit
+/// a public relay for strangers; ours serve only members' nodes, which keep
+/// their gossip stream on the circuit, so circuits get more room, while the
+/// counts stay bounded. Store-and-forward (every node holds every envelope,
+/// anti-entropy pulls what is missing) covers what a closed circuit drops.
+fn relay_config(allowed: &RelayAllowed) -> relay::Config {
+    let mut config = relay::Config {
+        max_reservations: 256,
+        max_reservations_per_peer: 4,
+        reservation_duration: Duration::from_secs(3600),
+        max_circuits: 256,
+        max_circuits_per_peer: 16,
+        max_circuit_duration: Duration::from_secs(3600),
+        max_circuit_bytes: 256 * 1024 * 1024,
+        ..relay::Config::default()
+    };
+    // Only members' nodes may reserve or open circuits; others are denied
+    // (the relay answers "permission denied"), without dropping their
+    // connection: an applicant still reaches the lobby through this node.
+    for limiters in [
+        &mut config.reservation_rate_limiters,
+        &mut config.circuit_src_rate_limiters,
+    ] {
+        let allowed = allowed.clone();
+        limiters.push(Box::new(
+            move |peer: PeerId, _: &libp2p::Multiaddr, _: std::time::Instant| {
+                allowed
+                    .lock()
+                    .map(|a| a.as_ref().is_some_and(|a| a.contains(&peer)))
+                    .unwrap_or(false)
+            },
+        ));
+    }
+    config
+}
+
+/// The peers (members' nodes) that may use this node's relay; `None` until
+/// the node has computed its members, and then nobody else may.
+pub(crate) type RelayAllowed =
+    std::sync::Arc<std::sync::Mutex<Option<std::collections::HashSet<PeerId>>>>;
 
 /// Penalty for each message the node rejects (gossipsub squares the decayed
 /// count): about three invalid envelopes in quick succession take a peer
@@ -46,7 +95,12 @@ const INVALID_MESSAGE_WEIGHT: f64 = -10.0;
 const INVALID_MESSAGE_DECAY: f64 = 0.9;
 
 impl Behaviour {
-    pub(crate) fn new(key: &Keypair, config: &Config) -> Result<Self, Error> {
+    pub(crate) fn new(
+        key: &Keypair,
+        config: &Config,
+        relay_client: relay::client::Behaviour,
+        relay_allowed: &RelayAllowed,
+    ) -> Result<Self, Error> {
         let start = |e: &dyn std::fmt::Display| Error::Start(e.to_string());
         let gossip_config = gossipsub::ConfigBuilder::default()
             .validation_mode(gossipsub::ValidationMode::Anonymous)
@@ -126,6 +180,17 @@ impl Behaviour {
             ping: ping::Behaviour::default(),
             sync,
             blocked: allow_block_list::Behaviour::default(),
+            relay: Toggle::from(config.relay_server.then(|| {
+                let mut relay = relay::Behaviour::new(peer_id, relay_config(relay_allowed));
+                // By default the server offers the hop protocol only once it
+                // has a confirmed external address. A team with the relay
+                // role declared it: offer it from the start (a forum's relay
+                // on a private network, or a testnet, has none to confirm).
+                relay.set_status(Some(relay::Status::Enable));
+                relay
+            })),
+            relay_client,
+            dcutr: dcutr::Behaviour::new(peer_id),
         })
     }
 }

@@ -17,7 +17,7 @@ use libp2p::{
     gossipsub::{self, IdentTopic, MessageAcceptance, PeerScoreThresholds, PublishError},
     identify, kad,
     multiaddr::Protocol,
-    noise,
+    noise, relay,
     request_response::{self, OutboundRequestId},
     swarm::{SwarmEvent, dial_opts::DialOpts},
     tcp, yamux,
@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     Command, Config, Error, Event, ResponseChannel, Status, Validation,
-    behaviour::{Behaviour, BehaviourEvent},
+    behaviour::{Behaviour, BehaviourEvent, RelayAllowed},
 };
 
 /// How often peer scores are checked for peers to disconnect.
@@ -49,6 +49,21 @@ pub struct EventLoop {
     connected: HashSet<PeerId>,
     /// Peers blocked by command, to lift the blocks again.
     blocked: HashSet<PeerId>,
+    /// Peers that may use our relay (members' nodes), shared with the
+    /// relay's limiters.
+    relay_allowed: RelayAllowed,
+    /// Listen addresses through a relay: the address, the relay, and the
+    /// listener while it is up. We listen once connected to the relay (a
+    /// reservation attempted while our own dial to it is pending fails); a
+    /// relay may refuse us (we are not admitted yet) or restart, so the
+    /// discovery tick listens again on those that are down.
+    circuits: Vec<(
+        Multiaddr,
+        PeerId,
+        Option<libp2p::core::transport::ListenerId>,
+    )>,
+    /// Connections that run through a relay, by peer.
+    relayed: HashMap<PeerId, HashSet<libp2p::swarm::ConnectionId>>,
 }
 
 impl EventLoop {
@@ -59,7 +74,9 @@ impl EventLoop {
         events: mpsc::Sender<Event>,
     ) -> Result<Self, Error> {
         let start = |e: &dyn std::fmt::Display| Error::Start(e.to_string());
-        let behaviour = Behaviour::new(&key, &config)?;
+        let behaviour_config = config.clone();
+        let relay_allowed = RelayAllowed::default();
+        let limiter_allowed = relay_allowed.clone();
         let mut swarm = SwarmBuilder::with_existing_identity(key)
             .with_tokio()
             .with_tcp(
@@ -69,11 +86,37 @@ impl EventLoop {
             )
             .map_err(|e| start(&e))?
             .with_quic()
-            .with_behaviour(|_| behaviour)
+            .with_relay_client(noise::Config::new, yamux::Config::default)
+            .map_err(|e| start(&e))?
+            .with_behaviour(|key, relay_client| {
+                Behaviour::new(key, &behaviour_config, relay_client, &limiter_allowed)
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+            })
             .map_err(|e| start(&e))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_timeout))
             .build();
+        let mut circuits = Vec::new();
         for addr in &config.listen {
+            if addr.iter().any(|p| matches!(p, Protocol::P2pCircuit)) {
+                let relay = peer_of(addr).ok_or_else(|| {
+                    start(&format!(
+                        "{addr}: a relay address needs /p2p/<relay peer id> before /p2p-circuit"
+                    ))
+                })?;
+                let relay_addr: Multiaddr = addr
+                    .iter()
+                    .take_while(|p| !matches!(p, Protocol::P2pCircuit))
+                    .collect();
+                swarm
+                    .behaviour_mut()
+                    .kademlia
+                    .add_address(&relay, relay_addr.clone());
+                if let Err(e) = swarm.dial(relay_addr) {
+                    tracing::warn!(%addr, error = %e, "cannot dial relay");
+                }
+                circuits.push((addr.clone(), relay, None));
+                continue;
+            }
             swarm
                 .listen_on(addr.clone())
                 .map_err(|e| start(&format!("{addr}: {e}")))?;
@@ -98,6 +141,9 @@ impl EventLoop {
             pending_requests: HashMap::new(),
             connected: HashSet::new(),
             blocked: HashSet::new(),
+            relay_allowed,
+            circuits,
+            relayed: HashMap::new(),
         })
     }
 
@@ -121,6 +167,7 @@ impl EventLoop {
                 }
                 _ = score_check.tick() => self.drop_graylisted_peers(),
                 _ = discovery.tick() => {
+                    self.listen_through_relays();
                     if self.connected.is_empty() {
                         // Alone (our bootstrap peers were down when we
                         // started, or we were cut off): try them again.
@@ -138,6 +185,25 @@ impl EventLoop {
             let _ = reply.send(Err(Error::Stopped));
         }
         tracing::debug!("network event loop stopped");
+    }
+
+    /// Listens through each configured relay we are connected to and are
+    /// not yet listening through; dials the others.
+    fn listen_through_relays(&mut self) {
+        for (addr, relay, listener) in &mut self.circuits {
+            if listener.is_some() {
+                continue;
+            }
+            if self.swarm.is_connected(relay) {
+                *listener = self.swarm.listen_on(addr.clone()).ok();
+            } else {
+                let relay_addr: Multiaddr = addr
+                    .iter()
+                    .take_while(|p| !matches!(p, Protocol::P2pCircuit))
+                    .collect();
+                let _ = self.swarm.dial(relay_addr);
+            }
+        }
     }
 
     /// Disconnects peers whose gossip score fell below the graylist
@@ -217,6 +283,11 @@ impl EventLoop {
                     self.blocked.insert(peer);
                 }
             }
+            Command::RelayAllowed { peers } => {
+                if let Ok(mut allowed) = self.relay_allowed.lock() {
+                    *allowed = Some(peers.into_iter().collect());
+                }
+            }
             Command::UnblockAll => {
                 for peer in self.blocked.drain() {
                     behaviour.blocked.unblock_peer(peer);
@@ -231,6 +302,12 @@ impl EventLoop {
                     .filter(|(_, topics)| topics.contains(&&self.topic.hash()))
                     .count();
                 let status = Status {
+                    relayed: self
+                        .relayed
+                        .iter()
+                        .filter(|(_, c)| !c.is_empty())
+                        .map(|(p, _)| *p)
+                        .collect(),
                     peer_id: *self.swarm.local_peer_id(),
                     listen_addrs: self.swarm.listeners().cloned().collect(),
                     connected: self.connected.iter().copied().collect(),
@@ -327,21 +404,78 @@ impl EventLoop {
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
+                connection_id,
+                endpoint,
                 num_established,
                 ..
-            } if num_established.get() == 1 => {
+            } => {
+                if endpoint
+                    .get_remote_address()
+                    .iter()
+                    .any(|p| matches!(p, Protocol::P2pCircuit))
+                {
+                    self.relayed
+                        .entry(peer_id)
+                        .or_default()
+                        .insert(connection_id);
+                }
+                if num_established.get() != 1 {
+                    return Ok(());
+                }
+                if self
+                    .circuits
+                    .iter()
+                    .any(|(_, relay, l)| *relay == peer_id && l.is_none())
+                {
+                    self.listen_through_relays();
+                }
                 self.connected.insert(peer_id);
                 Some(Event::Connected { peer: peer_id })
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                connection_id,
+                num_established,
                 ..
             } => {
+                if let Some(set) = self.relayed.get_mut(&peer_id) {
+                    set.remove(&connection_id);
+                }
+                if num_established > 0 {
+                    return Ok(());
+                }
+                self.relayed.remove(&peer_id);
                 self.connected.remove(&peer_id);
                 Some(Event::Disconnected { peer: peer_id })
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Relay(relay::Event::ReservationReqDenied {
+                src_peer_id,
+                ..
+            })) => {
+                tracing::debug!(peer = %src_peer_id, "relay reservation denied: not a member's node");
+                None
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                for (addr, _, l) in &mut self.circuits {
+                    if *l == Some(listener_id) {
+                        tracing::info!(%addr, ?reason, "relay listener closed; will listen again");
+                        *l = None;
+                    }
+                }
+                None
+            }
             SwarmEvent::NewListenAddr { address, .. } => {
+                // A relay tells the nodes it serves how to reach it: its
+                // listen addresses are what it puts in their reservations.
+                if self.config.relay_server
+                    && !address.iter().any(|p| matches!(p, Protocol::P2pCircuit))
+                {
+                    self.swarm.add_external_address(address.clone());
+                }
                 let addr = address.with(Protocol::P2p(*self.swarm.local_peer_id()));
                 tracing::info!(%addr, "listening");
                 Some(Event::Listening { addr })

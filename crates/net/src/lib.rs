@@ -125,6 +125,8 @@ pub struct Config {
     pub discovery_interval: Duration,
     /// gossipsub heartbeat.
     pub heartbeat: Duration,
+    /// Run a circuit relay for other members' nodes.
+    pub relay_server: bool,
 }
 
 impl Default for Config {
@@ -139,6 +141,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(120),
             discovery_interval: Duration::from_secs(5),
             heartbeat: Duration::from_millis(700),
+            relay_server: false,
         }
     }
 }
@@ -217,6 +220,8 @@ pub struct Status {
     pub connected: Vec<PeerId>,
     /// Peers subscribed to our topic.
     pub topic_peers: usize,
+    /// Peers with at least one connection through a relay.
+    pub relayed: Vec<PeerId>,
 }
 
 pub(crate) enum Command {
@@ -249,6 +254,9 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Status>,
     },
     Block {
+        peers: Vec<PeerId>,
+    },
+    RelayAllowed {
         peers: Vec<PeerId>,
     },
     UnblockAll,
@@ -341,6 +349,15 @@ impl Client {
         self.tx
             .send(Command::Block { peers })
             .await
+            .map_err(|_| Error::Stopped)
+    }
+
+    /// Sets which peers may reserve and use this node's relay (members'
+    /// nodes). Does not wait: called from the node's synchronous paths; if the
+    /// command channel is full the next membership change sets it again.
+    pub fn set_relay_allowed(&self, peers: Vec<PeerId>) -> Result<(), Error> {
+        self.tx
+            .try_send(Command::RelayAllowed { peers })
             .map_err(|_| Error::Stopped)
     }
 

@@ -103,3 +103,62 @@ async fn gossip_and_sync_between_two_nodes() {
     timeout(WAIT, a_task).await.unwrap().unwrap();
     timeout(WAIT, b_task).await.unwrap().unwrap();
 }
+
+/// A relay serves only the peers it is told are members' nodes.
+#[tokio::test]
+async fn the_relay_serves_members_nodes_only() {
+    for allow in [false, true] {
+        let shutdown = CancellationToken::new();
+        let relay_cfg = Config {
+            relay_server: true,
+            ..config(vec![])
+        };
+        let (relay, mut relay_events, relay_loop) = new(NodeKey::generate(), relay_cfg).unwrap();
+        let relay_task = tokio::spawn(relay_loop.run(shutdown.clone()));
+        let relay_addr = next_matching(&mut relay_events, |e| match e {
+            Event::Listening { addr } => Some(addr),
+            _ => None,
+        })
+        .await;
+        let client_key = NodeKey::generate();
+        let client_peer = client_key.peer_id();
+        relay
+            .set_relay_allowed(if allow { vec![client_peer] } else { vec![] })
+            .unwrap();
+        let circuit = relay_addr
+            .clone()
+            .with(libp2p::multiaddr::Protocol::P2pCircuit);
+        let client_cfg = Config {
+            listen: vec![circuit],
+            discovery_interval: Duration::from_millis(300),
+            ..config(vec![relay_addr])
+        };
+        let (client, _client_events, client_loop) = new(client_key, client_cfg).unwrap();
+        let client_task = tokio::spawn(client_loop.run(shutdown.clone()));
+        // Give the client a few reservation attempts.
+        let got = timeout(Duration::from_secs(5), async {
+            loop {
+                if client
+                    .status()
+                    .await
+                    .unwrap()
+                    .listen_addrs
+                    .iter()
+                    .any(|a| a.to_string().contains("p2p-circuit"))
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+        .is_ok();
+        assert_eq!(
+            got, allow,
+            "a relayed address only for an allowed peer (allowed: {allow})"
+        );
+        shutdown.cancel();
+        timeout(WAIT, relay_task).await.unwrap().unwrap();
+        timeout(WAIT, client_task).await.unwrap().unwrap();
+    }
+}

@@ -73,6 +73,8 @@ pub struct PeerView {
     pub last_sync_bytes: u64,
     /// The last sync error, in words.
     pub last_sync_error: Option<String>,
+    /// Whether a connection to it runs through a relay.
+    pub via_relay: bool,
 }
 
 /// `POST /v1/incidents`.
@@ -362,6 +364,9 @@ pub struct PeerBlock {
     /// Lift every block first.
     #[serde(default)]
     pub unblock_all: bool,
+    /// Addresses to dial (e.g. a relayed team's circuit address).
+    #[serde(default)]
+    pub dial: Vec<String>,
 }
 
 /// An error answer.
