@@ -17,6 +17,8 @@ use proto::{
 use serde::Serialize;
 use sync::{Config, Key, Set};
 
+use crate::rng::Rng;
+
 /// One scenario's figures.
 #[derive(Debug, Serialize)]
 pub struct Case {
@@ -40,23 +42,10 @@ pub struct Case {
     pub median_ms: f64,
 }
 
-/// A small deterministic generator (SplitMix64), so runs are comparable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
 fn key(rng: &mut Rng, t: u64) -> Key {
     let mut id = [0u8; 32];
     for chunk in id.chunks_mut(8) {
-        chunk.copy_from_slice(&rng.next().to_le_bytes());
+        chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
     }
     (t, EnvelopeId(id))
 }
@@ -109,7 +98,7 @@ fn case(items: usize, differences: usize, recent: bool, runs: usize) -> Case {
     } else {
         let mut m = std::collections::BTreeSet::new();
         while m.len() < differences {
-            m.insert((rng.next() % items as u64) as usize);
+            m.insert((rng.next_u64() % items as u64) as usize);
         }
         m
     };

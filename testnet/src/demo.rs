@@ -24,14 +24,12 @@ use std::{
 
 use anyhow::Result;
 use csirtmesh::{
-    api::types::{
-        EnvelopeView, IncidentStep, MembershipRequest, NewIncident, NewReport, PeerBlock,
-    },
+    api::types::{EnvelopeView, IncidentStep, NewIncident, NewReport, PeerBlock},
     datadir::InitOptions,
 };
 use serde::Serialize;
 
-use crate::harness::{NodeCommand, Testnet};
+use crate::harness::{NodeCommand, Testnet, vouch};
 
 /// How long one step may wait for the mesh to deliver.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -108,15 +106,6 @@ impl Intended {
         self.published += 1;
         self.recipients
             .insert(id.to_owned(), to.iter().map(|s| s.to_string()).collect());
-    }
-}
-
-fn vouch(team: &str) -> MembershipRequest {
-    MembershipRequest {
-        action: "vouch".into(),
-        team: Some(team.into()),
-        reason: String::new(),
-        days: None,
     }
 }
 

@@ -27,7 +27,10 @@ use anyhow::{Result, bail};
 use csirtmesh::api::types::{EnvelopeView, NewIncident, PeerBlock};
 use serde::Serialize;
 
-use crate::harness::{NodeCommand, Testnet};
+use crate::{
+    harness::{NodeCommand, Testnet},
+    rng::Rng,
+};
 
 /// What to drill.
 #[derive(Clone, Debug)]
@@ -94,23 +97,6 @@ struct Sent {
     id: String,
     author: String,
     recipients: Vec<String>,
-}
-
-/// SplitMix64: deterministic choices from the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 /// The shortest partition: a fast burst would otherwise heal it at once.

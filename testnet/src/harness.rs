@@ -74,6 +74,16 @@ pub struct Testnet {
     sync_interval_secs: u64,
 }
 
+/// The admin API request by which a member vouches for `team`.
+pub fn vouch(team: &str) -> csirtmesh::api::types::MembershipRequest {
+    csirtmesh::api::types::MembershipRequest {
+        action: "vouch".into(),
+        team: Some(team.into()),
+        reason: String::new(),
+        days: None,
+    }
+}
+
 /// How long a node may take to start and answer its API.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -13,6 +13,7 @@ pub mod bench_sync;
 pub mod demo;
 pub mod drill;
 pub mod harness;
+pub mod rng;
 pub mod rogue;
 pub mod up;
 

@@ -135,9 +135,7 @@ fn run_up(
     hold_secs: Option<u64>,
     json: bool,
 ) -> anyhow::Result<bool> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = runtime()?;
     let hold = hold_secs.map(std::time::Duration::from_secs);
     let report = runtime.block_on(testnet::up::run(
         NodeCommand::this_binary()?,
@@ -159,9 +157,7 @@ fn run_drill(cfg: testnet::drill::DrillConfig, json: bool) -> anyhow::Result<boo
             cfg.churn
         );
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = runtime()?;
     let report = runtime.block_on(testnet::drill::run(NodeCommand::this_binary()?, cfg, json))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -217,10 +213,15 @@ fn bench_sync(runs: usize, json: bool) -> anyhow::Result<bool> {
     Ok(cases.iter().all(|c| c.exact))
 }
 
-fn run_demo(json: bool) -> anyhow::Result<bool> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// The tokio runtime the harness commands run on.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
+        .build()
+}
+
+fn run_demo(json: bool) -> anyhow::Result<bool> {
+    let runtime = runtime()?;
     let report = runtime.block_on(demo::run(NodeCommand::this_binary()?, json))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -5,10 +5,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use csirtmesh::api::types::MembershipRequest;
 use serde::Serialize;
 
-use crate::harness::{NodeCommand, Testnet};
+use crate::harness::{NodeCommand, Testnet, vouch};
 
 /// A running node, for the developer to point client commands at.
 #[derive(Debug, Serialize)]
@@ -54,15 +53,6 @@ pub struct Percentiles {
 
 /// How long admission of everyone may take.
 const ADMISSION_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn vouch(team: &str) -> MembershipRequest {
-    MembershipRequest {
-        action: "vouch".into(),
-        team: Some(team.into()),
-        reason: String::new(),
-        days: None,
-    }
-}
 
 /// Brings the mesh up, admits everyone, holds it for `hold` (until Ctrl-C if
 /// `None`), then stops every node.
