@@ -74,6 +74,25 @@ enum Command {
 
 #[derive(Subcommand)]
 enum Bench {
+    /// One node's durable ingest (Node::ingest) against raw SQLite and the
+    /// crypto floors, measured in the same run.
+    Ingest {
+        /// Envelopes per run.
+        #[arg(long, default_value_t = 2000)]
+        envelopes: usize,
+        /// Runs (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Seal and open a 1 KiB incident for 1, 10 and 500 named recipients.
+    Seal {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Set reconciliation of 100,000 ids differing by 10 and 1,000, against
     /// sending the full id list.
     Sync {
@@ -95,6 +114,12 @@ fn main() -> ExitCode {
         }
         Command::Demo { json } => run_demo(json),
         Command::Bench(Bench::Sync { runs, json }) => bench_sync(runs, json),
+        Command::Bench(Bench::Ingest {
+            envelopes,
+            runs,
+            json,
+        }) => bench_ingest(envelopes, runs, json),
+        Command::Bench(Bench::Seal { json }) => bench_seal(json),
         Command::Drill {
             teams,
             incidents,
@@ -181,6 +206,63 @@ fn run_drill(cfg: testnet::drill::DrillConfig, json: bool) -> anyhow::Result<boo
         }
     }
     Ok(report.lost == 0 && report.converged)
+}
+
+fn bench_ingest(envelopes: usize, runs: usize, json: bool) -> anyhow::Result<bool> {
+    let r = testnet::bench_ingest::ingest(envelopes.max(10), runs.max(1))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "Ingest of {} envelopes (1 in 10 addressed to the node), median of {runs} runs",
+            r.envelopes
+        );
+        println!(
+            "  Node::ingest, durable one by one: {:>9.0} envelopes/s",
+            r.ingest_per_s
+        );
+        println!(
+            "  raw SQLite, commit per row:       {:>9.0} rows/s   (ingest x{:.2})",
+            r.sqlite_commit_per_row_per_s, r.ingest_vs_commit_per_row
+        );
+        println!(
+            "  raw SQLite, 1000 rows per commit: {:>9.0} rows/s",
+            r.sqlite_batched_per_s
+        );
+        println!(
+            "  ed25519 verify:                   {:>9.0} /s",
+            r.verify_per_s
+        );
+        println!(
+            "  age open (1 recipient):           {:>9.0} /s",
+            r.open_per_s
+        );
+        println!(
+            "  floor verify + batched insert + open/10: {:.0} /s (ingest x{:.2})",
+            r.floor_verify_batched_open_per_s, r.ingest_vs_floor
+        );
+    }
+    Ok(true)
+}
+
+fn bench_seal(json: bool) -> anyhow::Result<bool> {
+    let cases = testnet::bench_ingest::seal(&[1, 10, 500], 200)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&cases)?);
+    } else {
+        println!("Seal (sign + encrypt) and open (as the last recipient) of a 1 KiB incident");
+        println!(
+            "{:>11} {:>10} {:>10} {:>10}",
+            "recipients", "seal/s", "open/s", "bytes"
+        );
+        for c in &cases {
+            println!(
+                "{:>11} {:>10.0} {:>10.0} {:>10}",
+                c.recipients, c.seal_per_s, c.open_per_s, c.bytes
+            );
+        }
+    }
+    Ok(true)
 }
 
 fn bench_sync(runs: usize, json: bool) -> anyhow::Result<bool> {

@@ -454,6 +454,39 @@ impl Store {
     }
 }
 
+/// A bare table with the store's connection settings (WAL,
+/// `synchronous=FULL`) and none of its logic: the floor that benchmarks
+/// measure the envelope log against.
+pub struct RawTable {
+    conn: Connection,
+}
+
+impl RawTable {
+    /// Creates the table in a new database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE raw (id BLOB PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID;",
+        )?;
+        Ok(RawTable { conn })
+    }
+
+    /// Inserts rows in one transaction.
+    pub fn insert_batch(&self, rows: &[(&[u8], &[u8])]) -> Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("INSERT INTO raw (id, bytes) VALUES (?1, ?2)")?;
+            for (id, bytes) in rows {
+                stmt.execute(params![id, bytes])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
 /// The columns of a [`Stored`], in the order `stored_row` reads them.
 macro_rules! stored_select {
     () => {
