@@ -440,6 +440,11 @@ impl Node {
     /// is durably stored when this returns.
     pub fn ingest(&mut self, bytes: &[u8], origin: Origin) -> Verdict {
         let verdict = self.ingest_inner(bytes, origin);
+        self.count(verdict, origin)
+    }
+
+    /// Counts a verdict, and logs a rejection once per peer and reason.
+    fn count(&mut self, verdict: Verdict, origin: Origin) -> Verdict {
         match &verdict {
             Verdict::Accept => self.counters.accepted += 1,
             Verdict::Ignore(_) => self.counters.ignored += 1,
@@ -458,44 +463,138 @@ impl Node {
     }
 
     fn ingest_inner(&mut self, bytes: &[u8], origin: Origin) -> Verdict {
-        let envelope = match Envelope::decode(bytes) {
-            Ok(e) => e,
-            Err(e) => return Verdict::Reject(Reason::Malformed(e.to_string())),
+        let prepared = match self.prepare(bytes, origin, &HashSet::new()) {
+            Ok(p) => p,
+            Err(v) => return v,
         };
+        match self
+            .store
+            .insert(prepared.verified.envelope(), &prepared.derived, now_ms())
+        {
+            Ok(true) => self.finish(prepared, origin),
+            Ok(false) => Verdict::Ignore(Reason::Duplicate),
+            Err(e) => store_failed(&e, prepared.verified.envelope().id),
+        }
+    }
+
+    /// The batch form of [`Node::ingest`], for envelopes that arrive
+    /// together (a sync fetch): every envelope is validated exactly as one by
+    /// one, and the accepted ones are stored in one transaction (one fsync:
+    /// group commit). Profiles, membership acts and key shares change what
+    /// the next envelopes are checked against, so each of those is stored on
+    /// its own, in order, after what came before it.
+    pub fn ingest_batch(&mut self, batch: &[Vec<u8>], origin: Origin) -> Vec<Verdict> {
+        let mut verdicts: Vec<Option<Verdict>> = vec![None; batch.len()];
+        let mut pending: Vec<(usize, Prepared)> = Vec::new();
+        let mut ids = HashSet::new();
+        for (i, bytes) in batch.iter().enumerate() {
+            let changes_state = Envelope::decode(bytes)
+                .map(|e| {
+                    matches!(
+                        e.content.kind,
+                        Kind::Profile | Kind::Membership | Kind::KeyShare | Kind::Retraction
+                    )
+                })
+                .unwrap_or(false);
+            if changes_state {
+                self.flush(&mut pending, &mut verdicts, origin);
+                ids.clear();
+                verdicts[i] = Some(self.ingest(bytes, origin));
+                continue;
+            }
+            match self.prepare(bytes, origin, &ids) {
+                Ok(p) => {
+                    ids.insert(p.verified.envelope().id);
+                    pending.push((i, p));
+                }
+                Err(v) => verdicts[i] = Some(self.count(v, origin)),
+            }
+        }
+        self.flush(&mut pending, &mut verdicts, origin);
+        verdicts
+            .into_iter()
+            .map(|v| v.unwrap_or(Verdict::Ignore(Reason::Duplicate)))
+            .collect()
+    }
+
+    /// Stores the prepared envelopes in one transaction, then applies them.
+    fn flush(
+        &mut self,
+        pending: &mut Vec<(usize, Prepared)>,
+        verdicts: &mut [Option<Verdict>],
+        origin: Origin,
+    ) {
+        if pending.is_empty() {
+            return;
+        }
+        let items: Vec<(&Envelope, &Derived)> = pending
+            .iter()
+            .map(|(_, p)| (p.verified.envelope(), &p.derived))
+            .collect();
+        match self.store.insert_many(&items, now_ms()) {
+            Ok(inserted) => {
+                for ((i, p), new) in pending.drain(..).zip(inserted) {
+                    let v = if new {
+                        self.finish(p, origin)
+                    } else {
+                        Verdict::Ignore(Reason::Duplicate)
+                    };
+                    verdicts[i] = Some(self.count(v, origin));
+                }
+            }
+            Err(e) => {
+                for (i, p) in pending.drain(..) {
+                    let v = store_failed(&e, p.verified.envelope().id);
+                    verdicts[i] = Some(self.count(v, origin));
+                }
+            }
+        }
+    }
+
+    /// Everything before the durable write: decode, duplicate and tombstone
+    /// checks, outer signature, the mesh's rules, join-request limits, and
+    /// what the node learns (opened content, awaited key, retraction).
+    /// `batch` holds ids already prepared in the same batch.
+    fn prepare(
+        &mut self,
+        bytes: &[u8],
+        origin: Origin,
+        batch: &HashSet<EnvelopeId>,
+    ) -> Result<Prepared, Verdict> {
+        let envelope = Envelope::decode(bytes)
+            .map_err(|e| Verdict::Reject(Reason::Malformed(e.to_string())))?;
+        if batch.contains(&envelope.id) {
+            return Err(Verdict::Ignore(Reason::Duplicate));
+        }
         match self.store.contains(&envelope.id) {
-            Ok(true) => return Verdict::Ignore(Reason::Duplicate),
+            Ok(true) => return Err(Verdict::Ignore(Reason::Duplicate)),
             Ok(false) => {}
             Err(e) => {
                 tracing::error!(error = %e, "database error while checking for a duplicate");
-                return Verdict::Ignore(Reason::Malformed("database unavailable".into()));
+                return Err(Verdict::Ignore(Reason::Malformed(
+                    "database unavailable".into(),
+                )));
             }
         }
-        match self.store.retracted_by(&envelope.id) {
-            Ok(Some(by))
-                if by == envelope.content.author && envelope.content.kind == Kind::Incident =>
-            {
-                return Verdict::Ignore(Reason::Retracted);
-            }
-            _ => {}
+        if let Ok(Some(by)) = self.store.retracted_by(&envelope.id)
+            && by == envelope.content.author
+            && envelope.content.kind == Kind::Incident
+        {
+            return Err(Verdict::Ignore(Reason::Retracted));
         }
-        let verified = match seal::verify_envelope(envelope) {
-            Ok(v) => v,
-            Err(e) => return Verdict::Reject(Reason::BadSignature(e.to_string())),
-        };
+        let verified = seal::verify_envelope(envelope)
+            .map_err(|e| Verdict::Reject(Reason::BadSignature(e.to_string())))?;
         match mesh_core::validate::check(&verified, &self.mesh, &self.members, now_ms()) {
             Verdict::Accept => {}
-            other => return other,
+            other => return Err(other),
         }
         if verified.content().kind == Kind::Profile
             && !self.members.is_member(&verified.content().author)
             && let Err(reason) = self.admit_join_request(origin)
         {
-            return Verdict::Ignore(reason);
+            return Err(Verdict::Ignore(reason));
         }
-        let derived = match self.derive(&verified) {
-            Ok(d) => d,
-            Err(reason) => return Verdict::Reject(reason),
-        };
+        let derived = self.derive(&verified).map_err(Verdict::Reject)?;
         let env = verified.envelope();
         let retracted_key = derived
             .retracts
@@ -503,26 +602,26 @@ impl Node {
             .and_then(|s| Envelope::decode(&s.bytes).ok())
             .filter(|t| t.content.author == env.content.author)
             .map(|t| (t.content.created_at, t.id));
-        match self.store.insert(env, &derived, now_ms()) {
-            Ok(true) => {}
-            Ok(false) => return Verdict::Ignore(Reason::Duplicate),
-            Err(e) => {
-                // Not the sender's fault (disk full, I/O error): no penalty,
-                // and nothing is acknowledged; sync brings it again later.
-                tracing::error!(error = %e, id = %env.id, "cannot store envelope");
-                return Verdict::Ignore(Reason::Malformed(format!("not stored: {e}")));
-            }
-        }
+        Ok(Prepared {
+            verified,
+            derived,
+            retracted_key,
+        })
+    }
+
+    /// Everything after the durable write.
+    fn finish(&mut self, p: Prepared, origin: Origin) -> Verdict {
+        let env = p.verified.envelope();
         self.hlc.observe(env.content.created_at);
         self.sync_set.insert((env.content.created_at, env.id));
-        if let Some(key) = retracted_key {
+        if let Some(key) = p.retracted_key {
             // The retracted envelope left the store; its key leaves the set.
             self.sync_set.remove(&key);
         }
         if origin == Origin::Local {
             self.seq = self.seq.max(env.content.seq);
         }
-        if let Err(e) = self.after_accept(&verified, &derived) {
+        if let Err(e) = self.after_accept(&p.verified, &p.derived) {
             tracing::error!(error = %format!("{e:#}"), id = %env.id, "post-accept processing failed");
         }
         Verdict::Accept
@@ -1926,6 +2025,22 @@ fn note_suffix(note: &str) -> String {
     } else {
         format!(": {note}")
     }
+}
+
+/// An envelope that passed every check, waiting for its durable write.
+struct Prepared {
+    verified: VerifiedEnvelope,
+    derived: Derived,
+    /// The key of the envelope it retracts, if stored (leaves the sync set).
+    retracted_key: Option<(u64, EnvelopeId)>,
+}
+
+/// The verdict when the durable write failed: not the sender's fault (disk
+/// full, I/O error), so no penalty, and nothing is acknowledged; sync brings
+/// the envelope again later.
+fn store_failed(e: &store::Error, id: EnvelopeId) -> Verdict {
+    tracing::error!(error = %e, %id, "cannot store envelope");
+    Verdict::Ignore(Reason::Malformed(format!("not stored: {e}")))
 }
 
 /// The membership act an accepted envelope carries, if it is one.

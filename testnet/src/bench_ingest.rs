@@ -33,6 +33,11 @@ pub struct IngestReport {
     pub addressed_share: f64,
     /// Through `Node::ingest`, durable one by one, envelopes/s (median of runs).
     pub ingest_per_s: f64,
+    /// Through `Node::ingest_batch` in batches of 256 (a sync fetch), one
+    /// commit per batch, envelopes/s (median of runs).
+    pub ingest_batched_per_s: f64,
+    /// `ingest_batched_per_s / floor_verify_batched_open_per_s`.
+    pub ingest_batched_vs_floor: f64,
     /// Raw SQLite, one commit per row, rows/s.
     pub sqlite_commit_per_row_per_s: f64,
     /// Raw SQLite, 1,000 rows per commit, rows/s.
@@ -159,28 +164,42 @@ pub fn ingest(n: usize, runs: usize) -> Result<IngestReport> {
         .enable_all()
         .build()?;
     let mut ingest_rates = Vec::new();
-    for _ in 0..runs {
-        let dir = tempfile::tempdir()?;
-        let store = store::Store::open(&dir.path().join("bench.sqlite"))?;
-        let (client, _events, _loop) =
-            rt.block_on(async { net::new(net::NodeKey::generate(), net::Config::default()) })?;
-        let (tx, _rx) = tokio::sync::mpsc::channel(1);
-        let (s, a) = me.secrets();
-        let keys = TeamKeys::from_secrets(&s, &a)?;
-        let mut node = Node::new(
-            store,
-            keys,
-            founders[0].clone(),
-            charter.clone(),
-            profiles.clone(),
-            client,
-            tx,
-        )?;
-        let start = Instant::now();
-        for e in &envelopes {
-            node.ingest(&e.envelope().bytes, Origin::Local);
+    let mut batched_ingest_rates = Vec::new();
+    for batched in [false, true] {
+        for _ in 0..runs {
+            let dir = tempfile::tempdir()?;
+            let store = store::Store::open(&dir.path().join("bench.sqlite"))?;
+            let (client, _events, _loop) =
+                rt.block_on(async { net::new(net::NodeKey::generate(), net::Config::default()) })?;
+            let (tx, _rx) = tokio::sync::mpsc::channel(1);
+            let (s, a) = me.secrets();
+            let keys = TeamKeys::from_secrets(&s, &a)?;
+            let mut node = Node::new(
+                store,
+                keys,
+                founders[0].clone(),
+                charter.clone(),
+                profiles.clone(),
+                client,
+                tx,
+            )?;
+            let start = Instant::now();
+            if batched {
+                let bytes: Vec<Vec<u8>> = envelopes
+                    .iter()
+                    .map(|e| e.envelope().bytes.clone())
+                    .collect();
+                for chunk in bytes.chunks(256) {
+                    node.ingest_batch(chunk, Origin::Sync(net::PeerId::random()));
+                }
+                batched_ingest_rates.push(n as f64 / start.elapsed().as_secs_f64());
+            } else {
+                for e in &envelopes {
+                    node.ingest(&e.envelope().bytes, Origin::Local);
+                }
+                ingest_rates.push(n as f64 / start.elapsed().as_secs_f64());
+            }
         }
-        ingest_rates.push(n as f64 / start.elapsed().as_secs_f64());
     }
 
     // Floors on the same bytes.
@@ -207,6 +226,7 @@ pub fn ingest(n: usize, runs: usize) -> Result<IngestReport> {
     let open_per_s = addressed.len() as f64 / start.elapsed().as_secs_f64();
 
     let ingest_per_s = median(ingest_rates);
+    let ingest_batched_per_s = median(batched_ingest_rates);
     let commit = median(commit_rates);
     let batched = median(batched_rates);
     // Seconds per envelope at the floor: verify + batched insert + 1/10 open.
@@ -215,6 +235,8 @@ pub fn ingest(n: usize, runs: usize) -> Result<IngestReport> {
         envelopes: n,
         addressed_share: 0.1,
         ingest_per_s,
+        ingest_batched_per_s,
+        ingest_batched_vs_floor: ingest_batched_per_s / floor,
         sqlite_commit_per_row_per_s: commit,
         sqlite_batched_per_s: batched,
         verify_per_s,

@@ -187,69 +187,27 @@ impl Store {
     /// one transaction. Returns `false` (and changes nothing) if it was
     /// already stored.
     pub fn insert(&mut self, env: &Envelope, derived: &Derived, received_at: u64) -> Result<bool> {
-        let c = &env.content;
         let tx = self.conn.transaction()?;
-        let sender_key = match &c.body {
-            proto::Body::Sealed {
-                to: proto::SealedTo::SenderKey(k),
-                ..
-            } => Some(k.0.to_vec()),
-            _ => None,
-        };
-        let n = tx.execute(
-            "INSERT OR IGNORE INTO envelopes
-               (id, author, seq, created_at, kind, tlp, thread, sender_key, bytes, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                env.id.0.as_slice(),
-                c.author.0.as_slice(),
-                int(c.seq),
-                int(c.created_at),
-                kind_code(c.kind),
-                tlp_code(c.tlp),
-                c.thread.map(|t| t.0.to_vec()),
-                sender_key,
-                env.bytes,
-                int(received_at),
-            ],
-        )?;
-        if n == 0 {
-            return Ok(false);
-        }
-        if let Some(p) = &derived.opened {
-            tx.execute(
-                "INSERT INTO opened (id, plaintext) VALUES (?1, ?2)",
-                params![env.id.0.as_slice(), p],
-            )?;
-        }
-        if let Some(k) = &derived.waiting_for {
-            tx.execute(
-                "INSERT INTO pending_key (id, key_id) VALUES (?1, ?2)",
-                params![env.id.0.as_slice(), k.0.as_slice()],
-            )?;
-        }
-        if let Some(target) = &derived.retracts {
-            let t = target.0.as_slice();
-            tx.execute(
-                "INSERT OR IGNORE INTO retracted (id, author, tombstone) VALUES (?1, ?2, ?3)",
-                params![t, c.author.0.as_slice(), env.id.0.as_slice()],
-            )?;
-            let same_author = "(SELECT author FROM envelopes WHERE id = ?1) = ?2";
-            tx.execute(
-                &format!("DELETE FROM opened WHERE id = ?1 AND {same_author}"),
-                params![t, c.author.0.as_slice()],
-            )?;
-            tx.execute(
-                &format!("DELETE FROM pending_key WHERE id = ?1 AND {same_author}"),
-                params![t, c.author.0.as_slice()],
-            )?;
-            tx.execute(
-                "DELETE FROM envelopes WHERE id = ?1 AND author = ?2",
-                params![t, c.author.0.as_slice()],
-            )?;
+        let inserted = insert_in(&tx, env, derived, received_at)?;
+        tx.commit()?;
+        Ok(inserted)
+    }
+
+    /// Stores several accepted envelopes in one transaction: one fsync for
+    /// the batch (group commit). Returns, for each, whether it was new. When
+    /// this returns, all of them are durable; on error, none is.
+    pub fn insert_many(
+        &mut self,
+        items: &[(&Envelope, &Derived)],
+        received_at: u64,
+    ) -> Result<Vec<bool>> {
+        let tx = self.conn.transaction()?;
+        let mut out = Vec::with_capacity(items.len());
+        for (env, derived) in items {
+            out.push(insert_in(&tx, env, derived, received_at)?);
         }
         tx.commit()?;
-        Ok(true)
+        Ok(out)
     }
 
     /// Who retracted `id`, if a tombstone for it is stored.
@@ -452,6 +410,76 @@ impl Store {
             .optional()?
             .transpose()
     }
+}
+
+/// Inserts one accepted envelope and what was derived from it inside `tx`.
+fn insert_in(
+    tx: &rusqlite::Transaction<'_>,
+    env: &Envelope,
+    derived: &Derived,
+    received_at: u64,
+) -> Result<bool> {
+    let c = &env.content;
+    let sender_key = match &c.body {
+        proto::Body::Sealed {
+            to: proto::SealedTo::SenderKey(k),
+            ..
+        } => Some(k.0.to_vec()),
+        _ => None,
+    };
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO envelopes
+               (id, author, seq, created_at, kind, tlp, thread, sender_key, bytes, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            env.id.0.as_slice(),
+            c.author.0.as_slice(),
+            int(c.seq),
+            int(c.created_at),
+            kind_code(c.kind),
+            tlp_code(c.tlp),
+            c.thread.map(|t| t.0.to_vec()),
+            sender_key,
+            env.bytes,
+            int(received_at),
+        ],
+    )?;
+    if n == 0 {
+        return Ok(false);
+    }
+    if let Some(p) = &derived.opened {
+        tx.execute(
+            "INSERT INTO opened (id, plaintext) VALUES (?1, ?2)",
+            params![env.id.0.as_slice(), p],
+        )?;
+    }
+    if let Some(k) = &derived.waiting_for {
+        tx.execute(
+            "INSERT INTO pending_key (id, key_id) VALUES (?1, ?2)",
+            params![env.id.0.as_slice(), k.0.as_slice()],
+        )?;
+    }
+    if let Some(target) = &derived.retracts {
+        let t = target.0.as_slice();
+        tx.execute(
+            "INSERT OR IGNORE INTO retracted (id, author, tombstone) VALUES (?1, ?2, ?3)",
+            params![t, c.author.0.as_slice(), env.id.0.as_slice()],
+        )?;
+        let same_author = "(SELECT author FROM envelopes WHERE id = ?1) = ?2";
+        tx.execute(
+            &format!("DELETE FROM opened WHERE id = ?1 AND {same_author}"),
+            params![t, c.author.0.as_slice()],
+        )?;
+        tx.execute(
+            &format!("DELETE FROM pending_key WHERE id = ?1 AND {same_author}"),
+            params![t, c.author.0.as_slice()],
+        )?;
+        tx.execute(
+            "DELETE FROM envelopes WHERE id = ?1 AND author = ?2",
+            params![t, c.author.0.as_slice()],
+        )?;
+    }
+    Ok(true)
 }
 
 /// A bare table with the store's connection settings (WAL,

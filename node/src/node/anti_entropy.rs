@@ -311,8 +311,11 @@ impl Node {
             .collect();
         decoded.sort_by_key(|(t, _)| *t);
         let (mut fetched, mut invalid) = (0, Vec::new());
-        for (_, bytes) in decoded {
-            match self.ingest(&bytes, Origin::Sync(peer)) {
+        let bytes: Vec<Vec<u8>> = decoded.into_iter().map(|(_, b)| b).collect();
+        // One transaction for the batch (group commit); each envelope is
+        // still validated on its own.
+        for verdict in self.ingest_batch(&bytes, Origin::Sync(peer)) {
+            match verdict {
                 Verdict::Accept => fetched += 1,
                 Verdict::Reject(r) => invalid.push(r.to_string()),
                 Verdict::Ignore(_) => {}

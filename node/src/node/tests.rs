@@ -920,3 +920,54 @@ async fn strict_and_red_reports_are_referred_never_forwarded() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_batch_is_validated_envelope_by_envelope_and_stored_together() {
+    let (a, b, c) = mesh();
+    let mut as_a = node_for(&a, &[&a, &b, &c]);
+    // A GREEN advisory (its key share comes first in A's log) and two AMBER.
+    let green = as_a
+        .open_incident(NewIncident {
+            title: "advisory".into(),
+            description: String::new(),
+            tlp: "green".into(),
+            to: vec![],
+        })
+        .await
+        .unwrap();
+    for t in ["one", "two"] {
+        as_a.open_incident(NewIncident {
+            title: t.into(),
+            description: String::new(),
+            tlp: "amber".into(),
+            to: vec![b.id().to_string()],
+        })
+        .await
+        .unwrap();
+    }
+    let mut batch: Vec<Vec<u8>> = as_a
+        .store
+        .ids()
+        .unwrap()
+        .into_iter()
+        .map(|id| as_a.store.get(&id).unwrap().unwrap().bytes)
+        .collect();
+    assert_eq!(batch.len(), 4, "key share, GREEN, two AMBER");
+    let first = batch[1].clone();
+    batch.insert(2, vec![0xff; 40]); // garbage in the middle
+    batch.push(first); // a duplicate within the batch
+    let mut as_b = node_for(&b, &[&a, &b, &c]);
+    let verdicts = as_b.ingest_batch(&batch, Origin::Sync(PeerId::random()));
+    let accepted = verdicts.iter().filter(|v| **v == Verdict::Accept).count();
+    assert_eq!(accepted, 4, "{verdicts:?}");
+    assert!(matches!(verdicts[2], Verdict::Reject(Reason::Malformed(_))));
+    assert_eq!(verdicts[5], Verdict::Ignore(Reason::Duplicate));
+    assert_eq!(as_b.store.count().unwrap(), 4);
+    // The GREEN advisory, after its key share in the same batch, is open.
+    let g = as_b
+        .load_entry(&green.id.parse().unwrap())
+        .unwrap()
+        .unwrap();
+    assert!(g.payload.is_some());
+    assert_eq!(as_b.sync_set, as_a.sync_set);
+}
