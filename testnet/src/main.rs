@@ -222,6 +222,10 @@ fn bench_ingest(envelopes: usize, runs: usize, json: bool) -> anyhow::Result<boo
             r.ingest_per_s
         );
         println!(
+            "  Node::ingest_batch, 256 a commit: {:>9.0} envelopes/s (floor x{:.2})",
+            r.ingest_batched_per_s, r.ingest_batched_vs_floor
+        );
+        println!(
             "  raw SQLite, commit per row:       {:>9.0} rows/s   (ingest x{:.2})",
             r.sqlite_commit_per_row_per_s, r.ingest_vs_commit_per_row
         );
