@@ -90,6 +90,9 @@ pub struct DrillReport {
     pub partition_ms: u64,
     /// Wall time of the whole drill, ms.
     pub wall_ms: u64,
+    /// CPU seconds and peak RSS per node at the end (restarted nodes count
+    /// from their restart).
+    pub resources: crate::harness::ResourceSummary,
 }
 
 /// A publication to check at the end.
@@ -342,6 +345,8 @@ async fn drill(
         },
         report.converge_after_heal_ms
     ));
+
+    report.resources = net.resource_summary();
 
     // Losses and latency, from every node's view.
     let mut views: HashMap<String, HashMap<String, EnvelopeView>> = HashMap::new();

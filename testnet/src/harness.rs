@@ -84,6 +84,21 @@ pub fn vouch(team: &str) -> csirtmesh::api::types::MembershipRequest {
     }
 }
 
+/// Per-node CPU and memory, over the running nodes.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct ResourceSummary {
+    /// Nodes measured.
+    pub nodes: usize,
+    /// CPU seconds (user + system) since each node started: median.
+    pub cpu_s_median: f64,
+    /// CPU seconds: max.
+    pub cpu_s_max: f64,
+    /// Peak resident memory (VmHWM), MiB: median.
+    pub rss_peak_mib_median: f64,
+    /// Peak resident memory, MiB: max.
+    pub rss_peak_mib_max: f64,
+}
+
 /// How long a node may take to start and answer its API.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -248,6 +263,48 @@ impl Testnet {
                 bail!("node {name} did not answer within {START_TIMEOUT:?}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// CPU seconds used and peak resident memory (MiB) of a running node,
+    /// from /proc (Linux); `None` elsewhere or when it is not running.
+    pub fn resources(&self, name: &str) -> Option<(f64, f64)> {
+        let i = self.index(name).ok()?;
+        let pid = self.teams[i].child.as_ref()?.id();
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name (which may hold spaces) start after ')'.
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        let cpu = ticks / 100.0; // USER_HZ is 100 on Linux
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let hwm_kb: f64 = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        Some((cpu, hwm_kb / 1024.0))
+    }
+
+    /// Median and max of CPU seconds and peak RSS over the running nodes.
+    pub fn resource_summary(&self) -> ResourceSummary {
+        let (mut cpu, mut rss): (Vec<f64>, Vec<f64>) = self
+            .teams
+            .iter()
+            .filter_map(|t| self.resources(&t.name))
+            .unzip();
+        cpu.sort_by(|a, b| a.total_cmp(b));
+        rss.sort_by(|a, b| a.total_cmp(b));
+        let med = |v: &Vec<f64>| v.get(v.len() / 2).copied().unwrap_or(0.0);
+        ResourceSummary {
+            nodes: cpu.len(),
+            cpu_s_median: med(&cpu),
+            cpu_s_max: cpu.last().copied().unwrap_or(0.0),
+            rss_peak_mib_median: med(&rss),
+            rss_peak_mib_max: rss.last().copied().unwrap_or(0.0),
         }
     }
 

@@ -40,6 +40,8 @@ pub struct UpReport {
     pub bootstrap: String,
     /// The nodes.
     pub nodes: Vec<NodeInfo>,
+    /// CPU seconds and peak RSS per node, measured when the mesh is stopped.
+    pub resources: crate::harness::ResourceSummary,
 }
 
 /// Median and maximum.
@@ -170,7 +172,9 @@ pub async fn run(
                 founder: i < founders,
             })
             .collect(),
+        resources: Default::default(),
     };
+    let mut report = report;
     match &all {
         Ok(_) => say(&format!(
             "All {teams} teams are members on every node: {} admitted by endorsement in {} ms (per team p50 {} ms, max {} ms)",
@@ -210,6 +214,14 @@ pub async fn run(
             }
         }
     }
+    report.resources = net.resource_summary();
+    say(&format!(
+        "Per node: CPU {:.2} s median ({:.2} max), peak RSS {:.1} MiB median ({:.1} max)",
+        report.resources.cpu_s_median,
+        report.resources.cpu_s_max,
+        report.resources.rss_peak_mib_median,
+        report.resources.rss_peak_mib_max
+    ));
     say("Stopping every node");
     net.stop_all().await;
     Ok(report)
