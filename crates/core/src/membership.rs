@@ -427,6 +427,15 @@ impl Membership {
         Err(Refusal::NotAMember)
     }
 
+    /// The team (member, applicant or removed) whose profile lists this node
+    /// (a libp2p PeerId, as bytes).
+    pub fn team_of_node(&self, peer: &[u8]) -> Option<TeamId> {
+        self.profiles
+            .values()
+            .find(|p| p.peers.iter().any(|b| b.as_slice() == peer))
+            .map(|p| p.team)
+    }
+
     /// Whether `team` (a current key) is a member now.
     pub fn is_member(&self, team: &TeamId) -> bool {
         self.members.contains(team)

@@ -63,6 +63,22 @@ impl Node {
     /// Answers a peer's sync request (and, as a responder, starts fetching
     /// what the exchange shows we lack).
     pub(super) fn answer_sync(&mut self, peer: PeerId, data: &[u8]) -> SyncResponse {
+        // The log shows who wrote what, when, under which label: serve it
+        // only to nodes of teams this node knows (members, and applicants,
+        // which need the membership records to see their own admission).
+        let Some(team) = self.members.team_of_node(&peer.to_bytes()) else {
+            return SyncResponse::Refused(
+                "this node serves the nodes of known teams only (send your join request first)"
+                    .into(),
+            );
+        };
+        if self
+            .members
+            .removed()
+            .contains_key(&self.members.canon(&team))
+        {
+            return SyncResponse::Refused("this team was removed from the mesh".into());
+        }
         let request = match SyncRequest::from_bytes(data) {
             Ok(r) => r,
             Err(e) => return SyncResponse::Refused(format!("malformed request: {e}")),

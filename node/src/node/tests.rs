@@ -971,3 +971,25 @@ async fn a_batch_is_validated_envelope_by_envelope_and_stored_together() {
     assert!(g.payload.is_some());
     assert_eq!(as_b.sync_set, as_a.sync_set);
 }
+
+#[tokio::test]
+async fn sync_is_served_to_known_teams_nodes_only() {
+    let (mut a, mut b, c) = (Team::new("A"), Team::new("B"), Team::new("C"));
+    let b_node = PeerId::random();
+    b.profile.peers = vec![b_node.to_bytes()];
+    let id = testkit::charter(&[&a, &b, &c]).mesh_id().unwrap();
+    a.mesh = id;
+    b.mesh = id;
+    let mut as_a = node_for(&a, &[&a, &b, &c]);
+    let req = SyncRequest::Reconcile(sync::initiate(&sync::Set::new()))
+        .to_bytes()
+        .unwrap();
+    assert!(matches!(
+        as_a.answer_sync(PeerId::random(), &req),
+        SyncResponse::Refused(why) if why.contains("known teams")
+    ));
+    assert!(matches!(
+        as_a.answer_sync(b_node, &req),
+        SyncResponse::Reconcile(_)
+    ));
+}
