@@ -3,6 +3,7 @@
 //! to the node's loop and waits (bounded) for its reply.
 
 pub mod client;
+pub mod metrics;
 pub mod types;
 
 use std::{net::SocketAddr, time::Duration};
@@ -96,6 +97,14 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/status", get(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Status).await }))
+        .route(
+            "/metrics",
+            get(|State(s): State<AppState>| async move {
+                let Json(status) = ask(&s, ApiRequest::Status).await?;
+                let text = metrics::render(&status).map_err(|e| ApiError::Internal(e.to_string()))?;
+                Ok::<_, ApiError>(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
+            }),
+        )
         .route(
             "/v1/incidents",
             get(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Incidents).await }).post(
