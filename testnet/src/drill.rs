@@ -45,6 +45,76 @@ pub struct DrillConfig {
     pub partition: bool,
     /// Seed for the choice of authors, labels and recipients.
     pub seed: u64,
+    /// Share of incidents published GREEN (the rest AMBER to 1 to 3 teams).
+    pub green_share: f64,
+    /// Teams that listen only through the first team's relay (behind NAT).
+    pub relayed: usize,
+}
+
+/// A drill scenario file. Every key is optional; flags override the file.
+///
+/// ```toml
+/// name = "a region behind a relay"
+/// teams = 8
+/// incidents = 120
+/// churn = 0.25
+/// partition = false
+/// green_share = 0.3
+/// relayed = 3
+/// seed = 4
+/// ```
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A name for the report.
+    pub name: Option<String>,
+    /// Teams.
+    pub teams: Option<usize>,
+    /// Incidents.
+    pub incidents: Option<usize>,
+    /// Churn share.
+    pub churn: Option<f64>,
+    /// Partition during the burst.
+    pub partition: Option<bool>,
+    /// Seed.
+    pub seed: Option<u64>,
+    /// GREEN share.
+    pub green_share: Option<f64>,
+    /// Relayed-only teams.
+    pub relayed: Option<usize>,
+}
+
+impl Scenario {
+    /// Reads a scenario file.
+    pub fn load(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read scenario {}: {e}", path.display()))?;
+        toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("invalid scenario {}: {e}", path.display()))
+    }
+
+    /// The drill this scenario describes, `over` taking precedence, then
+    /// the defaults of `testnet drill`.
+    pub fn resolve(&self, over: &Scenario) -> Result<DrillConfig> {
+        let cfg = DrillConfig {
+            teams: over.teams.or(self.teams).unwrap_or(12),
+            incidents: over.incidents.or(self.incidents).unwrap_or(300),
+            churn: over.churn.or(self.churn).unwrap_or(0.3),
+            partition: over.partition.or(self.partition).unwrap_or(false),
+            seed: over.seed.or(self.seed).unwrap_or(1),
+            green_share: over.green_share.or(self.green_share).unwrap_or(0.5),
+            relayed: over.relayed.or(self.relayed).unwrap_or(0),
+        };
+        if !(0.0..=1.0).contains(&cfg.churn) || !(0.0..=1.0).contains(&cfg.green_share) {
+            bail!("churn and green_share are shares, from 0 to 1");
+        }
+        if cfg.teams < 2 || cfg.relayed >= cfg.teams {
+            bail!(
+                "a drill needs at least 2 teams, and fewer relayed teams than teams (the first team is the relay)"
+            );
+        }
+        Ok(cfg)
+    }
 }
 
 /// Latency percentiles, ms.
@@ -123,7 +193,20 @@ pub async fn run(command: NodeCommand, cfg: DrillConfig, json: bool) -> Result<D
     let started = Instant::now();
     let names: Vec<String> = (1..=cfg.teams).map(|i| format!("CSIRT-{i:02}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let mut net = Testnet::create(command, &refs, cfg.teams, 2)?;
+    // The first team is the bootstrap point and, when some teams sit behind
+    // NAT, their relay; the last `relayed` teams listen only through it.
+    let teams_opts: Vec<(&str, csirtmesh::datadir::InitOptions)> = refs
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut o = csirtmesh::datadir::InitOptions::default();
+            if i == 0 && cfg.relayed > 0 {
+                o.roles = vec![proto::Role::Relay];
+            }
+            (*n, o)
+        })
+        .collect();
+    let mut net = Testnet::create_with(command, &teams_opts, cfg.teams, 2)?;
     say(&format!(
         "Drill: {} teams, {} incidents, churn {}, partition {} ({})",
         cfg.teams,
@@ -152,7 +235,7 @@ async fn drill(
     };
     let mut peer_ids: HashMap<String, String> = HashMap::new();
     for n in names {
-        let s = net.start(n).await?;
+        let s = start(net, n, cfg, names).await?;
         peer_ids.insert(n.clone(), s.peer_id);
     }
     let want = (cfg.teams - 1).min(3);
@@ -215,7 +298,7 @@ async fn drill(
             .collect();
         for n in due {
             down.remove(&n);
-            net.start(&n).await?;
+            start(net, &n, cfg, names).await?;
             if partitioned {
                 block_other_half(net, &n, names, &half, &peer_ids).await?;
             }
@@ -239,7 +322,7 @@ async fn drill(
         // One publication from a random running team.
         let alive: Vec<&String> = names.iter().filter(|n| !down.contains_key(*n)).collect();
         let author = alive[rng.below(alive.len())].clone();
-        let green = rng.below(2) == 0;
+        let green = (rng.next_u64() % 1000) < (cfg.green_share * 1000.0) as u64;
         let mut to = Vec::new();
         if !green {
             for _ in 0..1 + rng.below(3) {
@@ -281,7 +364,7 @@ async fn drill(
     // Everyone back up, then heal.
     let due: Vec<String> = down.keys().cloned().collect();
     for n in due {
-        net.start(&n).await?;
+        start(net, &n, cfg, names).await?;
         if partitioned {
             block_other_half(net, &n, names, &half, &peer_ids).await?;
         }
@@ -401,6 +484,23 @@ async fn drill(
         samples: latencies.len(),
     };
     Ok(report)
+}
+
+/// Starts a team's node: relayed-only teams listen through the first team's relay.
+async fn start(
+    net: &mut Testnet,
+    name: &str,
+    cfg: &DrillConfig,
+    names: &[String],
+) -> Result<csirtmesh::api::types::StatusView> {
+    let relayed = names.iter().rev().take(cfg.relayed).any(|n| n == name);
+    match (relayed, net.bootstrap()) {
+        (true, Some(b)) => {
+            let circuit = format!("{b}/p2p-circuit");
+            net.start_listening(name, &[circuit]).await
+        }
+        _ => net.start(name).await,
+    }
 }
 
 async fn publish(

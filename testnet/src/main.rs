@@ -41,21 +41,29 @@ enum Command {
     /// Publish from many teams while killing, restarting and partitioning
     /// nodes; then heal and check nothing acknowledged was lost.
     Drill {
-        /// Teams (all founders).
-        #[arg(long, default_value_t = 12)]
-        teams: usize,
-        /// Incidents to publish.
-        #[arg(long, default_value_t = 300)]
-        incidents: usize,
-        /// Share of teams killed (SIGKILL) and restarted during the burst.
-        #[arg(long, default_value_t = 0.3)]
-        churn: f64,
+        /// A scenario file (TOML; see testnet/scenarios/). Flags override it.
+        file: Option<std::path::PathBuf>,
+        /// Teams (all founders). Default 12.
+        #[arg(long)]
+        teams: Option<usize>,
+        /// Incidents to publish. Default 300.
+        #[arg(long)]
+        incidents: Option<usize>,
+        /// Share of teams killed (SIGKILL) and restarted during the burst. Default 0.3.
+        #[arg(long)]
+        churn: Option<f64>,
         /// Split the mesh in two during the burst.
         #[arg(long)]
         partition: bool,
-        /// Seed for authors, labels and recipients.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
+        /// Share of incidents published GREEN. Default 0.5.
+        #[arg(long)]
+        green_share: Option<f64>,
+        /// Teams that listen only through the first team's relay. Default 0.
+        #[arg(long)]
+        relayed: Option<usize>,
+        /// Seed for authors, labels and recipients. Default 1.
+        #[arg(long)]
+        seed: Option<u64>,
         /// Print one JSON object of figures on stdout (progress on stderr).
         #[arg(long)]
         json: bool,
@@ -121,22 +129,38 @@ fn main() -> ExitCode {
         }) => bench_ingest(envelopes, runs, json),
         Command::Bench(Bench::Seal { json }) => bench_seal(json),
         Command::Drill {
+            file,
             teams,
             incidents,
             churn,
             partition,
+            green_share,
+            relayed,
             seed,
             json,
-        } => run_drill(
-            testnet::drill::DrillConfig {
+        } => {
+            let flags = testnet::drill::Scenario {
+                name: None,
                 teams,
                 incidents,
                 churn,
-                partition,
+                partition: partition.then_some(true),
                 seed,
-            },
-            json,
-        ),
+                green_share,
+                relayed,
+            };
+            match file
+                .as_deref()
+                .map(testnet::drill::Scenario::load)
+                .transpose()
+            {
+                Ok(scenario) => scenario
+                    .unwrap_or_default()
+                    .resolve(&flags)
+                    .and_then(|cfg| run_drill(cfg, json)),
+                Err(e) => Err(e),
+            }
+        }
         Command::Up {
             teams,
             founders,

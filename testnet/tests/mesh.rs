@@ -51,6 +51,8 @@ async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
         churn: 0.4,
         partition: true,
         seed: 7,
+        green_share: 0.5,
+        relayed: 1,
     };
     let report = tokio::time::timeout(
         std::time::Duration::from_secs(300),
