@@ -42,6 +42,16 @@ fn mesh() -> (Team, Team, Team) {
     (a, b, c)
 }
 
+/// An incident request for the admin API.
+fn incident(title: &str, tlp: &str, to: Vec<String>) -> NewIncident {
+    NewIncident {
+        title: title.into(),
+        description: String::new(),
+        tlp: tlp.into(),
+        to,
+    }
+}
+
 fn bytes(e: &VerifiedEnvelope) -> Vec<u8> {
     e.envelope().bytes.clone()
 }
@@ -460,14 +470,7 @@ async fn the_api_cannot_publish_as_a_non_member() {
     let mut d = Team::new("D");
     d.mesh = a.mesh;
     let mut node = node_for(&d, &[&a, &b, &c]);
-    let r = node
-        .open_incident(NewIncident {
-            title: "t".into(),
-            description: String::new(),
-            tlp: "clear".into(),
-            to: vec![],
-        })
-        .await;
+    let r = node.open_incident(incident("t", "clear", vec![])).await;
     assert!(matches!(r, Err(ApiError::BadRequest(m)) if m.contains("not a member")));
     let r = node
         .act(MembershipRequest {
@@ -525,12 +528,7 @@ async fn key_rotation_keeps_the_team_and_its_history() {
     let (a, b) = (Team::new("A"), Team::new("B"));
     let mut node = node_in_dir(&dir, &[&a, &b]);
     let before = node
-        .open_incident(NewIncident {
-            title: "before the rotation".into(),
-            description: String::new(),
-            tlp: "clear".into(),
-            to: vec![],
-        })
+        .open_incident(incident("before the rotation", "clear", vec![]))
         .await
         .unwrap();
     node.rotate_key().await.unwrap();
@@ -544,12 +542,7 @@ async fn key_rotation_keeps_the_team_and_its_history() {
     assert!(node.load_entry(&id).unwrap().unwrap().payload.is_some());
     // The node publishes under the new key from now on.
     let after = node
-        .open_incident(NewIncident {
-            title: "after".into(),
-            description: String::new(),
-            tlp: "clear".into(),
-            to: vec![],
-        })
+        .open_incident(incident("after", "clear", vec![]))
         .await
         .unwrap();
     let env = Envelope::decode(
@@ -630,12 +623,7 @@ async fn a_suspended_team_cannot_read_green_sent_after_its_removal() {
     let (a, b, c) = mesh();
     let mut as_a = node_for(&a, &[&a, &b, &c]);
     let mut as_c = node_for(&c, &[&a, &b, &c]);
-    let green = |title: &str| NewIncident {
-        title: title.into(),
-        description: String::new(),
-        tlp: "green".into(),
-        to: vec![],
-    };
+    let green = |title: &str| incident(title, "green", vec![]);
     // Before: C reads A's GREEN (key share + advisory copied to C's node).
     let first = as_a.open_incident(green("before")).await.unwrap();
     for id in as_a.store.ids().unwrap() {
@@ -695,12 +683,11 @@ async fn a_retraction_converges_whichever_arrives_first() {
     let (a, b, c) = mesh();
     let mut as_a = node_for(&a, &[&a, &b, &c]);
     let opened = as_a
-        .open_incident(NewIncident {
-            title: "wrong host, please ignore".into(),
-            description: String::new(),
-            tlp: "amber".into(),
-            to: vec![b.id().to_string()],
-        })
+        .open_incident(incident(
+            "wrong host, please ignore",
+            "amber",
+            vec![b.id().to_string()],
+        ))
         .await
         .unwrap();
     let target: EnvelopeId = opened.id.parse().unwrap();
@@ -927,23 +914,13 @@ async fn a_batch_is_validated_envelope_by_envelope_and_stored_together() {
     let mut as_a = node_for(&a, &[&a, &b, &c]);
     // A GREEN advisory (its key share comes first in A's log) and two AMBER.
     let green = as_a
-        .open_incident(NewIncident {
-            title: "advisory".into(),
-            description: String::new(),
-            tlp: "green".into(),
-            to: vec![],
-        })
+        .open_incident(incident("advisory", "green", vec![]))
         .await
         .unwrap();
     for t in ["one", "two"] {
-        as_a.open_incident(NewIncident {
-            title: t.into(),
-            description: String::new(),
-            tlp: "amber".into(),
-            to: vec![b.id().to_string()],
-        })
-        .await
-        .unwrap();
+        as_a.open_incident(incident(t, "amber", vec![b.id().to_string()]))
+            .await
+            .unwrap();
     }
     let mut batch: Vec<Vec<u8>> = as_a
         .store
