@@ -245,6 +245,12 @@ struct RunArgs {
     /// Seconds between anti-entropy rounds.
     #[arg(long)]
     sync_interval_secs: Option<u64>,
+    /// Emulated delay on incoming messages, ms (test builds only).
+    #[arg(long, hide = true)]
+    emulate_delay_ms: Option<u64>,
+    /// Emulated loss of incoming gossip, 0..1 (test builds only).
+    #[arg(long, hide = true)]
+    emulate_loss: Option<f64>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -605,6 +611,8 @@ async fn run(a: RunArgs) -> Result<()> {
         bootstrap: a.bootstrap,
         api_listen: a.api_listen,
         sync_interval_secs: a.sync_interval_secs,
+        emulate_delay_ms: a.emulate_delay_ms,
+        emulate_loss: a.emulate_loss,
     };
     let config = Config::build(file, flags)?;
     let shutdown = CancellationToken::new();

@@ -40,6 +40,10 @@ pub struct FileConfig {
     pub api_listen: Option<String>,
     /// Seconds between anti-entropy rounds with a random peer.
     pub sync_interval_secs: Option<u64>,
+    /// Emulated delay on incoming messages, ms (test builds only).
+    pub emulate_delay_ms: Option<u64>,
+    /// Emulated loss of incoming gossip, 0..1 (test builds only).
+    pub emulate_loss: Option<f64>,
 }
 
 impl FileConfig {
@@ -129,12 +133,31 @@ impl Config {
         if sync_secs == 0 {
             bail!("sync_interval_secs must be at least 1");
         }
+        let delay = flags.emulate_delay_ms.or(file.emulate_delay_ms);
+        let loss = flags.emulate_loss.or(file.emulate_loss);
+        let emulation = match (delay, loss) {
+            (None, None) => None,
+            _ if !net::LINK_EMULATION => bail!(
+                "link emulation (emulate_delay_ms, emulate_loss) is for tests: this build has no `link-emulation` feature"
+            ),
+            (d, l) => {
+                let loss = l.unwrap_or(0.0);
+                if !(0.0..=1.0).contains(&loss) {
+                    bail!("emulate_loss is a share, from 0 to 1 (got {loss})");
+                }
+                Some(net::LinkEmulation {
+                    delay: Duration::from_millis(d.unwrap_or(0)),
+                    loss,
+                })
+            }
+        };
         Ok(Config {
             data_dir: DataDir::new(data_dir),
             charter: flags.charter.or(file.charter),
             net: net::Config {
                 listen,
                 bootstrap,
+                emulation,
                 ..net::Config::default()
             },
             api_listen,

@@ -49,12 +49,18 @@ pub struct DrillConfig {
     pub green_share: f64,
     /// Teams that listen only through the first team's relay (behind NAT).
     pub relayed: usize,
+    /// Emulated delay on every incoming link, ms.
+    pub latency_ms: u64,
+    /// Emulated loss of incoming gossip on every link (0..1).
+    pub loss: f64,
 }
 
 /// A drill scenario file. Every key is optional; flags override the file.
 ///
 /// ```toml
 /// name = "a region behind a relay"
+/// latency_ms = 40
+/// loss = 0.05
 /// teams = 8
 /// incidents = 120
 /// churn = 0.25
@@ -82,6 +88,10 @@ pub struct Scenario {
     pub green_share: Option<f64>,
     /// Relayed-only teams.
     pub relayed: Option<usize>,
+    /// Emulated link delay, ms.
+    pub latency_ms: Option<u64>,
+    /// Emulated gossip loss, 0..1.
+    pub loss: Option<f64>,
 }
 
 impl Scenario {
@@ -104,9 +114,14 @@ impl Scenario {
             seed: over.seed.or(self.seed).unwrap_or(1),
             green_share: over.green_share.or(self.green_share).unwrap_or(0.5),
             relayed: over.relayed.or(self.relayed).unwrap_or(0),
+            latency_ms: over.latency_ms.or(self.latency_ms).unwrap_or(0),
+            loss: over.loss.or(self.loss).unwrap_or(0.0),
         };
-        if !(0.0..=1.0).contains(&cfg.churn) || !(0.0..=1.0).contains(&cfg.green_share) {
-            bail!("churn and green_share are shares, from 0 to 1");
+        if [cfg.churn, cfg.green_share, cfg.loss]
+            .iter()
+            .any(|v| !(0.0..=1.0).contains(v))
+        {
+            bail!("churn, green_share and loss are shares, from 0 to 1");
         }
         if cfg.teams < 2 || cfg.relayed >= cfg.teams {
             bail!(
@@ -207,6 +222,9 @@ pub async fn run(command: NodeCommand, cfg: DrillConfig, json: bool) -> Result<D
         })
         .collect();
     let mut net = Testnet::create_with(command, &teams_opts, cfg.teams, 2)?;
+    if cfg.latency_ms > 0 || cfg.loss > 0.0 {
+        net.emulation = Some((cfg.latency_ms, cfg.loss));
+    }
     say(&format!(
         "Drill: {} teams, {} incidents, churn {}, partition {} ({})",
         cfg.teams,

@@ -72,6 +72,8 @@ pub struct Testnet {
     /// The first node's address, given to the others as bootstrap.
     bootstrap: Option<String>,
     sync_interval_secs: u64,
+    /// Emulated delay (ms) and loss on every node's incoming links.
+    pub emulation: Option<(u64, f64)>,
 }
 
 /// The admin API request by which a member vouches for `team`.
@@ -162,6 +164,7 @@ impl Testnet {
             command,
             bootstrap: None,
             sync_interval_secs,
+            emulation: None,
         })
     }
 
@@ -225,6 +228,10 @@ impl Testnet {
             .stderr(log);
         if let Some(b) = &self.bootstrap {
             cmd.args(["--bootstrap", b]);
+        }
+        if let Some((delay_ms, loss)) = self.emulation {
+            cmd.args(["--emulate-delay-ms", &delay_ms.to_string()]);
+            cmd.args(["--emulate-loss", &loss.to_string()]);
         }
         let child = cmd
             .spawn()

@@ -61,6 +61,12 @@ enum Command {
         /// Teams that listen only through the first team's relay. Default 0.
         #[arg(long)]
         relayed: Option<usize>,
+        /// Emulated delay on every incoming link, ms. Default 0.
+        #[arg(long)]
+        latency_ms: Option<u64>,
+        /// Emulated loss of incoming gossip on every link, 0..1. Default 0.
+        #[arg(long)]
+        loss: Option<f64>,
         /// Seed for authors, labels and recipients. Default 1.
         #[arg(long)]
         seed: Option<u64>,
@@ -136,6 +142,8 @@ fn main() -> ExitCode {
             partition,
             green_share,
             relayed,
+            latency_ms,
+            loss,
             seed,
             json,
         } => {
@@ -148,6 +156,8 @@ fn main() -> ExitCode {
                 seed,
                 green_share,
                 relayed,
+                latency_ms,
+                loss,
             };
             match file
                 .as_deref()

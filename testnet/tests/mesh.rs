@@ -53,6 +53,9 @@ async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
         seed: 7,
         green_share: 0.5,
         relayed: 1,
+        // Slow, lossy links: gossip drops a tenth, anti-entropy must recover it.
+        latency_ms: 20,
+        loss: 0.1,
     };
     let report = tokio::time::timeout(
         std::time::Duration::from_secs(300),

@@ -187,6 +187,32 @@ impl EventLoop {
         tracing::debug!("network event loop stopped");
     }
 
+    /// Delays (and, for gossip, may drop) an incoming event, as a slow and
+    /// lossy link would.
+    #[cfg(feature = "link-emulation")]
+    fn emulate(&mut self, event: Event) {
+        let Some(emu) = self.config.emulation else {
+            return;
+        };
+        if let Event::Gossip {
+            message_id, source, ..
+        } = &event
+            && rand::random::<f64>() < emu.loss
+        {
+            // Lost on the wire: neither relayed nor penalised.
+            self.swarm
+                .behaviour_mut()
+                .gossipsub
+                .report_message_validation_result(message_id, source, MessageAcceptance::Ignore);
+            return;
+        }
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(emu.delay).await;
+            let _ = events.send(event).await;
+        });
+    }
+
     /// Listens through each configured relay we are connected to and are
     /// not yet listening through; dials the others.
     fn listen_through_relays(&mut self) {
@@ -487,6 +513,11 @@ impl EventLoop {
             _ => None,
         };
         match out {
+            #[cfg(feature = "link-emulation")]
+            Some(e) if self.config.emulation.is_some() => {
+                self.emulate(e);
+                Ok(())
+            }
             Some(e) => self.events.send(e).await.map_err(|_| ()),
             None => Ok(()),
         }

@@ -127,7 +127,23 @@ pub struct Config {
     pub heartbeat: Duration,
     /// Run a circuit relay for other members' nodes.
     pub relay_server: bool,
+    /// Emulated latency and loss on this node's incoming links (tests only;
+    /// applied only when built with the `link-emulation` feature).
+    pub emulation: Option<LinkEmulation>,
 }
+
+/// Emulated link conditions for incoming gossip and sync requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LinkEmulation {
+    /// Added before each incoming message reaches the node.
+    pub delay: Duration,
+    /// Share of incoming gossip messages dropped (0..1); anti-entropy must
+    /// bring them back.
+    pub loss: f64,
+}
+
+/// Whether this build applies [`LinkEmulation`].
+pub const LINK_EMULATION: bool = cfg!(feature = "link-emulation");
 
 impl Default for Config {
     fn default() -> Self {
@@ -142,6 +158,7 @@ impl Default for Config {
             discovery_interval: Duration::from_secs(5),
             heartbeat: Duration::from_millis(700),
             relay_server: false,
+            emulation: None,
         }
     }
 }
