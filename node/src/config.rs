@@ -148,6 +148,7 @@ impl Config {
                 Some(net::LinkEmulation {
                     delay: Duration::from_millis(d.unwrap_or(0)),
                     loss,
+                    links: Default::default(),
                 })
             }
         };

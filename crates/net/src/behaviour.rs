@@ -100,6 +100,7 @@ impl Behaviour {
         config: &Config,
         relay_client: relay::client::Behaviour,
         relay_allowed: &RelayAllowed,
+        metrics: &mut libp2p::metrics::Registry,
     ) -> Result<Self, Error> {
         let start = |e: &dyn std::fmt::Display| Error::Start(e.to_string());
         let gossip_config = gossipsub::ConfigBuilder::default()
@@ -117,7 +118,8 @@ impl Behaviour {
             .map_err(|e| start(&e))?;
         let mut gossipsub =
             gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config)
-                .map_err(|e| start(&e))?;
+                .map_err(|e| start(&e))?
+                .with_metrics(metrics, gossipsub::MetricsConfig::default());
         let topic = IdentTopic::new(&config.topic);
         let mut params = PeerScoreParams {
             // Every node of a testnet (and of a forum behind one NAT) shares

@@ -16,11 +16,12 @@ use libp2p::{
     Multiaddr, PeerId, Swarm, SwarmBuilder,
     gossipsub::{self, IdentTopic, MessageAcceptance, PeerScoreThresholds, PublishError},
     identify, kad,
+    metrics::Registry,
     multiaddr::Protocol,
     noise, relay,
     request_response::{self, OutboundRequestId},
     swarm::{SwarmEvent, dial_opts::DialOpts},
-    tcp, yamux,
+    yamux,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -39,6 +40,8 @@ type PendingRequest = (PeerId, oneshot::Sender<Result<Vec<u8>, Error>>);
 /// Drives the swarm. Spawn [`EventLoop::run`].
 pub struct EventLoop {
     swarm: Swarm<Behaviour>,
+    /// libp2p's metrics (bandwidth, gossipsub), read for [`crate::Traffic`].
+    registry: Registry,
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
     topic: IdentTopic,
@@ -77,20 +80,27 @@ impl EventLoop {
         let behaviour_config = config.clone();
         let relay_allowed = RelayAllowed::default();
         let limiter_allowed = relay_allowed.clone();
+        let mut registry = Registry::default();
         let mut swarm = SwarmBuilder::with_existing_identity(key)
             .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
-            )
-            .map_err(|e| start(&e))?
             .with_quic()
+            .with_other_transport(|key| {
+                crate::transport::build(key, &behaviour_config)
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+            })
+            .map_err(|e| start(&e))?
             .with_relay_client(noise::Config::new, yamux::Config::default)
             .map_err(|e| start(&e))?
+            .with_bandwidth_metrics(&mut registry)
             .with_behaviour(|key, relay_client| {
-                Behaviour::new(key, &behaviour_config, relay_client, &limiter_allowed)
-                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+                Behaviour::new(
+                    key,
+                    &behaviour_config,
+                    relay_client,
+                    &limiter_allowed,
+                    registry.sub_registry_with_prefix("gossipsub"),
+                )
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
             })
             .map_err(|e| start(&e))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_timeout))
@@ -133,6 +143,7 @@ impl EventLoop {
             }
         }
         Ok(EventLoop {
+            registry,
             topic: IdentTopic::new(&config.topic),
             swarm,
             commands,
@@ -187,30 +198,22 @@ impl EventLoop {
         tracing::debug!("network event loop stopped");
     }
 
-    /// Delays (and, for gossip, may drop) an incoming event, as a slow and
-    /// lossy link would.
+    /// Whether an incoming gossip message is lost on an emulated lossy
+    /// link (then it is neither delivered, relayed nor penalised). Delay is
+    /// applied in the transport (see `link`).
     #[cfg(feature = "link-emulation")]
-    fn emulate(&mut self, event: Event) {
-        let Some(emu) = self.config.emulation else {
-            return;
+    fn lost_on_link(&mut self, message_id: &libp2p::gossipsub::MessageId, source: &PeerId) -> bool {
+        let Some(emu) = &self.config.emulation else {
+            return false;
         };
-        if let Event::Gossip {
-            message_id, source, ..
-        } = &event
-            && rand::random::<f64>() < emu.loss
-        {
-            // Lost on the wire: neither relayed nor penalised.
-            self.swarm
-                .behaviour_mut()
-                .gossipsub
-                .report_message_validation_result(message_id, source, MessageAcceptance::Ignore);
-            return;
+        if rand::random::<f64>() >= emu.link(source).loss {
+            return false;
         }
-        let events = self.events.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(emu.delay).await;
-            let _ = events.send(event).await;
-        });
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(message_id, source, MessageAcceptance::Ignore);
+        true
     }
 
     /// Listens through each configured relay we are connected to and are
@@ -338,6 +341,7 @@ impl EventLoop {
                     listen_addrs: self.swarm.listeners().cloned().collect(),
                     connected: self.connected.iter().copied().collect(),
                     topic_peers,
+                    traffic: crate::traffic::read(&self.registry),
                 };
                 let _ = reply.send(status);
             }
@@ -351,11 +355,17 @@ impl EventLoop {
                 propagation_source,
                 message_id,
                 message,
-            })) => Some(Event::Gossip {
-                message_id,
-                source: propagation_source,
-                data: message.data,
-            }),
+            })) => {
+                #[cfg(feature = "link-emulation")]
+                if self.lost_on_link(&message_id, &propagation_source) {
+                    return Ok(());
+                }
+                Some(Event::Gossip {
+                    message_id,
+                    source: propagation_source,
+                    data: message.data,
+                })
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
                 peer_id,
                 topic,
@@ -385,7 +395,10 @@ impl EventLoop {
             })) => {
                 // Discovery: connect to every peer we learn of, so gossip
                 // has a mesh. Meshes here are forums (tens to hundreds).
-                if !self.connected.contains(&peer) && peer != *self.swarm.local_peer_id() {
+                if !self.connected.contains(&peer)
+                    && peer != *self.swarm.local_peer_id()
+                    && self.connected.len() < self.config.target_peers
+                {
                     let _ = self.swarm.dial(DialOpts::peer_id(peer).build());
                 }
                 None
@@ -513,11 +526,6 @@ impl EventLoop {
             _ => None,
         };
         match out {
-            #[cfg(feature = "link-emulation")]
-            Some(e) if self.config.emulation.is_some() => {
-                self.emulate(e);
-                Ok(())
-            }
             Some(e) => self.events.send(e).await.map_err(|_| ()),
             None => Ok(()),
         }

@@ -24,16 +24,22 @@
 //! so a duplicate is dropped by id before the node sees it.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod baseline;
 mod behaviour;
 mod codec;
 mod event_loop;
+#[cfg(feature = "link-emulation")]
+mod link;
 pub mod protocol;
+mod traffic;
+mod transport;
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 pub use event_loop::EventLoop;
 pub use libp2p::{Multiaddr, PeerId, gossipsub::MessageId, identity::Keypair, multiaddr};
 use tokio::sync::{mpsc, oneshot};
+pub use traffic::Traffic;
 
 /// The node's libp2p identity, kept apart from the team's keys: a team may
 /// run several nodes, and a node key can be replaced without changing the
@@ -130,16 +136,43 @@ pub struct Config {
     /// Emulated latency and loss on this node's incoming links (tests only;
     /// applied only when built with the `link-emulation` feature).
     pub emulation: Option<LinkEmulation>,
+    /// Peers discovered through Kademlia are dialled while fewer than this
+    /// many are connected. A forum of tens of teams connects everyone to
+    /// everyone; a mesh of a thousand keeps a few dozen links per node and
+    /// relies on gossip's multi-hop relaying.
+    pub target_peers: usize,
 }
 
-/// Emulated link conditions for incoming gossip and sync requests.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// Emulated link conditions on this node's incoming links.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LinkEmulation {
-    /// Added before each incoming message reaches the node.
+    /// One-way delay of every incoming link without an entry in `links`.
     pub delay: Duration,
-    /// Share of incoming gossip messages dropped (0..1); anti-entropy must
-    /// bring them back.
+    /// Share of incoming gossip messages dropped on such links (0..1);
+    /// anti-entropy must bring them back.
     pub loss: f64,
+    /// Links to particular peers that differ from the default.
+    pub links: HashMap<PeerId, Link>,
+}
+
+/// One emulated link, in the direction towards this node.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Link {
+    /// Every byte read from the link is held back this long (all
+    /// protocols: gossip, sync, handshakes), as on a long wire.
+    pub delay: Duration,
+    /// Share of gossip messages from the link that are dropped.
+    pub loss: f64,
+}
+
+impl LinkEmulation {
+    /// The link from `peer`.
+    pub fn link(&self, peer: &PeerId) -> Link {
+        self.links.get(peer).copied().unwrap_or(Link {
+            delay: self.delay,
+            loss: self.loss,
+        })
+    }
 }
 
 /// Whether this build applies [`LinkEmulation`].
@@ -159,6 +192,7 @@ impl Default for Config {
             heartbeat: Duration::from_millis(700),
             relay_server: false,
             emulation: None,
+            target_peers: 64,
         }
     }
 }
@@ -239,6 +273,8 @@ pub struct Status {
     pub topic_peers: usize,
     /// Peers with at least one connection through a relay.
     pub relayed: Vec<PeerId>,
+    /// Bytes and gossip messages since start.
+    pub traffic: Traffic,
 }
 
 pub(crate) enum Command {

@@ -80,6 +80,30 @@ pub fn render(s: &StatusView) -> Result<String, std::fmt::Error> {
     );
     counter(
         &mut registry,
+        "network_received_bytes",
+        "Bytes read from all connections since start",
+        s.bytes_in,
+    );
+    counter(
+        &mut registry,
+        "network_sent_bytes",
+        "Bytes written to all connections since start",
+        s.bytes_out,
+    );
+    counter(
+        &mut registry,
+        "gossip_received",
+        "Gossip messages received since start, duplicates included",
+        s.gossip_received,
+    );
+    counter(
+        &mut registry,
+        "gossip_duplicates",
+        "Gossip copies of messages already seen, dropped before decoding",
+        s.gossip_duplicates,
+    );
+    counter(
+        &mut registry,
         "envelopes_published",
         "Envelopes this node published since start",
         s.published,

@@ -54,6 +54,19 @@ pub struct StatusView {
     pub published: u64,
     /// Envelopes fetched by anti-entropy since start.
     pub synced_in: u64,
+    /// Bytes read from all connections since start.
+    #[serde(default)]
+    pub bytes_in: u64,
+    /// Bytes written to all connections since start.
+    #[serde(default)]
+    pub bytes_out: u64,
+    /// Gossip messages received since start, duplicates included.
+    #[serde(default)]
+    pub gossip_received: u64,
+    /// Of those, copies of messages already seen (dropped by id before any
+    /// decoding or signature check).
+    #[serde(default)]
+    pub gossip_duplicates: u64,
 }
 
 /// A connected peer.

@@ -1,0 +1,218 @@
+//! Link emulation (feature `link-emulation`, tests and testnet only): every
+//! byte read from a connection is held back for the link's one-way delay,
+//! whatever protocol it carries, so each hop of gossip, each sync round
+//! trip and each handshake pays the latency of the link it crosses.
+//!
+//! The delay is applied on the receiving side of each substream, keyed by
+//! the remote peer: a node configured with a delay of `d` sees every link
+//! to it as `d` long in the direction towards it. Data keeps its order and
+//! its pace (bytes are read ahead and released when due), as on a long wire.
+
+use std::{
+    collections::VecDeque,
+    io,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use futures::{AsyncRead, AsyncWrite};
+use libp2p::core::muxing::{StreamMuxer, StreamMuxerEvent};
+use tokio::time::{Instant, Sleep};
+
+/// Most bytes read ahead and held on one substream; beyond it the sender
+/// is slowed by the muxer's flow control, as a full link would.
+const MAX_HELD: usize = 1024 * 1024;
+/// Size of one read from the underlying substream.
+const CHUNK: usize = 16 * 1024;
+
+/// A muxer whose substreams deliver what they read `delay` late.
+pub(crate) struct Delayed<M> {
+    inner: M,
+    delay: Duration,
+}
+
+impl<M> Delayed<M> {
+    pub(crate) fn new(inner: M, delay: Duration) -> Self {
+        Delayed { inner, delay }
+    }
+}
+
+impl<M> StreamMuxer for Delayed<M>
+where
+    M: StreamMuxer + Unpin,
+    M::Substream: Unpin,
+{
+    type Substream = DelayedStream<M::Substream>;
+    type Error = M::Error;
+
+    fn poll_inbound(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Self::Substream, Self::Error>> {
+        let delay = self.delay;
+        Pin::new(&mut self.inner)
+            .poll_inbound(cx)
+            .map_ok(|s| DelayedStream::new(s, delay))
+    }
+
+    fn poll_outbound(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Self::Substream, Self::Error>> {
+        let delay = self.delay;
+        Pin::new(&mut self.inner)
+            .poll_outbound(cx)
+            .map_ok(|s| DelayedStream::new(s, delay))
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<StreamMuxerEvent, Self::Error>> {
+        Pin::new(&mut self.inner).poll(cx)
+    }
+}
+
+/// A substream whose reads lag by the link's delay.
+pub(crate) struct DelayedStream<S> {
+    inner: S,
+    delay: Duration,
+    /// Bytes read from `inner`, with when each chunk is due.
+    held: VecDeque<(Instant, Vec<u8>)>,
+    held_bytes: usize,
+    /// How far the front chunk has been handed out.
+    front_offset: usize,
+    /// When the end of the stream (or its error) is due.
+    end: Option<(Instant, Option<io::Error>)>,
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl<S> DelayedStream<S> {
+    fn new(inner: S, delay: Duration) -> Self {
+        DelayedStream {
+            inner,
+            delay,
+            held: VecDeque::new(),
+            held_bytes: 0,
+            front_offset: 0,
+            end: None,
+            timer: None,
+        }
+    }
+
+    /// Waits until `due`; `Ready` once it has passed.
+    fn wait_until(&mut self, due: Instant, cx: &mut Context<'_>) -> Poll<()> {
+        if Instant::now() >= due {
+            return Poll::Ready(());
+        }
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+        timer.as_mut().reset(due);
+        timer.as_mut().poll(cx)
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for DelayedStream<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        // Read ahead whatever has arrived, stamping when it is due.
+        while this.end.is_none() && this.held_bytes < MAX_HELD {
+            let mut chunk = vec![0; CHUNK];
+            match Pin::new(&mut this.inner).poll_read(cx, &mut chunk) {
+                Poll::Ready(Ok(0)) => this.end = Some((Instant::now() + this.delay, None)),
+                Poll::Ready(Ok(n)) => {
+                    chunk.truncate(n);
+                    this.held_bytes += n;
+                    this.held.push_back((Instant::now() + this.delay, chunk));
+                }
+                Poll::Ready(Err(e)) => this.end = Some((Instant::now() + this.delay, Some(e))),
+                Poll::Pending => break,
+            }
+        }
+        if let Some((due, _)) = this.held.front() {
+            let due = *due;
+            if this.wait_until(due, cx).is_pending() {
+                return Poll::Pending;
+            }
+            let Some((_, chunk)) = this.held.front() else {
+                return Poll::Pending;
+            };
+            let n = buf.len().min(chunk.len() - this.front_offset);
+            buf[..n].copy_from_slice(&chunk[this.front_offset..this.front_offset + n]);
+            this.front_offset += n;
+            if this.front_offset == chunk.len() {
+                this.held.pop_front();
+                this.front_offset = 0;
+            }
+            this.held_bytes -= n;
+            return Poll::Ready(Ok(n));
+        }
+        if let Some((due, _)) = &this.end {
+            let due = *due;
+            if this.wait_until(due, cx).is_pending() {
+                return Poll::Pending;
+            }
+            return match this.end.as_mut().and_then(|(_, e)| e.take()) {
+                Some(e) => Poll::Ready(Err(e)),
+                None => Poll::Ready(Ok(0)),
+            };
+        }
+        Poll::Pending
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for DelayedStream<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test(start_paused = true)]
+    async fn bytes_arrive_in_order_after_the_delay() {
+        let (a, b) = tokio::io::duplex(64 * 1024);
+        use tokio_util::compat::TokioAsyncReadCompatExt;
+        let mut writer = a.compat();
+        let mut reader = DelayedStream::new(b.compat(), Duration::from_millis(50));
+        let start = Instant::now();
+        writer.write_all(b"hello ").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        writer.write_all(b"world").await.unwrap();
+        writer.close().await.unwrap();
+        drop(writer);
+        let mut got = Vec::new();
+        reader.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"hello world");
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(60),
+            "the last byte left 10 ms after the first and is due 50 ms later: {took:?}"
+        );
+    }
+}
