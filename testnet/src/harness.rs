@@ -277,23 +277,7 @@ impl Testnet {
     /// from /proc (Linux); `None` elsewhere or when it is not running.
     pub fn resources(&self, name: &str) -> Option<(f64, f64)> {
         let i = self.index(name).ok()?;
-        let pid = self.teams[i].child.as_ref()?.id();
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the command name (which may hold spaces) start after ')'.
-        let rest = stat.rsplit_once(')')?.1;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: f64 =
-            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-        let cpu = ticks / 100.0; // USER_HZ is 100 on Linux
-        let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let hwm_kb: f64 = status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()?;
-        Some((cpu, hwm_kb / 1024.0))
+        process_resources(self.teams[i].child.as_ref()?.id())
     }
 
     /// Median and max of CPU seconds and peak RSS over the running nodes.
@@ -395,4 +379,24 @@ impl Drop for Testnet {
             }
         }
     }
+}
+
+/// CPU seconds used and peak resident memory (MiB) of a process, from
+/// /proc (Linux); `None` elsewhere or when it is gone.
+pub fn process_resources(pid: u32) -> Option<(f64, f64)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let cpu = ticks / 100.0; // USER_HZ is 100 on Linux
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let hwm_kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((cpu, hwm_kb / 1024.0))
 }

@@ -9,6 +9,7 @@
 //!   node processes, bounded waits;
 //! - [`demo`]: the scripted scenario and its report.
 
+pub mod bench_gossip;
 pub mod bench_ingest;
 pub mod bench_sync;
 pub mod demo;

@@ -74,9 +74,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Benchmarks (figures, not pass/fail).
-    #[command(subcommand)]
-    Bench(Bench),
+    /// Benchmarks (figures, not pass/fail). Without a subcommand: gossip
+    /// against bare gossipsub, ingest and seal, in one run.
+    Bench(BenchArgs),
     /// Act as the `csirtmesh` binary (used by the harness to start nodes).
     #[command(hide = true)]
     Node {
@@ -86,8 +86,60 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct BenchArgs {
+    #[command(subcommand)]
+    which: Option<Bench>,
+    #[command(flatten)]
+    gossip: GossipArgs,
+    /// Print one JSON object on stdout (progress on stderr).
+    #[arg(long)]
+    json: bool,
+}
+
+/// The gossip comparison's case.
+#[derive(clap::Args, Clone)]
+struct GossipArgs {
+    /// Nodes, each connected to every other.
+    #[arg(long, default_value_t = 10)]
+    nodes: usize,
+    /// Publications measured.
+    #[arg(long, default_value_t = 200)]
+    messages: usize,
+    /// Payload bytes per publication.
+    #[arg(long, default_value_t = 1024)]
+    payload_bytes: usize,
+    /// Publications per second.
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Runs of both sides (medians are reported).
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+}
+
+impl GossipArgs {
+    fn case(&self) -> testnet::bench_gossip::GossipCase {
+        testnet::bench_gossip::GossipCase {
+            nodes: self.nodes,
+            messages: self.messages,
+            payload_bytes: self.payload_bytes,
+            rate_per_sec: self.rate,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Bench {
+    /// The same topology and payloads through csirtmesh nodes and through
+    /// bare rust-libp2p gossipsub; latency, bytes and duplicates per delivery.
+    Gossip {
+        #[command(flatten)]
+        gossip: GossipArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// One node's durable ingest (Node::ingest) against raw SQLite and the
     /// crypto floors, measured in the same run.
     Ingest {
@@ -127,13 +179,23 @@ fn main() -> ExitCode {
                 .map(|()| true)
         }
         Command::Demo { json } => run_demo(json),
-        Command::Bench(Bench::Sync { runs, json }) => bench_sync(runs, json),
-        Command::Bench(Bench::Ingest {
-            envelopes,
-            runs,
+        Command::Bench(BenchArgs {
+            which: None,
+            gossip,
             json,
-        }) => bench_ingest(envelopes, runs, json),
-        Command::Bench(Bench::Seal { json }) => bench_seal(json),
+        }) => bench_all(&gossip, json),
+        Command::Bench(BenchArgs {
+            which: Some(which), ..
+        }) => match which {
+            Bench::Gossip { gossip, json } => bench_gossip(&gossip, json).map(|_| true),
+            Bench::Sync { runs, json } => bench_sync(runs, json),
+            Bench::Ingest {
+                envelopes,
+                runs,
+                json,
+            } => bench_ingest(envelopes, runs, json),
+            Bench::Seal { json } => bench_seal(json),
+        },
         Command::Drill {
             file,
             teams,
@@ -242,11 +304,129 @@ fn run_drill(cfg: testnet::drill::DrillConfig, json: bool) -> anyhow::Result<boo
     Ok(report.lost == 0 && report.converged)
 }
 
+/// `testnet bench`: everything the issue of record asks for in one JSON.
+fn bench_all(gossip: &GossipArgs, json: bool) -> anyhow::Result<bool> {
+    let g = bench_gossip(gossip, json)?;
+    let ingest = bench_ingest_report(2000, 3, json)?;
+    let seal = bench_seal_report(json)?;
+    if json {
+        let all = serde_json::json!({
+            "latency_p99_vs_bare": g.latency_p99_vs_bare,
+            "bytes_per_delivery_vs_bare": g.bytes_per_delivery_vs_bare,
+            "gossip": g,
+            "ingest": ingest,
+            "seal": seal,
+        });
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    Ok(true)
+}
+
+/// Gossip comparison runs and their medians.
+#[derive(serde::Serialize)]
+struct GossipRuns {
+    /// Median over runs of `latency_p99_vs_bare`.
+    latency_p99_vs_bare: f64,
+    /// Median over runs of `bytes_per_delivery_vs_bare`.
+    bytes_per_delivery_vs_bare: f64,
+    /// Each run.
+    runs: Vec<testnet::bench_gossip::GossipComparison>,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn bench_gossip(args: &GossipArgs, json: bool) -> anyhow::Result<GossipRuns> {
+    let runtime = runtime()?;
+    let case = args.case();
+    let mut runs = Vec::new();
+    for i in 0..args.runs.max(1) {
+        eprintln!(
+            "gossip run {}/{}: {} nodes, {} x {} B at {}/s, csirtmesh then bare gossipsub",
+            i + 1,
+            args.runs.max(1),
+            case.nodes,
+            case.messages,
+            case.payload_bytes,
+            case.rate_per_sec
+        );
+        runs.push(runtime.block_on(testnet::bench_gossip::compare(
+            NodeCommand::this_binary()?,
+            &case,
+        ))?);
+    }
+    let out = GossipRuns {
+        latency_p99_vs_bare: median(runs.iter().map(|r| r.latency_p99_vs_bare).collect()),
+        bytes_per_delivery_vs_bare: median(
+            runs.iter().map(|r| r.bytes_per_delivery_vs_bare).collect(),
+        ),
+        runs,
+    };
+    if json {
+        return Ok(out);
+    }
+    println!(
+        "Gossip: {} nodes (all connected), {} x {} B payloads at {}/s, {} run(s)",
+        case.nodes,
+        case.messages,
+        case.payload_bytes,
+        case.rate_per_sec,
+        out.runs.len()
+    );
+    println!(
+        "{:>4} {:>10} {:>9} {:>9} {:>9} {:>9} {:>12} {:>11} {:>10} {:>9}",
+        "run",
+        "side",
+        "delivered",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "B sent/deliv",
+        "dups/deliv",
+        "msg bytes",
+        "CPU us/d"
+    );
+    for (i, r) in out.runs.iter().enumerate() {
+        for (name, s) in [("csirtmesh", &r.csirtmesh), ("bare", &r.bare)] {
+            println!(
+                "{:>4} {:>10} {:>9.3} {:>9.1} {:>9.1} {:>9.1} {:>12.0} {:>11.2} {:>10} {:>9.0}",
+                i + 1,
+                name,
+                s.delivery_ratio,
+                s.latency_ms.p50,
+                s.latency_ms.p99,
+                s.latency_ms.max,
+                s.bytes_sent_per_delivery,
+                s.duplicates_per_delivery,
+                s.message_bytes,
+                s.cpu_us_per_delivery
+            );
+        }
+    }
+    println!(
+        "median latency_p99_vs_bare {:.2}, bytes_per_delivery_vs_bare {:.2}",
+        out.latency_p99_vs_bare, out.bytes_per_delivery_vs_bare
+    );
+    Ok(out)
+}
+
 fn bench_ingest(envelopes: usize, runs: usize, json: bool) -> anyhow::Result<bool> {
-    let r = testnet::bench_ingest::ingest(envelopes.max(10), runs.max(1))?;
+    let r = bench_ingest_report(envelopes, runs, json)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&r)?);
-    } else {
+    }
+    Ok(true)
+}
+
+fn bench_ingest_report(
+    envelopes: usize,
+    runs: usize,
+    json: bool,
+) -> anyhow::Result<testnet::bench_ingest::IngestReport> {
+    let r = testnet::bench_ingest::ingest(envelopes.max(10), runs.max(1))?;
+    if !json {
         println!(
             "Ingest of {} envelopes (1 in 10 addressed to the node), median of {runs} runs",
             r.envelopes
@@ -280,14 +460,20 @@ fn bench_ingest(envelopes: usize, runs: usize, json: bool) -> anyhow::Result<boo
             r.floor_verify_batched_open_per_s, r.ingest_vs_floor
         );
     }
-    Ok(true)
+    Ok(r)
 }
 
 fn bench_seal(json: bool) -> anyhow::Result<bool> {
-    let cases = testnet::bench_ingest::seal(&[1, 10, 500], 200)?;
+    let cases = bench_seal_report(json)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&cases)?);
-    } else {
+    }
+    Ok(true)
+}
+
+fn bench_seal_report(json: bool) -> anyhow::Result<Vec<testnet::bench_ingest::SealCase>> {
+    let cases = testnet::bench_ingest::seal(&[1, 10, 500], 200)?;
+    if !json {
         println!("Seal (sign + encrypt) and open (as the last recipient) of a 1 KiB incident");
         println!(
             "{:>11} {:>10} {:>10} {:>10}",
@@ -300,7 +486,7 @@ fn bench_seal(json: bool) -> anyhow::Result<bool> {
             );
         }
     }
-    Ok(true)
+    Ok(cases)
 }
 
 fn bench_sync(runs: usize, json: bool) -> anyhow::Result<bool> {

@@ -99,6 +99,13 @@ async fn gossip_and_sync_between_two_nodes() {
     let got = timeout(WAIT, answer).await.unwrap().unwrap().unwrap();
     assert_eq!(got, b"everything");
 
+    // Traffic counters come from libp2p's metrics: A received one gossip
+    // message, no duplicate, and bytes both ways.
+    let traffic = a.status().await.unwrap().traffic;
+    assert_eq!(traffic.gossip_received, 1, "{traffic:?}");
+    assert_eq!(traffic.gossip_duplicates, 0, "{traffic:?}");
+    assert!(traffic.bytes_in > 0 && traffic.bytes_out > 0, "{traffic:?}");
+
     shutdown.cancel();
     timeout(WAIT, a_task).await.unwrap().unwrap();
     timeout(WAIT, b_task).await.unwrap().unwrap();
@@ -161,4 +168,22 @@ async fn the_relay_serves_members_nodes_only() {
         timeout(WAIT, relay_task).await.unwrap().unwrap();
         timeout(WAIT, client_task).await.unwrap().unwrap();
     }
+}
+
+/// The bare-gossipsub baseline delivers every message to every other node
+/// and counts its traffic (correctness only; its figures are for the bench).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_baseline_delivers_everything() {
+    let report = crate::baseline::run(&crate::baseline::BaselineConfig {
+        nodes: 3,
+        messages: 5,
+        payload_bytes: 64,
+        rate_per_sec: 50.0,
+        timeout: Duration::from_secs(30),
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.expected, 10);
+    assert_eq!(report.latencies_us.len(), 10);
+    assert!(report.traffic.bytes_out > 10 * 64, "{:?}", report.traffic);
 }

@@ -144,6 +144,10 @@ mod tests {
             ignored: 2,
             published: 5,
             synced_in: 6,
+            bytes_in: 700,
+            bytes_out: 800,
+            gossip_received: 9,
+            gossip_duplicates: 7,
         };
         let text = render(&s).unwrap();
         for line in [
@@ -151,6 +155,8 @@ mod tests {
             "csirtmesh_envelopes_stored 12",
             "csirtmesh_envelopes_rejected_total 3",
             "# TYPE csirtmesh_envelopes_accepted counter",
+            "csirtmesh_network_sent_bytes_total 800",
+            "csirtmesh_gossip_duplicates_total 7",
         ] {
             assert!(text.contains(line), "{line} missing in:\n{text}");
         }

@@ -1,0 +1,298 @@
+//! `testnet bench gossip`: the same topology and payload size, run through
+//! csirtmesh nodes (separate processes: gossip, verification, decryption,
+//! durable storage, anti-entropy) and through a bare rust-libp2p gossipsub
+//! mesh in this process (`net::baseline`: nothing but gossipsub). The
+//! ratios say what the mesh costs on top of gossip itself.
+//!
+//! Topology: `nodes` nodes, each connected to every other (a forum's mesh;
+//! csirtmesh nodes find each other through one bootstrap peer and
+//! Kademlia). Traffic: `messages` publications of `payload_bytes`, from the
+//! nodes in turn, at `rate_per_sec`. csirtmesh publishes GREEN incidents
+//! whose description has `payload_bytes` characters (the envelope adds its
+//! header, signature and encryption); every other team must store and read
+//! each one. Before measuring, every team publishes once, so that sender
+//! keys are shared and connections are warm.
+
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Result, bail};
+use csirtmesh::api::types::NewIncident;
+use serde::Serialize;
+
+use crate::harness::{NodeCommand, Testnet, process_resources};
+
+/// What to run, for both sides.
+#[derive(Clone, Debug, Serialize)]
+pub struct GossipCase {
+    /// Nodes (teams).
+    pub nodes: usize,
+    /// Publications measured.
+    pub messages: usize,
+    /// Payload bytes per publication.
+    pub payload_bytes: usize,
+    /// Publications per second.
+    pub rate_per_sec: f64,
+}
+
+/// Latency percentiles, ms.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LatencyMs {
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl LatencyMs {
+    /// Percentiles of samples (ms), nearest rank.
+    pub fn of(mut samples: Vec<f64>) -> Self {
+        samples.sort_by(|a, b| a.total_cmp(b));
+        let pct = |p: f64| {
+            samples
+                .get(((samples.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        LatencyMs {
+            p50: pct(0.50),
+            p95: pct(0.95),
+            p99: pct(0.99),
+            max: samples.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
+/// One side's figures.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Side {
+    /// Deliveries over intended deliveries (messages x other nodes).
+    pub delivery_ratio: f64,
+    /// Publish to stored (csirtmesh) or received (bare), over deliveries.
+    pub latency_ms: LatencyMs,
+    /// Bytes written by all nodes during the window, per delivery.
+    pub bytes_sent_per_delivery: f64,
+    /// Gossip copies received and dropped as duplicates, per delivery.
+    pub duplicates_per_delivery: f64,
+    /// Bytes on the wire of one publication (csirtmesh: the envelope).
+    pub message_bytes: usize,
+    /// CPU seconds used by all nodes during the window, per delivery, in µs.
+    pub cpu_us_per_delivery: f64,
+}
+
+/// Both sides and their ratios.
+#[derive(Clone, Debug, Serialize)]
+pub struct GossipComparison {
+    /// What ran.
+    pub case: GossipCase,
+    /// Through csirtmesh nodes.
+    pub csirtmesh: Side,
+    /// Through bare gossipsub.
+    pub bare: Side,
+    /// `csirtmesh.latency_ms.p99 / bare.latency_ms.p99`.
+    pub latency_p99_vs_bare: f64,
+    /// `csirtmesh.bytes_sent_per_delivery / bare.bytes_sent_per_delivery`.
+    pub bytes_per_delivery_vs_bare: f64,
+}
+
+/// How long to wait for the last deliveries after the last publication.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// Runs both sides.
+pub async fn compare(command: NodeCommand, case: &GossipCase) -> Result<GossipComparison> {
+    if case.nodes < 2 || case.messages == 0 || case.rate_per_sec <= 0.0 {
+        bail!("the gossip bench needs at least 2 nodes, 1 message and a positive rate");
+    }
+    let csirtmesh = mesh(command, case).await?;
+    let bare = bare(case).await?;
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    Ok(GossipComparison {
+        case: case.clone(),
+        latency_p99_vs_bare: ratio(csirtmesh.latency_ms.p99, bare.latency_ms.p99),
+        bytes_per_delivery_vs_bare: ratio(
+            csirtmesh.bytes_sent_per_delivery,
+            bare.bytes_sent_per_delivery,
+        ),
+        csirtmesh,
+        bare,
+    })
+}
+
+/// The bare side, in this process.
+pub async fn bare(case: &GossipCase) -> Result<Side> {
+    let cpu_before = process_resources(std::process::id()).map(|r| r.0);
+    let report = net::baseline::run(&net::baseline::BaselineConfig {
+        nodes: case.nodes,
+        messages: case.messages,
+        payload_bytes: case.payload_bytes.max(16),
+        rate_per_sec: case.rate_per_sec,
+        timeout: DRAIN,
+    })
+    .await?;
+    let cpu_after = process_resources(std::process::id()).map(|r| r.0);
+    let delivered = report.latencies_us.len().min(report.expected);
+    let per = |v: f64| {
+        if delivered > 0 {
+            v / delivered as f64
+        } else {
+            0.0
+        }
+    };
+    Ok(Side {
+        delivery_ratio: delivered as f64 / report.expected.max(1) as f64,
+        latency_ms: LatencyMs::of(
+            report
+                .latencies_us
+                .iter()
+                .map(|us| *us as f64 / 1000.0)
+                .collect(),
+        ),
+        bytes_sent_per_delivery: per(report.traffic.bytes_out as f64),
+        duplicates_per_delivery: per(report.traffic.gossip_duplicates as f64),
+        message_bytes: case.payload_bytes.max(16),
+        cpu_us_per_delivery: match (cpu_before, cpu_after) {
+            (Some(a), Some(b)) => per((b - a) * 1e6),
+            _ => 0.0,
+        },
+    })
+}
+
+/// The csirtmesh side: node processes on loopback.
+pub async fn mesh(command: NodeCommand, case: &GossipCase) -> Result<Side> {
+    let names: Vec<String> = (1..=case.nodes).map(|i| format!("B-{i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut net = Testnet::create(command, &refs, case.nodes, 2)?;
+    let result = mesh_run(&mut net, case, &names).await;
+    net.stop_all().await;
+    result
+}
+
+/// Sums bytes out, duplicates and CPU seconds over the nodes.
+async fn totals(net: &Testnet, names: &[String]) -> Result<(u64, u64, f64)> {
+    let (mut bytes, mut dups, mut cpu) = (0, 0, 0.0);
+    for n in names {
+        let s = net.api(n)?.status().await?;
+        bytes += s.bytes_out;
+        dups += s.gossip_duplicates;
+        cpu += net.resources(n).map(|r| r.0).unwrap_or(0.0);
+    }
+    Ok((bytes, dups, cpu))
+}
+
+async fn publish(net: &Testnet, author: &str, i: usize, case: &GossipCase) -> Result<String> {
+    let req = NewIncident {
+        title: format!("bench {i}"),
+        description: "x".repeat(case.payload_bytes),
+        tlp: "green".into(),
+        to: vec![],
+    };
+    Ok(net.api(author)?.open(&req).await?.id)
+}
+
+/// Waits until every id is held readable by every team; returns the views.
+async fn wait_delivered(
+    net: &Testnet,
+    names: &[String],
+    ids: &[String],
+    limit: Duration,
+) -> Result<HashMap<String, HashMap<String, csirtmesh::api::types::EnvelopeView>>> {
+    let _ = Testnet::wait_for(limit, || async {
+        for n in names {
+            let held = net.api(n)?.envelopes().await?;
+            let readable: std::collections::HashSet<&str> = held
+                .iter()
+                .filter(|e| e.readable)
+                .map(|e| e.id.as_str())
+                .collect();
+            if !ids.iter().all(|id| readable.contains(id.as_str())) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await;
+    let mut views = HashMap::new();
+    for n in names {
+        let v = net.api(n)?.envelopes().await?;
+        views.insert(
+            n.clone(),
+            v.into_iter().map(|e| (e.id.clone(), e)).collect(),
+        );
+    }
+    Ok(views)
+}
+
+async fn mesh_run(net: &mut Testnet, case: &GossipCase, names: &[String]) -> Result<Side> {
+    for n in names {
+        net.start(n).await?;
+    }
+    let want = (case.nodes - 1).min(4);
+    if let Err(e) = Testnet::wait_for(Duration::from_secs(60), || async {
+        for n in names {
+            if net.api(n)?.status().await?.peers.len() < want {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await
+    {
+        bail!("the mesh did not form: {e}");
+    }
+    // Warm-up: every team publishes once (sharing its GREEN sender key).
+    let mut warm = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        warm.push(publish(net, n, i, case).await?);
+    }
+    wait_delivered(net, names, &warm, DRAIN).await?;
+
+    let (bytes0, dups0, cpu0) = totals(net, names).await?;
+    let interval = Duration::from_secs_f64(1.0 / case.rate_per_sec);
+    let start = Instant::now();
+    let mut sent: Vec<(String, String)> = Vec::new();
+    for i in 0..case.messages {
+        tokio::time::sleep_until((start + interval.mul_f64(i as f64)).into()).await;
+        let author = &names[i % names.len()];
+        sent.push((publish(net, author, i, case).await?, author.clone()));
+    }
+    let ids: Vec<String> = sent.iter().map(|(id, _)| id.clone()).collect();
+    let views = wait_delivered(net, names, &ids, DRAIN).await?;
+    let (bytes1, dups1, cpu1) = totals(net, names).await?;
+
+    let mut latencies = Vec::new();
+    let mut message_bytes = 0;
+    for (id, author) in &sent {
+        let Some(created) = views[author].get(id) else {
+            continue;
+        };
+        message_bytes = created.size;
+        for n in names.iter().filter(|n| *n != author) {
+            if let Some(e) = views[n].get(id).filter(|e| e.readable) {
+                latencies.push(e.received_at.saturating_sub(created.created_at) as f64);
+            }
+        }
+    }
+    let delivered = latencies.len();
+    let expected = case.messages * (case.nodes - 1);
+    let per = |v: f64| {
+        if delivered > 0 {
+            v / delivered as f64
+        } else {
+            0.0
+        }
+    };
+    Ok(Side {
+        delivery_ratio: delivered as f64 / expected.max(1) as f64,
+        latency_ms: LatencyMs::of(latencies),
+        bytes_sent_per_delivery: per(bytes1.saturating_sub(bytes0) as f64),
+        duplicates_per_delivery: per(dups1.saturating_sub(dups0) as f64),
+        message_bytes,
+        cpu_us_per_delivery: per((cpu1 - cpu0) * 1e6),
+    })
+}
