@@ -93,33 +93,71 @@ fn amber(
     seq: u64,
     to: &[&TeamKeys],
 ) -> Result<seal::VerifiedEnvelope> {
+    incident(
+        author,
+        mesh,
+        seq,
+        1_700_000_000_000 + seq,
+        1024,
+        Sealing::Teams(to),
+    )
+}
+
+/// Who can open an incident built by [`incident`].
+pub(crate) enum Sealing<'a> {
+    /// AMBER, one stanza per team.
+    Teams(&'a [&'a TeamKeys]),
+    /// GREEN, sealed to the author's sender key.
+    Green(&'a seal::SenderKey),
+}
+
+/// A signed incident opening (title and a description of `description_len`
+/// bytes), sealed as `sealing` says.
+pub(crate) fn incident(
+    author: &TeamKeys,
+    mesh: proto::MeshId,
+    seq: u64,
+    created_at: u64,
+    description_len: usize,
+    sealing: Sealing<'_>,
+) -> Result<seal::VerifiedEnvelope> {
+    let (tlp, recipients) = match &sealing {
+        Sealing::Teams(to) => (Tlp::Amber, to.iter().map(|k| k.team_id()).collect()),
+        Sealing::Green(_) => (Tlp::Green, vec![]),
+    };
     let inner = InnerContent {
         author: author.team_id(),
         mesh,
-        tlp: Tlp::Amber,
-        recipients: to.iter().map(|k| k.team_id()).collect(),
+        tlp,
+        recipients,
         payload: Payload::Incident(IncidentPayload::Open {
             title: format!("bench {seq}"),
-            description: "x".repeat(1024),
+            description: "x".repeat(description_len),
         }),
     };
-    let recipients: Vec<_> = to
-        .iter()
-        .map(|k| seal::parse_recipient(&k.recipient()))
-        .collect::<Result<_, _>>()?;
+    let (to, ciphertext) = match sealing {
+        Sealing::Teams(to) => {
+            let recipients: Vec<_> = to
+                .iter()
+                .map(|k| seal::parse_recipient(&k.recipient()))
+                .collect::<Result<_, _>>()?;
+            (
+                SealedTo::Teams,
+                seal::seal_inner(author, &inner, &recipients)?,
+            )
+        }
+        Sealing::Green(key) => (SealedTo::SenderKey(key.id()), key.seal(author, &inner)?),
+    };
     let content = EnvelopeContent {
         mesh,
         kind: Kind::Incident,
         author: author.team_id(),
         seq,
-        created_at: 1_700_000_000_000 + seq,
-        tlp: Tlp::Amber,
+        created_at,
+        tlp,
         thread: None,
         parents: vec![],
-        body: Body::Sealed {
-            to: SealedTo::Teams,
-            ciphertext: seal::seal_inner(author, &inner, &recipients)?,
-        },
+        body: Body::Sealed { to, ciphertext },
     };
     Ok(seal::sign_envelope(author, &content)?)
 }

@@ -53,6 +53,48 @@ pub struct DrillConfig {
     pub latency_ms: u64,
     /// Emulated loss of incoming gossip on every link (0..1).
     pub loss: f64,
+    /// Publications per second (`None`: as fast as the nodes acknowledge).
+    pub rate_per_sec: Option<f64>,
+    /// Faults at chosen times, ms after the burst starts.
+    pub faults: Vec<Fault>,
+}
+
+/// A fault on the drill's timeline.
+///
+/// ```toml
+/// [[fault]]
+/// at_ms = 2000
+/// action = "pause"          # kill, restart, pause, resume, partition, heal
+/// teams = ["CSIRT-03"]      # partition: the teams on one side
+/// ```
+#[derive(Clone, Debug, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// When, ms after the first publication.
+    pub at_ms: u64,
+    /// What.
+    pub action: FaultAction,
+    /// Which teams (by name, `CSIRT-01`...); for `partition`, one side.
+    #[serde(default)]
+    pub teams: Vec<String>,
+}
+
+/// What a fault does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FaultAction {
+    /// SIGKILL the teams' nodes (they stay down until `restart` or the end).
+    Kill,
+    /// Start the teams' nodes again.
+    Restart,
+    /// SIGSTOP the teams' nodes: alive but silent, as a hung machine.
+    Pause,
+    /// SIGCONT them.
+    Resume,
+    /// Cut the named teams off from all others (both ways).
+    Partition,
+    /// Lift every partition.
+    Heal,
 }
 
 /// A drill scenario file. Every key is optional; flags override the file.
@@ -92,6 +134,11 @@ pub struct Scenario {
     pub latency_ms: Option<u64>,
     /// Emulated gossip loss, 0..1.
     pub loss: Option<f64>,
+    /// Publications per second.
+    pub rate_per_sec: Option<f64>,
+    /// Faults on a timeline (`[[fault]]` tables).
+    #[serde(default)]
+    pub fault: Vec<Fault>,
 }
 
 impl Scenario {
@@ -116,7 +163,30 @@ impl Scenario {
             relayed: over.relayed.or(self.relayed).unwrap_or(0),
             latency_ms: over.latency_ms.or(self.latency_ms).unwrap_or(0),
             loss: over.loss.or(self.loss).unwrap_or(0.0),
+            rate_per_sec: over.rate_per_sec.or(self.rate_per_sec),
+            faults: if over.fault.is_empty() {
+                self.fault.clone()
+            } else {
+                over.fault.clone()
+            },
         };
+        if cfg.rate_per_sec.is_some_and(|r| r.is_nan() || r <= 0.0) {
+            bail!("rate_per_sec must be above 0");
+        }
+        let names: Vec<String> = (1..=cfg.teams).map(|i| format!("CSIRT-{i:02}")).collect();
+        for f in &cfg.faults {
+            if let Some(bad) = f.teams.iter().find(|t| !names.contains(t)) {
+                bail!(
+                    "fault at {} ms names {bad}, which is not a team of this drill (CSIRT-01 to CSIRT-{:02})",
+                    f.at_ms,
+                    cfg.teams
+                );
+            }
+            let needs_teams = !matches!(f.action, FaultAction::Heal);
+            if needs_teams && f.teams.is_empty() {
+                bail!("fault at {} ms ({:?}) names no team", f.at_ms, f.action);
+            }
+        }
         if [cfg.churn, cfg.green_share, cfg.loss]
             .iter()
             .any(|v| !(0.0..=1.0).contains(v))
@@ -173,6 +243,20 @@ pub struct DrillReport {
     pub acknowledged_before_kill: usize,
     /// How long the mesh was split, ms (0 without `--partition`).
     pub partition_ms: u64,
+    /// Faults applied from the timeline, in order.
+    pub faults: Vec<String>,
+    /// Intended deliveries (publication x recipient other than its author).
+    pub deliveries_intended: usize,
+    /// Of those, held readable at the end.
+    pub delivery_ratio: f64,
+    /// Gossip copies dropped as duplicates, per delivery (all nodes; a
+    /// restarted node counts from its restart).
+    pub duplicates_per_delivery: f64,
+    /// Bytes sent by all nodes, per delivery (same caveat).
+    pub bytes_sent_per_delivery: f64,
+    /// Time for a new team to be admitted by two endorsements, from the
+    /// first vouch to every node counting it a member, ms.
+    pub admit_ms: u64,
     /// Wall time of the whole drill, ms.
     pub wall_ms: u64,
     /// CPU seconds and peak RSS per node at the end (restarted nodes count
@@ -186,6 +270,12 @@ struct Sent {
     author: String,
     recipients: Vec<String>,
 }
+
+/// The team that joins by endorsement during the drill.
+const NEWCOMER: &str = "NEWCOMER";
+
+/// How long admission may take.
+const ADMIT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The shortest partition: a fast burst would otherwise heal it at once.
 const MIN_PARTITION: Duration = Duration::from_secs(5);
@@ -221,6 +311,9 @@ pub async fn run(command: NodeCommand, cfg: DrillConfig, json: bool) -> Result<D
             (*n, o)
         })
         .collect();
+    // One more team, not a founder, joins by endorsement once the mesh is up.
+    let mut teams_opts = teams_opts;
+    teams_opts.push((NEWCOMER, csirtmesh::datadir::InitOptions::default()));
     let mut net = Testnet::create_with(command, &teams_opts, cfg.teams, 2)?;
     if cfg.latency_ms > 0 || cfg.loss > 0.0 {
         net.emulation = Some((cfg.latency_ms, cfg.loss));
@@ -270,6 +363,11 @@ async fn drill(
         bail!("the mesh did not form: {e}");
     }
     say(&format!("{} nodes up and connected", cfg.teams));
+    report.admit_ms = admit_newcomer(net, names).await?;
+    say(&format!(
+        "{NEWCOMER} admitted by two endorsements in {} ms",
+        report.admit_ms
+    ));
 
     // Who is killed when, and the two halves of the partition.
     let victims: Vec<String> = {
@@ -291,15 +389,37 @@ async fn drill(
     let restart_after = (cfg.incidents / 20).max(2);
 
     let mut sent: Vec<Sent> = Vec::new();
-    let mut down: HashMap<String, usize> = HashMap::new(); // name -> publication index at which to restart
+    let mut chaos = Chaos::default();
     let mut next_victim = 0;
-    let mut partitioned = false;
     let mut partition_start = Instant::now();
     let mut progress = Instant::now();
+    let mut timeline: std::collections::VecDeque<Fault> = {
+        let mut f = cfg.faults.clone();
+        f.sort_by_key(|f| f.at_ms);
+        f.into()
+    };
+    let burst = Instant::now();
     for i in 0..cfg.incidents {
+        if let Some(rate) = cfg.rate_per_sec {
+            tokio::time::sleep_until((burst + Duration::from_secs_f64(i as f64 / rate)).into())
+                .await;
+        }
+        while timeline
+            .front()
+            .is_some_and(|f| burst.elapsed() >= Duration::from_millis(f.at_ms))
+        {
+            if let Some(f) = timeline.pop_front() {
+                if f.action == FaultAction::Partition {
+                    partition_start = Instant::now();
+                }
+                let line = chaos.apply(net, cfg, names, &peer_ids, &f).await?;
+                report.faults.push(line.clone());
+                say(&format!("[{i}/{}] {line}", cfg.incidents));
+            }
+        }
         if cfg.partition && i == partition_from {
-            apply_partition(net, names, &half, &peer_ids, &down).await?;
-            partitioned = true;
+            chaos.side = Some(half.clone());
+            chaos.block_all(net, names, &peer_ids).await?;
             partition_start = Instant::now();
             say(&format!(
                 "[{i}/{}] partition: {} | {} teams",
@@ -309,28 +429,25 @@ async fn drill(
             ));
         }
         // Restart those due.
-        let due: Vec<String> = down
+        let due: Vec<String> = chaos
+            .down
             .iter()
             .filter(|(_, at)| **at <= i)
             .map(|(n, _)| n.clone())
             .collect();
         for n in due {
-            down.remove(&n);
-            start(net, &n, cfg, names).await?;
-            if partitioned {
-                block_other_half(net, &n, names, &half, &peer_ids).await?;
-            }
+            chaos.restart(net, cfg, names, &peer_ids, &n).await?;
             say(&format!("[{i}/{}] restarted {n}", cfg.incidents));
         }
         // Kill the next victim while a background task publishes through it.
         if i > 0 && i % kill_every == 0 && next_victim < victims.len() {
             let v = victims[next_victim].clone();
             next_victim += 1;
-            if !down.contains_key(&v) {
+            if !chaos.down.contains_key(&v) && !chaos.paused.contains(&v) {
                 let acked = kill_mid_burst(net, &v, names, &mut sent).await?;
                 report.acknowledged_before_kill += acked;
                 report.kills += 1;
-                down.insert(v.clone(), i + restart_after);
+                chaos.down.insert(v.clone(), i + restart_after);
                 say(&format!(
                     "[{i}/{}] killed {v} (SIGKILL) after it acknowledged {acked} envelopes mid-burst",
                     cfg.incidents
@@ -338,7 +455,11 @@ async fn drill(
             }
         }
         // One publication from a random running team.
-        let alive: Vec<&String> = names.iter().filter(|n| !down.contains_key(*n)).collect();
+        let alive: Vec<&String> = names.iter().filter(|n| chaos.running(n)).collect();
+        if alive.is_empty() {
+            report.not_acknowledged += 1;
+            continue;
+        }
         let author = alive[rng.below(alive.len())].clone();
         let green = (rng.next_u64() % 1000) < (cfg.green_share * 1000.0) as u64;
         let mut to = Vec::new();
@@ -379,30 +500,43 @@ async fn drill(
             progress = Instant::now();
         }
     }
-    // Everyone back up, then heal.
-    let due: Vec<String> = down.keys().cloned().collect();
-    for n in due {
-        start(net, &n, cfg, names).await?;
-        if partitioned {
-            block_other_half(net, &n, names, &half, &peer_ids).await?;
+    // Faults timed after the last publication still happen.
+    while let Some(f) = timeline.pop_front() {
+        tokio::time::sleep_until((burst + Duration::from_millis(f.at_ms)).into()).await;
+        if f.action == FaultAction::Partition {
+            partition_start = Instant::now();
         }
+        let line = chaos.apply(net, cfg, names, &peer_ids, &f).await?;
+        report.faults.push(line.clone());
+        say(&format!("[end] {line}"));
     }
-    if partitioned {
+    // Everyone back up and running, then heal.
+    for n in chaos.paused.clone() {
+        chaos
+            .apply(
+                net,
+                cfg,
+                names,
+                &peer_ids,
+                &Fault {
+                    at_ms: 0,
+                    action: FaultAction::Resume,
+                    teams: vec![n],
+                },
+            )
+            .await?;
+    }
+    for n in chaos.down.keys().cloned().collect::<Vec<_>>() {
+        chaos.restart(net, cfg, names, &peer_ids, &n).await?;
+    }
+    if chaos.side.is_some() {
         // Hold the split long enough for both sides to diverge for real.
         let held = partition_start.elapsed();
         if held < MIN_PARTITION {
             tokio::time::sleep(MIN_PARTITION - held).await;
         }
         report.partition_ms = partition_start.elapsed().as_millis() as u64;
-        for n in names {
-            net.api(n)?
-                .peers(&PeerBlock {
-                    block: vec![],
-                    unblock_all: true,
-                    dial: vec![],
-                })
-                .await?;
-        }
+        chaos.heal(net, names).await?;
         say(&format!(
             "healed the partition after {} ms",
             report.partition_ms
@@ -459,12 +593,17 @@ async fn drill(
         );
     }
     let mut latencies = Vec::new();
+    let mut delivered = 0usize;
     for s in &sent {
+        report.deliveries_intended += s.recipients.iter().filter(|r| **r != s.author).count();
         let created_at = views[&s.author].get(&s.id).map(|e| e.created_at);
         let mut missing = Vec::new();
         for r in &s.recipients {
             match views[r].get(&s.id) {
                 Some(e) if e.readable => {
+                    if *r != s.author {
+                        delivered += 1;
+                    }
                     if *r != s.author
                         && let Some(t) = created_at
                     {
@@ -487,6 +626,16 @@ async fn drill(
             }
         }
     }
+    let (mut bytes, mut dups) = (0u64, 0u64);
+    for n in names {
+        let st = net.api(n)?.status().await?;
+        bytes += st.bytes_out;
+        dups += st.gossip_duplicates;
+    }
+    let per = |v: u64| v as f64 / delivered.max(1) as f64;
+    report.delivery_ratio = delivered as f64 / report.deliveries_intended.max(1) as f64;
+    report.duplicates_per_delivery = per(dups);
+    report.bytes_sent_per_delivery = per(bytes);
     latencies.sort_unstable();
     let pct = |p: f64| {
         latencies
@@ -502,6 +651,44 @@ async fn drill(
         samples: latencies.len(),
     };
     Ok(report)
+}
+
+/// Starts the newcomer (it asks to join on first start), has the first two
+/// teams vouch for it, and returns the ms from the first vouch until every
+/// node counts it a member.
+async fn admit_newcomer(net: &mut Testnet, names: &[String]) -> Result<u64> {
+    net.start(NEWCOMER).await?;
+    let first = &names[0];
+    if let Err(e) = Testnet::wait_for(ADMIT_TIMEOUT, || async {
+        let m = net.api(first)?.members().await?;
+        Ok(m.applicants
+            .iter()
+            .any(|a| a.team.name.as_deref() == Some(NEWCOMER)))
+    })
+    .await
+    {
+        bail!("{NEWCOMER}'s join request did not reach {first}: {e}");
+    }
+    let start = Instant::now();
+    for sponsor in names.iter().take(2) {
+        net.api(sponsor)?
+            .membership(&crate::harness::vouch(NEWCOMER))
+            .await?;
+    }
+    let everyone: Vec<String> = names.iter().cloned().chain([NEWCOMER.into()]).collect();
+    if let Err(e) = Testnet::wait_for(ADMIT_TIMEOUT, || async {
+        for n in &everyone {
+            if net.api(n)?.members().await?.members.len() < everyone.len() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await
+    {
+        bail!("{NEWCOMER} was not admitted everywhere: {e}");
+    }
+    Ok(start.elapsed().as_millis() as u64)
 }
 
 /// Starts a team's node: relayed-only teams listen through the first team's relay.
@@ -579,36 +766,159 @@ async fn kill_mid_burst(
     Ok(n)
 }
 
-async fn apply_partition(
-    net: &Testnet,
-    names: &[String],
-    half: &HashSet<String>,
-    peer_ids: &HashMap<String, String>,
-    down: &HashMap<String, usize>,
-) -> Result<()> {
-    for n in names.iter().filter(|n| !down.contains_key(*n)) {
-        block_other_half(net, n, names, half, peer_ids).await?;
-    }
-    Ok(())
+/// The faults in force: who is down (and at which publication it comes
+/// back; `usize::MAX`: when the timeline says), who is paused, and the
+/// partition's side.
+#[derive(Default)]
+struct Chaos {
+    down: HashMap<String, usize>,
+    paused: HashSet<String>,
+    side: Option<HashSet<String>>,
 }
 
-async fn block_other_half(
-    net: &Testnet,
-    n: &str,
-    names: &[String],
-    half: &HashSet<String>,
-    peer_ids: &HashMap<String, String>,
-) -> Result<()> {
-    let mine = half.contains(n);
-    let others: Vec<String> = names
-        .iter()
-        .filter(|m| half.contains(*m) != mine)
-        .filter_map(|m| peer_ids.get(m).cloned())
-        .collect();
+impl Chaos {
+    /// Up and answering.
+    fn running(&self, name: &str) -> bool {
+        !self.down.contains_key(name) && !self.paused.contains(name)
+    }
+
+    async fn apply(
+        &mut self,
+        net: &mut Testnet,
+        cfg: &DrillConfig,
+        names: &[String],
+        peer_ids: &HashMap<String, String>,
+        f: &Fault,
+    ) -> Result<String> {
+        let mut done = Vec::new();
+        match f.action {
+            FaultAction::Kill => {
+                for n in &f.teams {
+                    if !self.down.contains_key(n) {
+                        net.kill(n)?;
+                        self.paused.remove(n);
+                        self.down.insert(n.clone(), usize::MAX);
+                        done.push(n.clone());
+                    }
+                }
+            }
+            FaultAction::Restart => {
+                for n in &f.teams {
+                    if self.down.contains_key(n) {
+                        self.restart(net, cfg, names, peer_ids, n).await?;
+                        done.push(n.clone());
+                    }
+                }
+            }
+            FaultAction::Pause => {
+                for n in &f.teams {
+                    if self.running(n) {
+                        net.pause(n, true)?;
+                        self.paused.insert(n.clone());
+                        done.push(n.clone());
+                    }
+                }
+            }
+            FaultAction::Resume => {
+                for n in &f.teams {
+                    if self.paused.remove(n) {
+                        net.pause(n, false)?;
+                        // It missed the blocks or unblocks made while it slept.
+                        self.sync_blocks(net, names, peer_ids, n).await?;
+                        done.push(n.clone());
+                    }
+                }
+            }
+            FaultAction::Partition => {
+                self.side = Some(f.teams.iter().cloned().collect());
+                self.block_all(net, names, peer_ids).await?;
+                done = f.teams.clone();
+            }
+            FaultAction::Heal => {
+                self.heal(net, names).await?;
+            }
+        }
+        Ok(format!(
+            "{} ms: {:?} {}",
+            f.at_ms,
+            f.action,
+            if done.is_empty() {
+                "(nothing to do)".to_string()
+            } else {
+                done.join(", ")
+            }
+        ))
+    }
+
+    async fn restart(
+        &mut self,
+        net: &mut Testnet,
+        cfg: &DrillConfig,
+        names: &[String],
+        peer_ids: &HashMap<String, String>,
+        n: &str,
+    ) -> Result<()> {
+        self.down.remove(n);
+        start(net, n, cfg, names).await?;
+        self.sync_blocks(net, names, peer_ids, n).await
+    }
+
+    /// Applies the partition to every running node.
+    async fn block_all(
+        &self,
+        net: &Testnet,
+        names: &[String],
+        peer_ids: &HashMap<String, String>,
+    ) -> Result<()> {
+        for n in names.iter().filter(|n| self.running(n)) {
+            self.sync_blocks(net, names, peer_ids, n).await?;
+        }
+        Ok(())
+    }
+
+    /// Lifts the partition on every running node.
+    async fn heal(&mut self, net: &Testnet, names: &[String]) -> Result<()> {
+        self.side = None;
+        for n in names.iter().filter(|n| self.running(n)) {
+            unblock(net, n).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes `n`'s blocks match the partition in force (none: unblocked).
+    async fn sync_blocks(
+        &self,
+        net: &Testnet,
+        names: &[String],
+        peer_ids: &HashMap<String, String>,
+        n: &str,
+    ) -> Result<()> {
+        unblock(net, n).await?;
+        let Some(side) = &self.side else {
+            return Ok(());
+        };
+        let mine = side.contains(n);
+        let others: Vec<String> = names
+            .iter()
+            .filter(|m| side.contains(*m) != mine)
+            .filter_map(|m| peer_ids.get(m).cloned())
+            .collect();
+        net.api(n)?
+            .peers(&PeerBlock {
+                block: others,
+                unblock_all: false,
+                dial: vec![],
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+async fn unblock(net: &Testnet, n: &str) -> Result<()> {
     net.api(n)?
         .peers(&PeerBlock {
-            block: others,
-            unblock_all: false,
+            block: vec![],
+            unblock_all: true,
             dial: vec![],
         })
         .await?;

@@ -309,6 +309,25 @@ impl Testnet {
         Ok(())
     }
 
+    /// Pauses (SIGSTOP) or resumes (SIGCONT) a team's node: a paused node
+    /// keeps its connections open but answers nothing, like a hung machine.
+    #[cfg(unix)]
+    pub fn pause(&mut self, name: &str, pause: bool) -> Result<()> {
+        use nix::{sys::signal, unistd::Pid};
+        let i = self.index(name)?;
+        let Some(child) = self.teams[i].child.as_ref() else {
+            bail!("{name} is not running");
+        };
+        let pid = Pid::from_raw(i32::try_from(child.id())?);
+        let sig = if pause {
+            signal::Signal::SIGSTOP
+        } else {
+            signal::Signal::SIGCONT
+        };
+        signal::kill(pid, sig)?;
+        Ok(())
+    }
+
     /// Stops a team's node with SIGTERM and waits (bounded) for it to exit.
     pub async fn stop(&mut self, name: &str) -> Result<()> {
         let i = self.index(name)?;
@@ -364,6 +383,8 @@ fn terminate(child: &Child) {
     // SIGTERM lets the node shut down cleanly; a pid that no longer exists is fine.
     if let Ok(pid) = i32::try_from(child.id()) {
         let _ = signal::kill(Pid::from_raw(pid), signal::Signal::SIGTERM);
+        // A paused node handles SIGTERM only once it runs again.
+        let _ = signal::kill(Pid::from_raw(pid), signal::Signal::SIGCONT);
     }
 }
 

@@ -17,6 +17,7 @@ pub mod drill;
 pub mod harness;
 pub mod rng;
 pub mod rogue;
+pub mod sim;
 pub mod up;
 
 #[cfg(test)]

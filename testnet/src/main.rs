@@ -70,6 +70,9 @@ enum Command {
         /// Seed for authors, labels and recipients. Default 1.
         #[arg(long)]
         seed: Option<u64>,
+        /// Publications per second. Default: as fast as nodes acknowledge.
+        #[arg(long)]
+        rate: Option<f64>,
         /// Print one JSON object of figures on stdout (progress on stderr).
         #[arg(long)]
         json: bool,
@@ -77,6 +80,31 @@ enum Command {
     /// Benchmarks (figures, not pass/fail). Without a subcommand: gossip
     /// against bare gossipsub, ingest and seal, in one run.
     Bench(BenchArgs),
+    /// Many teams in one process (memory transport, emulated latency): a
+    /// GREEN advisory to all and AMBER incidents, against the ideal latency.
+    Sim {
+        /// Teams.
+        #[arg(long, default_value_t = 100)]
+        teams: usize,
+        /// One-way latency of every link, ms.
+        #[arg(long, default_value_t = 20)]
+        latency_ms: u64,
+        /// Peers each node dials through discovery.
+        #[arg(long, default_value_t = 8)]
+        degree: usize,
+        /// AMBER incidents.
+        #[arg(long, default_value_t = 5)]
+        amber: usize,
+        /// Recipients of each AMBER incident.
+        #[arg(long, default_value_t = 3)]
+        amber_recipients: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON object on stdout (progress on stderr).
+        #[arg(long)]
+        json: bool,
+    },
     /// Act as the `csirtmesh` binary (used by the harness to start nodes).
     #[command(hide = true)]
     Node {
@@ -179,6 +207,23 @@ fn main() -> ExitCode {
                 .map(|()| true)
         }
         Command::Demo { json } => run_demo(json),
+        Command::Sim {
+            teams,
+            latency_ms,
+            degree,
+            amber,
+            amber_recipients,
+            seed,
+            json,
+        } => run_sim(&testnet::sim::SimConfig {
+            teams,
+            latency_ms,
+            degree,
+            amber,
+            amber_recipients,
+            seed,
+            json,
+        }),
         Command::Bench(BenchArgs {
             which: None,
             gossip,
@@ -207,6 +252,7 @@ fn main() -> ExitCode {
             latency_ms,
             loss,
             seed,
+            rate,
             json,
         } => {
             let flags = testnet::drill::Scenario {
@@ -220,6 +266,8 @@ fn main() -> ExitCode {
                 relayed,
                 latency_ms,
                 loss,
+                rate_per_sec: rate,
+                fault: vec![],
             };
             match file
                 .as_deref()
@@ -524,6 +572,30 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
+}
+
+fn run_sim(cfg: &testnet::sim::SimConfig) -> anyhow::Result<bool> {
+    let report = runtime()?.block_on(testnet::sim::run(cfg))?;
+    if cfg.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} teams, {} ms links ({} per node, at most {} hops): GREEN delivered {:.4}, p50 {:.0} ms p99 {:.0} ms (ideal p50 {:.0} p99 {:.0}); {:.1} CPU s, {:.0} MiB peak ({:.2} MiB per team)",
+            report.teams,
+            report.link_latency_ms,
+            report.links_per_node_median,
+            report.hops_max,
+            report.delivery_ratio,
+            report.latency_ms.p50,
+            report.latency_ms.p99,
+            report.ideal_latency_ms.p50,
+            report.ideal_latency_ms.p99,
+            report.cpu_s,
+            report.rss_peak_mib,
+            report.rss_per_team_mib
+        );
+    }
+    Ok(report.delivery_ratio >= 1.0)
 }
 
 fn run_demo(json: bool) -> anyhow::Result<bool> {

@@ -56,6 +56,20 @@ async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
         // Slow, lossy links: gossip drops a tenth, anti-entropy must recover it.
         latency_ms: 20,
         loss: 0.1,
+        // A timeline: one team hangs (SIGSTOP) for a second mid-burst.
+        rate_per_sec: Some(20.0),
+        faults: vec![
+            testnet::drill::Fault {
+                at_ms: 300,
+                action: testnet::drill::FaultAction::Pause,
+                teams: vec!["CSIRT-03".into()],
+            },
+            testnet::drill::Fault {
+                at_ms: 1300,
+                action: testnet::drill::FaultAction::Resume,
+                teams: vec!["CSIRT-03".into()],
+            },
+        ],
     };
     let report = tokio::time::timeout(
         std::time::Duration::from_secs(300),
@@ -68,4 +82,13 @@ async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
     assert!(report.converged);
     assert_eq!(report.kills, 2);
     assert!(report.envelopes_published >= 40);
+    assert_eq!(report.delivery_ratio, 1.0);
+    assert_eq!(report.faults.len(), 2, "{:?}", report.faults);
+    assert!(
+        report.faults[0].contains("Pause CSIRT-03"),
+        "{:?}",
+        report.faults
+    );
+    assert!(report.admit_ms > 0);
+    assert!(report.bytes_sent_per_delivery > 0.0);
 }

@@ -67,6 +67,10 @@ pub struct EventLoop {
     )>,
     /// Connections that run through a relay, by peer.
     relayed: HashMap<PeerId, HashSet<libp2p::swarm::ConnectionId>>,
+    /// Peers found by discovery that we are dialling: they count towards
+    /// `target_peers` until the dial ends, or a burst of discoveries would
+    /// dial everyone at once.
+    dialling: HashSet<PeerId>,
 }
 
 impl EventLoop {
@@ -155,6 +159,7 @@ impl EventLoop {
             relay_allowed,
             circuits,
             relayed: HashMap::new(),
+            dialling: HashSet::new(),
         })
     }
 
@@ -176,7 +181,10 @@ impl EventLoop {
                         break;
                     }
                 }
-                _ = score_check.tick() => self.drop_graylisted_peers(),
+                _ = score_check.tick() => {
+                    self.drop_graylisted_peers();
+                    self.prune_connections();
+                }
                 _ = discovery.tick() => {
                     self.listen_through_relays();
                     if self.connected.is_empty() {
@@ -185,8 +193,11 @@ impl EventLoop {
                         for addr in self.config.bootstrap.clone() {
                             let _ = self.swarm.dial(addr);
                         }
-                    } else {
-                        // Errors only when the routing table is empty; nothing to do then.
+                    } else if self.connected.len() < self.config.target_peers {
+                        // Look for more peers (a random walk). Each query
+                        // connects to the peers it asks, so a node with
+                        // enough links does not walk. Errors only when the
+                        // routing table is empty; nothing to do then.
                         let _ = self.swarm.behaviour_mut().kademlia.bootstrap();
                     }
                 }
@@ -232,6 +243,44 @@ impl EventLoop {
                     .collect();
                 let _ = self.swarm.dial(relay_addr);
             }
+        }
+    }
+
+    /// Keeps the number of connections near `target_peers`: Kademlia's
+    /// queries and other nodes' dials open more, which in a large mesh
+    /// would connect everyone to everyone. Peers in our gossip mesh, relays
+    /// we listen through and peers reached through a relay are kept; others
+    /// beyond the target are closed (Kademlia still knows their addresses).
+    fn prune_connections(&mut self) {
+        // Hysteresis: prune only above twice the target, down to twice the
+        // target, so that pruning does not push peers below their own
+        // target and into dialling again.
+        let excess = self
+            .connected
+            .len()
+            .saturating_sub(2 * self.config.target_peers);
+        if excess == 0 {
+            return;
+        }
+        let topic = self.topic.hash();
+        let keep: HashSet<PeerId> = self
+            .swarm
+            .behaviour()
+            .gossipsub
+            .mesh_peers(&topic)
+            .copied()
+            .chain(self.circuits.iter().map(|(_, relay, _)| *relay))
+            .chain(self.relayed.keys().copied())
+            .collect();
+        let drop: Vec<PeerId> = self
+            .connected
+            .iter()
+            .filter(|p| !keep.contains(p))
+            .take(excess)
+            .copied()
+            .collect();
+        for peer in drop {
+            let _ = self.swarm.disconnect_peer_id(peer);
         }
     }
 
@@ -396,10 +445,12 @@ impl EventLoop {
                 // Discovery: connect to every peer we learn of, so gossip
                 // has a mesh. Meshes here are forums (tens to hundreds).
                 if !self.connected.contains(&peer)
+                    && !self.dialling.contains(&peer)
                     && peer != *self.swarm.local_peer_id()
-                    && self.connected.len() < self.config.target_peers
+                    && self.connected.len() + self.dialling.len() < self.config.target_peers
+                    && self.swarm.dial(DialOpts::peer_id(peer).build()).is_ok()
                 {
-                    let _ = self.swarm.dial(DialOpts::peer_id(peer).build());
+                    self.dialling.insert(peer);
                 }
                 None
             }
@@ -458,6 +509,7 @@ impl EventLoop {
                         .or_default()
                         .insert(connection_id);
                 }
+                self.dialling.remove(&peer_id);
                 if num_established.get() != 1 {
                     return Ok(());
                 }
@@ -520,6 +572,9 @@ impl EventLoop {
                 Some(Event::Listening { addr })
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                if let Some(p) = peer_id {
+                    self.dialling.remove(&p);
+                }
                 tracing::debug!(?peer_id, %error, "outgoing connection failed");
                 None
             }

@@ -90,6 +90,8 @@ pub(crate) struct DelayedStream<S> {
     /// When the end of the stream (or its error) is due.
     end: Option<(Instant, Option<io::Error>)>,
     timer: Option<Pin<Box<Sleep>>>,
+    /// Where reads land before they are held (allocated once).
+    scratch: Vec<u8>,
 }
 
 impl<S> DelayedStream<S> {
@@ -102,6 +104,7 @@ impl<S> DelayedStream<S> {
             front_offset: 0,
             end: None,
             timer: None,
+            scratch: vec![0; CHUNK],
         }
     }
 
@@ -127,13 +130,12 @@ impl<S: AsyncRead + Unpin> AsyncRead for DelayedStream<S> {
         let this = &mut *self;
         // Read ahead whatever has arrived, stamping when it is due.
         while this.end.is_none() && this.held_bytes < MAX_HELD {
-            let mut chunk = vec![0; CHUNK];
-            match Pin::new(&mut this.inner).poll_read(cx, &mut chunk) {
+            match Pin::new(&mut this.inner).poll_read(cx, &mut this.scratch) {
                 Poll::Ready(Ok(0)) => this.end = Some((Instant::now() + this.delay, None)),
                 Poll::Ready(Ok(n)) => {
-                    chunk.truncate(n);
                     this.held_bytes += n;
-                    this.held.push_back((Instant::now() + this.delay, chunk));
+                    this.held
+                        .push_back((Instant::now() + this.delay, this.scratch[..n].to_vec()));
                 }
                 Poll::Ready(Err(e)) => this.end = Some((Instant::now() + this.delay, Some(e))),
                 Poll::Pending => break,

@@ -1,0 +1,522 @@
+//! `testnet sim`: many teams in one process, to see how gossip scales.
+//!
+//! Each simulated team runs the real network layer (the `net` crate's
+//! event loop: gossipsub with csirtmesh's configuration and scoring,
+//! Kademlia discovery, identify, ping, noise, yamux) over libp2p's
+//! in-process memory transport, every link delayed by the emulated
+//! latency (`net`'s `link-emulation`: every byte, every protocol). Each
+//! team checks what gossip brings as a node does before relaying it:
+//! decode, author is a member, outer signature, then open if it can (GREEN
+//! with the author's sender key, AMBER by trying its own age key).
+//!
+//! Left out, so that a thousand fit in one process: SQLite storage,
+//! anti-entropy, membership computation (the member set is given) and key
+//! shares (each team is handed the advisory author's GREEN sender key, as
+//! if the key share had arrived; `bench seal` measures key shares to 500).
+//!
+//! Figures: delivery and latency of one GREEN advisory to every team and
+//! of a few AMBER incidents to their recipients, against the ideal: the
+//! shortest path in the actual connection graph times the link latency.
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use net::{Event, Multiaddr, PeerId, Validation};
+use proto::{Body, Envelope, EnvelopeId, KeyId, SealedTo, TeamId};
+use seal::{SenderKey, TeamKeys};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    bench_gossip::LatencyMs,
+    bench_ingest::{Sealing, incident},
+    harness::process_resources,
+    rng::Rng,
+};
+
+/// What to simulate.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Teams (one node each).
+    pub teams: usize,
+    /// One-way latency of every link, ms.
+    pub latency_ms: u64,
+    /// Peers each node dials through discovery (its links, roughly).
+    pub degree: usize,
+    /// AMBER incidents, each to `amber_recipients` random teams.
+    pub amber: usize,
+    /// Recipients of each AMBER incident.
+    pub amber_recipients: usize,
+    /// Seed for authors and recipients.
+    pub seed: u64,
+    /// Print JSON (progress then goes to stderr).
+    pub json: bool,
+}
+
+/// One kind of publication's figures.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Delivery {
+    /// Publications.
+    pub published: usize,
+    /// Deliveries over intended deliveries.
+    pub delivery_ratio: f64,
+    /// Publish to opened at the recipient, ms.
+    pub latency_ms: LatencyMs,
+    /// Shortest path in the connection graph times the link latency, ms.
+    pub ideal_latency_ms: LatencyMs,
+    /// `latency_ms.p99 / ideal_latency_ms.p99`.
+    pub p99_vs_ideal: f64,
+}
+
+/// The simulation's figures.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SimReport {
+    /// Teams simulated.
+    pub teams: usize,
+    /// One-way latency of every link, ms.
+    pub link_latency_ms: u64,
+    /// Delivery ratio of the GREEN advisory over all other teams.
+    pub delivery_ratio: f64,
+    /// GREEN advisory latency, ms.
+    pub latency_ms: LatencyMs,
+    /// Its ideal (hops x link latency), ms.
+    pub ideal_latency_ms: LatencyMs,
+    /// The GREEN advisory in full.
+    pub green: Delivery,
+    /// AMBER incidents.
+    pub amber: Delivery,
+    /// Connections per node: median.
+    pub links_per_node_median: usize,
+    /// Longest shortest path from the advisory's author, hops.
+    pub hops_max: usize,
+    /// Time for every node to start and join the gossip mesh, ms.
+    pub mesh_formed_ms: u64,
+    /// CPU seconds of the whole process (all teams), start to end.
+    pub cpu_s: f64,
+    /// Cores kept busy by the idle mesh (heartbeats, pings, discovery),
+    /// measured for 5 s once it formed; 2.0 is all of a 2-core machine.
+    pub idle_cores_busy: f64,
+    /// Peak resident memory of the whole process, MiB.
+    pub rss_peak_mib: f64,
+    /// Of which per team, MiB.
+    pub rss_per_team_mib: f64,
+    /// Wall time, ms.
+    pub wall_ms: u64,
+}
+
+/// When each team opened each envelope, µs after the epoch.
+type Opened = Mutex<HashMap<EnvelopeId, Vec<(usize, u64)>>>;
+
+/// What every simulated team shares read-only (as if each had its own copy).
+struct Shared {
+    members: HashSet<TeamId>,
+    sender_keys: HashMap<KeyId, SenderKey>,
+    epoch: Instant,
+    opened: Opened,
+}
+
+/// How long the idle cost is measured.
+const IDLE_MEASURE: Duration = Duration::from_secs(5);
+/// How long one publication may take to reach everyone.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long the mesh may take to form.
+const FORM_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Runs the simulation; every simulated node is stopped on return.
+pub async fn run(cfg: &SimConfig) -> Result<SimReport> {
+    if cfg.teams < 2 {
+        bail!("a simulation needs at least 2 teams");
+    }
+    if !net::LINK_EMULATION {
+        bail!("this build has no link emulation (build the testnet, which turns it on)");
+    }
+    let shutdown = CancellationToken::new();
+    let result = simulate(cfg, &shutdown).await;
+    shutdown.cancel();
+    result
+}
+
+async fn simulate(cfg: &SimConfig, shutdown: &CancellationToken) -> Result<SimReport> {
+    let say = |s: &str| {
+        if cfg.json {
+            eprintln!("{s}")
+        } else {
+            println!("{s}")
+        }
+    };
+    let started = Instant::now();
+    let cpu0 = process_resources(std::process::id())
+        .map(|r| r.0)
+        .unwrap_or(0.0);
+    let mut rng = Rng(cfg.seed);
+    let keys: Vec<TeamKeys> = (0..cfg.teams).map(|_| TeamKeys::generate()).collect();
+    let mesh = proto::MeshId([7; 32]);
+    let green_author = rng.below(cfg.teams);
+    let sender_key = SenderKey::generate();
+    let shared = Arc::new(Shared {
+        members: keys.iter().map(|k| k.team_id()).collect(),
+        sender_keys: HashMap::from([(
+            sender_key.id(),
+            SenderKey::from_secret(&sender_key.secret())?,
+        )]),
+        epoch: Instant::now(),
+        opened: Mutex::default(),
+    });
+
+    // Start the nodes; each dials up to three earlier ones.
+    let mut clients = Vec::new();
+    let mut addrs: Vec<Multiaddr> = Vec::new();
+    let mut peers: HashMap<PeerId, usize> = HashMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        let mut bootstrap = Vec::new();
+        for _ in 0..3.min(i) {
+            let a = addrs[rng.below(i)].clone();
+            if !bootstrap.contains(&a) {
+                bootstrap.push(a);
+            }
+        }
+        let config = net::Config {
+            listen: vec!["/memory/0".parse()?],
+            bootstrap,
+            topic: net::protocol::envelope_topic("sim"),
+            emulation: Some(net::LinkEmulation {
+                delay: Duration::from_millis(cfg.latency_ms),
+                ..Default::default()
+            }),
+            target_peers: cfg.degree,
+            discovery_interval: Duration::from_secs(10),
+            ..net::Config::default()
+        };
+        let node_key = net::NodeKey::generate();
+        peers.insert(node_key.peer_id(), i);
+        let (client, mut events, event_loop) = net::new(node_key, config)?;
+        tokio::spawn(event_loop.run(shutdown.clone()));
+        let addr = loop {
+            match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
+                Ok(Some(Event::Listening { addr })) => break addr,
+                Ok(Some(_)) => {}
+                _ => bail!("simulated node {i} did not start listening"),
+            }
+        };
+        addrs.push(addr);
+        let team = TeamKeys::from_secrets(&k.secrets().0, &k.secrets().1)?;
+        tokio::spawn(team_loop(i, team, client.clone(), events, shared.clone()));
+        clients.push(client);
+        if (i + 1) % 100 == 0 {
+            say(&format!("{} teams started", i + 1));
+        }
+    }
+
+    // Wait until every node has gossip peers.
+    let want = (cfg.teams - 1).min(4);
+    let form_start = Instant::now();
+    let mut statuses;
+    loop {
+        statuses = Vec::new();
+        for c in &clients {
+            statuses.push(c.status().await?);
+        }
+        let ready = statuses.iter().filter(|s| s.topic_peers >= want).count();
+        if ready == cfg.teams {
+            break;
+        }
+        if form_start.elapsed() > FORM_TIMEOUT {
+            bail!(
+                "the mesh did not form: {ready} of {} nodes have {want} gossip peers",
+                cfg.teams
+            );
+        }
+        say(&format!(
+            "{ready}/{} nodes have {want} gossip peers",
+            cfg.teams
+        ));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let mesh_formed_ms = started.elapsed().as_millis() as u64;
+    say(&format!("mesh formed after {mesh_formed_ms} ms"));
+    // What the mesh costs when nothing is published.
+    let cpu_idle0 = process_resources(std::process::id())
+        .map(|r| r.0)
+        .unwrap_or(0.0);
+    tokio::time::sleep(IDLE_MEASURE).await;
+    let cpu_idle1 = process_resources(std::process::id())
+        .map(|r| r.0)
+        .unwrap_or(0.0);
+    let idle_cpu_share = (cpu_idle1 - cpu_idle0) / IDLE_MEASURE.as_secs_f64();
+    say(&format!(
+        "idle: {:.2} cores busy for {} teams",
+        idle_cpu_share, cfg.teams
+    ));
+
+    // The connection graph, for the ideal latencies.
+    let graph: Vec<Vec<usize>> = statuses
+        .iter()
+        .map(|s| {
+            s.connected
+                .iter()
+                .filter_map(|p| peers.get(p).copied())
+                .collect()
+        })
+        .collect();
+    let mut links: Vec<usize> = graph.iter().map(Vec::len).collect();
+    links.sort_unstable();
+    let hops = |from: usize| -> Vec<Option<usize>> {
+        let mut dist = vec![None; graph.len()];
+        dist[from] = Some(0);
+        let mut queue = VecDeque::from([from]);
+        while let Some(n) = queue.pop_front() {
+            let d = dist[n].unwrap_or(0);
+            for &m in &graph[n] {
+                if dist[m].is_none() {
+                    dist[m] = Some(d + 1);
+                    queue.push_back(m);
+                }
+            }
+        }
+        dist
+    };
+
+    let mut seq = 1;
+    let mut publish = |author: usize, sealing: Sealing<'_>| -> Result<(EnvelopeId, Vec<u8>)> {
+        let created_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis() as u64;
+        let e = incident(&keys[author], mesh, seq, created_at, 1024, sealing)?;
+        seq += 1;
+        Ok((e.envelope().id, e.envelope().bytes.clone()))
+    };
+
+    // The GREEN advisory.
+    let green_hops = hops(green_author);
+    let (id, bytes) = publish(green_author, Sealing::Green(&sender_key))?;
+    let green = deliver(
+        &shared,
+        &clients[green_author],
+        id,
+        bytes,
+        &(0..cfg.teams)
+            .filter(|t| *t != green_author)
+            .collect::<Vec<_>>(),
+        &green_hops,
+        cfg.latency_ms,
+    )
+    .await?;
+    say(&format!(
+        "GREEN advisory: delivered to {:.4} of {} teams, p50 {:.0} ms, p99 {:.0} ms (ideal p99 {:.0} ms)",
+        green.delivery_ratio,
+        cfg.teams - 1,
+        green.latency_ms.p50,
+        green.latency_ms.p99,
+        green.ideal_latency_ms.p99
+    ));
+
+    // AMBER incidents.
+    let mut amber_samples = (Vec::new(), Vec::new(), 0usize, 0usize);
+    for _ in 0..cfg.amber {
+        let author = rng.below(cfg.teams);
+        let mut to = Vec::new();
+        while to.len() < cfg.amber_recipients.min(cfg.teams - 1) {
+            let r = rng.below(cfg.teams);
+            if r != author && !to.contains(&r) {
+                to.push(r);
+            }
+        }
+        let to_keys: Vec<&TeamKeys> = to.iter().map(|r| &keys[*r]).collect();
+        let (id, bytes) = publish(author, Sealing::Teams(&to_keys))?;
+        let (lat, ideal, got) = deliver_samples(
+            &shared,
+            &clients[author],
+            id,
+            bytes,
+            &to,
+            &hops(author),
+            cfg.latency_ms,
+        )
+        .await?;
+        amber_samples.0.extend(lat);
+        amber_samples.1.extend(ideal);
+        amber_samples.2 += got;
+        amber_samples.3 += to.len();
+    }
+    let amber = summary(
+        cfg.amber,
+        amber_samples.0,
+        amber_samples.1,
+        amber_samples.2,
+        amber_samples.3,
+    );
+    if cfg.amber > 0 {
+        say(&format!(
+            "AMBER: {} incidents to {} teams each: delivered {:.3}, p50 {:.0} ms, p99 {:.0} ms (ideal p99 {:.0} ms)",
+            cfg.amber,
+            cfg.amber_recipients,
+            amber.delivery_ratio,
+            amber.latency_ms.p50,
+            amber.latency_ms.p99,
+            amber.ideal_latency_ms.p99
+        ));
+    }
+    let (cpu1, rss) = process_resources(std::process::id()).unwrap_or((0.0, 0.0));
+    Ok(SimReport {
+        teams: cfg.teams,
+        link_latency_ms: cfg.latency_ms,
+        delivery_ratio: green.delivery_ratio,
+        latency_ms: green.latency_ms.clone(),
+        ideal_latency_ms: green.ideal_latency_ms.clone(),
+        green,
+        amber,
+        links_per_node_median: links.get(links.len() / 2).copied().unwrap_or(0),
+        hops_max: green_hops.iter().flatten().copied().max().unwrap_or(0),
+        mesh_formed_ms,
+        cpu_s: cpu1 - cpu0,
+        idle_cores_busy: idle_cpu_share,
+        rss_peak_mib: rss,
+        rss_per_team_mib: rss / cfg.teams as f64,
+        wall_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// Publishes and waits until every intended team opened it (or timeout).
+async fn deliver(
+    shared: &Shared,
+    author: &net::Client,
+    id: EnvelopeId,
+    bytes: Vec<u8>,
+    to: &[usize],
+    hops: &[Option<usize>],
+    latency_ms: u64,
+) -> Result<Delivery> {
+    let (lat, ideal, got) =
+        deliver_samples(shared, author, id, bytes, to, hops, latency_ms).await?;
+    Ok(summary(1, lat, ideal, got, to.len()))
+}
+
+/// Latency and ideal samples (ms) of one publication, and how many of `to` opened it.
+async fn deliver_samples(
+    shared: &Shared,
+    author: &net::Client,
+    id: EnvelopeId,
+    bytes: Vec<u8>,
+    to: &[usize],
+    hops: &[Option<usize>],
+    latency_ms: u64,
+) -> Result<(Vec<f64>, Vec<f64>, usize)> {
+    let sent_us = shared.epoch.elapsed().as_micros() as u64;
+    author
+        .publish(bytes)
+        .await
+        .context("publishing into the simulated mesh")?;
+    let wanted: HashSet<usize> = to.iter().copied().collect();
+    let deadline = Instant::now() + DELIVERY_TIMEOUT;
+    let opened = loop {
+        let got: Vec<(usize, u64)> = shared
+            .opened
+            .lock()
+            .map(|o| o.get(&id).cloned().unwrap_or_default())
+            .unwrap_or_default();
+        let reached = got.iter().filter(|(t, _)| wanted.contains(t)).count();
+        if reached >= wanted.len() || Instant::now() > deadline {
+            break got;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut latencies = Vec::new();
+    let mut ideal = Vec::new();
+    for (team, at_us) in opened.iter().filter(|(t, _)| wanted.contains(t)) {
+        latencies.push(at_us.saturating_sub(sent_us) as f64 / 1000.0);
+        if let Some(Some(h)) = hops.get(*team) {
+            ideal.push((*h as u64 * latency_ms) as f64);
+        }
+    }
+    let got = latencies.len();
+    Ok((latencies, ideal, got))
+}
+
+fn summary(
+    published: usize,
+    latencies: Vec<f64>,
+    ideal: Vec<f64>,
+    got: usize,
+    wanted: usize,
+) -> Delivery {
+    let latency_ms = LatencyMs::of(latencies);
+    let ideal_latency_ms = LatencyMs::of(ideal);
+    Delivery {
+        published,
+        delivery_ratio: got as f64 / wanted.max(1) as f64,
+        p99_vs_ideal: if ideal_latency_ms.p99 > 0.0 {
+            latency_ms.p99 / ideal_latency_ms.p99
+        } else {
+            0.0
+        },
+        latency_ms,
+        ideal_latency_ms,
+    }
+}
+
+/// One simulated team: checks each gossip message as a node does, answers
+/// gossipsub, and records what it could open.
+async fn team_loop(
+    index: usize,
+    keys: TeamKeys,
+    client: net::Client,
+    mut events: tokio::sync::mpsc::Receiver<Event>,
+    shared: Arc<Shared>,
+) {
+    let mut seen: HashSet<EnvelopeId> = HashSet::new();
+    while let Some(event) = events.recv().await {
+        let Event::Gossip {
+            message_id,
+            source,
+            data,
+        } = event
+        else {
+            continue;
+        };
+        let verdict = match check(&data, &keys, &shared) {
+            Err(()) => Validation::Reject,
+            Ok((id, _)) if !seen.insert(id) => Validation::Ignore,
+            Ok((id, opened)) => {
+                if opened {
+                    let at = shared.epoch.elapsed().as_micros() as u64;
+                    if let Ok(mut o) = shared.opened.lock() {
+                        o.entry(id).or_default().push((index, at));
+                    }
+                }
+                Validation::Accept
+            }
+        };
+        if client.validate(message_id, source, verdict).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Decode, membership, signature, then open if possible: `(id, opened)`.
+fn check(data: &[u8], keys: &TeamKeys, shared: &Shared) -> Result<(EnvelopeId, bool), ()> {
+    let envelope = Envelope::decode(data).map_err(|_| ())?;
+    if !shared.members.contains(&envelope.content.author) {
+        return Err(());
+    }
+    let verified = seal::verify_envelope(envelope).map_err(|_| ())?;
+    let id = verified.envelope().id;
+    let opened = match &verified.content().body {
+        Body::Sealed {
+            to: SealedTo::SenderKey(kid),
+            ..
+        } => shared
+            .sender_keys
+            .get(kid)
+            .is_some_and(|k| seal::open(&verified, k.identity()).is_ok()),
+        Body::Sealed {
+            to: SealedTo::Teams,
+            ..
+        } => seal::open(&verified, keys.age_identity()).is_ok(),
+        _ => false,
+    };
+    Ok((id, opened))
+}
