@@ -119,6 +119,9 @@ struct Shared {
     opened: Opened,
 }
 
+/// How long the mesh settles before it is measured: discovery's extra
+/// links close after the 15 s idle timeout.
+const SETTLE: Duration = Duration::from_secs(20);
 /// How long the idle cost is measured.
 const IDLE_MEASURE: Duration = Duration::from_secs(5);
 /// How long one publication may take to reach everyone.
@@ -189,6 +192,9 @@ async fn simulate(cfg: &SimConfig, shutdown: &CancellationToken) -> Result<SimRe
             }),
             target_peers: cfg.degree,
             discovery_interval: Duration::from_secs(10),
+            // Links outside the gossip mesh close when idle (simulated
+            // teams run no anti-entropy to keep them busy).
+            idle_timeout: Duration::from_secs(15),
             ..net::Config::default()
         };
         let node_key = net::NodeKey::generate();
@@ -238,7 +244,9 @@ async fn simulate(cfg: &SimConfig, shutdown: &CancellationToken) -> Result<SimRe
     }
     let mesh_formed_ms = started.elapsed().as_millis() as u64;
     say(&format!("mesh formed after {mesh_formed_ms} ms"));
-    // What the mesh costs when nothing is published.
+    // What the mesh costs when nothing is published, once links that
+    // carry nothing have closed.
+    tokio::time::sleep(SETTLE).await;
     let cpu_idle0 = process_resources(std::process::id())
         .map(|r| r.0)
         .unwrap_or(0.0);
@@ -252,7 +260,11 @@ async fn simulate(cfg: &SimConfig, shutdown: &CancellationToken) -> Result<SimRe
         idle_cpu_share, cfg.teams
     ));
 
-    // The connection graph, for the ideal latencies.
+    // The connection graph as it is now, for the ideal latencies.
+    statuses = Vec::new();
+    for c in &clients {
+        statuses.push(c.status().await?);
+    }
     let graph: Vec<Vec<usize>> = statuses
         .iter()
         .map(|s| {

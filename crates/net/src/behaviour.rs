@@ -160,6 +160,9 @@ impl Behaviour {
         let peer_id = key.public().to_peer_id();
         let mut kad_config = kad::Config::new(protocol::KADEMLIA);
         kad_config.set_query_timeout(Duration::from_secs(30));
+        // Our own discovery tick walks when a node has too few links; kad's
+        // periodic walk would connect to peers we do not want.
+        kad_config.set_periodic_bootstrap_interval(None);
         let mut kademlia =
             kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
         kademlia.set_mode(Some(kad::Mode::Server));

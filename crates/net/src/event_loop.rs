@@ -181,10 +181,7 @@ impl EventLoop {
                         break;
                     }
                 }
-                _ = score_check.tick() => {
-                    self.drop_graylisted_peers();
-                    self.prune_connections();
-                }
+                _ = score_check.tick() => self.drop_graylisted_peers(),
                 _ = discovery.tick() => {
                     self.listen_through_relays();
                     if self.connected.is_empty() {
@@ -243,44 +240,6 @@ impl EventLoop {
                     .collect();
                 let _ = self.swarm.dial(relay_addr);
             }
-        }
-    }
-
-    /// Keeps the number of connections near `target_peers`: Kademlia's
-    /// queries and other nodes' dials open more, which in a large mesh
-    /// would connect everyone to everyone. Peers in our gossip mesh, relays
-    /// we listen through and peers reached through a relay are kept; others
-    /// beyond the target are closed (Kademlia still knows their addresses).
-    fn prune_connections(&mut self) {
-        // Hysteresis: prune only above twice the target, down to twice the
-        // target, so that pruning does not push peers below their own
-        // target and into dialling again.
-        let excess = self
-            .connected
-            .len()
-            .saturating_sub(2 * self.config.target_peers);
-        if excess == 0 {
-            return;
-        }
-        let topic = self.topic.hash();
-        let keep: HashSet<PeerId> = self
-            .swarm
-            .behaviour()
-            .gossipsub
-            .mesh_peers(&topic)
-            .copied()
-            .chain(self.circuits.iter().map(|(_, relay, _)| *relay))
-            .chain(self.relayed.keys().copied())
-            .collect();
-        let drop: Vec<PeerId> = self
-            .connected
-            .iter()
-            .filter(|p| !keep.contains(p))
-            .take(excess)
-            .copied()
-            .collect();
-        for peer in drop {
-            let _ = self.swarm.disconnect_peer_id(peer);
         }
     }
 

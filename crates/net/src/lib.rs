@@ -136,10 +136,12 @@ pub struct Config {
     /// Emulated latency and loss on this node's incoming links (tests only;
     /// applied only when built with the `link-emulation` feature).
     pub emulation: Option<LinkEmulation>,
-    /// Peers discovered through Kademlia are dialled while fewer than this
-    /// many are connected. A forum of tens of teams connects everyone to
-    /// everyone; a mesh of a thousand keeps a few dozen links per node and
-    /// relies on gossip's multi-hop relaying.
+    /// Peers discovered through Kademlia are dialled, and random walks
+    /// made, only while fewer than this many are connected. A forum of
+    /// tens of teams connects everyone to everyone; a larger mesh keeps
+    /// fewer links per node and relies on gossip's multi-hop relaying.
+    /// Connections that carry nothing (not in the gossip mesh, no sync)
+    /// close after `idle_timeout`.
     pub target_peers: usize,
 }
 
