@@ -285,13 +285,8 @@ const CONVERGE_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Runs the drill; every process is stopped on return.
 pub async fn run(command: NodeCommand, cfg: DrillConfig, json: bool) -> Result<DrillReport> {
-    let say = |s: &str| {
-        if json {
-            eprintln!("{s}")
-        } else {
-            println!("{s}")
-        }
-    };
+    let progress = crate::progress::Progress::new(cfg.incidents as u64, json);
+    let say = |s: &str| progress.say(s);
     if cfg.teams < 2 {
         bail!("a drill needs at least 2 teams");
     }
@@ -326,7 +321,8 @@ pub async fn run(command: NodeCommand, cfg: DrillConfig, json: bool) -> Result<D
         cfg.partition,
         net.root.display()
     ));
-    let result = drill(&mut net, &cfg, &names, &say).await;
+    let result = drill(&mut net, &cfg, &names, &progress).await;
+    progress.finish();
     net.stop_all().await;
     let mut report = result?;
     report.wall_ms = started.elapsed().as_millis() as u64;
@@ -337,8 +333,9 @@ async fn drill(
     net: &mut Testnet,
     cfg: &DrillConfig,
     names: &[String],
-    say: &impl Fn(&str),
+    progress: &crate::progress::Progress,
 ) -> Result<DrillReport> {
+    let say = |s: &str| progress.say(s);
     let mut rng = Rng(cfg.seed);
     let mut report = DrillReport {
         teams: cfg.teams,
@@ -392,7 +389,6 @@ async fn drill(
     let mut chaos = Chaos::default();
     let mut next_victim = 0;
     let mut partition_start = Instant::now();
-    let mut progress = Instant::now();
     let mut timeline: std::collections::VecDeque<Fault> = {
         let mut f = cfg.faults.clone();
         f.sort_by_key(|f| f.at_ms);
@@ -495,10 +491,16 @@ async fn drill(
             }
             Err(_) => report.not_acknowledged += 1,
         }
-        if progress.elapsed() > Duration::from_secs(2) {
-            say(&format!("[{i}/{}] published {}", cfg.incidents, sent.len()));
-            progress = Instant::now();
-        }
+        progress.step(
+            i as u64 + 1,
+            &format!(
+                "published {}, not acknowledged {}, down {}, paused {}",
+                sent.len(),
+                report.not_acknowledged,
+                chaos.down.len(),
+                chaos.paused.len()
+            ),
+        );
     }
     // Faults timed after the last publication still happen.
     while let Some(f) = timeline.pop_front() {
@@ -923,4 +925,39 @@ async fn unblock(net: &Testnet, n: &str) -> Result<()> {
         })
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every shipped scenario parses and resolves.
+    #[test]
+    fn shipped_scenarios_are_valid() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let cfg = Scenario::load(&path)
+                .and_then(|s| s.resolve(&Scenario::default()))
+                .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            assert!(cfg.teams >= 2);
+            n += 1;
+        }
+        assert!(n >= 5, "only {n} scenarios");
+    }
+
+    /// A timeline naming a team the drill does not have is refused, by name.
+    #[test]
+    fn a_fault_on_an_unknown_team_is_refused() {
+        let s: Scenario = toml::from_str(
+            "teams = 4\n[[fault]]\nat_ms = 10\naction = \"pause\"\nteams = [\"CSIRT-07\"]\n",
+        )
+        .unwrap();
+        let e = s.resolve(&Scenario::default()).unwrap_err().to_string();
+        assert!(e.contains("CSIRT-07"), "{e}");
+        let bad: Result<Scenario, _> =
+            toml::from_str("[[fault]]\nat_ms = 10\naction = \"explode\"\n");
+        assert!(bad.is_err());
+    }
 }

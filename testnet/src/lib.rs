@@ -15,6 +15,7 @@ pub mod bench_sync;
 pub mod demo;
 pub mod drill;
 pub mod harness;
+pub mod progress;
 pub mod rng;
 pub mod rogue;
 pub mod sim;
