@@ -3,7 +3,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use libp2p::{
-    PeerId, allow_block_list, dcutr,
+    PeerId, allow_block_list, connection_limits, dcutr,
     gossipsub::{
         self, IdentTopic, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds,
         TopicScoreParams,
@@ -23,13 +23,19 @@ pub(crate) struct Behaviour {
     /// Envelope dissemination, validated by the node before relaying.
     pub(crate) gossipsub: gossipsub::Behaviour,
     /// Peer discovery: one bootstrap address is enough to find the rest.
-    pub(crate) kademlia: kad::Behaviour<kad::store::MemoryStore>,
+    /// Off in simulations that give each node its links (`Config::discovery`).
+    pub(crate) kademlia: Toggle<kad::Behaviour<kad::store::MemoryStore>>,
     /// Tells peers our listen addresses and protocols, feeding Kademlia.
     pub(crate) identify: identify::Behaviour,
     /// Liveness of connections.
     pub(crate) ping: ping::Behaviour,
     /// Anti-entropy requests between two nodes (bytes; the node gives meaning).
     pub(crate) sync: request_response::Behaviour<BytesCodec>,
+    /// A bound on connections: `LINK_FACTOR` times `target_peers` in all,
+    /// two per peer. Kademlia's walks and other nodes' dials would
+    /// otherwise connect every node to every other, and gossip keeps its
+    /// connections open, so they never idle out.
+    pub(crate) limits: connection_limits::Behaviour,
     /// Peers the operator (or the testnet, for a partition) blocked: no
     /// connection in or out.
     pub(crate) blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
@@ -82,6 +88,10 @@ fn relay_config(allowed: &RelayAllowed) -> relay::Config {
 /// the node has computed its members, and then nobody else may.
 pub(crate) type RelayAllowed =
     std::sync::Arc<std::sync::Mutex<Option<std::collections::HashSet<PeerId>>>>;
+
+/// Connections allowed, as a multiple of `target_peers`: our own dials
+/// stop at the target, the rest is room for others' dials.
+pub(crate) const LINK_FACTOR: usize = 3;
 
 /// Penalty for each message the node rejects (gossipsub squares the decayed
 /// count): about three invalid envelopes in quick succession take a peer
@@ -178,9 +188,15 @@ impl Behaviour {
             [(protocol::SYNC, request_response::ProtocolSupport::Full)],
             request_response::Config::default().with_request_timeout(config.request_timeout),
         );
+        let limits = connection_limits::ConnectionLimits::default()
+            .with_max_established(Some(
+                u32::try_from(config.target_peers.saturating_mul(LINK_FACTOR)).unwrap_or(u32::MAX),
+            ))
+            .with_max_established_per_peer(Some(2));
         Ok(Behaviour {
+            limits: connection_limits::Behaviour::new(limits),
             gossipsub,
-            kademlia,
+            kademlia: Toggle::from(config.discovery.then_some(kademlia)),
             identify,
             ping: ping::Behaviour::default(),
             sync,

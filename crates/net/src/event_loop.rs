@@ -121,10 +121,9 @@ impl EventLoop {
                     .iter()
                     .take_while(|p| !matches!(p, Protocol::P2pCircuit))
                     .collect();
-                swarm
-                    .behaviour_mut()
-                    .kademlia
-                    .add_address(&relay, relay_addr.clone());
+                if let Some(k) = swarm.behaviour_mut().kademlia.as_mut() {
+                    k.add_address(&relay, relay_addr.clone());
+                }
                 if let Err(e) = swarm.dial(relay_addr) {
                     tracing::warn!(%addr, error = %e, "cannot dial relay");
                 }
@@ -137,10 +136,9 @@ impl EventLoop {
         }
         for addr in &config.bootstrap {
             if let Some(peer) = peer_of(addr) {
-                swarm
-                    .behaviour_mut()
-                    .kademlia
-                    .add_address(&peer, addr.clone());
+                if let Some(k) = swarm.behaviour_mut().kademlia.as_mut() {
+                    k.add_address(&peer, addr.clone());
+                }
             }
             if let Err(e) = swarm.dial(addr.clone()) {
                 tracing::warn!(%addr, error = %e, "cannot dial bootstrap address");
@@ -195,7 +193,9 @@ impl EventLoop {
                         // connects to the peers it asks, so a node with
                         // enough links does not walk. Errors only when the
                         // routing table is empty; nothing to do then.
-                        let _ = self.swarm.behaviour_mut().kademlia.bootstrap();
+                        if let Some(k) = self.swarm.behaviour_mut().kademlia.as_mut() {
+                            let _ = k.bootstrap();
+                        }
                     }
                 }
             }
@@ -302,7 +302,9 @@ impl EventLoop {
             }
             Command::Dial { addr, reply } => {
                 if let Some(peer) = peer_of(&addr) {
-                    behaviour.kademlia.add_address(&peer, addr.clone());
+                    if let Some(k) = behaviour.kademlia.as_mut() {
+                        k.add_address(&peer, addr.clone());
+                    }
                 }
                 let result = self.swarm.dial(addr.clone()).map_err(|e| Error::Dial {
                     addr: addr.to_string(),
@@ -385,11 +387,10 @@ impl EventLoop {
                 ..
             })) => {
                 if info.protocol_version == crate::protocol::IDENTIFY {
-                    for addr in info.listen_addrs {
-                        self.swarm
-                            .behaviour_mut()
-                            .kademlia
-                            .add_address(&peer_id, addr);
+                    if let Some(k) = self.swarm.behaviour_mut().kademlia.as_mut() {
+                        for addr in info.listen_addrs {
+                            k.add_address(&peer_id, addr);
+                        }
                     }
                 } else {
                     tracing::debug!(%peer_id, version = %info.protocol_version, "peer of another network, disconnecting");

@@ -143,6 +143,9 @@ pub struct Config {
     /// Connections that carry nothing (not in the gossip mesh, no sync)
     /// close after `idle_timeout`.
     pub target_peers: usize,
+    /// Find peers through Kademlia. Off only in simulations, where each
+    /// node is given the peers to dial.
+    pub discovery: bool,
 }
 
 /// Emulated link conditions on this node's incoming links.
@@ -195,6 +198,7 @@ impl Default for Config {
             relay_server: false,
             emulation: None,
             target_peers: 64,
+            discovery: true,
         }
     }
 }
