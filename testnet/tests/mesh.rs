@@ -92,3 +92,27 @@ async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
     assert!(report.admit_ms > 0);
     assert!(report.bytes_sent_per_delivery > 0.0);
 }
+
+/// The in-process simulation reaches every team with a GREEN advisory and
+/// every recipient with AMBER incidents (correctness; its figures are for
+/// `testnet sim`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_simulation_reaches_every_team() {
+    let cfg = testnet::sim::SimConfig {
+        teams: 8,
+        latency_ms: 5,
+        degree: 4,
+        amber: 2,
+        amber_recipients: 2,
+        seed: 3,
+        json: true,
+    };
+    let report = tokio::time::timeout(std::time::Duration::from_secs(240), testnet::sim::run(&cfg))
+        .await
+        .expect("the simulation finishes within its bound")
+        .expect("the simulation runs");
+    assert_eq!(report.teams, 8);
+    assert_eq!(report.delivery_ratio, 1.0);
+    assert_eq!(report.amber.delivery_ratio, 1.0);
+    assert!(report.ideal_latency_ms.max >= 5.0);
+}
