@@ -367,6 +367,8 @@ impl Node {
                 _ = shutdown.cancelled() => break,
                 e = events.recv() => match e {
                     Some(e) => self.on_net_event(e).await,
+                    // The network stops first when both see the shutdown.
+                    None if shutdown.is_cancelled() => break,
                     None => bail!("the network stopped unexpectedly"),
                 },
                 Some(r) = api.recv() => self.on_api(r).await,

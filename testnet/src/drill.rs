@@ -660,16 +660,23 @@ async fn drill(
 /// node counts it a member.
 async fn admit_newcomer(net: &mut Testnet, names: &[String]) -> Result<u64> {
     net.start(NEWCOMER).await?;
-    let first = &names[0];
+    // Both sponsors must know the applicant before they can vouch.
     if let Err(e) = Testnet::wait_for(ADMIT_TIMEOUT, || async {
-        let m = net.api(first)?.members().await?;
-        Ok(m.applicants
-            .iter()
-            .any(|a| a.team.name.as_deref() == Some(NEWCOMER)))
+        for sponsor in names.iter().take(2) {
+            let m = net.api(sponsor)?.members().await?;
+            if !m
+                .applicants
+                .iter()
+                .any(|a| a.team.name.as_deref() == Some(NEWCOMER))
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     })
     .await
     {
-        bail!("{NEWCOMER}'s join request did not reach {first}: {e}");
+        bail!("{NEWCOMER}'s join request did not reach its sponsors: {e}");
     }
     let start = Instant::now();
     for sponsor in names.iter().take(2) {

@@ -61,7 +61,8 @@ impl TeamNode {
 /// A set of teams sharing one charter, each with a data directory.
 pub struct Testnet {
     /// Keeps the temporary directory alive (removed on drop).
-    _tmp: tempfile::TempDir,
+    /// The directory, removed on drop unless TESTNET_KEEP is set.
+    _tmp: Option<tempfile::TempDir>,
     /// The root of every data directory.
     pub root: PathBuf,
     /// The charter file.
@@ -157,7 +158,13 @@ impl Testnet {
         let charter = root.join("charter.toml");
         fs::write(&charter, text)?;
         Ok(Testnet {
-            _tmp: tmp,
+            _tmp: if std::env::var_os("TESTNET_KEEP").is_some() {
+                eprintln!("keeping {} (TESTNET_KEEP)", tmp.path().display());
+                let _ = tmp.keep();
+                None
+            } else {
+                Some(tmp)
+            },
             root,
             charter,
             teams,

@@ -20,6 +20,15 @@ use crate::{Config, Error, codec::BytesCodec, protocol};
 /// Everything the node speaks.
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
+    /// A bound on connections (first: a connection it denies must not be
+    /// seen by the behaviours after it, which libp2p requires): `LINK_FACTOR` times `target_peers` in all,
+    /// two per peer. Kademlia's walks and other nodes' dials would
+    /// otherwise connect every node to every other, and gossip keeps its
+    /// connections open, so they never idle out.
+    pub(crate) limits: connection_limits::Behaviour,
+    /// Peers the operator (or the testnet, for a partition) blocked: no
+    /// connection in or out.
+    pub(crate) blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     /// Envelope dissemination, validated by the node before relaying.
     pub(crate) gossipsub: gossipsub::Behaviour,
     /// Peer discovery: one bootstrap address is enough to find the rest.
@@ -31,14 +40,6 @@ pub(crate) struct Behaviour {
     pub(crate) ping: ping::Behaviour,
     /// Anti-entropy requests between two nodes (bytes; the node gives meaning).
     pub(crate) sync: request_response::Behaviour<BytesCodec>,
-    /// A bound on connections: `LINK_FACTOR` times `target_peers` in all,
-    /// two per peer. Kademlia's walks and other nodes' dials would
-    /// otherwise connect every node to every other, and gossip keeps its
-    /// connections open, so they never idle out.
-    pub(crate) limits: connection_limits::Behaviour,
-    /// Peers the operator (or the testnet, for a partition) blocked: no
-    /// connection in or out.
-    pub(crate) blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     /// Circuit relay v2 server, on nodes of teams with the `relay` role: it
     /// carries (ciphertext) traffic for nodes that cannot be reached directly.
     pub(crate) relay: Toggle<relay::Behaviour>,
