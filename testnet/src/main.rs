@@ -232,7 +232,12 @@ fn main() -> ExitCode {
         Command::Bench(BenchArgs {
             which: Some(which), ..
         }) => match which {
-            Bench::Gossip { gossip, json } => bench_gossip(&gossip, json).map(|_| true),
+            Bench::Gossip { gossip, json } => bench_gossip(&gossip, json).and_then(|g| {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&g)?);
+                }
+                Ok(true)
+            }),
             Bench::Sync { runs, json } => bench_sync(runs, json),
             Bench::Ingest {
                 envelopes,
