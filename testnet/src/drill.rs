@@ -409,6 +409,9 @@ async fn drill(
                     partition_start = Instant::now();
                 }
                 let line = chaos.apply(net, cfg, names, &peer_ids, &f).await?;
+                if f.action == FaultAction::Kill {
+                    report.kills += f.teams.len();
+                }
                 report.faults.push(line.clone());
                 say(&format!("[{i}/{}] {line}", cfg.incidents));
             }
@@ -509,6 +512,9 @@ async fn drill(
             partition_start = Instant::now();
         }
         let line = chaos.apply(net, cfg, names, &peer_ids, &f).await?;
+        if f.action == FaultAction::Kill {
+            report.kills += f.teams.len();
+        }
         report.faults.push(line.clone());
         say(&format!("[end] {line}"));
     }
@@ -844,6 +850,9 @@ impl Chaos {
                 done = f.teams.clone();
             }
             FaultAction::Heal => {
+                if self.side.is_some() {
+                    done.push("every team".into());
+                }
                 self.heal(net, names).await?;
             }
         }
