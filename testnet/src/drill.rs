@@ -47,6 +47,11 @@ pub struct DrillConfig {
     pub seed: u64,
     /// Share of incidents published GREEN (the rest AMBER to 1 to 3 teams).
     pub green_share: f64,
+    /// Teams (after the first) that are the last resort for BR.
+    pub last_resort: usize,
+    /// Share of publications that are reports about a BR address no team
+    /// covers, routed by the directory to the last-resort teams.
+    pub report_share: f64,
     /// Teams that listen only through the first team's relay (behind NAT).
     pub relayed: usize,
     /// Emulated delay on every incoming link, ms.
@@ -128,6 +133,10 @@ pub struct Scenario {
     pub seed: Option<u64>,
     /// GREEN share.
     pub green_share: Option<f64>,
+    /// Last-resort teams.
+    pub last_resort: Option<usize>,
+    /// Share of reports.
+    pub report_share: Option<f64>,
     /// Relayed-only teams.
     pub relayed: Option<usize>,
     /// Emulated link delay, ms.
@@ -160,6 +169,8 @@ impl Scenario {
             partition: over.partition.or(self.partition).unwrap_or(false),
             seed: over.seed.or(self.seed).unwrap_or(1),
             green_share: over.green_share.or(self.green_share).unwrap_or(0.5),
+            last_resort: over.last_resort.or(self.last_resort).unwrap_or(0),
+            report_share: over.report_share.or(self.report_share).unwrap_or(0.0),
             relayed: over.relayed.or(self.relayed).unwrap_or(0),
             latency_ms: over.latency_ms.or(self.latency_ms).unwrap_or(0),
             loss: over.loss.or(self.loss).unwrap_or(0.0),
@@ -187,7 +198,13 @@ impl Scenario {
                 bail!("fault at {} ms ({:?}) names no team", f.at_ms, f.action);
             }
         }
-        if [cfg.churn, cfg.green_share, cfg.loss]
+        if cfg.report_share > 0.0 && cfg.last_resort == 0 {
+            bail!("report_share needs last_resort teams to route the reports to");
+        }
+        if cfg.last_resort >= cfg.teams {
+            bail!("last_resort must leave the first team out (it is the bootstrap and relay)");
+        }
+        if [cfg.churn, cfg.green_share, cfg.loss, cfg.report_share]
             .iter()
             .any(|v| !(0.0..=1.0).contains(v))
         {
@@ -243,8 +260,14 @@ pub struct DrillReport {
     pub acknowledged_before_kill: usize,
     /// How long the mesh was split, ms (0 without `--partition`).
     pub partition_ms: u64,
+    /// Why publications were not acknowledged (the first ten).
+    pub not_acknowledged_examples: Vec<String>,
     /// Faults applied from the timeline, in order.
     pub faults: Vec<String>,
+    /// Reports published (about addresses no team covers).
+    pub reports: usize,
+    /// Of those, routed by the directory to last-resort teams only.
+    pub reports_to_last_resort: usize,
     /// Intended deliveries (publication x recipient other than its author).
     pub deliveries_intended: usize,
     /// Of those, held readable at the end.
@@ -302,6 +325,9 @@ pub async fn run(command: NodeCommand, cfg: DrillConfig, json: bool) -> Result<D
             let mut o = csirtmesh::datadir::InitOptions::default();
             if i == 0 && cfg.relayed > 0 {
                 o.roles = vec![proto::Role::Relay];
+            }
+            if (1..=cfg.last_resort).contains(&i) {
+                o.roles = vec![proto::Role::LastResortFor(vec!["BR".into()])];
             }
             (*n, o)
         })
@@ -460,6 +486,54 @@ async fn drill(
             continue;
         }
         let author = alive[rng.below(alive.len())].clone();
+        // The last-resort teams do not report to themselves (the node
+        // refuses: they are responsible for those addresses).
+        let is_last_resort = |n: &str| {
+            names
+                .iter()
+                .position(|m| m == n)
+                .is_some_and(|p| (1..=cfg.last_resort).contains(&p))
+        };
+        if cfg.report_share > 0.0
+            && !is_last_resort(&author)
+            && (rng.next_u64() % 1000) < (cfg.report_share * 1000.0) as u64
+        {
+            // A report about an address no constituency covers: the
+            // directory routes it to the last-resort teams for BR.
+            let req = csirtmesh::api::types::NewReport {
+                about: format!("198.51.100.{}", 1 + i % 250),
+                country: Some("BR".into()),
+                title: format!("drill report {i}"),
+                description: "scanning from this address".into(),
+                tlp: None,
+            };
+            match net.api(&author)?.report(&req).await {
+                Ok(r) => {
+                    let to: Vec<String> = r
+                        .route
+                        .teams
+                        .iter()
+                        .filter_map(|t| t.name.clone())
+                        .collect();
+                    report.reports += 1;
+                    if !to.is_empty() && to.iter().all(|t| is_last_resort(t)) {
+                        report.reports_to_last_resort += 1;
+                    }
+                    sent.push(Sent {
+                        id: r.published.id,
+                        recipients: to.into_iter().chain([author.clone()]).collect(),
+                        author,
+                    });
+                }
+                Err(e) => {
+                    report.not_acknowledged += 1;
+                    if report.not_acknowledged_examples.len() < 10 {
+                        report.not_acknowledged_examples.push(format!("{e:#}"));
+                    }
+                }
+            }
+            continue;
+        }
         let green = (rng.next_u64() % 1000) < (cfg.green_share * 1000.0) as u64;
         let mut to = Vec::new();
         if !green {
@@ -492,7 +566,12 @@ async fn drill(
                     recipients,
                 });
             }
-            Err(_) => report.not_acknowledged += 1,
+            Err(e) => {
+                report.not_acknowledged += 1;
+                if report.not_acknowledged_examples.len() < 10 {
+                    report.not_acknowledged_examples.push(format!("{e:#}"));
+                }
+            }
         }
         progress.step(
             i as u64 + 1,

@@ -273,6 +273,8 @@ fn main() -> ExitCode {
                 loss,
                 rate_per_sec: rate,
                 fault: vec![],
+                last_resort: None,
+                report_share: None,
             };
             match file
                 .as_deref()
@@ -350,6 +352,21 @@ fn run_drill(cfg: testnet::drill::DrillConfig, json: bool) -> anyhow::Result<boo
             report.acknowledged_before_kill,
             report.partition_ms
         );
+        println!(
+            "delivery ratio {:.4} over {} intended deliveries; {:.2} duplicates and {:.0} bytes sent per delivery; {} reports ({} routed to last-resort teams); a newcomer admitted in {} ms; per node {:.2} CPU s and {:.1} MiB peak RSS (median)",
+            report.delivery_ratio,
+            report.deliveries_intended,
+            report.duplicates_per_delivery,
+            report.bytes_sent_per_delivery,
+            report.reports,
+            report.reports_to_last_resort,
+            report.admit_ms,
+            report.resources.cpu_s_median,
+            report.resources.rss_peak_mib_median
+        );
+        for f in &report.faults {
+            println!("  fault: {f}");
+        }
         for l in &report.lost_examples {
             println!("  lost: {l}");
         }

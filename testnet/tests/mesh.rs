@@ -56,6 +56,10 @@ async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
         // Slow, lossy links: gossip drops a tenth, anti-entropy must recover it.
         latency_ms: 20,
         loss: 0.1,
+        // CSIRT-02 is the last resort for BR; a fifth of the publications
+        // are reports about an address no team covers.
+        last_resort: 1,
+        report_share: 0.2,
         // A timeline: one team hangs (SIGSTOP) for a second mid-burst.
         rate_per_sec: Some(20.0),
         faults: vec![
@@ -90,6 +94,8 @@ async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
         report.faults
     );
     assert!(report.admit_ms > 0);
+    assert!(report.reports > 0);
+    assert_eq!(report.reports_to_last_resort, report.reports);
     assert!(report.bytes_sent_per_delivery > 0.0);
 }
 
