@@ -54,12 +54,7 @@ impl LatencyMs {
     /// Percentiles of samples (ms), nearest rank.
     pub fn of(mut samples: Vec<f64>) -> Self {
         samples.sort_by(|a, b| a.total_cmp(b));
-        let pct = |p: f64| {
-            samples
-                .get(((samples.len() as f64 - 1.0) * p).round() as usize)
-                .copied()
-                .unwrap_or(0.0)
-        };
+        let pct = |p: f64| crate::stats::percentile(&samples, p).unwrap_or(0.0);
         LatencyMs {
             p50: pct(0.50),
             p95: pct(0.95),
@@ -84,6 +79,37 @@ pub struct Side {
     pub message_bytes: usize,
     /// CPU seconds used by all nodes during the window, per delivery, in µs.
     pub cpu_us_per_delivery: f64,
+}
+
+impl Side {
+    /// Figures of a measurement window: one latency sample (ms) per
+    /// delivery, out of `expected`; bytes sent, duplicates and CPU seconds
+    /// summed over the nodes during the window.
+    fn of_window(
+        latencies_ms: Vec<f64>,
+        expected: usize,
+        bytes_sent: u64,
+        duplicates: u64,
+        cpu_s: f64,
+        message_bytes: usize,
+    ) -> Self {
+        let delivered = latencies_ms.len();
+        let per = |v: f64| {
+            if delivered > 0 {
+                v / delivered as f64
+            } else {
+                0.0
+            }
+        };
+        Side {
+            delivery_ratio: delivered as f64 / expected.max(1) as f64,
+            latency_ms: LatencyMs::of(latencies_ms),
+            bytes_sent_per_delivery: per(bytes_sent as f64),
+            duplicates_per_delivery: per(duplicates as f64),
+            message_bytes,
+            cpu_us_per_delivery: per(cpu_s * 1e6),
+        }
+    }
 }
 
 /// Both sides and their ratios.
@@ -136,31 +162,23 @@ pub async fn bare(case: &GossipCase) -> Result<Side> {
     })
     .await?;
     let cpu_after = process_resources(std::process::id()).map(|r| r.0);
-    let delivered = report.latencies_us.len().min(report.expected);
-    let per = |v: f64| {
-        if delivered > 0 {
-            v / delivered as f64
-        } else {
-            0.0
-        }
-    };
-    Ok(Side {
-        delivery_ratio: delivered as f64 / report.expected.max(1) as f64,
-        latency_ms: LatencyMs::of(
-            report
-                .latencies_us
-                .iter()
-                .map(|us| *us as f64 / 1000.0)
-                .collect(),
-        ),
-        bytes_sent_per_delivery: per(report.traffic.bytes_out as f64),
-        duplicates_per_delivery: per(report.traffic.gossip_duplicates as f64),
-        message_bytes: case.payload_bytes.max(16),
-        cpu_us_per_delivery: match (cpu_before, cpu_after) {
-            (Some(a), Some(b)) => per((b - a) * 1e6),
+    let mut latencies: Vec<f64> = report
+        .latencies_us
+        .iter()
+        .map(|us| *us as f64 / 1000.0)
+        .collect();
+    latencies.truncate(report.expected);
+    Ok(Side::of_window(
+        latencies,
+        report.expected,
+        report.traffic.bytes_out,
+        report.traffic.gossip_duplicates,
+        match (cpu_before, cpu_after) {
+            (Some(a), Some(b)) => b - a,
             _ => 0.0,
         },
-    })
+        case.payload_bytes.max(16),
+    ))
 }
 
 /// The csirtmesh side: node processes on loopback.
@@ -278,21 +296,12 @@ async fn mesh_run(net: &mut Testnet, case: &GossipCase, names: &[String]) -> Res
             }
         }
     }
-    let delivered = latencies.len();
-    let expected = case.messages * (case.nodes - 1);
-    let per = |v: f64| {
-        if delivered > 0 {
-            v / delivered as f64
-        } else {
-            0.0
-        }
-    };
-    Ok(Side {
-        delivery_ratio: delivered as f64 / expected.max(1) as f64,
-        latency_ms: LatencyMs::of(latencies),
-        bytes_sent_per_delivery: per(bytes1.saturating_sub(bytes0) as f64),
-        duplicates_per_delivery: per(dups1.saturating_sub(dups0) as f64),
+    Ok(Side::of_window(
+        latencies,
+        case.messages * (case.nodes - 1),
+        bytes1.saturating_sub(bytes0),
+        dups1.saturating_sub(dups0),
+        cpu1 - cpu0,
         message_bytes,
-        cpu_us_per_delivery: per((cpu1 - cpu0) * 1e6),
-    })
+    ))
 }

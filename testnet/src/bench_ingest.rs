@@ -68,10 +68,7 @@ pub struct SealCase {
     pub bytes: usize,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
+use crate::stats::median;
 
 fn profile(k: &TeamKeys, name: &str) -> Profile {
     Profile {

@@ -724,12 +724,7 @@ async fn drill(
     report.duplicates_per_delivery = per(dups);
     report.bytes_sent_per_delivery = per(bytes);
     latencies.sort_unstable();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(0)
-    };
+    let pct = |p: f64| crate::stats::percentile(&latencies, p).unwrap_or(0);
     report.latency_ms = Latency {
         p50: pct(0.50),
         p95: pct(0.95),

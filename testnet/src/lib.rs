@@ -19,6 +19,7 @@ pub mod progress;
 pub mod rng;
 pub mod rogue;
 pub mod sim;
+pub mod stats;
 pub mod up;
 
 #[cfg(test)]

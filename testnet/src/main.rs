@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use testnet::{demo, harness::NodeCommand};
+use testnet::{demo, harness::NodeCommand, stats::median};
 
 /// Local CSIRT Mesh testnet.
 #[derive(Parser)]
@@ -82,29 +82,7 @@ enum Command {
     Bench(BenchArgs),
     /// Many teams in one process (memory transport, emulated latency): a
     /// GREEN advisory to all and AMBER incidents, against the ideal latency.
-    Sim {
-        /// Teams.
-        #[arg(long, default_value_t = 100)]
-        teams: usize,
-        /// One-way latency of every link, ms.
-        #[arg(long, default_value_t = 20)]
-        latency_ms: u64,
-        /// Peers each node dials through discovery.
-        #[arg(long, default_value_t = 8)]
-        degree: usize,
-        /// AMBER incidents.
-        #[arg(long, default_value_t = 5)]
-        amber: usize,
-        /// Recipients of each AMBER incident.
-        #[arg(long, default_value_t = 3)]
-        amber_recipients: usize,
-        /// Seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Print one JSON object on stdout (progress on stderr).
-        #[arg(long)]
-        json: bool,
-    },
+    Sim(testnet::sim::SimConfig),
     /// Act as the `csirtmesh` binary (used by the harness to start nodes).
     #[command(hide = true)]
     Node {
@@ -207,23 +185,7 @@ fn main() -> ExitCode {
                 .map(|()| true)
         }
         Command::Demo { json } => run_demo(json),
-        Command::Sim {
-            teams,
-            latency_ms,
-            degree,
-            amber,
-            amber_recipients,
-            seed,
-            json,
-        } => run_sim(&testnet::sim::SimConfig {
-            teams,
-            latency_ms,
-            degree,
-            amber,
-            amber_recipients,
-            seed,
-            json,
-        }),
+        Command::Sim(cfg) => run_sim(&cfg),
         Command::Bench(BenchArgs {
             which: None,
             gossip,
@@ -401,11 +363,6 @@ struct GossipRuns {
     bytes_per_delivery_vs_bare: f64,
     /// Each run.
     runs: Vec<testnet::bench_gossip::GossipComparison>,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 fn bench_gossip(args: &GossipArgs, json: bool) -> anyhow::Result<GossipRuns> {

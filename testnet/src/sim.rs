@@ -38,22 +38,30 @@ use crate::{
     rng::Rng,
 };
 
-/// What to simulate.
-#[derive(Clone, Debug)]
+/// What to simulate (also the arguments of `testnet sim`).
+#[derive(Clone, Debug, clap::Args)]
 pub struct SimConfig {
     /// Teams (one node each).
+    #[arg(long, default_value_t = 100)]
     pub teams: usize,
     /// One-way latency of every link, ms.
+    #[arg(long, default_value_t = 20)]
     pub latency_ms: u64,
-    /// Peers each node dials through discovery (its links, roughly).
+    /// Average links per team: each dials half as many random earlier
+    /// teams, and accepts up to three times as many.
+    #[arg(long, default_value_t = 8)]
     pub degree: usize,
     /// AMBER incidents, each to `amber_recipients` random teams.
+    #[arg(long, default_value_t = 5)]
     pub amber: usize,
     /// Recipients of each AMBER incident.
+    #[arg(long, default_value_t = 3)]
     pub amber_recipients: usize,
     /// Seed for authors and recipients.
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Print JSON (progress then goes to stderr).
+    /// Print one JSON object on stdout (progress then goes to stderr).
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -212,7 +220,8 @@ async fn simulate(cfg: &SimConfig, shutdown: &CancellationToken) -> Result<SimRe
             }
         };
         addrs.push(addr);
-        let team = TeamKeys::from_secrets(&k.secrets().0, &k.secrets().1)?;
+        let (signing, age) = k.secrets();
+        let team = TeamKeys::from_secrets(&signing, &age)?;
         tokio::spawn(team_loop(i, team, client.clone(), events, shared.clone()));
         clients.push(client);
         if (i + 1) % 100 == 0 {
@@ -315,18 +324,18 @@ async fn simulate(cfg: &SimConfig, shutdown: &CancellationToken) -> Result<SimRe
     // The GREEN advisory.
     let green_hops = hops(green_author);
     let (id, bytes) = publish(green_author, Sealing::Green(&sender_key))?;
-    let green = deliver(
+    let everyone_else: Vec<usize> = (0..cfg.teams).filter(|t| *t != green_author).collect();
+    let (lat, ideal, got) = deliver_samples(
         &shared,
         &clients[green_author],
         id,
         bytes,
-        &(0..cfg.teams)
-            .filter(|t| *t != green_author)
-            .collect::<Vec<_>>(),
+        &everyone_else,
         &green_hops,
         cfg.latency_ms,
     )
     .await?;
+    let green = summary(1, lat, ideal, got, everyone_else.len());
     say(&format!(
         "GREEN advisory: delivered to {:.4} of {} teams, p50 {:.0} ms, p99 {:.0} ms (ideal p99 {:.0} ms)",
         green.delivery_ratio,
@@ -400,21 +409,6 @@ async fn simulate(cfg: &SimConfig, shutdown: &CancellationToken) -> Result<SimRe
         rss_per_team_mib: rss / cfg.teams as f64,
         wall_ms: started.elapsed().as_millis() as u64,
     })
-}
-
-/// Publishes and waits until every intended team opened it (or timeout).
-async fn deliver(
-    shared: &Shared,
-    author: &net::Client,
-    id: EnvelopeId,
-    bytes: Vec<u8>,
-    to: &[usize],
-    hops: &[Option<usize>],
-    latency_ms: u64,
-) -> Result<Delivery> {
-    let (lat, ideal, got) =
-        deliver_samples(shared, author, id, bytes, to, hops, latency_ms).await?;
-    Ok(summary(1, lat, ideal, got, to.len()))
 }
 
 /// Latency and ideal samples (ms) of one publication, and how many of `to` opened it.

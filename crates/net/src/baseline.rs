@@ -129,12 +129,7 @@ pub async fn run(config: &BaselineConfig) -> Result<BaselineReport, Error> {
         published: config.messages,
         expected,
         latencies_us,
-        traffic: Traffic {
-            bytes_in: after.bytes_in - before.bytes_in,
-            bytes_out: after.bytes_out - before.bytes_out,
-            gossip_received: after.gossip_received - before.gossip_received,
-            gossip_duplicates: after.gossip_duplicates - before.gossip_duplicates,
-        },
+        traffic: after.since(&before),
         window,
     })
 }
@@ -147,10 +142,7 @@ async fn traffic_now(nodes: &[mpsc::Sender<NodeCommand>]) -> Traffic {
         if n.send(NodeCommand::Traffic(reply)).await.is_ok()
             && let Ok(t) = rx.await
         {
-            total.bytes_in += t.bytes_in;
-            total.bytes_out += t.bytes_out;
-            total.gossip_received += t.gossip_received;
-            total.gossip_duplicates += t.gossip_duplicates;
+            total += t;
         }
     }
     total

@@ -19,6 +19,30 @@ pub struct Traffic {
     pub gossip_duplicates: u64,
 }
 
+impl Traffic {
+    /// What was counted since `before` (counters only grow; a restart
+    /// that reset them counts as nothing).
+    pub fn since(&self, before: &Traffic) -> Traffic {
+        Traffic {
+            bytes_in: self.bytes_in.saturating_sub(before.bytes_in),
+            bytes_out: self.bytes_out.saturating_sub(before.bytes_out),
+            gossip_received: self.gossip_received.saturating_sub(before.gossip_received),
+            gossip_duplicates: self
+                .gossip_duplicates
+                .saturating_sub(before.gossip_duplicates),
+        }
+    }
+}
+
+impl std::ops::AddAssign for Traffic {
+    fn add_assign(&mut self, other: Traffic) {
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.gossip_received += other.gossip_received;
+        self.gossip_duplicates += other.gossip_duplicates;
+    }
+}
+
 /// Sums the counters in a registry's text encoding.
 pub(crate) fn read(registry: &Registry) -> Traffic {
     let mut text = String::new();
