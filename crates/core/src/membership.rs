@@ -148,7 +148,8 @@ struct Endorsement {
 
 impl Membership {
     /// Computes membership. `records` may come in any order and may contain
-    /// duplicates; the result depends only on their set.
+    /// duplicates; the result depends only on their set. A record's id is the
+    /// hash of its envelope, so one id stands for one record.
     pub fn compute(
         rules: &Rules,
         profiles: impl IntoIterator<Item = Profile>,

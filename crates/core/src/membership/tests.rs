@@ -1,6 +1,7 @@
 //! The membership rules, one test each, plus order independence.
 
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use proto::{EnvelopeId, MembershipAct, Profile, Signature, TeamId};
 
 use super::*;
@@ -39,12 +40,15 @@ fn rec(author: u8, at: u64, act: MembershipAct) -> Record {
     let mut id = [0u8; 32];
     id[0] = author;
     id[1..9].copy_from_slice(&at.to_le_bytes());
-    id[9] = match &act {
-        MembershipAct::Endorse { candidate, .. } => candidate.0[0],
-        MembershipAct::Object { candidate, .. } => candidate.0[0].wrapping_add(50),
-        MembershipAct::Revoke { .. } => 200,
-        MembershipAct::Suspend { target, .. } => target.0[0].wrapping_add(100),
-        MembershipAct::RotateKey { new, .. } => new.0[0].wrapping_add(150),
+    // Kind and subject in separate bytes: a real id is a content hash, so two
+    // different records never share one (an earlier `subject + offset` byte
+    // made a RotateKey and an Endorse collide and failed the order test).
+    (id[9], id[10]) = match &act {
+        MembershipAct::Endorse { candidate, .. } => (1, candidate.0[0]),
+        MembershipAct::Object { candidate, .. } => (2, candidate.0[0]),
+        MembershipAct::Revoke { .. } => (3, 0),
+        MembershipAct::Suspend { target, .. } => (4, target.0[0]),
+        MembershipAct::RotateKey { new, .. } => (5, new.0[0]),
     };
     Record {
         id: EnvelopeId(id),
@@ -321,6 +325,20 @@ fn act() -> impl Strategy<Value = Record> {
             },
         ),
     })
+}
+
+#[test]
+fn the_generated_records_never_share_an_id() {
+    // The order test below relies on one id meaning one record, as it does
+    // for real envelope ids (content hashes).
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut seen = std::collections::HashMap::new();
+    for _ in 0..20_000 {
+        let r = act().new_tree(&mut runner).unwrap().current();
+        if let Some(other) = seen.insert(r.id, r.clone()) {
+            assert_eq!(other, r, "two different records share an id");
+        }
+    }
 }
 
 proptest! {
