@@ -229,6 +229,11 @@ pub struct Node {
     /// Join requests (profiles of non-members) accepted per forwarding peer
     /// in the current minute: (minute, count).
     join_requests: HashMap<PeerId, (u64, u32)>,
+    /// Recipient-hint keys shared with each author, by the author's age
+    /// recipient they were computed from (one X25519 agreement per author,
+    /// recomputed when its profile names another key). `None`: the author's
+    /// key gives no hint key, so age decides.
+    hint_keys: HashMap<TeamId, (String, Option<seal::HintKey>)>,
 }
 
 impl Node {
@@ -273,6 +278,7 @@ impl Node {
             counters: Counters::default(),
             sync_results,
             sync_set: sync::Set::new(),
+            hint_keys: HashMap::new(),
         };
         node.sync_set = node.store.keys()?.into_iter().collect();
         node.load_membership_records()?;
@@ -465,7 +471,7 @@ impl Node {
     }
 
     fn ingest_inner(&mut self, bytes: &[u8], origin: Origin) -> Verdict {
-        let prepared = match self.prepare(bytes, origin, &HashSet::new()) {
+        let prepared = match decode(bytes).and_then(|e| self.prepare(e, origin, &HashSet::new())) {
             Ok(p) => p,
             Err(v) => return v,
         };
@@ -490,21 +496,23 @@ impl Node {
         let mut pending: Vec<(usize, Prepared)> = Vec::new();
         let mut ids = HashSet::new();
         for (i, bytes) in batch.iter().enumerate() {
-            let changes_state = Envelope::decode(bytes)
-                .map(|e| {
-                    matches!(
-                        e.content.kind,
-                        Kind::Profile | Kind::Membership | Kind::KeyShare | Kind::Retraction
-                    )
-                })
-                .unwrap_or(false);
-            if changes_state {
+            let envelope = match decode(bytes) {
+                Ok(e) => e,
+                Err(v) => {
+                    verdicts[i] = Some(self.count(v, origin));
+                    continue;
+                }
+            };
+            if matches!(
+                envelope.content.kind,
+                Kind::Profile | Kind::Membership | Kind::KeyShare | Kind::Retraction
+            ) {
                 self.flush(&mut pending, &mut verdicts, origin);
                 ids.clear();
                 verdicts[i] = Some(self.ingest(bytes, origin));
                 continue;
             }
-            match self.prepare(bytes, origin, &ids) {
+            match self.prepare(envelope, origin, &ids) {
                 Ok(p) => {
                     ids.insert(p.verified.envelope().id);
                     pending.push((i, p));
@@ -553,30 +561,25 @@ impl Node {
         }
     }
 
-    /// Everything before the durable write: decode, duplicate and tombstone
-    /// checks, outer signature, the mesh's rules, join-request limits, and
-    /// what the node learns (opened content, awaited key, retraction).
-    /// `batch` holds ids already prepared in the same batch.
+    /// Everything before the durable write on a decoded envelope: duplicate
+    /// and tombstone checks, outer signature, the mesh's rules, join-request
+    /// limits, and what the node learns (opened content, awaited key,
+    /// retraction). `batch` holds ids already prepared in the same batch.
     fn prepare(
         &mut self,
-        bytes: &[u8],
+        envelope: Envelope,
         origin: Origin,
         batch: &HashSet<EnvelopeId>,
     ) -> Result<Prepared, Verdict> {
-        let envelope = Envelope::decode(bytes)
-            .map_err(|e| Verdict::Reject(Reason::Malformed(e.to_string())))?;
-        if batch.contains(&envelope.id) {
+        // Duplicates go first, before any signature check, and from memory:
+        // the reconciliation set mirrors the store. The store stays the
+        // authority: a duplicate that got past this is refused by the insert.
+        if batch.contains(&envelope.id)
+            || self
+                .sync_set
+                .contains(&(envelope.content.created_at, envelope.id))
+        {
             return Err(Verdict::Ignore(Reason::Duplicate));
-        }
-        match self.store.contains(&envelope.id) {
-            Ok(true) => return Err(Verdict::Ignore(Reason::Duplicate)),
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "database error while checking for a duplicate");
-                return Err(Verdict::Ignore(Reason::Malformed(
-                    "database unavailable".into(),
-                )));
-            }
         }
         if let Ok(Some(by)) = self.store.retracted_by(&envelope.id)
             && by == envelope.content.author
@@ -657,7 +660,7 @@ impl Node {
 
     /// What this node can learn from an authentic envelope of a member:
     /// opened content when addressed to us, or the key it waits for.
-    fn derive(&self, env: &VerifiedEnvelope) -> Result<Derived, Reason> {
+    fn derive(&mut self, env: &VerifiedEnvelope) -> Result<Derived, Reason> {
         let c = env.content();
         match (&c.kind, &c.body) {
             (Kind::Profile, Body::Clear(b)) => {
@@ -719,7 +722,14 @@ impl Node {
             (
                 _,
                 Body::Sealed {
-                    to: SealedTo::Teams,
+                    to: SealedTo::Teams { .. },
+                    ..
+                },
+            ) if !self.addressed_to_us(env) => Ok(Derived::default()),
+            (
+                _,
+                Body::Sealed {
+                    to: SealedTo::Teams { .. },
                     ..
                 },
             ) => match seal::open(env, self.keys.age_identity()) {
@@ -754,6 +764,29 @@ impl Node {
                     retracts: None,
                 }),
             },
+        }
+    }
+
+    /// Whether an envelope sealed to named teams carries our recipient hint.
+    /// Without the author's profile (or a usable key in it) there is no hint
+    /// to check, and age decides.
+    fn addressed_to_us(&mut self, env: &VerifiedEnvelope) -> bool {
+        let author = env.content().author;
+        let Some(profile) = self.members.profile(&author) else {
+            return true;
+        };
+        let fresh = matches!(self.hint_keys.get(&author), Some((r, _)) if *r == profile.recipient);
+        if !fresh {
+            let key = seal::parse_recipient(&profile.recipient)
+                .and_then(|r| self.keys.hint_key(&r))
+                .inspect_err(|e| tracing::warn!(team = %author.short(), error = %e, "no recipient-hint key with this team"))
+                .ok();
+            self.hint_keys
+                .insert(author, (profile.recipient.clone(), key));
+        }
+        match &self.hint_keys[&author].1 {
+            Some(key) => seal::addressed_to(env, key),
+            None => true,
         }
     }
 
@@ -869,18 +902,9 @@ impl Node {
                 }),
             };
             let recipients = recipients_of(&others)?;
-            let ciphertext = seal::seal_inner(&self.keys, &inner, &recipients)
+            let body = seal::seal_to_teams(&self.keys, &inner, &recipients)
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
-            self.publish(
-                Kind::KeyShare,
-                Tlp::Red,
-                None,
-                Body::Sealed {
-                    to: SealedTo::Teams,
-                    ciphertext,
-                },
-            )
-            .await?;
+            self.publish(Kind::KeyShare, Tlp::Red, None, body).await?;
             tracing::info!(key = %key.id().short(), members = others.len(), "shared a new GREEN sender key");
         }
         Ok(key)
@@ -1259,11 +1283,7 @@ impl Node {
                     })?;
                     profiles.push(p.clone());
                 }
-                Body::Sealed {
-                    to: SealedTo::Teams,
-                    ciphertext: seal::seal_inner(&self.keys, &inner, &recipients_of(&profiles)?)
-                        .map_err(bad)?,
-                }
+                seal::seal_to_teams(&self.keys, &inner, &recipients_of(&profiles)?).map_err(bad)?
             }
         };
         self.publish(Kind::Incident, tlp, thread, body).await
@@ -2047,6 +2067,11 @@ struct Prepared {
 fn store_failed(e: &store::Error, id: EnvelopeId) -> Verdict {
     tracing::error!(error = %e, %id, "cannot store envelope");
     Verdict::Ignore(Reason::Malformed(format!("not stored: {e}")))
+}
+
+/// Decodes wire bytes; what does not decode is refused as malformed.
+fn decode(bytes: &[u8]) -> Result<Envelope, Verdict> {
+    Envelope::decode(bytes).map_err(|e| Verdict::Reject(Reason::Malformed(e.to_string())))
 }
 
 /// The membership act an accepted envelope carries, if it is one.

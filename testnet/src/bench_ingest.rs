@@ -132,18 +132,18 @@ pub(crate) fn incident(
             description: "x".repeat(description_len),
         }),
     };
-    let (to, ciphertext) = match sealing {
+    let body = match sealing {
         Sealing::Teams(to) => {
             let recipients: Vec<_> = to
                 .iter()
                 .map(|k| seal::parse_recipient(&k.recipient()))
                 .collect::<Result<_, _>>()?;
-            (
-                SealedTo::Teams,
-                seal::seal_inner(author, &inner, &recipients)?,
-            )
+            seal::seal_to_teams(author, &inner, &recipients)?
         }
-        Sealing::Green(key) => (SealedTo::SenderKey(key.id()), key.seal(author, &inner)?),
+        Sealing::Green(key) => Body::Sealed {
+            to: SealedTo::SenderKey(key.id()),
+            ciphertext: key.seal(author, &inner)?,
+        },
     };
     let content = EnvelopeContent {
         mesh,
@@ -154,7 +154,7 @@ pub(crate) fn incident(
         tlp,
         thread: None,
         parents: vec![],
-        body: Body::Sealed { to, ciphertext },
+        body,
     };
     Ok(seal::sign_envelope(author, &content)?)
 }

@@ -121,7 +121,8 @@ type Opened = Mutex<HashMap<EnvelopeId, Vec<(usize, u64)>>>;
 
 /// What every simulated team shares read-only (as if each had its own copy).
 struct Shared {
-    members: HashSet<TeamId>,
+    /// Each member's age recipient, for recipient hints.
+    members: HashMap<TeamId, seal::AgeRecipient>,
     sender_keys: HashMap<KeyId, SenderKey>,
     epoch: Instant,
     opened: Opened,
@@ -169,7 +170,10 @@ async fn simulate(cfg: &SimConfig, shutdown: &CancellationToken) -> Result<SimRe
     let green_author = rng.below(cfg.teams);
     let sender_key = SenderKey::generate();
     let shared = Arc::new(Shared {
-        members: keys.iter().map(|k| k.team_id()).collect(),
+        members: keys
+            .iter()
+            .map(|k| Ok((k.team_id(), seal::parse_recipient(&k.recipient())?)))
+            .collect::<Result<_>>()?,
         sender_keys: HashMap::from([(
             sender_key.id(),
             SenderKey::from_secret(&sender_key.secret())?,
@@ -484,6 +488,7 @@ async fn team_loop(
     shared: Arc<Shared>,
 ) {
     let mut seen: HashSet<EnvelopeId> = HashSet::new();
+    let mut hint_keys = HashMap::new();
     while let Some(event) = events.recv().await {
         let Event::Gossip {
             message_id,
@@ -493,7 +498,7 @@ async fn team_loop(
         else {
             continue;
         };
-        let verdict = match check(&data, &keys, &shared) {
+        let verdict = match check(&data, &keys, &shared, &mut hint_keys) {
             Err(()) => Validation::Reject,
             Ok((id, _)) if !seen.insert(id) => Validation::Ignore,
             Ok((id, opened)) => {
@@ -512,12 +517,20 @@ async fn team_loop(
     }
 }
 
-/// Decode, membership, signature, then open if possible: `(id, opened)`.
-fn check(data: &[u8], keys: &TeamKeys, shared: &Shared) -> Result<(EnvelopeId, bool), ()> {
+/// Decode, membership, signature, then open if possible (with the sender
+/// key, or by recipient hint and age): `(id, opened)`. `hint_keys` caches
+/// this team's hint key with each author, as a node does.
+fn check(
+    data: &[u8],
+    keys: &TeamKeys,
+    shared: &Shared,
+    hint_keys: &mut HashMap<TeamId, Option<seal::HintKey>>,
+) -> Result<(EnvelopeId, bool), ()> {
     let envelope = Envelope::decode(data).map_err(|_| ())?;
-    if !shared.members.contains(&envelope.content.author) {
+    let author = envelope.content.author;
+    let Some(recipient) = shared.members.get(&author) else {
         return Err(());
-    }
+    };
     let verified = seal::verify_envelope(envelope).map_err(|_| ())?;
     let id = verified.envelope().id;
     let opened = match &verified.content().body {
@@ -529,9 +542,16 @@ fn check(data: &[u8], keys: &TeamKeys, shared: &Shared) -> Result<(EnvelopeId, b
             .get(kid)
             .is_some_and(|k| seal::open(&verified, k.identity()).is_ok()),
         Body::Sealed {
-            to: SealedTo::Teams,
+            to: SealedTo::Teams { .. },
             ..
-        } => seal::open(&verified, keys.age_identity()).is_ok(),
+        } => {
+            hint_keys
+                .entry(author)
+                .or_insert_with(|| keys.hint_key(recipient).ok())
+                .as_ref()
+                .is_some_and(|k| seal::addressed_to(&verified, k))
+                && seal::open(&verified, keys.age_identity()).is_ok()
+        }
         _ => false,
     };
     Ok((id, opened))

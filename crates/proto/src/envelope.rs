@@ -52,13 +52,31 @@ pub enum Body {
 
 /// Who can open a sealed body. Named recipients are not listed: age stanzas
 /// do not reveal them, and neither does the envelope.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SealedTo {
-    /// One age stanza per named team (AMBER, AMBER+STRICT, RED, key shares).
-    Teams,
+    /// One age stanza per named team (AMBER, AMBER+STRICT, RED, key shares),
+    /// and one [`RecipientHint`] per named team, so that a team tries its
+    /// key only on what is addressed to it.
+    Teams {
+        /// One hint per recipient, at most [`MAX_RECIPIENT_HINTS`].
+        hints: Vec<RecipientHint>,
+    },
     /// The author's GREEN sender key with this id.
     SenderKey(KeyId),
 }
+
+/// At most this many recipient hints (and so named recipients) per envelope.
+pub const MAX_RECIPIENT_HINTS: usize = 2048;
+
+/// Four bytes that tell a named recipient "this one is for you" without
+/// telling anyone else anything: a keyed hash of the ciphertext under a key
+/// only the author and that recipient can compute (their X25519 agreement;
+/// see `csirtmesh-seal`). Without hints every team would have to try its age
+/// key, an X25519 agreement, on every stanza of every sealed envelope it
+/// receives, addressed to it or not. A false match (1 in 2^32) costs one
+/// failed age trial, nothing more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RecipientHint(pub [u8; 4]);
 
 /// The signed part of an envelope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +225,29 @@ fn check_content(content: &EnvelopeContent) -> Result<(), Error> {
         });
     }
     let sealed = matches!(content.body, Body::Sealed { .. });
+    if let Body::Sealed {
+        to: SealedTo::Teams { hints },
+        ..
+    } = &content.body
+    {
+        if hints.is_empty() {
+            return Err(Error::Invalid {
+                field: "hints",
+                reason:
+                    "a body sealed to named teams has one recipient hint per team, and none here"
+                        .into(),
+            });
+        }
+        if hints.len() > MAX_RECIPIENT_HINTS {
+            return Err(Error::Invalid {
+                field: "hints",
+                reason: format!(
+                    "{} recipient hints, at most {MAX_RECIPIENT_HINTS}",
+                    hints.len()
+                ),
+            });
+        }
+    }
     match (content.kind, content.tlp, &content.body) {
         (Kind::Profile | Kind::Membership | Kind::Retraction, Tlp::Clear, Body::Clear(_)) => {}
         (Kind::Retraction, _, _) => {
@@ -231,7 +272,7 @@ fn check_content(content: &EnvelopeContent) -> Result<(), Error> {
             Kind::KeyShare,
             _,
             Body::Sealed {
-                to: SealedTo::Teams,
+                to: SealedTo::Teams { .. },
                 ..
             },
         ) => {}
@@ -266,7 +307,7 @@ fn check_content(content: &EnvelopeContent) -> Result<(), Error> {
                 && !matches!(
                     b,
                     Body::Sealed {
-                        to: SealedTo::Teams,
+                        to: SealedTo::Teams { .. },
                         ..
                     }
                 ) =>

@@ -29,7 +29,9 @@ pub mod sync;
 pub mod tlp;
 
 pub use charter::{Charter, CharterFile};
-pub use envelope::{Body, Envelope, EnvelopeContent, Kind, SealedTo, Signature};
+pub use envelope::{
+    Body, Envelope, EnvelopeContent, Kind, MAX_RECIPIENT_HINTS, RecipientHint, SealedTo, Signature,
+};
 pub use error::Error;
 pub use ids::{EnvelopeId, KeyId, MeshId, TeamId};
 pub use membership::{MembershipAct, Retraction};
@@ -40,7 +42,7 @@ pub use tlp::Tlp;
 /// The wire format version every envelope starts with. Bump it on any change
 /// to the encoding of [`EnvelopeContent`] or [`InnerContent`]; the golden
 /// vectors in `tests/golden.rs` fail when the encoding changes by accident.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 
 /// Largest envelope accepted from anyone, in bytes. 256 KiB fits an incident
 /// with a long description and attachments-by-reference many times over, and

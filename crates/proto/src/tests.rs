@@ -38,7 +38,9 @@ fn content() -> impl Strategy<Value = EnvelopeContent> {
                         ciphertext: data,
                     },
                     _ => Body::Sealed {
-                        to: SealedTo::Teams,
+                        to: SealedTo::Teams {
+                            hints: vec![RecipientHint(key[..4].try_into().unwrap())],
+                        },
                         ciphertext: data,
                     },
                 };
@@ -148,10 +150,25 @@ fn structural_rules_refuse_mislabelled_bodies() {
     assert!(Envelope::content_bytes(&c).is_err());
     c.tlp = Tlp::Green;
     c.body = Body::Sealed {
-        to: SealedTo::Teams,
+        to: SealedTo::Teams {
+            hints: vec![RecipientHint([1; 4])],
+        },
         ciphertext: vec![],
     };
     assert!(Envelope::content_bytes(&c).is_err());
+    // Sealed to named teams: one hint per team, at least one, bounded.
+    c.tlp = Tlp::Amber;
+    assert!(Envelope::content_bytes(&c).is_ok());
+    for n in [0, MAX_RECIPIENT_HINTS + 1] {
+        c.body = Body::Sealed {
+            to: SealedTo::Teams {
+                hints: vec![RecipientHint([1; 4]); n],
+            },
+            ciphertext: vec![],
+        };
+        let err = Envelope::content_bytes(&c).unwrap_err().to_string();
+        assert!(err.contains("hints"), "{n} hints: {err}");
+    }
     c.seq = 0;
     c.tlp = Tlp::Clear;
     c.body = Body::Clear(vec![]);
@@ -175,7 +192,9 @@ fn golden_vectors() {
         thread: Some(EnvelopeId([0x33; 32])),
         parents: vec![EnvelopeId([0x33; 32])],
         body: Body::Sealed {
-            to: SealedTo::Teams,
+            to: SealedTo::Teams {
+                hints: vec![RecipientHint([0x55; 4])],
+            },
             ciphertext: b"age".to_vec(),
         },
     };
@@ -194,6 +213,6 @@ fn golden_vectors() {
     assert_eq!(hex::encode(inner.to_bytes().unwrap()), GOLDEN_INNER);
 }
 
-const GOLDEN_ENVELOPE: &str = "0194111111111111111111111111111111111111111111111111111111111111111102222222222222222222222222222222222222222222222222222222222222222207fd7b68e5cf8b010000020133333333333333333333333333333333333333333333333333333333333333330133333333333333333333333333333333333333333333333333333333333333330100036167654044444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444";
-const GOLDEN_ID: &str = "1831a70f5d66b986d95eac1f04934b7f430f3c84065d2678736dcdd3aa5007c9";
+const GOLDEN_ENVELOPE: &str = "0299111111111111111111111111111111111111111111111111111111111111111102222222222222222222222222222222222222222222222222222222222222222207fd7b68e5cf8b0100000201333333333333333333333333333333333333333333333333333333333333333301333333333333333333333333333333333333333333333333333333333333333301000155555555036167654044444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444";
+const GOLDEN_ID: &str = "d9af779dc16d302c844e0195167c5122a1cc98d14b0316032cffc943c4365e0b";
 const GOLDEN_INNER: &str = "2222222222222222222222222222222222222222222222222222222222222222111111111111111111111111111111111111111111111111111111111111111102015555555555555555555555555555555555555555555555555555555555555555000201";

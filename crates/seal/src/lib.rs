@@ -18,9 +18,10 @@ use std::{io::Read, str::FromStr};
 use age::secrecy::ExposeSecret;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use proto::{
-    Body, Envelope, EnvelopeContent, InnerContent, KeyId, MAX_ENVELOPE_BYTES, Profile, SealedTo,
-    Signature, SignedInner, SignedProfile, TeamId, context,
+    Body, Envelope, EnvelopeContent, InnerContent, KeyId, MAX_ENVELOPE_BYTES, Profile,
+    RecipientHint, SealedTo, Signature, SignedInner, SignedProfile, TeamId, context,
 };
+use zeroize::Zeroizing;
 
 pub use age::x25519::{Identity as AgeIdentity, Recipient as AgeRecipient};
 
@@ -155,6 +156,93 @@ impl TeamKeys {
     pub fn sign(&self, context: &[u8], bytes: &[u8]) -> Signature {
         Signature(self.signing.sign(&framed(context, bytes)).to_bytes())
     }
+
+    /// The hint key this team shares with the team whose age recipient is
+    /// `their`: the X25519 agreement of the two age keys, so both ends (and
+    /// nobody else) compute the same key. One agreement per pair of teams;
+    /// callers keep the result.
+    pub fn hint_key(&self, their: &AgeRecipient) -> Result<HintKey, Error> {
+        let secret = self.age.to_string();
+        let ours = x25519_key(secret.expose_secret(), "age identity")?;
+        let theirs = x25519_key(&their.to_string(), "age recipient")?;
+        let shared = x25519_dalek::StaticSecret::from(*ours)
+            .diffie_hellman(&x25519_dalek::PublicKey::from(*theirs));
+        if !shared.was_contributory() {
+            return Err(Error::BadKey {
+                what: "age recipient",
+                reason: "a low-order point, not a team's key".into(),
+            });
+        }
+        Ok(HintKey(Zeroizing::new(blake3::derive_key(
+            HINT_KEY_CONTEXT,
+            shared.as_bytes(),
+        ))))
+    }
+}
+
+/// The BLAKE3 key-derivation context of hint keys.
+const HINT_KEY_CONTEXT: &str = "csirtmesh 2026-11 recipient hint key v1";
+
+/// The 32 key bytes of an age key string (`age1...` or `AGE-SECRET-KEY-1...`),
+/// which are the X25519 public key or secret scalar age itself uses.
+fn x25519_key(bech: &str, what: &'static str) -> Result<Zeroizing<[u8; 32]>, Error> {
+    let (_, data) = bech32::decode(bech).map_err(|e| Error::BadKey {
+        what,
+        reason: e.to_string(),
+    })?;
+    let data = Zeroizing::new(data);
+    let key: [u8; 32] = data.as_slice().try_into().map_err(|_| Error::BadKey {
+        what,
+        reason: format!("{} key bytes, expected 32", data.len()),
+    })?;
+    Ok(Zeroizing::new(key))
+}
+
+/// The key two teams share to mark envelopes sealed between them (see
+/// [`RecipientHint`]).
+pub struct HintKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for HintKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HintKey(..)")
+    }
+}
+
+impl HintKey {
+    /// The hint for a ciphertext with this BLAKE3 digest.
+    fn hint(&self, digest: &blake3::Hash) -> RecipientHint {
+        let h = blake3::keyed_hash(&self.0, digest.as_bytes());
+        let mut hint = [0u8; 4];
+        hint.copy_from_slice(&h.as_bytes()[..4]);
+        RecipientHint(hint)
+    }
+}
+
+/// The hints `keys`' team gives `recipients` for `ciphertext`, in their order.
+pub fn recipient_hints(
+    keys: &TeamKeys,
+    recipients: &[AgeRecipient],
+    ciphertext: &[u8],
+) -> Result<Vec<RecipientHint>, Error> {
+    let digest = blake3::hash(ciphertext);
+    recipients
+        .iter()
+        .map(|r| Ok(keys.hint_key(r)?.hint(&digest)))
+        .collect()
+}
+
+/// Whether a body sealed to named teams carries the hint that `key` (the
+/// hint key between its author and us) gives: "addressed to us". Any other
+/// body: false. Checking costs a hash, where trying the age key on every
+/// stanza costs an X25519 agreement each.
+pub fn addressed_to(envelope: &VerifiedEnvelope, key: &HintKey) -> bool {
+    match &envelope.content().body {
+        Body::Sealed {
+            to: SealedTo::Teams { hints },
+            ciphertext,
+        } => hints.contains(&key.hint(&blake3::hash(ciphertext))),
+        _ => false,
+    }
 }
 
 fn framed(context: &[u8], bytes: &[u8]) -> Vec<u8> {
@@ -249,14 +337,23 @@ pub fn sign_inner(keys: &TeamKeys, inner: &InnerContent) -> Result<Vec<u8>, Erro
     Ok(SignedInner { content, signature }.to_bytes()?)
 }
 
-/// Signs inner content and seals it with age to `recipients` (one stanza each).
-pub fn seal_inner(
+/// Signs inner content and seals it with age to `recipients`: one stanza and
+/// one [`RecipientHint`] each (hints in a random order, so their order says
+/// nothing about the stanzas').
+pub fn seal_to_teams(
     keys: &TeamKeys,
     inner: &InnerContent,
     recipients: &[AgeRecipient],
-) -> Result<Vec<u8>, Error> {
+) -> Result<Body, Error> {
+    use rand::seq::SliceRandom;
     let plaintext = sign_inner(keys, inner)?;
-    encrypt(&plaintext, recipients)
+    let ciphertext = encrypt(&plaintext, recipients)?;
+    let mut hints = recipient_hints(keys, recipients, &ciphertext)?;
+    hints.shuffle(&mut rand::thread_rng());
+    Ok(Body::Sealed {
+        to: SealedTo::Teams { hints },
+        ciphertext,
+    })
 }
 
 fn encrypt(plaintext: &[u8], recipients: &[AgeRecipient]) -> Result<Vec<u8>, Error> {
@@ -414,11 +511,11 @@ fn decrypt(ciphertext: &[u8], identity: &AgeIdentity) -> Result<Vec<u8>, Error> 
 
 /// Whether the body is sealed to a sender key, and which.
 pub fn sender_key_of(envelope: &VerifiedEnvelope) -> Option<KeyId> {
-    match envelope.content().body {
+    match &envelope.content().body {
         Body::Sealed {
             to: SealedTo::SenderKey(k),
             ..
-        } => Some(k),
+        } => Some(*k),
         _ => None,
     }
 }

@@ -42,15 +42,65 @@ fn sealed_to(author: &TeamKeys, to: &[&TeamKeys]) -> VerifiedEnvelope {
         .iter()
         .map(|k| parse_recipient(&k.recipient()).unwrap())
         .collect();
-    let ciphertext = seal_inner(author, &inner(author, Tlp::Amber), &recipients).unwrap();
-    envelope(
-        author,
-        Tlp::Amber,
+    let body = seal_to_teams(author, &inner(author, Tlp::Amber), &recipients).unwrap();
+    envelope(author, Tlp::Amber, body)
+}
+
+fn hint_key(ours: &TeamKeys, theirs: &TeamKeys) -> HintKey {
+    ours.hint_key(&parse_recipient(&theirs.recipient()).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn hints_tell_each_recipient_and_nobody_else() {
+    let (a, b, c, d) = (
+        TeamKeys::generate(),
+        TeamKeys::generate(),
+        TeamKeys::generate(),
+        TeamKeys::generate(),
+    );
+    let env = sealed_to(&a, &[&b, &c]);
+    // Each recipient computes the key from its side (its secret, A's public
+    // key) and finds its hint; a member that is not addressed does not.
+    assert!(addressed_to(&env, &hint_key(&b, &a)));
+    assert!(addressed_to(&env, &hint_key(&c, &a)));
+    assert!(!addressed_to(&env, &hint_key(&d, &a)));
+    // The author can tell too (it holds the other half of each pair).
+    assert!(addressed_to(&env, &hint_key(&a, &b)));
+    // A hint is bound to the ciphertext: the same pair, another envelope,
+    // other hints, so hints do not link envelopes between the same teams.
+    let again = sealed_to(&a, &[&b, &c]);
+    let hints = |e: &VerifiedEnvelope| match &e.content().body {
         Body::Sealed {
-            to: SealedTo::Teams,
-            ciphertext,
+            to: SealedTo::Teams { hints },
+            ..
+        } => hints.clone(),
+        _ => unreachable!(),
+    };
+    assert_eq!(hints(&env).len(), 2);
+    assert!(hints(&env).iter().all(|h| !hints(&again).contains(h)));
+    // A GREEN body has no hints: never "addressed" by hint.
+    let sk = SenderKey::generate();
+    let green = envelope(
+        &a,
+        Tlp::Green,
+        Body::Sealed {
+            to: SealedTo::SenderKey(sk.id()),
+            ciphertext: sk.seal(&a, &inner(&a, Tlp::Green)).unwrap(),
         },
-    )
+    );
+    assert!(!addressed_to(&green, &hint_key(&b, &a)));
+}
+
+#[test]
+fn a_low_order_point_is_no_hint_key() {
+    let a = TeamKeys::generate();
+    // The all-zero point as an age recipient string.
+    let zero =
+        bech32::encode::<bech32::Bech32>(bech32::Hrp::parse("age").unwrap(), &[0; 32]).unwrap();
+    let r = parse_recipient(&zero).unwrap();
+    let err = a.hint_key(&r).unwrap_err().to_string();
+    assert!(err.contains("low-order"), "{err}");
 }
 
 #[test]
@@ -100,7 +150,14 @@ fn rewrapped_ciphertext_is_refused_by_recipient() {
         &eve,
         Tlp::Amber,
         Body::Sealed {
-            to: SealedTo::Teams,
+            to: SealedTo::Teams {
+                hints: recipient_hints(
+                    &eve,
+                    &[parse_recipient(&b.recipient()).unwrap()],
+                    ciphertext,
+                )
+                .unwrap(),
+            },
             ciphertext: ciphertext.clone(),
         },
     );
@@ -117,14 +174,10 @@ fn label_mismatch_between_inner_and_outer_is_refused() {
     let (a, b) = (TeamKeys::generate(), TeamKeys::generate());
     let r = parse_recipient(&b.recipient()).unwrap();
     // Inner says RED, outer claims AMBER (a silent widening).
-    let ciphertext = seal_inner(&a, &inner(&a, Tlp::Red), &[r]).unwrap();
     let env = envelope(
         &a,
         Tlp::Amber,
-        Body::Sealed {
-            to: SealedTo::Teams,
-            ciphertext,
-        },
+        seal_to_teams(&a, &inner(&a, Tlp::Red), &[r]).unwrap(),
     );
     assert!(matches!(
         open(&env, b.age_identity()),

@@ -119,7 +119,9 @@ fn threads_roots_and_kinds() {
         Tlp::Amber,
         Some(root.id),
         Body::Sealed {
-            to: SealedTo::Teams,
+            to: SealedTo::Teams {
+                hints: vec![proto::RecipientHint([0; 4])],
+            },
             ciphertext: vec![0],
         },
     );

@@ -5,8 +5,8 @@
 //! of re-writing envelope builders.
 
 use proto::{
-    Body, EnvelopeContent, IncidentPayload, InnerContent, Kind, MeshId, Payload, Profile, SealedTo,
-    TeamId, Tlp,
+    Body, EnvelopeContent, IncidentPayload, InnerContent, Kind, MeshId, Payload, Profile, TeamId,
+    Tlp,
 };
 use seal::{TeamKeys, VerifiedEnvelope};
 
@@ -168,16 +168,8 @@ impl Team {
             .iter()
             .map(|t| seal::parse_recipient(&t.keys.recipient()).expect("fixture recipient"))
             .collect();
-        let ciphertext = seal::seal_inner(&self.keys, &inner, &recipients).expect("fixture seals");
-        self.envelope(
-            seq,
-            Tlp::Amber,
-            None,
-            Body::Sealed {
-                to: SealedTo::Teams,
-                ciphertext,
-            },
-        )
+        let body = seal::seal_to_teams(&self.keys, &inner, &recipients).expect("fixture seals");
+        self.envelope(seq, Tlp::Amber, None, body)
     }
 }
 

@@ -81,7 +81,7 @@ async fn refuses_malformed_oversized_and_unknown_versions_storing_nothing() {
     let mut trailing = good.clone();
     trailing.push(0);
     let mut future_version = good.clone();
-    future_version[0] = 2;
+    future_version[0] = (proto::FORMAT_VERSION + 1) as u8;
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty", vec![]),
         ("garbage", vec![0xff; 64]),
@@ -164,13 +164,17 @@ async fn recipient_refuses_content_rewrapped_by_another_member() {
     let Body::Sealed { ciphertext, .. } = &original.content().body else {
         unreachable!()
     };
-    // C, a member, re-signs A's ciphertext as its own envelope.
+    // C, a member, re-signs A's ciphertext as its own envelope, with a hint
+    // that makes B try it.
+    let to_b = [seal::parse_recipient(&b.keys.recipient()).unwrap()];
     let rewrapped = c.envelope(
         1,
         Tlp::Amber,
         None,
         Body::Sealed {
-            to: SealedTo::Teams,
+            to: SealedTo::Teams {
+                hints: seal::recipient_hints(&c.keys, &to_b, ciphertext).unwrap(),
+            },
             ciphertext: ciphertext.clone(),
         },
     );
@@ -199,6 +203,46 @@ async fn recipient_refuses_content_rewrapped_by_another_member() {
             .payload
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn a_recipient_opens_only_what_its_hint_marks() {
+    let (a, b, c) = mesh();
+    let original = a.amber_open(1, "for B", &[&b]);
+    let Body::Sealed { ciphertext, .. } = &original.content().body else {
+        unreachable!()
+    };
+    // The same ciphertext (B holds a stanza) with C's hint instead of B's:
+    // B does not try its key, stores the envelope and reads nothing.
+    let to_c = [seal::parse_recipient(&c.keys.recipient()).unwrap()];
+    let hinted_to_c = a.envelope(
+        2,
+        Tlp::Amber,
+        None,
+        Body::Sealed {
+            to: SealedTo::Teams {
+                hints: seal::recipient_hints(&a.keys, &to_c, ciphertext).unwrap(),
+            },
+            ciphertext: ciphertext.clone(),
+        },
+    );
+    let mut as_b = node_for(&b, &[&a, &b, &c]);
+    assert_eq!(
+        as_b.ingest(&bytes(&hinted_to_c), Origin::Local),
+        Verdict::Accept
+    );
+    let entry = as_b
+        .load_entry(&hinted_to_c.envelope().id)
+        .unwrap()
+        .unwrap();
+    assert!(entry.payload.is_none());
+    // With B's hint, B reads it.
+    assert_eq!(
+        as_b.ingest(&bytes(&original), Origin::Local),
+        Verdict::Accept
+    );
+    let entry = as_b.load_entry(&original.envelope().id).unwrap().unwrap();
+    assert!(entry.payload.is_some());
 }
 
 #[tokio::test]
@@ -253,10 +297,7 @@ async fn green_waits_for_its_key_and_opens_when_the_share_arrives() {
         tlp: Tlp::Red,
         thread: None,
         parents: vec![],
-        body: Body::Sealed {
-            to: SealedTo::Teams,
-            ciphertext: seal::seal_inner(&a.keys, &share_inner, &recipients).unwrap(),
-        },
+        body: seal::seal_to_teams(&a.keys, &share_inner, &recipients).unwrap(),
     };
     let share = seal::sign_envelope(&a.keys, &content).unwrap();
     assert_eq!(node.ingest(&bytes(&share), Origin::Local), Verdict::Accept);
