@@ -83,7 +83,12 @@ pub enum Error {
 pub struct TeamKeys {
     signing: SigningKey,
     age: AgeIdentity,
+    /// Hint keys already agreed, by the other team's X25519 public key.
+    hint_keys: std::sync::Mutex<std::collections::HashMap<[u8; 32], HintKey>>,
 }
+
+/// At most this many hint keys are kept; past it the cache starts over.
+const MAX_CACHED_HINT_KEYS: usize = 16_384;
 
 impl std::fmt::Debug for TeamKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -97,6 +102,7 @@ impl TeamKeys {
         TeamKeys {
             signing: SigningKey::generate(&mut rand::rngs::OsRng),
             age: AgeIdentity::generate(),
+            hint_keys: Default::default(),
         }
     }
 
@@ -106,6 +112,7 @@ impl TeamKeys {
         TeamKeys {
             signing: SigningKey::generate(&mut rand::rngs::OsRng),
             age: self.age.clone(),
+            hint_keys: Default::default(),
         }
     }
 
@@ -126,6 +133,7 @@ impl TeamKeys {
         Ok(TeamKeys {
             signing: SigningKey::from_bytes(&arr),
             age,
+            hint_keys: Default::default(),
         })
     }
 
@@ -159,12 +167,17 @@ impl TeamKeys {
 
     /// The hint key this team shares with the team whose age recipient is
     /// `their`: the X25519 agreement of the two age keys, so both ends (and
-    /// nobody else) compute the same key. One agreement per pair of teams;
-    /// callers keep the result.
+    /// nobody else) compute the same key. One agreement per pair of teams:
+    /// the keys remember the result.
     pub fn hint_key(&self, their: &AgeRecipient) -> Result<HintKey, Error> {
+        let theirs = x25519_key(&their.to_string(), "age recipient")?;
+        let cached =
+            |keys: &std::collections::HashMap<[u8; 32], HintKey>| keys.get(&*theirs).cloned();
+        if let Some(key) = self.hint_keys.lock().ok().as_deref().and_then(cached) {
+            return Ok(key);
+        }
         let secret = self.age.to_string();
         let ours = x25519_key(secret.expose_secret(), "age identity")?;
-        let theirs = x25519_key(&their.to_string(), "age recipient")?;
         let shared = x25519_dalek::StaticSecret::from(*ours)
             .diffie_hellman(&x25519_dalek::PublicKey::from(*theirs));
         if !shared.was_contributory() {
@@ -173,10 +186,17 @@ impl TeamKeys {
                 reason: "a low-order point, not a team's key".into(),
             });
         }
-        Ok(HintKey(Zeroizing::new(blake3::derive_key(
+        let key = HintKey(Zeroizing::new(blake3::derive_key(
             HINT_KEY_CONTEXT,
             shared.as_bytes(),
-        ))))
+        )));
+        if let Ok(mut keys) = self.hint_keys.lock() {
+            if keys.len() >= MAX_CACHED_HINT_KEYS {
+                keys.clear();
+            }
+            keys.insert(*theirs, key.clone());
+        }
+        Ok(key)
     }
 }
 
@@ -200,6 +220,7 @@ fn x25519_key(bech: &str, what: &'static str) -> Result<Zeroizing<[u8; 32]>, Err
 
 /// The key two teams share to mark envelopes sealed between them (see
 /// [`RecipientHint`]).
+#[derive(Clone)]
 pub struct HintKey(Zeroizing<[u8; 32]>);
 
 impl std::fmt::Debug for HintKey {
