@@ -64,6 +64,8 @@ pub struct SealCase {
     pub seal_per_s: f64,
     /// Opens (decrypt + verify) per second, as the last recipient.
     pub open_per_s: f64,
+    /// Of a seal, the recipient hints (hint keys remembered), µs.
+    pub hints_us: f64,
     /// Ciphertext size, bytes.
     pub bytes: usize,
 }
@@ -336,10 +338,23 @@ pub fn seal(counts: &[usize], iters: usize) -> Result<Vec<SealCase>> {
             seal::open(&env, last.age_identity())?;
         }
         let open_per_s = iters as f64 / start.elapsed().as_secs_f64();
+        let Body::Sealed { ciphertext, .. } = &env.content().body else {
+            anyhow::bail!("an AMBER envelope in the clear");
+        };
+        let recipients: Vec<_> = teams
+            .iter()
+            .map(|k| seal::parse_recipient(&k.recipient()))
+            .collect::<Result<_, _>>()?;
+        let start = Instant::now();
+        for _ in 0..iters {
+            seal::recipient_hints(&author, &recipients, ciphertext)?;
+        }
+        let hints_us = start.elapsed().as_secs_f64() * 1e6 / iters as f64;
         out.push(SealCase {
             recipients: n,
             seal_per_s,
             open_per_s,
+            hints_us,
             bytes: env.envelope().bytes.len(),
         });
     }

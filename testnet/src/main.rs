@@ -503,13 +503,13 @@ fn bench_seal_report(json: bool) -> anyhow::Result<Vec<testnet::bench_ingest::Se
     if !json {
         println!("Seal (sign + encrypt) and open (as the last recipient) of a 1 KiB incident");
         println!(
-            "{:>11} {:>10} {:>10} {:>10}",
-            "recipients", "seal/s", "open/s", "bytes"
+            "{:>11} {:>10} {:>10} {:>10} {:>14}",
+            "recipients", "seal/s", "open/s", "bytes", "of seal: hints"
         );
         for c in &cases {
             println!(
-                "{:>11} {:>10.0} {:>10.0} {:>10}",
-                c.recipients, c.seal_per_s, c.open_per_s, c.bytes
+                "{:>11} {:>10.0} {:>10.0} {:>10} {:>11.1} µs",
+                c.recipients, c.seal_per_s, c.open_per_s, c.bytes, c.hints_us
             );
         }
     }
