@@ -234,7 +234,14 @@ pub struct Node {
     /// recomputed when its profile names another key). `None`: the author's
     /// key gives no hint key, so age decides.
     hint_keys: HashMap<TeamId, (String, Option<seal::HintKey>)>,
+    /// GREEN sender keys already read from the store and parsed (a key never
+    /// changes under its id), so each GREEN envelope does not pay a look-up
+    /// and an X25519 base-point multiplication.
+    sender_keys: HashMap<KeyId, SenderKey>,
 }
+
+/// At most this many parsed sender keys are kept; past it the cache starts over.
+const MAX_CACHED_SENDER_KEYS: usize = 4_096;
 
 impl Node {
     /// Builds the node state from an open store and verified charter.
@@ -279,6 +286,7 @@ impl Node {
             sync_results,
             sync_set: sync::Set::new(),
             hint_keys: HashMap::new(),
+            sender_keys: HashMap::new(),
         };
         node.sync_set = node.store.keys()?.into_iter().collect();
         node.load_membership_records()?;
@@ -790,9 +798,17 @@ impl Node {
         }
     }
 
-    fn sender_key(&self, id: &KeyId) -> Option<SenderKey> {
+    fn sender_key(&mut self, id: &KeyId) -> Option<SenderKey> {
+        if let Some(key) = self.sender_keys.get(id) {
+            return Some(key.clone());
+        }
         let row = self.store.sender_key(id).ok()??;
-        SenderKey::from_secret(&row.secret).ok()
+        let key = SenderKey::from_secret(&row.secret).ok()?;
+        if self.sender_keys.len() >= MAX_CACHED_SENDER_KEYS {
+            self.sender_keys.clear();
+        }
+        self.sender_keys.insert(*id, key.clone());
+        Some(key)
     }
 
     fn after_accept(&mut self, env: &VerifiedEnvelope, derived: &Derived) -> Result<()> {
@@ -869,8 +885,9 @@ impl Node {
         if let Some(row) = self.store.own_sender_key()?
             && row.members == Some(digest)
         {
-            return SenderKey::from_secret(&row.secret)
-                .map_err(|e| ApiError::Internal(e.to_string()));
+            return self.sender_key(&row.key_id).ok_or_else(|| {
+                ApiError::Internal(format!("own sender key {} unreadable", row.key_id.short()))
+            });
         }
         let key = SenderKey::generate();
         let now = now_ms();

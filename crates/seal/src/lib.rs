@@ -393,6 +393,7 @@ fn encrypt(plaintext: &[u8], recipients: &[AgeRecipient]) -> Result<Vec<u8>, Err
 }
 
 /// A GREEN sender key: an age identity shared with every current member.
+#[derive(Clone)]
 pub struct SenderKey {
     identity: AgeIdentity,
     id: KeyId,
