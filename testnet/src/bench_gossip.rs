@@ -154,6 +154,7 @@ pub async fn compare(command: NodeCommand, case: &GossipCase) -> Result<GossipCo
 pub async fn bare(case: &GossipCase) -> Result<Side> {
     let cpu_before = process_resources(std::process::id()).map(|r| r.0);
     let report = net::baseline::run(&net::baseline::BaselineConfig {
+        dials: None,
         nodes: case.nodes,
         messages: case.messages,
         payload_bytes: case.payload_bytes.max(16),

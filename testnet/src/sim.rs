@@ -60,6 +60,21 @@ pub struct SimConfig {
     /// Seed for authors and recipients.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Then a sustained load: this many more GREEN advisories (1 KiB, from
+    /// the advisory's author) at `--rate` per second, each to every team.
+    #[arg(long, default_value_t = 0)]
+    pub load: usize,
+    /// Publications per second of the sustained load.
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    /// Instead of csirtmesh's network layer, run the bare rust-libp2p
+    /// gossipsub baseline (`net::baseline`, TCP on loopback, no
+    /// validation, crypto or storage) with `--teams` nodes, each dialling
+    /// `--degree`/2 random earlier nodes, and the `--load` at `--rate`:
+    /// the same question ("how many nodes fit at p99 under 1 s?") asked of
+    /// bare gossip.
+    #[arg(long)]
+    pub bare: bool,
     /// Print one JSON object on stdout (progress then goes to stderr).
     #[arg(long)]
     pub json: bool,
@@ -97,6 +112,8 @@ pub struct SimReport {
     pub green: Delivery,
     /// AMBER incidents.
     pub amber: Delivery,
+    /// The sustained load (`--load` GREEN advisories at `--rate`), if any.
+    pub load: Option<Delivery>,
     /// Connections per node: median.
     pub links_per_node_median: usize,
     /// Longest shortest path from the advisory's author, hops.
@@ -114,6 +131,72 @@ pub struct SimReport {
     pub rss_per_team_mib: f64,
     /// Wall time, ms.
     pub wall_ms: u64,
+}
+
+/// `testnet sim --bare`: the bare gossipsub baseline under the same load.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BareSimReport {
+    /// Nodes.
+    pub teams: usize,
+    /// Always true: this is the bare baseline, not csirtmesh.
+    pub bare: bool,
+    /// The load: publications, delivery ratio, latency (no ideal: loopback).
+    pub load: Delivery,
+    /// CPU seconds of the whole process, start to end.
+    pub cpu_s: f64,
+    /// Peak resident memory of the whole process, MiB.
+    pub rss_peak_mib: f64,
+    /// Wall time, ms.
+    pub wall_ms: u64,
+}
+
+/// Runs the bare baseline with `cfg.teams` nodes and the `cfg.load` at
+/// `cfg.rate` (1 KiB messages from the nodes in turn).
+pub async fn run_bare(cfg: &SimConfig) -> Result<BareSimReport> {
+    if cfg.load == 0 {
+        bail!("--bare measures a load: give --load N");
+    }
+    if cfg.teams < 2 {
+        bail!("a simulation needs at least 2 teams");
+    }
+    check_rate(cfg)?;
+    let started = Instant::now();
+    let report = net::baseline::run(&net::baseline::BaselineConfig {
+        nodes: cfg.teams,
+        dials: Some((cfg.degree / 2).max(1)),
+        messages: cfg.load,
+        payload_bytes: 1024,
+        rate_per_sec: cfg.rate,
+        timeout: DELIVERY_TIMEOUT,
+    })
+    .await?;
+    let latencies: Vec<f64> = report
+        .latencies_us
+        .iter()
+        .take(report.expected)
+        .map(|us| *us as f64 / 1000.0)
+        .collect();
+    let got = latencies.len();
+    let (cpu_s, rss_peak_mib) = process_resources(std::process::id()).unwrap_or((0.0, 0.0));
+    Ok(BareSimReport {
+        teams: cfg.teams,
+        bare: true,
+        load: summary(cfg.load, latencies, Vec::new(), got, report.expected),
+        cpu_s,
+        rss_peak_mib,
+        wall_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// A load needs a finite, positive rate.
+fn check_rate(cfg: &SimConfig) -> Result<()> {
+    if cfg.load > 0 && (!cfg.rate.is_finite() || cfg.rate <= 0.0) {
+        bail!(
+            "--rate must be a positive number of publications per second, not {}",
+            cfg.rate
+        );
+    }
+    Ok(())
 }
 
 /// When each team opened each envelope, µs after the epoch.
@@ -143,6 +226,7 @@ pub async fn run(cfg: &SimConfig) -> Result<SimReport> {
     if cfg.teams < 2 {
         bail!("a simulation needs at least 2 teams");
     }
+    check_rate(cfg)?;
     if !net::LINK_EMULATION {
         bail!("this build has no link emulation (build the testnet, which turns it on)");
     }
@@ -395,6 +479,35 @@ async fn simulate(cfg: &SimConfig, shutdown: &CancellationToken) -> Result<SimRe
             amber.ideal_latency_ms.p99
         ));
     }
+    let load = if cfg.load > 0 {
+        let mut messages = Vec::with_capacity(cfg.load);
+        for _ in 0..cfg.load {
+            messages.push(publish(green_author, Sealing::Green(&sender_key))?);
+        }
+        let (lat, ideal, got) = load_samples(
+            &shared,
+            &clients[green_author],
+            messages,
+            cfg.rate,
+            &everyone_else,
+            &green_hops,
+            cfg.latency_ms,
+        )
+        .await?;
+        let load = summary(cfg.load, lat, ideal, got, cfg.load * everyone_else.len());
+        say(&format!(
+            "load: {} GREEN advisories at {}/s: delivered {:.4}, p50 {:.0} ms, p99 {:.0} ms (ideal p99 {:.0} ms)",
+            cfg.load,
+            cfg.rate,
+            load.delivery_ratio,
+            load.latency_ms.p50,
+            load.latency_ms.p99,
+            load.ideal_latency_ms.p99
+        ));
+        Some(load)
+    } else {
+        None
+    };
     let (cpu1, rss) = process_resources(std::process::id()).unwrap_or((0.0, 0.0));
     Ok(SimReport {
         teams: cfg.teams,
@@ -404,6 +517,7 @@ async fn simulate(cfg: &SimConfig, shutdown: &CancellationToken) -> Result<SimRe
         ideal_latency_ms: green.ideal_latency_ms.clone(),
         green,
         amber,
+        load,
         links_per_node_median: links.get(links.len() / 2).copied().unwrap_or(0),
         hops_max: green_hops.iter().flatten().copied().max().unwrap_or(0),
         mesh_formed_ms,
@@ -450,6 +564,62 @@ async fn deliver_samples(
         latencies.push(at_us.saturating_sub(sent_us) as f64 / 1000.0);
         if let Some(Some(h)) = hops.get(*team) {
             ideal.push((*h as u64 * latency_ms) as f64);
+        }
+    }
+    let got = latencies.len();
+    Ok((latencies, ideal, got))
+}
+
+/// Publishes `messages` at `rate` per second, then waits (bounded) until
+/// each reached every team of `to`; latency and ideal samples (ms) over
+/// all of them, and how many deliveries happened.
+async fn load_samples(
+    shared: &Shared,
+    author: &net::Client,
+    messages: Vec<(EnvelopeId, Vec<u8>)>,
+    rate: f64,
+    to: &[usize],
+    hops: &[Option<usize>],
+    latency_ms: u64,
+) -> Result<(Vec<f64>, Vec<f64>, usize)> {
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let start = Instant::now();
+    let mut sent = Vec::with_capacity(messages.len());
+    for (i, (id, bytes)) in messages.into_iter().enumerate() {
+        tokio::time::sleep_until((start + interval.mul_f64(i as f64)).into()).await;
+        sent.push((id, shared.epoch.elapsed().as_micros() as u64));
+        author
+            .publish(bytes)
+            .await
+            .context("publishing into the simulated mesh")?;
+    }
+    let wanted: HashSet<usize> = to.iter().copied().collect();
+    let reached = |o: &HashMap<EnvelopeId, Vec<(usize, u64)>>, id: &EnvelopeId| {
+        o.get(id)
+            .map(|v| v.iter().filter(|(t, _)| wanted.contains(t)).count())
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + DELIVERY_TIMEOUT;
+    let opened = loop {
+        let o = shared.opened.lock().map(|o| o.clone()).unwrap_or_default();
+        let done = sent.iter().all(|(id, _)| reached(&o, id) >= wanted.len());
+        if done || Instant::now() > deadline {
+            break o;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (mut latencies, mut ideal) = (Vec::new(), Vec::new());
+    for (id, sent_us) in &sent {
+        for (team, at_us) in opened
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter(|(t, _)| wanted.contains(t))
+        {
+            latencies.push(at_us.saturating_sub(*sent_us) as f64 / 1000.0);
+            if let Some(Some(h)) = hops.get(*team) {
+                ideal.push((*h as u64 * latency_ms) as f64);
+            }
         }
     }
     let got = latencies.len();

@@ -112,6 +112,9 @@ async fn a_small_simulation_reaches_every_team() {
         amber_recipients: 2,
         seed: 3,
         json: true,
+        load: 5,
+        rate: 20.0,
+        bare: false,
     };
     let report = tokio::time::timeout(std::time::Duration::from_secs(240), testnet::sim::run(&cfg))
         .await
@@ -121,4 +124,16 @@ async fn a_small_simulation_reaches_every_team() {
     assert_eq!(report.delivery_ratio, 1.0);
     assert_eq!(report.amber.delivery_ratio, 1.0);
     assert!(report.ideal_latency_ms.max >= 5.0);
+    let load = report.load.expect("a load was asked for");
+    assert_eq!((load.published, load.delivery_ratio), (5, 1.0));
+    // The same load through the bare baseline, on a random graph.
+    let bare = tokio::time::timeout(
+        std::time::Duration::from_secs(240),
+        testnet::sim::run_bare(&testnet::sim::SimConfig { bare: true, ..cfg }),
+    )
+    .await
+    .expect("the bare run finishes within its bound")
+    .expect("the bare run runs");
+    assert!(bare.bare);
+    assert_eq!((bare.load.published, bare.load.delivery_ratio), (5, 1.0));
 }

@@ -27,9 +27,13 @@ use crate::{Error, Traffic};
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct BaselineConfig {
-    /// Nodes in the mesh; each connects to every other, as csirtmesh nodes
-    /// of a forum do.
+    /// Nodes in the mesh.
     pub nodes: usize,
+    /// `None`: each node connects to every other, as csirtmesh nodes of a
+    /// forum do. `Some(k)`: each dials `k` pseudo-random earlier nodes (a
+    /// random graph like `testnet sim`'s, for meshes too big to connect
+    /// fully).
+    pub dials: Option<usize>,
     /// Messages to publish, from the nodes in turn.
     pub messages: usize,
     /// Size of each message's data, bytes (at least 16).
@@ -75,13 +79,36 @@ pub async fn run(config: &BaselineConfig) -> Result<BaselineReport, Error> {
     let latencies: Arc<Mutex<Vec<u64>>> = Arc::default();
     let mut nodes = Vec::new();
     let mut addrs: Vec<Multiaddr> = Vec::new();
-    for _ in 0..config.nodes {
-        let (tx, addr) = spawn_node(&addrs, epoch, latencies.clone()).await?;
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..config.nodes {
+        let dial: Vec<Multiaddr> = match config.dials {
+            None => addrs.clone(),
+            Some(k) => {
+                let mut picked: Vec<usize> = Vec::new();
+                while picked.len() < k.min(i) {
+                    // xorshift64: reproducible, no dependency.
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    let j = (rng % i as u64) as usize;
+                    if !picked.contains(&j) {
+                        picked.push(j);
+                    }
+                }
+                picked.into_iter().map(|j| addrs[j].clone()).collect()
+            }
+        };
+        let (tx, addr) = spawn_node(&dial, epoch, latencies.clone()).await?;
         nodes.push(tx);
         addrs.push(addr);
     }
-    // Wait for gossip meshes to form: every node with min(n-1, 4) mesh peers.
-    let want = (config.nodes - 1).min(4);
+    // Wait for gossip meshes to form: every node with min(n-1, 4) mesh peers
+    // when all are connected; one (as in `testnet sim`) in a random graph,
+    // where an early node may have few links.
+    let want = match config.dials {
+        None => (config.nodes - 1).min(4),
+        Some(_) => 1,
+    };
     let formed = Instant::now();
     loop {
         let mut ready = true;

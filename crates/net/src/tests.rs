@@ -175,6 +175,7 @@ async fn the_relay_serves_members_nodes_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_baseline_delivers_everything() {
     let report = crate::baseline::run(&crate::baseline::BaselineConfig {
+        dials: None,
         nodes: 3,
         messages: 5,
         payload_bytes: 64,
