@@ -287,6 +287,16 @@ pub struct DrillReport {
     pub resources: crate::harness::ResourceSummary,
 }
 
+impl DrillReport {
+    /// Records a timeline fault as applied (`line` says what it did).
+    fn record_fault(&mut self, f: &Fault, line: &str) {
+        if f.action == FaultAction::Kill {
+            self.kills += f.teams.len();
+        }
+        self.faults.push(line.to_string());
+    }
+}
+
 /// A publication to check at the end.
 struct Sent {
     id: String,
@@ -414,7 +424,6 @@ async fn drill(
     let mut sent: Vec<Sent> = Vec::new();
     let mut chaos = Chaos::default();
     let mut next_victim = 0;
-    let mut partition_start = Instant::now();
     let mut timeline: std::collections::VecDeque<Fault> = {
         let mut f = cfg.faults.clone();
         f.sort_by_key(|f| f.at_ms);
@@ -431,21 +440,13 @@ async fn drill(
             .is_some_and(|f| burst.elapsed() >= Duration::from_millis(f.at_ms))
         {
             if let Some(f) = timeline.pop_front() {
-                if f.action == FaultAction::Partition {
-                    partition_start = Instant::now();
-                }
                 let line = chaos.apply(net, cfg, names, &peer_ids, &f).await?;
-                if f.action == FaultAction::Kill {
-                    report.kills += f.teams.len();
-                }
-                report.faults.push(line.clone());
+                report.record_fault(&f, &line);
                 say(&format!("[{i}/{}] {line}", cfg.incidents));
             }
         }
         if cfg.partition && i == partition_from {
-            chaos.side = Some(half.clone());
-            chaos.block_all(net, names, &peer_ids).await?;
-            partition_start = Instant::now();
+            chaos.partition(net, names, &peer_ids, half.clone()).await?;
             say(&format!(
                 "[{i}/{}] partition: {} | {} teams",
                 cfg.incidents,
@@ -587,14 +588,8 @@ async fn drill(
     // Faults timed after the last publication still happen.
     while let Some(f) = timeline.pop_front() {
         tokio::time::sleep_until((burst + Duration::from_millis(f.at_ms)).into()).await;
-        if f.action == FaultAction::Partition {
-            partition_start = Instant::now();
-        }
         let line = chaos.apply(net, cfg, names, &peer_ids, &f).await?;
-        if f.action == FaultAction::Kill {
-            report.kills += f.teams.len();
-        }
-        report.faults.push(line.clone());
+        report.record_fault(&f, &line);
         say(&format!("[end] {line}"));
     }
     // Everyone back up and running, then heal.
@@ -616,13 +611,13 @@ async fn drill(
     for n in chaos.down.keys().cloned().collect::<Vec<_>>() {
         chaos.restart(net, cfg, names, &peer_ids, &n).await?;
     }
-    if chaos.side.is_some() {
+    if let Some(since) = chaos.partitioned_at {
         // Hold the split long enough for both sides to diverge for real.
-        let held = partition_start.elapsed();
+        let held = since.elapsed();
         if held < MIN_PARTITION {
             tokio::time::sleep(MIN_PARTITION - held).await;
         }
-        report.partition_ms = partition_start.elapsed().as_millis() as u64;
+        report.partition_ms = since.elapsed().as_millis() as u64;
         chaos.heal(net, names).await?;
         say(&format!(
             "healed the partition after {} ms",
@@ -863,6 +858,8 @@ struct Chaos {
     down: HashMap<String, usize>,
     paused: HashSet<String>,
     side: Option<HashSet<String>>,
+    /// When the partition in force began.
+    partitioned_at: Option<Instant>,
 }
 
 impl Chaos {
@@ -919,8 +916,8 @@ impl Chaos {
                 }
             }
             FaultAction::Partition => {
-                self.side = Some(f.teams.iter().cloned().collect());
-                self.block_all(net, names, peer_ids).await?;
+                self.partition(net, names, peer_ids, f.teams.iter().cloned().collect())
+                    .await?;
                 done = f.teams.clone();
             }
             FaultAction::Heal => {
@@ -955,13 +952,16 @@ impl Chaos {
         self.sync_blocks(net, names, peer_ids, n).await
     }
 
-    /// Applies the partition to every running node.
-    async fn block_all(
-        &self,
+    /// Splits the mesh: `side` against the rest, on every running node.
+    async fn partition(
+        &mut self,
         net: &Testnet,
         names: &[String],
         peer_ids: &HashMap<String, String>,
+        side: HashSet<String>,
     ) -> Result<()> {
+        self.side = Some(side);
+        self.partitioned_at = Some(Instant::now());
         for n in names.iter().filter(|n| self.running(n)) {
             self.sync_blocks(net, names, peer_ids, n).await?;
         }
@@ -971,6 +971,7 @@ impl Chaos {
     /// Lifts the partition on every running node.
     async fn heal(&mut self, net: &Testnet, names: &[String]) -> Result<()> {
         self.side = None;
+        self.partitioned_at = None;
         for n in names.iter().filter(|n| self.running(n)) {
             unblock(net, n).await?;
         }
