@@ -229,11 +229,6 @@ pub struct Node {
     /// Join requests (profiles of non-members) accepted per forwarding peer
     /// in the current minute: (minute, count).
     join_requests: HashMap<PeerId, (u64, u32)>,
-    /// Recipient-hint keys shared with each author, by the author's age
-    /// recipient they were computed from (one X25519 agreement per author,
-    /// recomputed when its profile names another key). `None`: the author's
-    /// key gives no hint key, so age decides.
-    hint_keys: HashMap<TeamId, (String, Option<seal::HintKey>)>,
     /// GREEN sender keys already read from the store and parsed (a key never
     /// changes under its id), so each GREEN envelope does not pay a look-up
     /// and an X25519 base-point multiplication.
@@ -285,7 +280,6 @@ impl Node {
             counters: Counters::default(),
             sync_results,
             sync_set: sync::Set::new(),
-            hint_keys: HashMap::new(),
             sender_keys: HashMap::new(),
         };
         node.sync_set = node.store.keys()?.into_iter().collect();
@@ -775,26 +769,21 @@ impl Node {
         }
     }
 
-    /// Whether an envelope sealed to named teams carries our recipient hint.
-    /// Without the author's profile (or a usable key in it) there is no hint
-    /// to check, and age decides.
-    fn addressed_to_us(&mut self, env: &VerifiedEnvelope) -> bool {
+    /// Whether an envelope sealed to named teams carries our recipient hint
+    /// (the hint key with its author is computed once and kept by
+    /// [`TeamKeys`]). Without the author's profile, or a usable key in it,
+    /// there is no hint to check, and age decides.
+    fn addressed_to_us(&self, env: &VerifiedEnvelope) -> bool {
         let author = env.content().author;
         let Some(profile) = self.members.profile(&author) else {
             return true;
         };
-        let fresh = matches!(self.hint_keys.get(&author), Some((r, _)) if *r == profile.recipient);
-        if !fresh {
-            let key = seal::parse_recipient(&profile.recipient)
-                .and_then(|r| self.keys.hint_key(&r))
-                .inspect_err(|e| tracing::warn!(team = %author.short(), error = %e, "no recipient-hint key with this team"))
-                .ok();
-            self.hint_keys
-                .insert(author, (profile.recipient.clone(), key));
-        }
-        match &self.hint_keys[&author].1 {
-            Some(key) => seal::addressed_to(env, key),
-            None => true,
+        match seal::parse_recipient(&profile.recipient).and_then(|r| self.keys.hint_key(&r)) {
+            Ok(key) => seal::addressed_to(env, &key),
+            Err(e) => {
+                tracing::debug!(team = %author.short(), error = %e, "no recipient-hint key with this team");
+                true
+            }
         }
     }
 

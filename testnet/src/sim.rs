@@ -658,7 +658,6 @@ async fn team_loop(
     shared: Arc<Shared>,
 ) {
     let mut seen: HashSet<EnvelopeId> = HashSet::new();
-    let mut hint_keys = HashMap::new();
     while let Some(event) = events.recv().await {
         let Event::Gossip {
             message_id,
@@ -668,7 +667,7 @@ async fn team_loop(
         else {
             continue;
         };
-        let verdict = match check(&data, &keys, &shared, &mut hint_keys) {
+        let verdict = match check(&data, &keys, &shared) {
             Err(()) => Validation::Reject,
             Ok((id, _)) if !seen.insert(id) => Validation::Ignore,
             Ok((id, opened)) => {
@@ -688,14 +687,8 @@ async fn team_loop(
 }
 
 /// Decode, membership, signature, then open if possible (with the sender
-/// key, or by recipient hint and age): `(id, opened)`. `hint_keys` caches
-/// this team's hint key with each author, as a node does.
-fn check(
-    data: &[u8],
-    keys: &TeamKeys,
-    shared: &Shared,
-    hint_keys: &mut HashMap<TeamId, Option<seal::HintKey>>,
-) -> Result<(EnvelopeId, bool), ()> {
+/// key, or by recipient hint and age): `(id, opened)`.
+fn check(data: &[u8], keys: &TeamKeys, shared: &Shared) -> Result<(EnvelopeId, bool), ()> {
     let envelope = Envelope::decode(data).map_err(|_| ())?;
     let author = envelope.content.author;
     let Some(recipient) = shared.members.get(&author) else {
@@ -715,11 +708,8 @@ fn check(
             to: SealedTo::Teams { .. },
             ..
         } => {
-            hint_keys
-                .entry(author)
-                .or_insert_with(|| keys.hint_key(recipient).ok())
-                .as_ref()
-                .is_some_and(|k| seal::addressed_to(&verified, k))
+            keys.hint_key(recipient)
+                .is_ok_and(|k| seal::addressed_to(&verified, &k))
                 && seal::open(&verified, keys.age_identity()).is_ok()
         }
         _ => false,
