@@ -5,6 +5,15 @@
 //! correlated with their `oneshot` reply by `OutboundRequestId`; the node
 //! owns everything above. The loop ends when the shutdown token fires or the
 //! command channel closes (every `Client` dropped).
+//!
+//! Why the loop never awaits the node: the node awaits answers from this
+//! loop (publish, status). If this loop waited for room in the event channel
+//! while the node waited for an answer, both would stop. So an event the
+//! node has no room for is held in [`EventLoop::undelivered`]; while it is
+//! held the swarm is not polled (backpressure to peers through their
+//! connections' flow control), but commands are still served. The `select!`
+//! is biased: shutdown, then commands, then timers, then delivery, then the
+//! swarm.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -44,6 +53,9 @@ pub struct EventLoop {
     registry: Registry,
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
+    /// An event the node had no room for yet; delivered before the swarm is
+    /// polled again.
+    undelivered: Option<Event>,
     topic: IdentTopic,
     config: Config,
     /// Sync requests in flight, by id, with where their answer goes.
@@ -150,6 +162,7 @@ impl EventLoop {
             swarm,
             commands,
             events,
+            undelivered: None,
             config,
             pending_requests: HashMap::new(),
             connected: HashSet::new(),
@@ -167,34 +180,33 @@ impl EventLoop {
         discovery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut score_check = tokio::time::interval(SCORE_CHECK_INTERVAL);
         score_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A second handle, so a permit it grants borrows no part of `self`.
+        let events = self.events.clone();
         loop {
             tokio::select! {
+                biased;
                 _ = shutdown.cancelled() => break,
                 command = self.commands.recv() => match command {
                     Some(c) => self.on_command(c),
                     None => break,
                 },
-                event = self.swarm.select_next_some() => {
-                    if self.on_swarm_event(event).await.is_err() {
-                        break;
-                    }
-                }
                 _ = score_check.tick() => self.drop_graylisted_peers(),
-                _ = discovery.tick() => {
-                    self.listen_through_relays();
-                    if self.connected.is_empty() {
-                        // Alone (our bootstrap peers were down when we
-                        // started, or we were cut off): try them again.
-                        for addr in self.config.bootstrap.clone() {
-                            let _ = self.swarm.dial(addr);
+                _ = discovery.tick() => self.discover(),
+                permit = events.reserve(), if self.undelivered.is_some() => match permit {
+                    Ok(permit) => {
+                        if let Some(e) = self.undelivered.take() {
+                            permit.send(e);
                         }
-                    } else if self.connected.len() < self.config.target_peers {
-                        // Look for more peers (a random walk). Each query
-                        // connects to the peers it asks, so a node with
-                        // enough links does not walk. Errors only when the
-                        // routing table is empty; nothing to do then.
-                        if let Some(k) = self.swarm.behaviour_mut().kademlia.as_mut() {
-                            let _ = k.bootstrap();
+                    }
+                    // The node dropped its receiver: it has stopped.
+                    Err(_) => break,
+                },
+                event = self.swarm.select_next_some(), if self.undelivered.is_none() => {
+                    if let Some(e) = self.on_swarm_event(event) {
+                        match self.events.try_send(e) {
+                            Ok(()) => {}
+                            Err(mpsc::error::TrySendError::Full(e)) => self.undelivered = Some(e),
+                            Err(mpsc::error::TrySendError::Closed(_)) => break,
                         }
                     }
                 }
@@ -204,6 +216,26 @@ impl EventLoop {
             let _ = reply.send(Err(Error::Stopped));
         }
         tracing::debug!("network event loop stopped");
+    }
+
+    /// The discovery tick: listen through relays that are down, dial the
+    /// bootstrap peers again when alone, walk the DHT when short of peers.
+    fn discover(&mut self) {
+        self.listen_through_relays();
+        if self.connected.is_empty() {
+            // Alone (our bootstrap peers were down when we started, or we
+            // were cut off): try them again.
+            for addr in self.config.bootstrap.clone() {
+                let _ = self.swarm.dial(addr);
+            }
+        } else if self.connected.len() < self.config.target_peers {
+            // Look for more peers (a random walk). Each query connects to
+            // the peers it asks, so a node with enough links does not walk.
+            // Errors only when the routing table is empty; nothing to do then.
+            if let Some(k) = self.swarm.behaviour_mut().kademlia.as_mut() {
+                let _ = k.bootstrap();
+            }
+        }
     }
 
     /// Whether an incoming gossip message is lost on an emulated lossy
@@ -358,9 +390,9 @@ impl EventLoop {
         }
     }
 
-    /// Returns `Err` when the node has dropped the event receiver.
-    async fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) -> Result<(), ()> {
-        let out = match event {
+    /// Handles a swarm event; returns what the node is to be told, if anything.
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) -> Option<Event> {
+        match event {
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,
                 message_id,
@@ -368,7 +400,7 @@ impl EventLoop {
             })) => {
                 #[cfg(feature = "link-emulation")]
                 if self.lost_on_link(&message_id, &propagation_source) {
-                    return Ok(());
+                    return None;
                 }
                 Some(Event::Gossip {
                     message_id,
@@ -471,7 +503,7 @@ impl EventLoop {
                 }
                 self.dialling.remove(&peer_id);
                 if num_established.get() != 1 {
-                    return Ok(());
+                    return None;
                 }
                 if self
                     .circuits
@@ -493,7 +525,7 @@ impl EventLoop {
                     set.remove(&connection_id);
                 }
                 if num_established > 0 {
-                    return Ok(());
+                    return None;
                 }
                 self.relayed.remove(&peer_id);
                 self.connected.remove(&peer_id);
@@ -539,10 +571,6 @@ impl EventLoop {
                 None
             }
             _ => None,
-        };
-        match out {
-            Some(e) => self.events.send(e).await.map_err(|_| ()),
-            None => Ok(()),
         }
     }
 }

@@ -12,7 +12,7 @@
 //! cancelled or every `Client` is dropped.
 //!
 //! ```text
-//!   node ──Command (mpsc 256)──▶ EventLoop ──Event (mpsc 1024)──▶ node
+//!   node ──Command (mpsc 2048)──▶ EventLoop ──Event (mpsc 1024)──▶ node
 //!                                   │ owns
 //!                                   ▼
 //!   Swarm<Behaviour>: gossipsub · kademlia · identify · ping · request-response (sync)
@@ -107,6 +107,10 @@ pub enum Error {
     /// The event loop has stopped.
     #[error("the network event loop has stopped")]
     Stopped,
+    /// The command queue is full: a command that waits for no answer is
+    /// dropped rather than make its caller wait.
+    #[error("the network's command queue is full; try again")]
+    Busy,
 }
 
 /// Network settings. `Default` is a working local setup.
@@ -146,6 +150,9 @@ pub struct Config {
     /// Find peers through Kademlia. Off only in simulations, where each
     /// node is given the peers to dial.
     pub discovery: bool,
+    /// Events the node may fall behind by before the loop stops reading
+    /// the swarm (backpressure to peers). Commands are served meanwhile.
+    pub event_capacity: usize,
 }
 
 /// Emulated link conditions on this node's incoming links.
@@ -199,6 +206,7 @@ impl Default for Config {
             emulation: None,
             target_peers: 64,
             discovery: true,
+            event_capacity: EVENT_CAPACITY,
         }
     }
 }
@@ -327,10 +335,16 @@ pub struct Client {
     tx: mpsc::Sender<Command>,
 }
 
-/// Capacity of the command channel: the node issues a handful of commands per
-/// envelope, and a full channel makes callers wait rather than grow memory.
-const COMMAND_CAPACITY: usize = 256;
-/// Capacity of the event channel; when the node falls behind, the loop waits.
+/// Capacity of the command channel. The loop serves commands before anything
+/// else, and the node sends about one per event (a verdict, an answer), so
+/// twice the event capacity leaves room for a whole burst's answers plus the
+/// API's calls. Commands without an answer never wait for room
+/// ([`Error::Busy`]); calls with an answer wait for the loop, which never
+/// waits for the node.
+const COMMAND_CAPACITY: usize = 2 * EVENT_CAPACITY;
+/// Default capacity of the event channel ([`Config::event_capacity`]): a
+/// burst of gossip this large waits for the node; the loop stops reading
+/// the swarm meanwhile but keeps serving commands.
 const EVENT_CAPACITY: usize = 1024;
 
 /// Builds the network: a client, the event receiver, and the loop to spawn.
@@ -339,12 +353,20 @@ pub fn new(
     config: Config,
 ) -> Result<(Client, mpsc::Receiver<Event>, EventLoop), Error> {
     let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
-    let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
+    let (event_tx, event_rx) = mpsc::channel(config.event_capacity.max(1));
     let event_loop = EventLoop::new(key.0, config, rx, event_tx)?;
     Ok((Client { tx }, event_rx, event_loop))
 }
 
 impl Client {
+    /// Queues a command that waits for no answer, without waiting for room.
+    fn send_now(&self, command: Command) -> Result<(), Error> {
+        self.tx.try_send(command).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => Error::Busy,
+            mpsc::error::TrySendError::Closed(_) => Error::Stopped,
+        })
+    }
+
     async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
         let (reply, rx) = oneshot::channel();
         self.tx
@@ -360,20 +382,17 @@ impl Client {
     }
 
     /// Reports the node's verdict on a gossip message.
-    pub async fn validate(
+    pub fn validate(
         &self,
         message_id: MessageId,
         source: PeerId,
         verdict: Validation,
     ) -> Result<(), Error> {
-        self.tx
-            .send(Command::Validate {
-                message_id,
-                source,
-                verdict,
-            })
-            .await
-            .map_err(|_| Error::Stopped)
+        self.send_now(Command::Validate {
+            message_id,
+            source,
+            verdict,
+        })
     }
 
     /// Sends a sync request and waits for the answer (bounded by the request timeout).
@@ -383,11 +402,8 @@ impl Client {
     }
 
     /// Answers a sync request.
-    pub async fn respond(&self, channel: ResponseChannel, data: Vec<u8>) -> Result<(), Error> {
-        self.tx
-            .send(Command::Respond { channel, data })
-            .await
-            .map_err(|_| Error::Stopped)
+    pub fn respond(&self, channel: ResponseChannel, data: Vec<u8>) -> Result<(), Error> {
+        self.send_now(Command::Respond { channel, data })
     }
 
     /// Dials an address.
@@ -396,36 +412,24 @@ impl Client {
     }
 
     /// Closes every connection to a peer (after it misbehaved).
-    pub async fn disconnect(&self, peer: PeerId) -> Result<(), Error> {
-        self.tx
-            .send(Command::Disconnect { peer })
-            .await
-            .map_err(|_| Error::Stopped)
+    pub fn disconnect(&self, peer: PeerId) -> Result<(), Error> {
+        self.send_now(Command::Disconnect { peer })
     }
 
     /// Blocks peers: their connections are closed and refused until unblocked.
-    pub async fn block(&self, peers: Vec<PeerId>) -> Result<(), Error> {
-        self.tx
-            .send(Command::Block { peers })
-            .await
-            .map_err(|_| Error::Stopped)
+    pub fn block(&self, peers: Vec<PeerId>) -> Result<(), Error> {
+        self.send_now(Command::Block { peers })
     }
 
     /// Sets which peers may reserve and use this node's relay (members'
-    /// nodes). Does not wait: called from the node's synchronous paths; if the
-    /// command channel is full the next membership change sets it again.
+    /// nodes). If the queue is full the next membership change sets it again.
     pub fn set_relay_allowed(&self, peers: Vec<PeerId>) -> Result<(), Error> {
-        self.tx
-            .try_send(Command::RelayAllowed { peers })
-            .map_err(|_| Error::Stopped)
+        self.send_now(Command::RelayAllowed { peers })
     }
 
     /// Lifts every block.
-    pub async fn unblock_all(&self) -> Result<(), Error> {
-        self.tx
-            .send(Command::UnblockAll)
-            .await
-            .map_err(|_| Error::Stopped)
+    pub fn unblock_all(&self) -> Result<(), Error> {
+        self.send_now(Command::UnblockAll)
     }
 
     /// The network's status.

@@ -81,7 +81,7 @@ async fn gossip_and_sync_between_two_nodes() {
     .await;
     assert_eq!(data, b"envelope bytes");
     assert_eq!(id, MessageId::from(blake3::hash(&data).as_bytes().to_vec()));
-    a.validate(id, source, Validation::Accept).await.unwrap();
+    a.validate(id, source, Validation::Accept).unwrap();
 
     // Sync: A asks B, B answers.
     let b_peer = b.status().await.unwrap().peer_id;
@@ -95,7 +95,7 @@ async fn gossip_and_sync_between_two_nodes() {
     })
     .await;
     assert_eq!(data, b"what do you have?");
-    b.respond(channel, b"everything".to_vec()).await.unwrap();
+    b.respond(channel, b"everything".to_vec()).unwrap();
     let got = timeout(WAIT, answer).await.unwrap().unwrap().unwrap();
     assert_eq!(got, b"everything");
 
@@ -106,6 +106,75 @@ async fn gossip_and_sync_between_two_nodes() {
     assert_eq!(traffic.gossip_duplicates, 0, "{traffic:?}");
     assert!(traffic.bytes_in > 0 && traffic.bytes_out > 0, "{traffic:?}");
 
+    shutdown.cancel();
+    timeout(WAIT, a_task).await.unwrap().unwrap();
+    timeout(WAIT, b_task).await.unwrap().unwrap();
+}
+
+/// A node that stops reading events (busy, or waiting on the network itself)
+/// must not stop the network from answering it: with the event channel full
+/// of gossip, status and publish still answer, and nothing queued is lost.
+#[tokio::test]
+async fn a_full_event_channel_does_not_stall_commands() {
+    const SENT: usize = 40;
+    let shutdown = CancellationToken::new();
+    let a_cfg = Config {
+        event_capacity: 4,
+        ..config(vec![])
+    };
+    let (a, mut a_events, a_loop) = new(NodeKey::generate(), a_cfg).unwrap();
+    let a_task = tokio::spawn(a_loop.run(shutdown.clone()));
+    let a_addr = next_matching(&mut a_events, |e| match e {
+        Event::Listening { addr } => Some(addr),
+        _ => None,
+    })
+    .await;
+    let (b, mut b_events, b_loop) = new(NodeKey::generate(), config(vec![a_addr])).unwrap();
+    let b_task = tokio::spawn(b_loop.run(shutdown.clone()));
+    next_matching(&mut b_events, |e| {
+        matches!(e, Event::Subscribed { .. }).then_some(())
+    })
+    .await;
+    // B floods A; A reads none of it, so A's four event slots fill.
+    for i in 0..SENT {
+        timeout(WAIT, async {
+            while let Err(Error::NoPeers) = b.publish(format!("flood {i}").into_bytes()).await {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("B publishes");
+    }
+    // Wait (bounded) until A's loop holds more than its channel takes:
+    // then it is parked on an event the node has not read.
+    timeout(WAIT, async {
+        while a_events.capacity() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("A's event channel fills");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The commands a node handler awaits still answer.
+    let status = timeout(WAIT, a.status()).await;
+    assert!(status.is_ok(), "status stalled behind a full event channel");
+    let publish = timeout(WAIT, a.publish(b"from A".to_vec())).await;
+    assert!(
+        publish.is_ok(),
+        "publish stalled behind a full event channel"
+    );
+    // Draining the events delivers every flooded message, none dropped.
+    let mut got = 0;
+    while got < SENT {
+        next_matching(&mut a_events, |e| match e {
+            Event::Gossip {
+                message_id, source, ..
+            } => Some((message_id, source)),
+            _ => None,
+        })
+        .await;
+        got += 1;
+    }
     shutdown.cancel();
     timeout(WAIT, a_task).await.unwrap().unwrap();
     timeout(WAIT, b_task).await.unwrap().unwrap();
