@@ -9,12 +9,14 @@
 //! - [`validate`]: the one validation function every arriving envelope goes
 //!   through (gossip, sync, the local API alike), returning a [`Verdict`].
 //! - [`incident`]: an incident's state as a deterministic fold of its thread.
+//! - [`admission`]: bounds on join requests (per forwarding peer, pending).
 //! - [`clock`]: the hybrid logical clock that stamps envelopes.
 //!
 //! The crate is named `csirtmesh-core` and imported as `mesh_core`, because
 //! `core` is the name of Rust's own core library.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod admission;
 pub mod clock;
 pub mod directory;
 pub mod incident;

@@ -6,7 +6,7 @@
 //! proven by the [`VerifiedEnvelope`] type; this decides what the mesh's rules
 //! say about a well-formed, authentic envelope.
 
-use proto::{Kind, MeshId, Tlp};
+use proto::{Kind, MembershipAct, MeshId, TeamId, Tlp};
 use seal::VerifiedEnvelope;
 
 use crate::{Membership, membership::Refusal};
@@ -80,6 +80,62 @@ pub enum Reason {
     RateLimited(String),
 }
 
+impl Reason {
+    /// The reason's name without its details, for counting and for logging
+    /// one line per peer and kind of refusal.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reason::Malformed(_) => "malformed",
+            Reason::BadSignature(_) => "bad-signature",
+            Reason::WrongMesh(_) => "wrong-mesh",
+            Reason::NotAMember(_) => "not-a-member",
+            Reason::NotYetAdmitted(_) => "not-yet-admitted",
+            Reason::Revoked { .. } => "revoked",
+            Reason::BadMembershipAct(_) => "bad-membership-act",
+            Reason::BadProfile(_) => "bad-profile",
+            Reason::FromTheFuture(_) => "from-the-future",
+            Reason::Duplicate => "duplicate",
+            Reason::Retracted => "retracted",
+            Reason::BadRetraction(_) => "bad-retraction",
+            Reason::RateLimited(_) => "rate-limited",
+        }
+    }
+}
+
+/// The rule for tombstones: a team retracts only its own incident
+/// envelopes. `target` is the retracted envelope's author and kind when this
+/// node holds it; a tombstone for an envelope not held yet is kept, and the
+/// rule applies when (if) the target arrives.
+pub fn check_retraction(author: &TeamId, target: Option<(TeamId, Kind)>) -> Result<(), Reason> {
+    match target {
+        Some((target_author, _)) if &target_author != author => Err(Reason::BadRetraction(
+            "a team retracts only its own envelopes".into(),
+        )),
+        Some((_, kind)) if kind != Kind::Incident => Err(Reason::BadRetraction(
+            "only incident envelopes can be retracted".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The rule for a key rotation: the new key signs its consent (the mesh and
+/// the old key), so nobody can rotate a team onto a key it does not hold.
+/// Other acts pass.
+pub fn check_rotation(mesh: &MeshId, author: &TeamId, act: &MembershipAct) -> Result<(), Reason> {
+    if let MembershipAct::RotateKey { new, proof } = act {
+        let msg = proto::membership::rotation_message(mesh, author);
+        seal::verify(
+            new,
+            "key rotation",
+            proto::context::KEY_ROTATION,
+            &msg,
+            proof,
+        )
+        .map_err(|e| Reason::BadMembershipAct(e.to_string()))?;
+    }
+    Ok(())
+}
+
 /// Decides on an authentic envelope.
 pub fn check(
     envelope: &VerifiedEnvelope,
@@ -117,7 +173,7 @@ pub fn check(
 
 #[cfg(test)]
 mod tests {
-    use proto::{Body, EnvelopeContent, IncidentPayload, InnerContent, Payload, TeamId};
+    use proto::{Body, EnvelopeContent, IncidentPayload, InnerContent, Payload};
     use seal::TeamKeys;
 
     use super::*;
