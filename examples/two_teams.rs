@@ -15,7 +15,7 @@ use csirtmesh::{
     api::{client::ApiClient, types::NewIncident},
     config::{Config, FileConfig},
     datadir::{DataDir, InitOptions},
-    node::now_ms,
+    now_ms,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -76,7 +76,7 @@ async fn main() -> Result<()> {
         .open(&NewIncident {
             title: "Phishing kit on 203.0.113.7".into(),
             description: "Please take it down; the kit harvests bank credentials.".into(),
-            tlp: "amber".into(),
+            tlp: csirtmesh::api::types::Label(proto::Tlp::Amber),
             to: vec!["CSIRT-B".into()],
         })
         .await?;

@@ -5,9 +5,12 @@
 //!
 //! - [`datadir`]: keys, profile, charter and database on disk;
 //! - [`config`]: TOML config and flags, validated once;
-//! - [`node`]: the one event loop, net <-> seal <-> core <-> store, and the
-//!   one validation path every envelope goes through;
-//! - [`api`]: the local admin API (HTTP/JSON on loopback) and its client;
+//! - [`node`]: the node's state and every command on it, with no network and
+//!   no clock, and the one validation path every envelope goes through;
+//! - [`event_loop`]: the one loop that routes network events, API requests
+//!   and anti-entropy to the node and carries out its network effects;
+//! - [`api`]: the local admin API (HTTP/JSON on loopback), its typed
+//!   requests, answers and errors, the JSON views, and its client;
 //! - [`cli`]: the `csirtmesh` command line.
 //!
 //! To embed a node in another program, build a [`config::Config`] and call
@@ -18,9 +21,13 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod datadir;
+pub mod event_loop;
 pub mod node;
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::Path,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use anyhow::{Context, Result, bail};
 use datadir::{DataDir, files};
@@ -31,6 +38,19 @@ use tokio_util::sync::CancellationToken;
 
 /// How long shutdown waits for the network and API tasks.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Capacity of the API's request channel to the loop: an operator's calls
+/// are few; a full channel makes a handler wait (bounded by its timeout).
+const API_CAPACITY: usize = 64;
+
+/// Milliseconds since the epoch: the one clock read, at the edge (the event
+/// loop and the command line hand it to everything else).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
 
 /// Runs a node until `shutdown` is cancelled.
 pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<()> {
@@ -65,7 +85,7 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
     let (client, events, event_loop) = net::new(dir.node_key()?, net_config)?;
     let net_task = tokio::spawn(event_loop.run(shutdown.child_token()));
 
-    let (api_tx, api_rx) = mpsc::channel(64);
+    let (api_tx, api_rx) = mpsc::channel(API_CAPACITY);
     let (api_addr, serve) = api::bind(
         config.api_listen,
         dir.api_token()?,
@@ -81,17 +101,10 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
     let api_task = tokio::spawn(serve);
     tracing::info!(team = %profile.name, mesh = %charter.name, api = %api_addr, "node running");
 
-    let (sync_tx, sync_rx) = mpsc::channel(64);
-    let node = node::Node::new(store, keys, own_profile, charter, founders, client, sync_tx)?
+    let node = node::Node::new(store, keys, own_profile, charter, founders, now_ms())?
         .with_data_dir(dir.clone());
-    let result = node
-        .run_loop(
-            events,
-            api_rx,
-            sync_rx,
-            config.sync_interval,
-            shutdown.clone(),
-        )
+    let result = event_loop::EventLoop::new(node, client)
+        .run(events, api_rx, config.sync_interval, shutdown.clone())
         .await;
     shutdown.cancel();
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, net_task).await;
@@ -109,7 +122,7 @@ pub fn recover_key_rotation(dir: &DataDir, store: &Store) -> Result<()> {
     let Some(next_secret) = dir.next_signing_key()? else {
         let keys = dir.team_keys()?;
         if dir.profile()?.1.team != keys.team_id() {
-            resign_profile(dir, &keys)?;
+            resign_profile(dir, &keys, now_ms())?;
         }
         return Ok(());
     };
@@ -131,7 +144,7 @@ pub fn recover_key_rotation(dir: &DataDir, store: &Store) -> Result<()> {
     });
     if published {
         std::fs::rename(dir.file(files::TEAM_KEY_NEXT), dir.file(files::TEAM_KEY))?;
-        resign_profile(dir, &next)?;
+        resign_profile(dir, &next, now_ms())?;
         tracing::warn!(new = %next.team_id().short(), "finished an interrupted key rotation");
     } else {
         std::fs::remove_file(dir.file(files::TEAM_KEY_NEXT))?;
@@ -141,10 +154,14 @@ pub fn recover_key_rotation(dir: &DataDir, store: &Store) -> Result<()> {
 }
 
 /// Re-signs the team's profile with `keys` (after a key rotation).
-pub fn resign_profile(dir: &DataDir, keys: &seal::TeamKeys) -> Result<proto::SignedProfile> {
+pub fn resign_profile(
+    dir: &DataDir,
+    keys: &seal::TeamKeys,
+    now: u64,
+) -> Result<proto::SignedProfile> {
     let (_, mut profile) = dir.profile_unchecked()?;
     profile.team = keys.team_id();
-    profile.updated_at = node::now_ms().max(profile.updated_at + 1);
+    profile.updated_at = now.max(profile.updated_at + 1);
     let signed = seal::sign_profile(keys, &profile)?;
     datadir::replace(&dir.file(files::PROFILE), &signed.to_bytes()?, 0o644)?;
     Ok(signed)

@@ -19,7 +19,7 @@ use std::{
 };
 
 use anyhow::{Result, bail};
-use csirtmesh::api::types::NewIncident;
+use csirtmesh::api::types::{Label, NewIncident};
 use serde::Serialize;
 
 use crate::harness::{NodeCommand, Testnet, process_resources};
@@ -208,7 +208,7 @@ async fn publish(net: &Testnet, author: &str, i: usize, case: &GossipCase) -> Re
     let req = NewIncident {
         title: format!("bench {i}"),
         description: "x".repeat(case.payload_bytes),
-        tlp: "green".into(),
+        tlp: Label(proto::Tlp::Green),
         to: vec![],
     };
     Ok(net.api(author)?.open(&req).await?.id)

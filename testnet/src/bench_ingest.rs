@@ -197,18 +197,12 @@ pub fn ingest(n: usize, runs: usize) -> Result<IngestReport> {
         .map(|(i, k)| profile(k, &format!("T{i}")))
         .collect();
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let mut ingest_rates = Vec::new();
     let mut batched_ingest_rates = Vec::new();
     for batched in [false, true] {
         for _ in 0..runs {
             let dir = tempfile::tempdir()?;
             let store = store::Store::open(&dir.path().join("bench.sqlite"))?;
-            let (client, _events, _loop) =
-                rt.block_on(async { net::new(net::NodeKey::generate(), net::Config::default()) })?;
-            let (tx, _rx) = tokio::sync::mpsc::channel(1);
             let (s, a) = me.secrets();
             let keys = TeamKeys::from_secrets(&s, &a)?;
             let mut node = Node::new(
@@ -217,8 +211,7 @@ pub fn ingest(n: usize, runs: usize) -> Result<IngestReport> {
                 founders[0].clone(),
                 charter.clone(),
                 profiles.clone(),
-                client,
-                tx,
+                csirtmesh::now_ms(),
             )?;
             let start = Instant::now();
             if batched {
@@ -227,12 +220,16 @@ pub fn ingest(n: usize, runs: usize) -> Result<IngestReport> {
                     .map(|e| e.envelope().bytes.clone())
                     .collect();
                 for chunk in bytes.chunks(256) {
-                    node.ingest_batch(chunk, Origin::Sync(net::PeerId::random()));
+                    node.ingest_batch(
+                        csirtmesh::now_ms(),
+                        chunk,
+                        Origin::Sync(net::PeerId::random()),
+                    );
                 }
                 batched_ingest_rates.push(n as f64 / start.elapsed().as_secs_f64());
             } else {
                 for e in &envelopes {
-                    node.ingest(&e.envelope().bytes, Origin::Local);
+                    node.ingest(csirtmesh::now_ms(), &e.envelope().bytes, Origin::Local);
                 }
                 ingest_rates.push(n as f64 / start.elapsed().as_secs_f64());
             }

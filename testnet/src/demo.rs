@@ -24,7 +24,9 @@ use std::{
 
 use anyhow::Result;
 use csirtmesh::{
-    api::types::{EnvelopeView, IncidentStep, NewIncident, NewReport, PeerBlock},
+    api::types::{
+        EnvelopeView, IncidentStep, Label, NewIncident, NewReport, PeerBlock, Status, StepAction,
+    },
     datadir::InitOptions,
 };
 use serde::Serialize;
@@ -250,7 +252,7 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
         .open(&NewIncident {
             title: "Phishing kit on 203.0.113.7".into(),
             description: "Credential-harvesting page imitating a bank; please take it down.".into(),
-            tlp: "amber".into(),
+            tlp: Label(proto::Tlp::Amber),
             to: vec![b.into()],
         })
         .await?;
@@ -276,12 +278,15 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
     let c1 = bc
         .comment(&incident, "Confirmed; contacting the hosting provider.")
         .await?;
-    let s1 = bc.set_status(&incident, "in-progress").await?;
+    let s1 = bc
+        .set_status(&incident, Status(proto::IncidentStatus::InProgress))
+        .await?;
     intended.add(&c1.id, &[a]);
     intended.add(&s1.id, &[a]);
     let r = Testnet::wait_for(STEP_TIMEOUT, || async {
         let i = net.api(a)?.incident(&incident).await?;
-        Ok(i.summary.status == "in-progress" && i.events.iter().any(|e| e.kind == "comment"))
+        Ok(i.summary.status.0 == proto::IncidentStatus::InProgress
+            && i.events.iter().any(|e| e.kind.as_str() == "comment"))
     })
     .await
     .map(|_| "A sees B's comment and the status in-progress".to_string());
@@ -324,7 +329,7 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
         .open(&NewIncident {
             title: "Advisory: credential-phishing campaign against regional banks".into(),
             description: "Indicators: login-secure-bank.example, 198.51.100.23".into(),
-            tlp: "green".into(),
+            tlp: Label(proto::Tlp::Green),
             to: vec![],
         })
         .await?;
@@ -363,7 +368,7 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
             country: Some("BR".into()),
             title: "Open resolver used in a DDoS".into(),
             description: "198.51.100.7 answers ANY queries for anyone".into(),
-            tlp: Some("amber".into()),
+            tlp: Some(Label(proto::Tlp::Amber)),
         })
         .await?;
     let report_id = routed.published.id.clone();
@@ -379,15 +384,15 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
         }
         Testnet::wait_for(STEP_TIMEOUT, || async { Ok(net.api(c)?.incident(&report_id).await?.summary.title.is_some()) })
             .await?;
-        let step = |action: &str, to: Vec<String>, note: &str| IncidentStep {
-            action: action.into(),
+        let step = |action: StepAction, to: Vec<String>, note: &str| IncidentStep {
+            action,
             to,
             note: note.into(),
         };
         let api_c = net.api(c).map_err(|e| e.to_string())?;
-        api_c.step(&report_id, &step("ack", vec![], "")).await.map_err(|e| e.to_string())?;
+        api_c.step(&report_id, &step(StepAction::Ack, vec![], "")).await.map_err(|e| e.to_string())?;
         let h = api_c
-            .step(&report_id, &step("handoff", vec![b.into()], "this is in your customer's network"))
+            .step(&report_id, &step(StepAction::Handoff, vec![b.into()], "this is in your customer's network"))
             .await
             .map_err(|e| e.to_string())?;
         intended.add(&h.id, &[b, a]);
@@ -397,7 +402,7 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
         .await?;
         net.api(b)
             .map_err(|e| e.to_string())?
-            .step(&report_id, &step("accept", vec![], ""))
+            .step(&report_id, &step(StepAction::Accept, vec![], ""))
             .await
             .map_err(|e| e.to_string())?;
         Testnet::wait_for(STEP_TIMEOUT, || async {
@@ -435,11 +440,12 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
     net.start(b).await?;
     let r = Testnet::wait_for(STEP_TIMEOUT, || async {
         let i = net.api(b)?.incident(&incident).await?;
-        let kept = i.summary.title.is_some() && i.summary.status == "in-progress";
+        let kept =
+            i.summary.title.is_some() && i.summary.status.0 == proto::IncidentStatus::InProgress;
         let caught_up = i
             .events
             .iter()
-            .any(|e| e.id == missed.id && e.kind == "comment");
+            .any(|e| e.id == missed.id && e.kind.as_str() == "comment");
         if !kept {
             anyhow::bail!("B lost its copy of the incident");
         }
@@ -557,7 +563,7 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
         .open(&NewIncident {
             title: "Advisory: the campaign moved to a new domain".into(),
             description: "Indicators: secure-login-bank.example".into(),
-            tlp: "green".into(),
+            tlp: Label(proto::Tlp::Green),
             to: vec![],
         })
         .await?;
@@ -640,7 +646,7 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
             .open(&NewIncident {
                 title: "Your customer's host scans our network".into(),
                 description: "192.0.2.44 -> 203.0.113.0/24, since 02:00 UTC".into(),
-                tlp: "amber".into(),
+                tlp: Label(proto::Tlp::Amber),
                 to: vec![d.into()],
             })
             .await
@@ -657,7 +663,7 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
             .map_err(|e| e.to_string())?;
         intended.add(&reply.id, &[b]);
         Testnet::wait_for(STEP_TIMEOUT, || async {
-            Ok(net.api(b)?.incident(&to_d_id).await?.events.iter().any(|e| e.kind == "comment"))
+            Ok(net.api(b)?.incident(&to_d_id).await?.events.iter().any(|e| e.kind.as_str() == "comment"))
         })
         .await?;
         Ok(format!(
@@ -685,7 +691,7 @@ async fn scenario(net: &mut Testnet, say: &Say, report: &mut Report) -> Result<(
                 got += usize::from(readable);
             } else if readable
                 && !author
-                && view.is_some_and(|e| !matches!(e.tlp.as_str(), "CLEAR" | "GREEN"))
+                && view.is_some_and(|e| !matches!(e.tlp.0, proto::Tlp::Clear | proto::Tlp::Green))
             {
                 leaks += 1;
             }

@@ -24,7 +24,7 @@ use std::{
 };
 
 use anyhow::{Result, bail};
-use csirtmesh::api::types::{EnvelopeView, NewIncident, PeerBlock};
+use csirtmesh::api::types::{EnvelopeView, Label, NewIncident, PeerBlock};
 use serde::Serialize;
 
 use crate::{
@@ -802,7 +802,11 @@ async fn publish(
     let req = NewIncident {
         title: format!("drill incident {i}"),
         description: "x".repeat(200),
-        tlp: if green { "green" } else { "amber" }.into(),
+        tlp: Label(if green {
+            proto::Tlp::Green
+        } else {
+            proto::Tlp::Amber
+        }),
         to: to.to_vec(),
     };
     Ok(net.api(author)?.open(&req).await?.id)
@@ -825,7 +829,7 @@ async fn kill_mid_burst(
             let req = NewIncident {
                 title: format!("burst {j} from {victim_name}"),
                 description: String::new(),
-                tlp: "green".into(),
+                tlp: Label(proto::Tlp::Green),
                 to: vec![],
             };
             match api.open(&req).await {

@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 use csirtmesh::{
     api::{client::ApiClient, types::StatusView},
     datadir::{DataDir, InitOptions, files},
-    node::now_ms,
+    now_ms,
 };
 
 /// How to start a node process: a program and the arguments that make it
@@ -80,7 +80,7 @@ pub struct Testnet {
 /// The admin API request by which a member vouches for `team`.
 pub fn vouch(team: &str) -> csirtmesh::api::types::MembershipRequest {
     csirtmesh::api::types::MembershipRequest {
-        action: "vouch".into(),
+        action: csirtmesh::api::types::MembershipAction::Vouch,
         team: Some(team.into()),
         reason: String::new(),
         days: None,

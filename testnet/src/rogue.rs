@@ -52,7 +52,7 @@ fn clear_incident(
         kind: Kind::Incident,
         author,
         seq,
-        created_at: csirtmesh::node::now_ms(),
+        created_at: csirtmesh::now_ms(),
         tlp: Tlp::Clear,
         thread: None,
         parents: vec![],

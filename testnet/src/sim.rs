@@ -646,7 +646,7 @@ async fn team_loop(
                 Validation::Accept
             }
         };
-        if client.validate(message_id, source, verdict).await.is_err() {
+        if client.validate(message_id, source, verdict).is_err() {
             break;
         }
     }

@@ -105,14 +105,9 @@ impl ApiClient {
     }
 
     /// `POST /v1/incidents/{id}/status`.
-    pub async fn set_status(&self, id: &str, status: &str) -> Result<Published> {
-        self.post(
-            &format!("/v1/incidents/{id}/status"),
-            &NewStatus {
-                status: status.into(),
-            },
-        )
-        .await
+    pub async fn set_status(&self, id: &str, status: Status) -> Result<Published> {
+        self.post(&format!("/v1/incidents/{id}/status"), &NewStatus { status })
+            .await
     }
 
     /// `GET /v1/members`.

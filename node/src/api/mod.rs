@@ -3,30 +3,40 @@
 //! to the node's loop and waits (bounded) for its reply.
 
 pub mod client;
+mod error;
 pub mod metrics;
+pub mod request;
 pub mod types;
+pub mod views;
 
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::{Context, Result};
 use axum::{
-    Json, Router,
-    extract::{Path, Request, State},
+    Router,
+    extract::{FromRequest, FromRequestParts, Request, State},
     http::{StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+pub use error::{ApiError, error_response};
+pub use request::ApiRequest;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
-
-use crate::node::{ApiError, ApiRequest};
 use types::*;
 
 /// How long a handler waits for the node's loop. A publish waits for an
 /// fsync and, for GREEN, perhaps a key share: seconds at worst.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a request body may take to arrive; past it the request is cut
+/// off with 408, so a client that never finishes holds nothing for long.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest request body: requests are small JSON.
+const MAX_BODY_BYTES: usize = 512 * 1024;
 
 #[derive(Clone)]
 struct AppState {
@@ -34,31 +44,80 @@ struct AppState {
     token: String,
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (code, msg) = match self {
-            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
-            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
-            ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, m),
-        };
-        (code, Json(ErrorView { error: msg })).into_response()
+/// JSON in a request body; a body that is not the route's JSON fails with
+/// the README's error body and the extractor's status (400, 413, 415, 422).
+struct Body<T>(T);
+
+impl<T, S> FromRequest<S> for Body<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Body(v))
     }
 }
 
+/// A path parameter, failing with the README's error body.
+struct Path<T>(T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    axum::extract::Path<T>:
+        FromRequestParts<S, Rejection = axum::extract::rejection::PathRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        let axum::extract::Path(v) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(Path(v))
+    }
+}
+
+/// A query string, failing with the README's error body.
+struct Query<T>(T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    axum::extract::Query<T>:
+        FromRequestParts<S, Rejection = axum::extract::rejection::QueryRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        let axum::extract::Query(v) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Query(v))
+    }
+}
+
+/// Sends a request to the node's loop and waits (bounded) for its answer.
 async fn ask<T: Serialize>(
     state: &AppState,
     make: impl FnOnce(oneshot::Sender<Result<T, ApiError>>) -> ApiRequest,
-) -> Result<Json<T>, ApiError> {
+) -> Result<axum::Json<T>, ApiError> {
     let (tx, rx) = oneshot::channel();
     state
         .node
         .send(make(tx))
         .await
-        .map_err(|_| ApiError::Internal("the node is shutting down".into()))?;
+        .map_err(|_| ApiError::Unavailable("the node is shutting down"))?;
     match tokio::time::timeout(REPLY_TIMEOUT, rx).await {
-        Ok(Ok(r)) => r.map(Json),
-        Ok(Err(_)) => Err(ApiError::Internal("the node is shutting down".into())),
-        Err(_) => Err(ApiError::Internal("the node did not answer in time".into())),
+        Ok(Ok(r)) => r.map(axum::Json),
+        Ok(Err(_)) => Err(ApiError::Unavailable("the node is shutting down")),
+        Err(_) => Err(ApiError::Unavailable("the node did not answer in time")),
     }
 }
 
@@ -74,13 +133,36 @@ async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Respon
     } else {
         (
             StatusCode::UNAUTHORIZED,
-            Json(ErrorView {
+            axum::Json(ErrorView {
                 error: "missing or wrong bearer token (it is in the data directory's api.token)"
                     .into(),
             }),
         )
             .into_response()
     }
+}
+
+/// Rewrites error answers that did not come from our handlers (a body cut
+/// off by its timeout, a body over the size limit read by axum, a URI too
+/// long) into the README's JSON error body.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let status = resp.status();
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let text = match axum::body::to_bytes(resp.into_body(), 4096).await {
+        Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_owned(),
+    };
+    error_response(status, text)
 }
 
 /// `GET /v1/directory?q=...&country=...`.
@@ -100,15 +182,15 @@ fn router(state: AppState) -> Router {
         .route(
             "/metrics",
             get(|State(s): State<AppState>| async move {
-                let Json(status) = ask(&s, ApiRequest::Status).await?;
-                let text = metrics::render(&status).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let axum::Json(status) = ask(&s, ApiRequest::Status).await?;
+                let text = metrics::render(&status).map_err(|e| ApiError::Other(e.into()))?;
                 Ok::<_, ApiError>(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
             }),
         )
         .route(
             "/v1/incidents",
             get(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Incidents).await }).post(
-                |State(s): State<AppState>, Json(b): Json<NewIncident>| async move {
+                |State(s): State<AppState>, Body(b): Body<NewIncident>| async move {
                     ask(&s, |r| ApiRequest::Open(b, r)).await
                 },
             ),
@@ -122,7 +204,7 @@ fn router(state: AppState) -> Router {
         .route(
             "/v1/incidents/{id}/comments",
             post(
-                |State(s): State<AppState>, Path(id): Path<String>, Json(b): Json<NewComment>| async move {
+                |State(s): State<AppState>, Path(id): Path<String>, Body(b): Body<NewComment>| async move {
                     ask(&s, |r| ApiRequest::Comment(id, b, r)).await
                 },
             ),
@@ -130,7 +212,7 @@ fn router(state: AppState) -> Router {
         .route(
             "/v1/incidents/{id}/status",
             post(
-                |State(s): State<AppState>, Path(id): Path<String>, Json(b): Json<NewStatus>| async move {
+                |State(s): State<AppState>, Path(id): Path<String>, Body(b): Body<NewStatus>| async move {
                     ask(&s, |r| ApiRequest::SetStatus(id, b, r)).await
                 },
             ),
@@ -139,14 +221,14 @@ fn router(state: AppState) -> Router {
         .route("/v1/join", post(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Join).await }))
         .route(
             "/v1/reports",
-            post(|State(s): State<AppState>, Json(b): Json<NewReport>| async move {
+            post(|State(s): State<AppState>, Body(b): Body<NewReport>| async move {
                 ask(&s, |r| ApiRequest::Report(b, r)).await
             }),
         )
         .route(
             "/v1/directory",
             get(
-                |State(s): State<AppState>, axum::extract::Query(q): axum::extract::Query<LookupQuery>| async move {
+                |State(s): State<AppState>, Query(q): Query<LookupQuery>| async move {
                     ask(&s, |r| ApiRequest::Lookup(q.q, q.country, r)).await
                 },
             ),
@@ -154,7 +236,7 @@ fn router(state: AppState) -> Router {
         .route(
             "/v1/incidents/{id}/steps",
             post(
-                |State(s): State<AppState>, Path(id): Path<String>, Json(b): Json<IncidentStep>| async move {
+                |State(s): State<AppState>, Path(id): Path<String>, Body(b): Body<IncidentStep>| async move {
                     ask(&s, |r| ApiRequest::Step(id, b, r)).await
                 },
             ),
@@ -162,14 +244,14 @@ fn router(state: AppState) -> Router {
         .route(
             "/v1/envelopes/{id}/retract",
             post(
-                |State(s): State<AppState>, Path(id): Path<String>, Json(b): Json<NewRetraction>| async move {
+                |State(s): State<AppState>, Path(id): Path<String>, Body(b): Body<NewRetraction>| async move {
                     ask(&s, |r| ApiRequest::Retract(id, b, r)).await
                 },
             ),
         )
         .route(
             "/v1/peers",
-            post(|State(s): State<AppState>, Json(b): Json<PeerBlock>| async move {
+            post(|State(s): State<AppState>, Body(b): Body<PeerBlock>| async move {
                 ask(&s, |r| ApiRequest::Peers(b, r)).await
             }),
         )
@@ -179,7 +261,7 @@ fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/membership",
-            post(|State(s): State<AppState>, Json(b): Json<MembershipRequest>| async move {
+            post(|State(s): State<AppState>, Body(b): Body<MembershipRequest>| async move {
                 ask(&s, |r| ApiRequest::Act(b, r)).await
             }),
         )
@@ -187,9 +269,17 @@ fn router(state: AppState) -> Router {
             "/v1/envelopes",
             get(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Envelopes).await }),
         )
+        .fallback(|| async {
+            error_response(StatusCode::NOT_FOUND, "no such API route (see the README's API section)".into())
+        })
+        .method_not_allowed_fallback(|| async {
+            error_response(StatusCode::METHOD_NOT_ALLOWED, "this route does not take that method".into())
+        })
         .layer(middleware::from_fn_with_state(state.clone(), auth))
-        // Requests are small JSON; refuse large bodies before parsing.
-        .layer(axum::extract::DefaultBodyLimit::max(512 * 1024))
+        // Refuse large bodies before parsing, and bodies that do not arrive.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
+        .layer(middleware::from_fn(json_errors))
         .with_state(state)
 }
 

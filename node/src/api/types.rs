@@ -3,7 +3,184 @@
 //! These are the node's local interface, not the mesh's wire format (that is
 //! `proto`): they can change with the CLI, and carry names and hex ids.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A value written in JSON as its text form (`Display`/`FromStr`), so that
+/// `"amber+strict"`, `"AMBER+STRICT"` and `"TLP:AMBER+STRICT"` all parse and
+/// an unknown value is refused with the list of valid ones.
+macro_rules! text_value {
+    ($(#[$doc:meta])* $name:ident($inner:ty)) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub $inner);
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                text.parse().map($name).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = proto::Error;
+            fn from_str(s: &str) -> Result<Self, proto::Error> {
+                s.parse().map($name)
+            }
+        }
+
+        impl From<$inner> for $name {
+            fn from(v: $inner) -> Self {
+                $name(v)
+            }
+        }
+    };
+}
+
+text_value!(
+    /// A TLP 2.0 label: clear, green, amber, amber+strict, red.
+    Label(proto::Tlp)
+);
+text_value!(
+    /// An incident status: new, in-progress, resolved, closed.
+    Status(proto::IncidentStatus)
+);
+
+/// A step in an incident addressed or handed to this team.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepAction {
+    /// Acknowledge a report addressed to us.
+    Ack,
+    /// Accept a hand-off.
+    Accept,
+    /// Decline a hand-off (it returns to the team that handed it).
+    Decline,
+    /// Hand a report to the responsible team (a referral back to the
+    /// reporter for AMBER+STRICT and RED).
+    Handoff,
+}
+
+impl StepAction {
+    /// The action as written in JSON and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepAction::Ack => "ack",
+            StepAction::Accept => "accept",
+            StepAction::Decline => "decline",
+            StepAction::Handoff => "handoff",
+        }
+    }
+}
+
+/// A membership act.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MembershipAction {
+    /// Endorse an applicant.
+    Vouch,
+    /// Object to an applicant (within the charter's objection window).
+    Object,
+    /// Suspend a member (counts with others' suspensions).
+    Suspend,
+    /// Revoke this team's own key: leave the mesh.
+    Revoke,
+}
+
+/// What an entry in an incident's thread is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    /// A comment (text).
+    Comment,
+    /// A status change (text: the status).
+    Status,
+    /// Sealed: not readable by this team, or waiting for its key.
+    Sealed,
+    /// A retraction (text: the retracted envelope's id).
+    Retracted,
+    /// An acknowledgement.
+    Ack,
+    /// A hand-off accepted.
+    Accept,
+    /// A hand-off declined (text: the reason).
+    Decline,
+    /// A hand-off (text: to whom, and the note).
+    Handoff,
+    /// A referral back to the reporter (text: whom to contact, the note).
+    Referral,
+    /// An entry the thread's rules refuse (text: why).
+    Refused,
+}
+
+impl EventKind {
+    /// The kind as written in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Comment => "comment",
+            EventKind::Status => "status",
+            EventKind::Sealed => "sealed",
+            EventKind::Retracted => "retracted",
+            EventKind::Ack => "ack",
+            EventKind::Accept => "accept",
+            EventKind::Decline => "decline",
+            EventKind::Handoff => "handoff",
+            EventKind::Referral => "referral",
+            EventKind::Refused => "refused",
+        }
+    }
+}
+
+/// What kind of envelope a stored one is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvelopeKind {
+    /// A team profile (a join request or an update).
+    Profile,
+    /// A GREEN sender key shared with members.
+    KeyShare,
+    /// An incident, report or reply.
+    Incident,
+    /// A membership act.
+    Membership,
+    /// A tombstone.
+    Retraction,
+}
+
+impl std::fmt::Display for EnvelopeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EnvelopeKind::Profile => "profile",
+            EnvelopeKind::KeyShare => "key-share",
+            EnvelopeKind::Incident => "incident",
+            EnvelopeKind::Membership => "membership",
+            EnvelopeKind::Retraction => "retraction",
+        })
+    }
+}
+
+impl From<proto::Kind> for EnvelopeKind {
+    fn from(k: proto::Kind) -> Self {
+        match k {
+            proto::Kind::Profile => EnvelopeKind::Profile,
+            proto::Kind::KeyShare => EnvelopeKind::KeyShare,
+            proto::Kind::Incident => EnvelopeKind::Incident,
+            proto::Kind::Membership => EnvelopeKind::Membership,
+            proto::Kind::Retraction => EnvelopeKind::Retraction,
+        }
+    }
+}
 
 /// A team as shown to people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,7 +275,7 @@ pub struct NewIncident {
     /// What happened, what is asked.
     pub description: String,
     /// TLP label (clear, green, amber, amber+strict, red).
-    pub tlp: String,
+    pub tlp: Label,
     /// Recipients by name or team id (AMBER and narrower).
     #[serde(default)]
     pub to: Vec<String>,
@@ -117,7 +294,7 @@ pub struct NewReport {
     #[serde(default)]
     pub description: String,
     /// TLP label (amber by default).
-    pub tlp: Option<String>,
+    pub tlp: Option<Label>,
 }
 
 /// Where a report goes, and why.
@@ -144,7 +321,7 @@ pub struct ReportPublished {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IncidentStep {
     /// ack, accept, decline, handoff.
-    pub action: String,
+    pub action: StepAction,
     /// For handoff: the teams to hand it to.
     #[serde(default)]
     pub to: Vec<String>,
@@ -164,7 +341,7 @@ pub struct NewComment {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NewStatus {
     /// new, in-progress, resolved, closed.
-    pub status: String,
+    pub status: Status,
 }
 
 /// What a publish returns: only after the envelope is durable.
@@ -186,9 +363,9 @@ pub struct IncidentSummary {
     /// Title, if this team can read it.
     pub title: Option<String>,
     /// TLP label.
-    pub tlp: String,
+    pub tlp: Label,
     /// Status.
-    pub status: String,
+    pub status: Status,
     /// Who opened it.
     pub author: TeamRef,
     /// When (ms).
@@ -231,7 +408,7 @@ pub struct EventView {
     /// Envelope id.
     pub id: String,
     /// comment, status, ack, handoff, referral, accept, decline, retracted, sealed, refused.
-    pub kind: String,
+    pub kind: EventKind,
     /// Who.
     pub author: TeamRef,
     /// When (ms), if known.
@@ -304,7 +481,7 @@ pub struct RemovedView {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MembershipRequest {
     /// vouch, object, suspend, revoke.
-    pub action: String,
+    pub action: MembershipAction,
     /// The team acted on (name or id); none for revoke.
     pub team: Option<String>,
     /// Why (object, suspend, revoke).
@@ -342,10 +519,10 @@ pub struct EnvelopeView {
     pub id: String,
     /// Author.
     pub author: TeamRef,
-    /// profile, key-share, incident.
-    pub kind: String,
+    /// profile, key-share, incident, membership, retraction.
+    pub kind: EnvelopeKind,
     /// TLP label.
-    pub tlp: String,
+    pub tlp: Label,
     /// HLC stamp (ms).
     pub created_at: u64,
     /// Size on the wire.

@@ -1,0 +1,318 @@
+//! The command line's arguments: every subcommand and flag, with its help.
+//! Nothing here runs anything ([`super::dispatch`] does).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::api::types::{Label, Status};
+
+/// CSIRT Mesh: a federated, peer-to-peer network of incident response teams.
+#[derive(Debug, Parser)]
+#[command(name = "csirtmesh", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub(super) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum Command {
+    /// Create a team identity (keys, node key, signed profile) in a data directory.
+    Init(InitArgs),
+    /// Write a mesh charter from the founding teams' profiles.
+    Charter(CharterArgs),
+    /// Run the node.
+    Run(RunArgs),
+    /// Show the running node's status: peers, members, envelopes.
+    Status(ClientArgs),
+    /// List members (with who vouched for whom), applicants and removed teams.
+    Members {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Only pending applicants, with their profiles.
+        #[arg(long)]
+        pending: bool,
+    },
+    /// Ask to join the mesh (again): publish this team's signed profile.
+    Join(ClientArgs),
+    /// Vouch for an applicant (sign an endorsement).
+    Vouch {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The applicant: its team id, or its name.
+        team: String,
+        /// Days the endorsement stays valid.
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+    },
+    /// Object to an applicant's admission (within the charter's objection window).
+    Object {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The applicant.
+        team: String,
+        /// Why (the applicant and its sponsors see it).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Ask to suspend a member; k members' suspensions remove it.
+    Suspend {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The member.
+        team: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Report something about a network this team does not own: the report
+    /// goes to the responsible team, or to the team of last resort.
+    Report {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// What it is about: an IP, prefix, ASN (AS64500), domain or country code.
+        #[arg(long)]
+        about: String,
+        /// The economy to fall back on when no team covers it (e.g. BR).
+        #[arg(long)]
+        country: Option<String>,
+        /// One line.
+        #[arg(long)]
+        title: String,
+        /// What happened, what is asked.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// TLP label (amber by default).
+        #[arg(long, default_value = "amber")]
+        tlp: Label,
+    },
+    /// The directory: who is responsible for a network.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+    /// Hand a report on to the responsible team (AMBER+STRICT and RED: a
+    /// referral to the reporter instead; never a forward).
+    Handoff {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Incident id.
+        id: String,
+        /// The team(s) to hand it to.
+        #[arg(long, value_delimiter = ',', required = true)]
+        to: Vec<String>,
+        /// A note for them.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Acknowledge a report addressed or handed to this team.
+    Ack {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Incident id.
+        id: String,
+    },
+    /// Accept a report handed to this team.
+    Accept {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Incident id.
+        id: String,
+    },
+    /// Decline a report handed to this team; it returns to the team that handed it.
+    Decline {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Incident id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Retract one of this team's incident envelopes: every node deletes its
+    /// content and keeps a signed tombstone instead.
+    Retract {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The envelope (its id or first 8+ hex digits; see `incident show`).
+        envelope: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Replace this team's signing key; the team, its membership and its
+    /// history stay. The old key signs the change, the new key consents.
+    RotateKey(ClientArgs),
+    /// Revoke this team's own key (e.g. it was compromised). Cannot be undone.
+    Revoke {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// Confirm: from now on every node refuses this team's envelopes.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Work incidents: open, list, show, comment, status.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
+    /// List every stored envelope's public header (what every member sees).
+    Envelopes(ClientArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct InitArgs {
+    /// Data directory to create.
+    #[arg(long, env = "CSIRTMESH_DATA_DIR")]
+    pub(super) data_dir: PathBuf,
+    /// Team name, as the community knows it.
+    #[arg(long)]
+    pub(super) name: String,
+    /// ISO 3166 country code (e.g. BR).
+    #[arg(long)]
+    pub(super) country: Option<String>,
+    /// Constituency: IP prefixes, ASNs, domains, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub(super) constituency: Vec<String>,
+    /// How to reach the team's people.
+    #[arg(long)]
+    pub(super) contact: Option<String>,
+    /// Economies (country codes) this team is the CSIRT of last resort for.
+    #[arg(long, value_delimiter = ',')]
+    pub(super) last_resort_for: Vec<String>,
+    /// This node runs a circuit relay for teams that cannot be reached directly.
+    #[arg(long)]
+    pub(super) relay: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct CharterArgs {
+    /// The mesh's name.
+    #[arg(long)]
+    pub(super) name: String,
+    /// A founding team: its data directory or its profile.bin (repeat).
+    #[arg(long = "founder", required = true)]
+    pub(super) founders: Vec<PathBuf>,
+    /// Endorsements a new team needs to be admitted.
+    #[arg(long, default_value_t = proto::charter::DEFAULT_THRESHOLD)]
+    pub(super) threshold: u8,
+    /// Objection window: an admission takes effect this many hours after the
+    /// k-th endorsement, and a member's objection within it blocks it.
+    #[arg(long)]
+    pub(super) objection_window_hours: Option<u64>,
+    /// The mesh's point of contact (a founder's name or team id).
+    #[arg(long)]
+    pub(super) point_of_contact: Option<String>,
+    /// Where to write the charter (must not exist).
+    #[arg(long)]
+    pub(super) out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct RunArgs {
+    /// Data directory (made by `init`).
+    #[arg(long, env = "CSIRTMESH_DATA_DIR")]
+    pub(super) data_dir: Option<PathBuf>,
+    /// TOML config file; flags override it.
+    #[arg(long)]
+    pub(super) config: Option<PathBuf>,
+    /// The mesh charter (needed on the first run; kept in the data directory).
+    #[arg(long)]
+    pub(super) charter: Option<PathBuf>,
+    /// libp2p listen address (repeat). Default: loopback TCP and QUIC, any port.
+    #[arg(long)]
+    pub(super) listen: Vec<String>,
+    /// A peer to start from, with /p2p/<peer id> (repeat).
+    #[arg(long)]
+    pub(super) bootstrap: Vec<String>,
+    /// Admin API address (loopback only). Default: 127.0.0.1, any port.
+    #[arg(long)]
+    pub(super) api_listen: Option<String>,
+    /// Seconds between anti-entropy rounds.
+    #[arg(long)]
+    pub(super) sync_interval_secs: Option<u64>,
+    /// Emulated delay on incoming messages, ms (test builds only).
+    #[arg(long, hide = true)]
+    pub(super) emulate_delay_ms: Option<u64>,
+    /// Emulated loss of incoming gossip, 0..1 (test builds only).
+    #[arg(long, hide = true)]
+    pub(super) emulate_loss: Option<f64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct ClientArgs {
+    /// Data directory of the running node.
+    #[arg(long, env = "CSIRTMESH_DATA_DIR")]
+    pub(super) data_dir: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum DirectoryCommand {
+    /// Who is responsible for an IP, prefix, ASN, domain or country, and why.
+    Lookup {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The indicator.
+        about: String,
+        /// The economy to fall back on when no team covers it.
+        #[arg(long)]
+        country: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum IncidentCommand {
+    /// Open an incident.
+    Open {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// One line.
+        #[arg(long)]
+        title: String,
+        /// What happened, what is asked.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// TLP label: clear, green, amber, amber+strict, red.
+        #[arg(long)]
+        tlp: Label,
+        /// Recipients (names or team ids), comma-separated; for amber and narrower.
+        #[arg(long, value_delimiter = ',')]
+        to: Vec<String>,
+    },
+    /// List incidents.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show one incident with its whole thread.
+    Show {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Incident id (or its first 8+ hex digits).
+        id: String,
+    },
+    /// Comment on an incident.
+    Comment {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Incident id.
+        id: String,
+        /// The comment.
+        #[arg(long)]
+        text: String,
+    },
+    /// Change an incident's status: new, in-progress, resolved, closed.
+    Status {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Incident id.
+        id: String,
+        /// The new status.
+        status: Status,
+    },
+}

@@ -1,0 +1,446 @@
+//! The `csirtmesh` command line: `init`, `charter`, `run`, and client
+//! subcommands that talk to the running node through its admin API.
+//!
+//! Three parts, apart: [`args`] (what can be typed), this file (what each
+//! command does: local work or one API call), [`render`] (how a typed answer
+//! is shown: for people by default, JSON with `--json`; a closed pipe ends
+//! the command quietly).
+
+mod args;
+mod render;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use args::*;
+pub use render::when;
+use render::*;
+
+use crate::{
+    api::{client::ApiClient, types::*},
+    config::{Config, FileConfig},
+    datadir::{DataDir, InitOptions},
+    now_ms,
+};
+
+/// Parses the command line and runs it.
+pub fn main() -> Result<()> {
+    main_from(std::env::args_os())
+}
+
+/// Runs the command line given as `args` (the first is the program name).
+/// The testnet uses this to run real nodes from its own binary.
+pub fn main_from<I, T>(args: I) -> Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(dispatch(cli.command))
+}
+
+fn init_tracing() {
+    // Logs go to stderr: stdout is for data (`--json`).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn dispatch(command: Command) -> Result<()> {
+    match command {
+        Command::Init(a) => init(a),
+        Command::Charter(a) => charter(a),
+        Command::Run(a) => run(a).await,
+        Command::Status(c) => {
+            let s = client(&c)?.status().await?;
+            print(&c, &s, render_status)
+        }
+        Command::Members { client: c, pending } => {
+            let m = client(&c)?.members().await?;
+            if pending {
+                print(&c, &m.applicants, render_applicants)
+            } else {
+                print(&c, &m, render_members)
+            }
+        }
+        Command::Join(c) => {
+            let p = client(&c)?.join().await?;
+            print(&c, &p, |p| {
+                format!("Published join request {}\n", short(&p.id))
+            })
+        }
+        Command::Vouch {
+            client: c,
+            team,
+            days,
+        } => {
+            let p = membership(
+                &c,
+                MembershipAction::Vouch,
+                Some(team),
+                String::new(),
+                Some(days),
+            )
+            .await?;
+            print(&c, &p, |p| format!("Vouched ({})\n", short(&p.id)))
+        }
+        Command::Object {
+            client: c,
+            team,
+            reason,
+        } => {
+            let p = membership(&c, MembershipAction::Object, Some(team), reason, None).await?;
+            print(&c, &p, |p| format!("Objected ({})\n", short(&p.id)))
+        }
+        Command::Suspend {
+            client: c,
+            team,
+            reason,
+        } => {
+            let p = membership(&c, MembershipAction::Suspend, Some(team), reason, None).await?;
+            print(&c, &p, |p| format!("Asked to suspend ({})\n", short(&p.id)))
+        }
+        Command::Report {
+            client: c,
+            about,
+            country,
+            title,
+            description,
+            tlp,
+        } => {
+            let r = client(&c)?
+                .report(&NewReport {
+                    about,
+                    country,
+                    title,
+                    description,
+                    tlp: Some(tlp),
+                })
+                .await?;
+            print(&c, &r, |r| {
+                format!(
+                    "Reported {} about {} to {}\n  because {}\n",
+                    short(&r.published.id),
+                    r.route.about,
+                    r.route
+                        .teams
+                        .iter()
+                        .map(|t| t.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    r.route.why
+                )
+            })
+        }
+        Command::Directory(DirectoryCommand::Lookup {
+            client: c,
+            about,
+            country,
+        }) => {
+            let r = client(&c)?.lookup(&about, country.as_deref()).await?;
+            print(&c, &r, |r| {
+                format!(
+                    "{}: {}\n  because {}\n",
+                    r.about,
+                    r.teams
+                        .iter()
+                        .map(|t| t.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    r.why
+                )
+            })
+        }
+        Command::Handoff {
+            client: c,
+            id,
+            to,
+            note,
+        } => step(&c, &id, StepAction::Handoff, to, note).await,
+        Command::Ack { client: c, id } => {
+            step(&c, &id, StepAction::Ack, vec![], String::new()).await
+        }
+        Command::Accept { client: c, id } => {
+            step(&c, &id, StepAction::Accept, vec![], String::new()).await
+        }
+        Command::Decline {
+            client: c,
+            id,
+            reason,
+        } => step(&c, &id, StepAction::Decline, vec![], reason).await,
+        Command::Retract {
+            client: c,
+            envelope,
+            reason,
+        } => {
+            let p = client(&c)?.retract(&envelope, &reason).await?;
+            print(&c, &p, |p| {
+                format!("Retracted; tombstone {}\n", short(&p.id))
+            })
+        }
+        Command::RotateKey(c) => {
+            let p = client(&c)?.rotate_key().await?;
+            print(&c, &p, |p| {
+                format!(
+                    "Rotated this team's signing key ({}); `csirtmesh status` shows the new TeamId\n",
+                    short(&p.id)
+                )
+            })
+        }
+        Command::Revoke {
+            client: c,
+            reason,
+            yes,
+        } => {
+            if !yes {
+                anyhow::bail!(
+                    "revoking is final: every node will refuse this team's envelopes from now on; add --yes to confirm"
+                );
+            }
+            let p = membership(&c, MembershipAction::Revoke, None, reason, None).await?;
+            print(&c, &p, |p| {
+                format!("Revoked this team's key ({})\n", short(&p.id))
+            })
+        }
+        Command::Envelopes(c) => {
+            let e = client(&c)?.envelopes().await?;
+            print(&c, &e, render_envelopes)
+        }
+        Command::Incident(cmd) => incident(cmd).await,
+    }
+}
+
+fn init(a: InitArgs) -> Result<()> {
+    let constituency = a
+        .constituency
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.parse())
+        .collect::<Result<Vec<proto::Constituency>, _>>()?;
+    let opts = InitOptions {
+        name: a.name,
+        country: a.country,
+        constituency,
+        contact: a.contact,
+        roles: roles(&a.last_resort_for, a.relay)?,
+    };
+    let dir = DataDir::new(&a.data_dir);
+    let profile = dir.init(&opts, now_ms())?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "team_id": profile.team.to_string(),
+                "name": profile.name,
+                "data_dir": a.data_dir,
+                "profile": dir.file(crate::datadir::files::PROFILE),
+            })
+        );
+    } else {
+        println!(
+            "Created team {:?} in {}",
+            profile.name,
+            a.data_dir.display()
+        );
+        println!("TeamId: {}", profile.team);
+        println!(
+            "Share {} with your forum to be named in the charter or to ask to join.",
+            dir.file(crate::datadir::files::PROFILE).display()
+        );
+    }
+    Ok(())
+}
+
+fn roles(last_resort_for: &[String], relay: bool) -> Result<Vec<proto::Role>> {
+    let mut roles = Vec::new();
+    let economies: Vec<String> = last_resort_for
+        .iter()
+        .map(|c| c.trim().to_ascii_uppercase())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if let Some(bad) = economies
+        .iter()
+        .find(|c| c.len() != 2 || !c.chars().all(|x| x.is_ascii_alphabetic()))
+    {
+        anyhow::bail!(
+            "--last-resort-for takes ISO 3166 alpha-2 country codes like BR; {bad:?} is not one"
+        );
+    }
+    if !economies.is_empty() {
+        roles.push(proto::Role::LastResortFor(economies));
+    }
+    if relay {
+        roles.push(proto::Role::Relay);
+    }
+    Ok(roles)
+}
+
+fn charter(a: CharterArgs) -> Result<()> {
+    let (charter, text) = crate::make_charter(
+        &a.name,
+        &a.founders,
+        a.threshold,
+        a.objection_window_hours.map(|h| h * 3600 * 1000),
+        a.point_of_contact.as_deref(),
+        now_ms(),
+    )?;
+    crate::datadir::write_new(&a.out, text.as_bytes(), 0o644)
+        .with_context(|| format!("cannot write {} (it must not exist yet)", a.out.display()))?;
+    println!(
+        "Wrote charter {:?} ({} founders, threshold {}) to {}",
+        charter.name,
+        charter.founders.len(),
+        charter.threshold,
+        a.out.display()
+    );
+    println!("MeshId: {}", charter.mesh_id()?);
+    Ok(())
+}
+
+async fn run(a: RunArgs) -> Result<()> {
+    init_tracing();
+    let file = match &a.config {
+        Some(p) => FileConfig::load(p)?,
+        None => FileConfig::default(),
+    };
+    let flags = FileConfig {
+        data_dir: a.data_dir,
+        charter: a.charter,
+        listen: a.listen,
+        bootstrap: a.bootstrap,
+        api_listen: a.api_listen,
+        sync_interval_secs: a.sync_interval_secs,
+        emulate_delay_ms: a.emulate_delay_ms,
+        emulate_loss: a.emulate_loss,
+    };
+    let config = Config::build(file, flags)?;
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        signal.cancel();
+    });
+    crate::run(config, shutdown).await
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term.recv() => {},
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn step(
+    c: &ClientArgs,
+    id: &str,
+    action: StepAction,
+    to: Vec<String>,
+    note: String,
+) -> Result<()> {
+    let p = client(c)?
+        .step(id, &IncidentStep { action, to, note })
+        .await?;
+    print(c, &p, |p| {
+        format!("{}: done ({})\n", action.as_str(), short(&p.id))
+    })
+}
+
+async fn membership(
+    c: &ClientArgs,
+    action: MembershipAction,
+    team: Option<String>,
+    reason: String,
+    days: Option<u64>,
+) -> Result<Published> {
+    client(c)?
+        .membership(&MembershipRequest {
+            action,
+            team,
+            reason,
+            days,
+        })
+        .await
+}
+
+fn client(c: &ClientArgs) -> Result<ApiClient> {
+    ApiClient::for_data_dir(&DataDir::new(&c.data_dir))
+}
+
+async fn incident(cmd: IncidentCommand) -> Result<()> {
+    match cmd {
+        IncidentCommand::Open {
+            client: c,
+            title,
+            description,
+            tlp,
+            to,
+        } => {
+            let p = client(&c)?
+                .open(&NewIncident {
+                    title,
+                    description,
+                    tlp,
+                    to,
+                })
+                .await?;
+            print(&c, &p, |p| {
+                format!(
+                    "Opened incident {}\n",
+                    p.incident.as_deref().unwrap_or(&p.id)
+                )
+            })
+        }
+        IncidentCommand::List { client: c } => {
+            let l = client(&c)?.incidents().await?;
+            print(&c, &l, render_incidents)
+        }
+        IncidentCommand::Show { client: c, id } => {
+            let i = client(&c)?.incident(&id).await?;
+            print(&c, &i, render_incident)
+        }
+        IncidentCommand::Comment {
+            client: c,
+            id,
+            text,
+        } => {
+            let p = client(&c)?.comment(&id, &text).await?;
+            print(&c, &p, |p| {
+                format!(
+                    "Commented on incident {} ({})\n",
+                    short(p.incident.as_deref().unwrap_or(&p.id)),
+                    short(&p.id)
+                )
+            })
+        }
+        IncidentCommand::Status {
+            client: c,
+            id,
+            status,
+        } => {
+            let p = client(&c)?.set_status(&id, status).await?;
+            print(&c, &p, |p| {
+                format!(
+                    "Set status of incident {} ({})\n",
+                    short(p.incident.as_deref().unwrap_or(&p.id)),
+                    short(&p.id)
+                )
+            })
+        }
+    }
+}

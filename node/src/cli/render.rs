@@ -1,0 +1,304 @@
+//! How the command line shows the node's typed answers: a text for people,
+//! or JSON with `--json`. Writing to a closed pipe (`csirtmesh members |
+//! head`) ends the command quietly.
+
+use std::{
+    io::Write,
+    time::{Duration, UNIX_EPOCH},
+};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::args::ClientArgs;
+use crate::api::types::*;
+
+/// Prints an answer as JSON (`--json`) or as text for people. A reader that
+/// went away (a closed pipe) is not an error: the command ends quietly.
+pub(super) fn print<T: Serialize>(
+    c: &ClientArgs,
+    value: &T,
+    human: impl Fn(&T) -> String,
+) -> Result<()> {
+    let text = if c.json {
+        serde_json::to_string_pretty(value)? + "\n"
+    } else {
+        human(value)
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// The first 8 digits of an id, for people.
+pub(super) fn short(id: &str) -> &str {
+    &id[..8.min(id.len())]
+}
+
+/// A timestamp for people: UTC, to the second.
+pub fn when(ms: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+}
+
+pub(super) fn render_status(s: &StatusView) -> String {
+    let mut out = format!(
+        "Team:      {} ({})\nMesh:      {} ({})\nPeer id:   {}\n",
+        s.team,
+        short(&s.team.id),
+        s.mesh_name,
+        short(&s.mesh_id),
+        s.peer_id
+    );
+    for a in &s.listen_addrs {
+        out += &format!("Listening: {a}\n");
+    }
+    out += &format!(
+        "Members:   {}\nEnvelopes: {} stored, {} waiting for a GREEN key\nSince start: {} accepted, {} rejected, {} ignored, {} published, {} fetched by sync\nPeers:     {}\n",
+        s.members,
+        s.envelopes,
+        s.waiting_for_key,
+        s.accepted,
+        s.rejected,
+        s.ignored,
+        s.published,
+        s.synced_in,
+        s.peers.len()
+    );
+    for p in &s.peers {
+        let team = p
+            .team
+            .as_ref()
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "unknown team".into());
+        let sync = match (&p.last_sync_ok, &p.last_sync_error) {
+            (Some(t), _) => format!(
+                "last sync {} ({} fetched, {} round trips, {} bytes)",
+                when(*t),
+                p.last_sync_fetched,
+                p.last_sync_rounds,
+                p.last_sync_bytes
+            ),
+            (None, Some(e)) => format!("sync failing: {e}"),
+            (None, None) => "not synced yet".into(),
+        };
+        out += &format!("  {}  {:<16} {}\n", p.peer_id, team, sync);
+        if let (Some(_), Some(e)) = (&p.last_sync_ok, &p.last_sync_error) {
+            out += &format!("      last sync error: {e}\n");
+        }
+    }
+    out
+}
+
+pub(super) fn render_members(m: &MembersView) -> String {
+    let mut out = format!(
+        "{} members (admission needs {} endorsements",
+        m.members.len(),
+        m.threshold
+    );
+    if let Some(w) = m.objection_window_ms {
+        out += &format!(
+            " and no objection within {}",
+            humantime::format_duration(Duration::from_millis(w))
+        );
+    }
+    out += ")\n";
+    for v in &m.members {
+        let how = if v.founder {
+            "founder".to_string()
+        } else if !v.sponsors.is_empty() {
+            let names: Vec<String> = v.sponsors.iter().map(|s| s.to_string()).collect();
+            format!(
+                "vouched for by {}{}",
+                names.join(", "),
+                v.admitted_at
+                    .map(|t| format!(", admitted {}", when(t)))
+                    .unwrap_or_default()
+            )
+        } else {
+            "member".to_string()
+        };
+        out += &format!(
+            "  {:<20} {}  {}  {}{}\n",
+            v.team.to_string(),
+            short(&v.team.id),
+            v.country.as_deref().unwrap_or("--"),
+            how,
+            if v.constituency.is_empty() {
+                String::new()
+            } else {
+                format!("; covers {}", v.constituency.join(", "))
+            }
+        );
+    }
+    if !m.applicants.is_empty() {
+        out += &format!("{} pending\n", m.applicants.len());
+        out += &render_applicants(&m.applicants);
+    }
+    if !m.removed.is_empty() {
+        out += &format!("{} removed\n", m.removed.len());
+        for r in &m.removed {
+            out += &format!(
+                "  {:<20} {}  {} (from {})\n",
+                r.team.to_string(),
+                short(&r.team.id),
+                r.how,
+                when(r.at)
+            );
+        }
+    }
+    out
+}
+
+pub(super) fn render_applicants(a: &Vec<ApplicantView>) -> String {
+    if a.is_empty() {
+        return "  no pending applicants\n".into();
+    }
+    let mut out = String::new();
+    for v in a {
+        let sponsors: Vec<String> = v.sponsors.iter().map(|s| s.to_string()).collect();
+        out += &format!(
+            "  {:<20} {}  {}  {} endorsement(s){}, {} more needed\n",
+            v.team.to_string(),
+            v.team.id,
+            v.country.as_deref().unwrap_or("--"),
+            v.sponsors.len(),
+            if sponsors.is_empty() {
+                String::new()
+            } else {
+                format!(" by {}", sponsors.join(", "))
+            },
+            v.needed
+        );
+        if !v.constituency.is_empty() {
+            out += &format!("      covers {}\n", v.constituency.join(", "));
+        }
+        if let Some(c) = &v.contact {
+            out += &format!("      contact {c}\n");
+        }
+        for o in &v.objections {
+            out += &format!(
+                "      OBJECTION by {} at {}: {}\n",
+                o.by,
+                when(o.at),
+                o.reason
+            );
+        }
+        if let Some(t) = v.threshold_reached_at {
+            out += &format!(
+                "      reached the threshold at {}; waiting for the objection window\n",
+                when(t)
+            );
+        }
+    }
+    out
+}
+
+pub(super) fn render_envelopes(e: &Vec<EnvelopeView>) -> String {
+    let mut out = format!("{} envelopes\n", e.len());
+    for v in e {
+        out += &format!(
+            "  {}  {:<10} {:<13} {:<16} {:>6} B  {}\n",
+            short(&v.id),
+            v.kind,
+            v.tlp,
+            v.author.to_string(),
+            v.size,
+            if v.readable {
+                "readable"
+            } else if v.waiting_for_key {
+                "waiting for key"
+            } else {
+                "sealed"
+            }
+        );
+    }
+    out
+}
+
+pub(super) fn render_incidents(l: &Vec<IncidentSummary>) -> String {
+    if l.is_empty() {
+        return "No incidents.\n".into();
+    }
+    let mut out = String::new();
+    for i in l {
+        let title = match (&i.title, i.waiting_for_key) {
+            (Some(t), _) => t.clone(),
+            (None, true) => "(waiting for the author's GREEN key)".into(),
+            (None, false) => "(sealed: not addressed to this team)".into(),
+        };
+        out += &format!(
+            "{}  {:<13} {:<12} {:<16} {}  {}\n",
+            short(&i.id),
+            i.tlp,
+            i.status,
+            i.author.to_string(),
+            when(i.opened_at),
+            title
+        );
+    }
+    out
+}
+
+pub(super) fn render_incident(i: &IncidentView) -> String {
+    let s = &i.summary;
+    let mut out = format!(
+        "Incident {}\nTitle:   {}\nTLP:     {}\nStatus:  {}\nOpened:  {} by {}\n",
+        s.id,
+        s.title
+            .as_deref()
+            .unwrap_or("(sealed: not addressed to this team)"),
+        s.tlp,
+        s.status,
+        when(s.opened_at),
+        s.author
+    );
+    if !i.recipients.is_empty() {
+        let names: Vec<String> = i.recipients.iter().map(|r| r.to_string()).collect();
+        out += &format!("To:      {}\n", names.join(", "));
+    }
+    if let Some(about) = &s.about {
+        out += &format!("About:   {about}\n");
+    }
+    if let Some(r) = &i.routed {
+        out += &format!("Routed:  {r}\n");
+    }
+    if !s.handled_by.is_empty() {
+        let names: Vec<String> = s.handled_by.iter().map(|r| r.to_string()).collect();
+        out += &format!("Handled by: {}\n", names.join(", "));
+    }
+    if !s.pending_handoff.is_empty() {
+        let names: Vec<String> = s.pending_handoff.iter().map(|r| r.to_string()).collect();
+        out += &format!("Handed to (awaiting an answer): {}\n", names.join(", "));
+    }
+    if let Some(d) = &i.description
+        && !d.is_empty()
+    {
+        out += &format!("\n{d}\n");
+    }
+    if !i.events.is_empty() {
+        out += "\nThread:\n";
+    }
+    for e in &i.events {
+        let at = e.at.map(when).unwrap_or_default();
+        let text = e.text.as_deref().unwrap_or("");
+        let what = match e.kind {
+            EventKind::Comment => format!("commented: {text}"),
+            EventKind::Status => format!("set status to {text}"),
+            EventKind::Sealed if e.waiting_for_key => {
+                "wrote something (waiting for the key)".into()
+            }
+            EventKind::Sealed => "wrote something this team cannot read".into(),
+            EventKind::Retracted => format!("retracted {}", short(text)),
+            EventKind::Ack => "acknowledged".into(),
+            EventKind::Accept => "accepted the hand-off".into(),
+            EventKind::Decline => format!("declined the hand-off: {text}"),
+            EventKind::Handoff => format!("handed it to {text}"),
+            EventKind::Referral => format!("referred the reporter to {text} (not forwarded)"),
+            EventKind::Refused => format!("(refused: {text})"),
+        };
+        out += &format!("  {at}  {}  {what}\n", e.author);
+    }
+    out
+}

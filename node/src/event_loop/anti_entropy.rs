@@ -1,0 +1,321 @@
+//! Anti-entropy conversations: reconciling with a peer and fetching what is
+//! missing.
+//!
+//! A conversation is a chain of network exchanges, each run as a task in a
+//! bounded [`Tasks`] set that only talks to the network and returns one
+//! [`SyncResult`]; the loop computes the next step against the node's own
+//! set (`csirtmesh-sync`, pure). When the conversation ends, the ids the
+//! node lacks are fetched one batch per task and go through the node's
+//! ingest like any gossiped envelope. The responding side learns what it
+//! lacks from the same exchange and fetches it too. At most
+//! [`MAX_SYNC_TASKS`] exchanges run at once; past it a new conversation or a
+//! responder's fetch waits for the next round, which brings the same
+//! differences again. At shutdown every task is aborted and awaited.
+
+use net::PeerId;
+use proto::{
+    EnvelopeId,
+    sync::{MAX_GET, Reconcile, SyncRequest, SyncResponse},
+};
+use tokio::task::JoinSet;
+
+use super::{EventLoop, PeerState};
+use crate::now_ms;
+
+/// Most round trips in one conversation. Each splits a mismatched range 16
+/// ways, so 12 cover 16^12 keys; a peer that never settles is cut off.
+const MAX_ROUNDS: u64 = 12;
+
+/// Network exchanges in flight at once: a conversation has one at a time,
+/// so this bounds the peers caught up with concurrently, and the memory
+/// their answers (up to 8 MiB each) may take.
+pub const MAX_SYNC_TASKS: usize = 32;
+
+/// The network part of one exchange, done.
+pub enum SyncResult {
+    /// The peer answered a reconciliation step.
+    Reconcile {
+        /// The peer.
+        peer: PeerId,
+        /// Its answer and the answer's size, or the failure in words.
+        result: Result<(Reconcile, usize), String>,
+        /// Bytes we sent.
+        bytes_out: usize,
+    },
+    /// A batch of fetched envelopes.
+    Fetched {
+        /// The peer.
+        peer: PeerId,
+        /// The envelopes' bytes, or the failure in words.
+        result: Result<Vec<Vec<u8>>, String>,
+        /// Ids still to fetch after this batch.
+        rest: Vec<EnvelopeId>,
+        /// Whether the fetch ends a conversation we started.
+        initiated: bool,
+    },
+}
+
+/// The bounded set of exchanges in flight.
+#[derive(Default)]
+pub struct Tasks(JoinSet<SyncResult>);
+
+impl Tasks {
+    /// Whether no exchange is in flight.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn is_full(&self) -> bool {
+        self.0.len() >= MAX_SYNC_TASKS
+    }
+
+    /// The next finished exchange; `None` when none is in flight. A task
+    /// that panicked or was aborted is logged and skipped.
+    pub async fn next(&mut self) -> Option<SyncResult> {
+        loop {
+            match self.0.join_next().await? {
+                Ok(r) => return Some(r),
+                Err(e) => tracing::error!(error = %e, "an anti-entropy task failed"),
+            }
+        }
+    }
+
+    /// Aborts every exchange and waits for them to end.
+    pub async fn shutdown(&mut self) {
+        self.0.shutdown().await;
+    }
+}
+
+/// A conversation we started, under way.
+#[derive(Clone, Debug, Default)]
+pub struct Conversation {
+    /// Reconciliation round trips.
+    rounds: u64,
+    /// Reconciliation bytes, both ways.
+    bytes: u64,
+    /// Envelopes fetched and accepted.
+    fetched: u64,
+    /// Ids learned missing, not fetched yet.
+    need: Vec<EnvelopeId>,
+    /// Invalid envelopes the peer served, first reason.
+    invalid: Option<String>,
+}
+
+impl EventLoop {
+    /// Starts a conversation with a random connected peer that has none.
+    pub(super) fn sync_with_random_peer(&mut self) {
+        let idle: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, s)| s.conversation.is_none())
+            .map(|(p, _)| *p)
+            .collect();
+        if !idle.is_empty() {
+            let peer = idle[rand::Rng::gen_range(&mut rand::thread_rng(), 0..idle.len())];
+            self.start_sync(peer);
+        }
+    }
+
+    /// Starts a conversation with `peer`, unless one is under way or the
+    /// task set is full.
+    pub(super) fn start_sync(&mut self, peer: PeerId) {
+        if self.sync.is_full() {
+            return;
+        }
+        let state = self.peers.entry(peer).or_default();
+        if state.conversation.is_some() {
+            return;
+        }
+        state.conversation = Some(Conversation::default());
+        let msg = self.node.initiate_sync();
+        self.send_reconcile(peer, msg);
+    }
+
+    fn send_reconcile(&mut self, peer: PeerId, msg: Reconcile) {
+        let net = self.net.clone();
+        self.sync.0.spawn(async move {
+            let (result, bytes_out) = match SyncRequest::Reconcile(msg).to_bytes() {
+                Err(e) => (Err(e.to_string()), 0),
+                Ok(bytes) => {
+                    let len = bytes.len();
+                    let answer = request(&net, peer, bytes)
+                        .await
+                        .and_then(|(r, size)| match r {
+                            SyncResponse::Reconcile(m) => Ok((m, size)),
+                            SyncResponse::Refused(why) => Err(format!("refused: {why}")),
+                            SyncResponse::Envelopes(_) => {
+                                Err("answered a reconciliation step with envelopes".into())
+                            }
+                        });
+                    (answer, len)
+                }
+            };
+            SyncResult::Reconcile {
+                peer,
+                result,
+                bytes_out,
+            }
+        });
+    }
+
+    /// Fetches `ids` from `peer`, one batch per exchange. A responder's
+    /// fetch that finds the task set full is dropped: the next round brings
+    /// the same differences again.
+    pub(super) fn fetch(&mut self, peer: PeerId, ids: Vec<EnvelopeId>, initiated: bool) {
+        let mut ids = self.node.missing(ids);
+        if ids.is_empty() {
+            if initiated {
+                self.conversation_done(peer);
+            }
+            return;
+        }
+        if !initiated && self.sync.is_full() {
+            tracing::debug!(%peer, missing = ids.len(), "anti-entropy busy; fetching next round");
+            return;
+        }
+        let rest = ids.split_off(ids.len().min(MAX_GET));
+        let net = self.net.clone();
+        self.sync.0.spawn(async move {
+            let result = match SyncRequest::Get(ids).to_bytes() {
+                Err(e) => Err(e.to_string()),
+                Ok(bytes) => request(&net, peer, bytes).await.and_then(|(r, _)| match r {
+                    SyncResponse::Envelopes(e) => Ok(e),
+                    SyncResponse::Refused(why) => Err(format!("refused: {why}")),
+                    SyncResponse::Reconcile(_) => {
+                        Err("answered a get request with a reconciliation step".into())
+                    }
+                }),
+            };
+            SyncResult::Fetched {
+                peer,
+                result,
+                rest,
+                initiated,
+            }
+        });
+    }
+
+    /// The next step after an exchange finished.
+    pub(super) fn on_sync_result(&mut self, result: SyncResult) {
+        match result {
+            SyncResult::Reconcile {
+                peer,
+                result: Ok((msg, bytes_in)),
+                bytes_out,
+            } => {
+                let step = self.node.reconcile(&msg);
+                let Some(conv) = self.conversation(peer) else {
+                    return;
+                };
+                conv.rounds += 1;
+                conv.bytes += (bytes_in + bytes_out) as u64;
+                let next = match step {
+                    Err(e) => Err(e.to_string()),
+                    Ok(step) => {
+                        conv.need.extend(step.need);
+                        match step.reply {
+                            Some(next) if conv.rounds < MAX_ROUNDS => Ok(Some(next)),
+                            Some(_) => {
+                                Err(format!("did not settle within {MAX_ROUNDS} round trips"))
+                            }
+                            None => Ok(None),
+                        }
+                    }
+                };
+                let need = match next {
+                    Ok(None) => std::mem::take(&mut conv.need),
+                    _ => Vec::new(),
+                };
+                match next {
+                    Err(e) => self.sync_done(peer, Err(e)),
+                    Ok(Some(msg)) => self.send_reconcile(peer, msg),
+                    Ok(None) => self.fetch(peer, need, true),
+                }
+            }
+            SyncResult::Reconcile {
+                peer,
+                result: Err(e),
+                ..
+            } => self.sync_done(peer, Err(e)),
+            SyncResult::Fetched {
+                peer,
+                result: Err(e),
+                initiated,
+                ..
+            } => {
+                if initiated {
+                    self.sync_done(peer, Err(e));
+                } else {
+                    tracing::debug!(%peer, error = %e, "fetch after answering a sync failed");
+                }
+            }
+            SyncResult::Fetched {
+                peer,
+                result: Ok(envelopes),
+                rest,
+                initiated,
+            } => {
+                let fetched = self.node.ingest_fetched(now_ms(), peer, envelopes);
+                if initiated && let Some(conv) = self.conversation(peer) {
+                    conv.fetched += fetched.accepted;
+                    if conv.invalid.is_none() {
+                        conv.invalid = fetched.invalid;
+                    }
+                }
+                self.fetch(peer, rest, initiated);
+            }
+        }
+    }
+
+    fn conversation(&mut self, peer: PeerId) -> Option<&mut Conversation> {
+        self.peers.get_mut(&peer)?.conversation.as_mut()
+    }
+
+    /// A conversation fetched everything: it ends well unless the peer
+    /// served invalid envelopes.
+    fn conversation_done(&mut self, peer: PeerId) {
+        let invalid = self.conversation(peer).and_then(|c| c.invalid.clone());
+        match invalid {
+            Some(why) => self.sync_done(peer, Err(why)),
+            None => self.sync_done(peer, Ok(())),
+        }
+    }
+
+    fn sync_done(&mut self, peer: PeerId, result: Result<(), String>) {
+        let Some(state): Option<&mut PeerState> = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let Some(conv) = state.conversation.take() else {
+            return;
+        };
+        let last = &mut state.last_sync;
+        last.fetched = conv.fetched;
+        last.rounds = conv.rounds;
+        last.bytes = conv.bytes;
+        match result {
+            Ok(()) => {
+                last.last_ok = Some(now_ms());
+                if conv.fetched > 0 {
+                    tracing::info!(%peer, fetched = conv.fetched, rounds = conv.rounds, bytes = conv.bytes, "caught up by anti-entropy");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "sync failed");
+                last.last_error = Some(e);
+            }
+        }
+    }
+}
+
+/// One request over the sync protocol; the decoded answer and its size.
+async fn request(
+    net: &net::Client,
+    peer: PeerId,
+    bytes: Vec<u8>,
+) -> Result<(SyncResponse, usize), String> {
+    let answer = net.request(peer, bytes).await.map_err(|e| e.to_string())?;
+    let size = answer.len();
+    SyncResponse::from_bytes(&answer)
+        .map(|r| (r, size))
+        .map_err(|e| format!("malformed answer: {e}"))
+}

@@ -1,0 +1,513 @@
+//! Incidents: open, reply, report (routed by the directory), the steps of a
+//! report's path (ack, accept, decline, hand-off, referral), retraction,
+//! and reading them back. Every incident command ends in
+//! [`Node::publish`]; every read folds the thread with `mesh_core`.
+
+use std::collections::BTreeSet;
+
+use mesh_core::{Incident, ThreadEntry, directory};
+use proto::{
+    Body, Envelope, EnvelopeId, IncidentPayload, InnerContent, Kind, Payload, TeamId, Tlp,
+};
+use store::Stored;
+
+use super::{Node, ingest::inner_of, publish::published};
+use crate::api::{ApiError, types::*, views};
+
+/// Which ids an id or prefix is looked up among.
+#[derive(Clone, Copy)]
+enum Among {
+    /// Incident roots.
+    Incidents,
+    /// Every stored envelope.
+    Envelopes,
+}
+
+impl Among {
+    fn noun(self) -> &'static str {
+        match self {
+            Among::Incidents => "incident",
+            Among::Envelopes => "envelope",
+        }
+    }
+}
+
+/// The shortest id prefix taken: 8 hex digits make an accidental match in a
+/// store of a million envelopes unlikely (2^32).
+const MIN_PREFIX: usize = 8;
+
+impl Node {
+    /// Opens an incident.
+    pub fn open_incident(&mut self, now: u64, req: NewIncident) -> Result<Published, ApiError> {
+        let tlp = req.tlp.0;
+        let title = nonempty(&req.title, "an incident needs a --title")?;
+        let to = self.resolve_recipients(&req.to)?;
+        if tlp.is_named_recipients() && to.is_empty() {
+            return Err(ApiError::BadRequest(format!(
+                "an incident labelled {tlp} needs recipients: name them with --to TEAM,..."
+            )));
+        }
+        if !tlp.is_named_recipients() && !to.is_empty() {
+            return Err(ApiError::BadRequest(format!(
+                "{tlp} goes to {}; --to is for AMBER, AMBER+STRICT and RED",
+                if tlp == Tlp::Clear {
+                    "everyone"
+                } else {
+                    "every member"
+                }
+            )));
+        }
+        let payload = IncidentPayload::Open {
+            title,
+            description: req.description,
+        };
+        let id = self.send_incident_step(now, None, tlp, to, payload)?;
+        Ok(published(id, Some(id)))
+    }
+
+    /// Comments on an incident.
+    pub fn comment(
+        &mut self,
+        now: u64,
+        incident: &str,
+        c: NewComment,
+    ) -> Result<Published, ApiError> {
+        let text = nonempty(&c.text, "an empty comment: give --text")?;
+        self.reply(now, incident, IncidentPayload::Comment { text })
+    }
+
+    /// Changes an incident's status.
+    pub fn set_status(
+        &mut self,
+        now: u64,
+        incident: &str,
+        s: NewStatus,
+    ) -> Result<Published, ApiError> {
+        self.reply(
+            now,
+            incident,
+            IncidentPayload::Status { status: s.status.0 },
+        )
+    }
+
+    /// Everyone in an incident's conversation this team can see: authors
+    /// and recipients of every entry it can read (the reporter, its
+    /// recipients, teams a report was handed to). Empty if it reads nothing.
+    pub(super) fn participants(
+        &self,
+        root_id: &EnvelopeId,
+    ) -> Result<(ThreadEntry, Vec<TeamId>), ApiError> {
+        let root = self
+            .load_entry(root_id)?
+            .ok_or_else(|| ApiError::NotFound(format!("no incident {root_id}")))?;
+        let mut people = BTreeSet::new();
+        let replies = self.store.thread(root_id)?;
+        let entries = std::iter::once(Ok(root.clone())).chain(replies.iter().map(entry_of));
+        for e in entries {
+            let e = e?;
+            if e.payload.is_some() {
+                people.insert(e.author);
+                people.extend(e.recipients.iter().copied());
+            }
+        }
+        Ok((root, people.into_iter().collect()))
+    }
+
+    /// Replies to everyone in the conversation, under the thread's label.
+    fn reply(
+        &mut self,
+        now: u64,
+        incident: &str,
+        payload: IncidentPayload,
+    ) -> Result<Published, ApiError> {
+        let root_id = self.resolve(incident, Among::Incidents)?;
+        let (root, people) = self.participants(&root_id)?;
+        if people.is_empty() {
+            return Err(ApiError::Forbidden(format!(
+                "incident {} is not readable by this team: only those it was addressed or handed to can reply",
+                root_id.short()
+            )));
+        }
+        let to: Vec<TeamId> = people.into_iter().filter(|t| *t != self.me).collect();
+        let id = self.send_incident_step(now, Some(root_id), root.tlp, to, payload)?;
+        Ok(published(id, Some(root_id)))
+    }
+
+    /// Who is responsible for an indicator, and why.
+    fn route(
+        &self,
+        about: &str,
+        country: Option<&str>,
+    ) -> Result<(directory::Route, String), ApiError> {
+        let indicator: directory::Indicator = about.parse().map_err(ApiError::BadRequest)?;
+        let members: Vec<_> = self.members.members().collect();
+        let route = directory::lookup(
+            members.iter().copied(),
+            self.charter.point_of_contact,
+            &indicator,
+            country,
+        )
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no team covers {indicator}{}, and the charter names no point of contact",
+                country
+                    .map(|c| format!(" and no team is last resort for {c}"))
+                    .unwrap_or_default()
+            ))
+        })?;
+        Ok((route, indicator.to_string()))
+    }
+
+    /// Who a report about `about` would go to.
+    pub fn lookup(&self, about: &str, country: Option<&str>) -> Result<RouteView, ApiError> {
+        let (route, about) = self.route(about, country)?;
+        Ok(views::route(&self.members, &route, about))
+    }
+
+    /// Opens a report, addressed to whoever the directory finds responsible.
+    pub fn report(&mut self, now: u64, req: NewReport) -> Result<ReportPublished, ApiError> {
+        let (route, about) = self.route(&req.about, req.country.as_deref())?;
+        let tlp = req.tlp.map_or(Tlp::Amber, |l| l.0);
+        let title = nonempty(&req.title, "a report needs a --title")?;
+        let to: Vec<TeamId> = route
+            .teams
+            .iter()
+            .copied()
+            .filter(|t| *t != self.me)
+            .collect();
+        if to.is_empty() {
+            return Err(ApiError::BadRequest(format!(
+                "this team is itself responsible for {about} ({})",
+                route.why
+            )));
+        }
+        let view = views::route(&self.members, &route, about.clone());
+        let payload = IncidentPayload::Report {
+            title,
+            description: req.description,
+            about,
+            routed: format!(
+                "to {} because {}",
+                view.teams
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                view.why
+            ),
+        };
+        let recipients = if tlp.is_named_recipients() {
+            to
+        } else {
+            vec![]
+        };
+        let id = self.send_incident_step(now, None, tlp, recipients, payload)?;
+        Ok(ReportPublished {
+            published: published(id, Some(id)),
+            route: view,
+        })
+    }
+
+    /// Acknowledge, accept, decline, or hand off an incident.
+    pub fn step(
+        &mut self,
+        now: u64,
+        incident: &str,
+        step: IncidentStep,
+    ) -> Result<Published, ApiError> {
+        let root_id = self.resolve(incident, Among::Incidents)?;
+        let inc = self.incident(&root_id)?;
+        let (root, people) = self.participants(&root_id)?;
+        if !people.contains(&self.me) {
+            return Err(ApiError::Forbidden(format!(
+                "incident {} was not addressed or handed to this team",
+                root_id.short()
+            )));
+        }
+        let payload = match step.action {
+            StepAction::Ack => {
+                if root.author == self.me {
+                    return Err(ApiError::BadRequest(
+                        "the reporter does not acknowledge its own report".into(),
+                    ));
+                }
+                IncidentPayload::Ack
+            }
+            StepAction::Accept | StepAction::Decline => {
+                if !inc.pending_handoff.contains(&self.me) {
+                    return Err(ApiError::Conflict(format!(
+                        "incident {} was not handed to this team (or it already answered)",
+                        root_id.short()
+                    )));
+                }
+                if step.action == StepAction::Accept {
+                    IncidentPayload::Accept
+                } else {
+                    IncidentPayload::Decline { reason: step.note }
+                }
+            }
+            StepAction::Handoff => {
+                return self.hand_off(now, &root, &inc, step);
+            }
+        };
+        let to: Vec<TeamId> = people.into_iter().filter(|t| *t != self.me).collect();
+        let id = self.send_incident_step(now, Some(root_id), root.tlp, to, payload)?;
+        Ok(published(id, Some(root_id)))
+    }
+
+    /// Hands a report to the responsible teams; for AMBER+STRICT and RED a
+    /// referral back to the reporter instead, never a forward.
+    fn hand_off(
+        &mut self,
+        now: u64,
+        root: &ThreadEntry,
+        inc: &Incident,
+        step: IncidentStep,
+    ) -> Result<Published, ApiError> {
+        let to = self.resolve_recipients(&step.to)?;
+        if to.is_empty() {
+            return Err(ApiError::BadRequest(
+                "hand it to whom? name the team with --to".into(),
+            ));
+        }
+        if root.author == self.me {
+            return Err(ApiError::BadRequest(
+                "the reporter does not hand off its own report; address it anew".into(),
+            ));
+        }
+        let (payload, recipients) = if inc.tlp >= Tlp::AmberStrict {
+            // Never forwarded: the reporter is told whom to contact.
+            let payload = IncidentPayload::Referral {
+                responsible: to,
+                note: step.note,
+            };
+            (payload, vec![root.author])
+        } else {
+            let mut recipients = to.clone();
+            if !recipients.contains(&root.author) {
+                recipients.push(root.author);
+            }
+            let payload = IncidentPayload::Handoff {
+                to,
+                title: inc.title.clone().unwrap_or_default(),
+                description: inc.description.clone().unwrap_or_default(),
+                note: step.note,
+            };
+            (payload, recipients)
+        };
+        let id = self.send_incident_step(now, Some(root.id), inc.tlp, recipients, payload)?;
+        Ok(published(id, Some(root.id)))
+    }
+
+    fn send_incident_step(
+        &mut self,
+        now: u64,
+        thread: Option<EnvelopeId>,
+        tlp: Tlp,
+        to: Vec<TeamId>,
+        payload: IncidentPayload,
+    ) -> Result<EnvelopeId, ApiError> {
+        let inner = InnerContent {
+            author: self.me,
+            mesh: self.mesh,
+            tlp,
+            recipients: to,
+            payload: Payload::Incident(payload),
+        };
+        let body = self.seal_body(now, tlp, &inner)?;
+        self.publish(now, Kind::Incident, tlp, thread, body)
+    }
+
+    /// Member teams by name or id (comma-separated lists allowed), without
+    /// this team and without repeats.
+    fn resolve_recipients(&self, names: &[String]) -> Result<Vec<TeamId>, ApiError> {
+        let mut out = Vec::new();
+        for n in names
+            .iter()
+            .flat_map(|n| n.split(','))
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            let p = self.members.find(n).map_err(|e| match e {
+                mesh_core::membership::FindError::Unknown(_) => ApiError::NotFound(e.to_string()),
+                _ => ApiError::BadRequest(e.to_string()),
+            })?;
+            if p.team != self.me && !out.contains(&p.team) {
+                out.push(p.team);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The one id resolver: a full id, or a unique prefix of at least
+    /// [`MIN_PREFIX`] hex digits among incident roots or all envelopes.
+    fn resolve(&self, q: &str, among: Among) -> Result<EnvelopeId, ApiError> {
+        let q = q.trim().to_ascii_lowercase();
+        let noun = among.noun();
+        if let Ok(id) = q.parse::<EnvelopeId>() {
+            return Ok(id);
+        }
+        if q.len() < MIN_PREFIX || !q.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(ApiError::BadRequest(format!(
+                "{q:?} is not an {noun} id (give at least {MIN_PREFIX} hex digits)"
+            )));
+        }
+        let ids: Vec<EnvelopeId> = match among {
+            Among::Envelopes => self.store.ids()?,
+            Among::Incidents => self
+                .store
+                .incident_roots()?
+                .iter()
+                .filter_map(|s| Envelope::decode(&s.bytes).ok())
+                .map(|e| e.id)
+                .collect(),
+        };
+        let matches: Vec<EnvelopeId> = ids
+            .into_iter()
+            .filter(|id| id.to_string().starts_with(&q))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(ApiError::NotFound(format!("no {noun} {q}"))),
+            _ => Err(ApiError::BadRequest(format!(
+                "{q} matches several {noun}s; give more digits"
+            ))),
+        }
+    }
+
+    pub(super) fn load_entry(&self, id: &EnvelopeId) -> Result<Option<ThreadEntry>, ApiError> {
+        match self.store.get(id)? {
+            Some(s) => Ok(Some(entry_of(&s)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// An incident's state: its thread folded.
+    pub(super) fn incident(&self, root_id: &EnvelopeId) -> Result<Incident, ApiError> {
+        let root = self
+            .load_entry(root_id)?
+            .ok_or_else(|| ApiError::NotFound(format!("no incident {root_id}")))?;
+        let replies = self
+            .store
+            .thread(root_id)?
+            .iter()
+            .map(entry_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Incident::fold(&root, replies))
+    }
+
+    /// One incident with its thread, by id or unique prefix.
+    pub fn incident_view(&self, q: &str) -> Result<IncidentView, ApiError> {
+        let id = self.resolve(q, Among::Incidents)?;
+        Ok(views::incident(&self.members, &self.incident(&id)?))
+    }
+
+    /// Every incident.
+    pub fn incidents(&self) -> Result<Vec<IncidentSummary>, ApiError> {
+        let mut out = Vec::new();
+        for s in self.store.incident_roots()? {
+            let id = Envelope::decode(&s.bytes)?.id;
+            out.push(views::summary(&self.members, &self.incident(&id)?));
+        }
+        Ok(out)
+    }
+
+    /// Every stored envelope's public header.
+    pub fn envelopes(&self) -> Result<Vec<EnvelopeView>, ApiError> {
+        let mut out = Vec::new();
+        for id in self.store.ids()? {
+            let Some(s) = self.store.get(&id)? else {
+                continue;
+            };
+            let env = Envelope::decode(&s.bytes)?;
+            out.push(views::envelope(&self.members, &env, &s));
+        }
+        Ok(out)
+    }
+
+    /// Publishes a tombstone for one of this team's incident envelopes.
+    pub fn retract(
+        &mut self,
+        now: u64,
+        q: &str,
+        req: NewRetraction,
+    ) -> Result<Published, ApiError> {
+        let target = self.resolve(q, Among::Envelopes)?;
+        let stored = self
+            .store
+            .get(&target)?
+            .ok_or_else(|| ApiError::NotFound(format!("no envelope {target}")))?;
+        let env = Envelope::decode(&stored.bytes)?;
+        // The same rule ingest applies to everyone's tombstones.
+        mesh_core::validate::check_retraction(
+            &self.me,
+            Some((env.content.author, env.content.kind)),
+        )
+        .map_err(|r| {
+            ApiError::Forbidden(format!(
+                "{r}; this one is a {:?} envelope by {}",
+                env.content.kind,
+                views::team(&self.members, &env.content.author)
+            ))
+        })?;
+        let body = proto::Retraction {
+            target,
+            reason: req.reason,
+        }
+        .to_bytes()?;
+        let thread = env.content.thread.unwrap_or(target);
+        let id = self.publish(
+            now,
+            Kind::Retraction,
+            Tlp::Clear,
+            Some(thread),
+            Body::Clear(body),
+        )?;
+        Ok(published(id, Some(thread)))
+    }
+}
+
+/// A trimmed, non-empty text, or the given complaint.
+fn nonempty(text: &str, complaint: &str) -> Result<String, ApiError> {
+    let t = text.trim();
+    if t.is_empty() {
+        Err(ApiError::BadRequest(complaint.into()))
+    } else {
+        Ok(t.to_owned())
+    }
+}
+
+/// A stored envelope as an entry of its thread.
+fn entry_of(s: &Stored) -> Result<ThreadEntry, ApiError> {
+    let env = Envelope::decode(&s.bytes)?;
+    let inner = s.opened.as_deref().map(inner_of).transpose()?;
+    let (payload, recipients) = match inner {
+        Some(InnerContent {
+            payload: Payload::Incident(p),
+            recipients,
+            ..
+        }) => (Some(p), recipients),
+        Some(_) => {
+            return Err(ApiError::Other(anyhow::anyhow!(
+                "stored envelope {} is in a thread but is not an incident envelope",
+                env.id
+            )));
+        }
+        None => (None, vec![]),
+    };
+    Ok(ThreadEntry {
+        id: env.id,
+        author: env.content.author,
+        created_at: env.content.created_at,
+        tlp: env.content.tlp,
+        payload,
+        recipients,
+        waiting_for_key: s.waiting_for_key,
+        retracts: match (&env.content.kind, &env.content.body) {
+            (Kind::Retraction, Body::Clear(b)) => {
+                proto::Retraction::from_bytes(b).ok().map(|r| r.target)
+            }
+            _ => None,
+        },
+    })
+}

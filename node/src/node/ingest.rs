@@ -1,0 +1,450 @@
+//! The one validation path. Every envelope, whatever way it came (gossip,
+//! sync, the local API), goes through [`Node::ingest`] or its batch form:
+//!
+//! decode (bounded) -> duplicate? (from memory, before any signature) ->
+//! outer signature -> the mesh's rules (`mesh_core::validate`) -> join
+//! limits -> what this node learns ([`Node::derive`]: opened content when
+//! addressed to us, or the GREEN key it waits for) -> durable write ->
+//! what follows ([`Node::after_accept`]: membership, sender keys).
+//!
+//! A GREEN envelope that arrives before its sender key is stored as
+//! "waiting for key" (`Derived::waiting_for`); when the key share arrives,
+//! [`Node::adopt_sender_key`] opens everything that waited for it.
+//!
+//! The step reads no clock (`now` is given) and touches no network: the
+//! caller turns the verdict into a gossip validation and a penalty.
+
+use std::collections::HashSet;
+
+use anyhow::{Context, Result, bail};
+use mesh_core::{Reason, Verdict};
+use net::PeerId;
+use proto::{
+    Body, Envelope, EnvelopeId, InnerContent, KeyId, Kind, MembershipAct, Payload, SealedTo,
+    SignedInner, TeamId, payload::SenderKeyShare,
+};
+use seal::{SenderKey, VerifiedEnvelope};
+use store::{Derived, SenderKeyRow};
+
+use super::{MAX_CACHED_SENDER_KEYS, MAX_LOGGED, Node};
+
+/// Where an envelope came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Gossip, forwarded by this peer.
+    Gossip(PeerId),
+    /// Anti-entropy, from this peer.
+    Sync(PeerId),
+    /// This node's own admin API.
+    Local,
+}
+
+impl Origin {
+    /// The peer it came from, if any.
+    pub fn peer(&self) -> Option<PeerId> {
+        match self {
+            Origin::Gossip(p) | Origin::Sync(p) => Some(*p),
+            Origin::Local => None,
+        }
+    }
+}
+
+/// An envelope that passed every check, waiting for its durable write.
+struct Prepared {
+    verified: VerifiedEnvelope,
+    derived: Derived,
+    /// The key of the envelope it retracts, if stored (leaves the sync set).
+    retracted_key: Option<(u64, EnvelopeId)>,
+}
+
+impl Node {
+    /// The one validation path. Returns the verdict; on `Accept` the
+    /// envelope is durably stored when this returns.
+    pub fn ingest(&mut self, now: u64, bytes: &[u8], origin: Origin) -> Verdict {
+        let verdict = self.ingest_one(now, bytes, origin);
+        self.count(verdict, origin)
+    }
+
+    fn ingest_one(&mut self, now: u64, bytes: &[u8], origin: Origin) -> Verdict {
+        let prepared =
+            match decode(bytes).and_then(|e| self.prepare(now, e, origin, &HashSet::new())) {
+                Ok(p) => p,
+                Err(v) => return v,
+            };
+        match self
+            .store
+            .insert(prepared.verified.envelope(), &prepared.derived, now)
+        {
+            Ok(true) => self.finish(now, prepared, origin),
+            Ok(false) => Verdict::Ignore(Reason::Duplicate),
+            Err(e) => store_failed(&e, prepared.verified.envelope().id),
+        }
+    }
+
+    /// The batch form of [`Node::ingest`], for envelopes that arrive
+    /// together (a sync fetch): every envelope is validated exactly as one by
+    /// one, and the accepted ones are stored in one transaction (one fsync:
+    /// group commit). Profiles, membership acts, key shares and retractions
+    /// change what the next envelopes are checked against, so each of those
+    /// is stored on its own, in order, after what came before it.
+    pub fn ingest_batch(&mut self, now: u64, batch: &[Vec<u8>], origin: Origin) -> Vec<Verdict> {
+        let mut verdicts: Vec<Option<Verdict>> = vec![None; batch.len()];
+        let mut pending: Vec<(usize, Prepared)> = Vec::new();
+        let mut ids = HashSet::new();
+        for (i, bytes) in batch.iter().enumerate() {
+            let envelope = match decode(bytes) {
+                Ok(e) => e,
+                Err(v) => {
+                    verdicts[i] = Some(self.count(v, origin));
+                    continue;
+                }
+            };
+            if matches!(
+                envelope.content.kind,
+                Kind::Profile | Kind::Membership | Kind::KeyShare | Kind::Retraction
+            ) {
+                self.flush(now, &mut pending, &mut verdicts, origin);
+                ids.clear();
+                verdicts[i] = Some(self.ingest(now, bytes, origin));
+                continue;
+            }
+            match self.prepare(now, envelope, origin, &ids) {
+                Ok(p) => {
+                    ids.insert(p.verified.envelope().id);
+                    pending.push((i, p));
+                }
+                Err(v) => verdicts[i] = Some(self.count(v, origin)),
+            }
+        }
+        self.flush(now, &mut pending, &mut verdicts, origin);
+        verdicts
+            .into_iter()
+            .map(|v| v.unwrap_or(Verdict::Ignore(Reason::Duplicate)))
+            .collect()
+    }
+
+    /// Counts a verdict, and logs a rejection once per peer and reason.
+    fn count(&mut self, verdict: Verdict, origin: Origin) -> Verdict {
+        match &verdict {
+            Verdict::Accept => self.counters.accepted += 1,
+            Verdict::Ignore(_) => self.counters.ignored += 1,
+            Verdict::Reject(reason) => {
+                self.counters.rejected += 1;
+                if self.logged.len() < MAX_LOGGED
+                    && self.logged.insert((origin.peer(), reason.kind()))
+                {
+                    tracing::warn!(?origin, %reason, "rejected envelope");
+                }
+            }
+        }
+        verdict
+    }
+
+    /// Stores the prepared envelopes in one transaction, then applies them.
+    fn flush(
+        &mut self,
+        now: u64,
+        pending: &mut Vec<(usize, Prepared)>,
+        verdicts: &mut [Option<Verdict>],
+        origin: Origin,
+    ) {
+        if pending.is_empty() {
+            return;
+        }
+        let items: Vec<(&Envelope, &Derived)> = pending
+            .iter()
+            .map(|(_, p)| (p.verified.envelope(), &p.derived))
+            .collect();
+        match self.store.insert_many(&items, now) {
+            Ok(inserted) => {
+                for ((i, p), new) in pending.drain(..).zip(inserted) {
+                    let v = if new {
+                        self.finish(now, p, origin)
+                    } else {
+                        Verdict::Ignore(Reason::Duplicate)
+                    };
+                    verdicts[i] = Some(self.count(v, origin));
+                }
+            }
+            Err(e) => {
+                for (i, p) in pending.drain(..) {
+                    let v = store_failed(&e, p.verified.envelope().id);
+                    verdicts[i] = Some(self.count(v, origin));
+                }
+            }
+        }
+    }
+
+    /// Everything before the durable write on a decoded envelope: duplicate
+    /// and tombstone checks, outer signature, the mesh's rules, join-request
+    /// limits, and what the node learns (opened content, awaited key,
+    /// retraction). `batch` holds ids already prepared in the same batch.
+    fn prepare(
+        &mut self,
+        now: u64,
+        envelope: Envelope,
+        origin: Origin,
+        batch: &HashSet<EnvelopeId>,
+    ) -> Result<Prepared, Verdict> {
+        // Duplicates go first, before any signature check, and from memory:
+        // the reconciliation set mirrors the store. The store stays the
+        // authority: a duplicate that got past this is refused by the insert.
+        if batch.contains(&envelope.id)
+            || self
+                .sync_set
+                .contains(&(envelope.content.created_at, envelope.id))
+        {
+            return Err(Verdict::Ignore(Reason::Duplicate));
+        }
+        if let Ok(Some(by)) = self.store.retracted_by(&envelope.id)
+            && by == envelope.content.author
+            && envelope.content.kind == Kind::Incident
+        {
+            return Err(Verdict::Ignore(Reason::Retracted));
+        }
+        let verified = seal::verify_envelope(envelope)
+            .map_err(|e| Verdict::Reject(Reason::BadSignature(e.to_string())))?;
+        match mesh_core::validate::check(&verified, &self.mesh, &self.members, now) {
+            Verdict::Accept => {}
+            other => return Err(other),
+        }
+        let author = verified.content().author;
+        if verified.content().kind == Kind::Profile && !self.members.is_member(&author) {
+            let pending = self.members.applicants().len();
+            self.join_limiter
+                .admit(now, origin.peer(), pending)
+                .map_err(Verdict::Ignore)?;
+        }
+        let derived = self.derive(&verified).map_err(Verdict::Reject)?;
+        let retracted_key = derived
+            .retracts
+            .and_then(|t| self.stored_envelope(&t))
+            .filter(|t| t.content.author == author)
+            .map(|t| (t.content.created_at, t.id));
+        Ok(Prepared {
+            verified,
+            derived,
+            retracted_key,
+        })
+    }
+
+    /// A stored envelope, decoded; `None` when absent or unreadable.
+    fn stored_envelope(&self, id: &EnvelopeId) -> Option<Envelope> {
+        let stored = self.store.get(id).ok()??;
+        Envelope::decode(&stored.bytes).ok()
+    }
+
+    /// Everything after the durable write.
+    fn finish(&mut self, now: u64, p: Prepared, origin: Origin) -> Verdict {
+        let env = p.verified.envelope();
+        self.hlc.observe(env.content.created_at);
+        self.sync_set.insert((env.content.created_at, env.id));
+        if let Some(key) = p.retracted_key {
+            // The retracted envelope left the store; its key leaves the set.
+            self.sync_set.remove(&key);
+        }
+        if origin == Origin::Local {
+            self.seq = self.seq.max(env.content.seq);
+        }
+        if let Err(e) = self.after_accept(now, &p.verified, &p.derived) {
+            tracing::error!(error = %format!("{e:#}"), id = %env.id, "post-accept processing failed");
+        }
+        Verdict::Accept
+    }
+
+    /// What this node can learn from an authentic envelope of a member:
+    /// opened content when addressed to us, or the key it waits for.
+    fn derive(&mut self, env: &VerifiedEnvelope) -> Result<Derived, Reason> {
+        let c = env.content();
+        let opened = |plaintext| Derived {
+            opened: Some(plaintext),
+            ..Derived::default()
+        };
+        match (&c.kind, &c.body) {
+            (Kind::Profile, Body::Clear(b)) => {
+                let sp = proto::SignedProfile::from_bytes(b)
+                    .map_err(|e| Reason::BadProfile(e.to_string()))?;
+                let p = seal::verify_profile(&sp).map_err(|e| Reason::BadProfile(e.to_string()))?;
+                if p.team != c.author {
+                    return Err(Reason::BadProfile("profile of another team".into()));
+                }
+                Ok(Derived::default())
+            }
+            (Kind::Retraction, Body::Clear(b)) => {
+                let r = proto::Retraction::from_bytes(b)
+                    .map_err(|e| Reason::BadRetraction(e.to_string()))?;
+                let target = self
+                    .stored_envelope(&r.target)
+                    .map(|t| (t.content.author, t.content.kind));
+                mesh_core::validate::check_retraction(&c.author, target)?;
+                Ok(Derived {
+                    retracts: Some(r.target),
+                    ..Derived::default()
+                })
+            }
+            (Kind::Membership, Body::Clear(b)) => {
+                let act = MembershipAct::from_bytes(b)
+                    .map_err(|e| Reason::BadMembershipAct(e.to_string()))?;
+                mesh_core::validate::check_rotation(&self.mesh, &c.author, &act)?;
+                Ok(Derived::default())
+            }
+            (_, Body::Clear(_)) => {
+                let read =
+                    seal::read_clear(env).map_err(|e| Reason::BadSignature(e.to_string()))?;
+                Ok(opened(read.plaintext))
+            }
+            (
+                _,
+                Body::Sealed {
+                    to: SealedTo::Teams { .. },
+                    ..
+                },
+            ) => {
+                if !self.addressed_to_us(env) {
+                    return Ok(Derived::default());
+                }
+                match seal::open(env, self.keys.age_identity()) {
+                    Ok(o) => Ok(opened(o.plaintext)),
+                    Err(seal::Error::NotForUs) => Ok(Derived::default()),
+                    // Addressed to us but wrong inside (re-wrapped,
+                    // mislabelled): only a recipient can see it, and it
+                    // refuses it.
+                    Err(e) => Err(Reason::BadSignature(e.to_string())),
+                }
+            }
+            (
+                _,
+                Body::Sealed {
+                    to: SealedTo::SenderKey(k),
+                    ..
+                },
+            ) => match self.sender_key(k) {
+                Some(key) => match seal::open(env, key.identity()) {
+                    Ok(o) => Ok(opened(o.plaintext)),
+                    Err(e) => Err(Reason::BadSignature(e.to_string())),
+                },
+                None => Ok(Derived {
+                    waiting_for: Some(*k),
+                    ..Derived::default()
+                }),
+            },
+        }
+    }
+
+    /// Whether an envelope sealed to named teams carries our recipient hint
+    /// (the hint key with its author is computed once and kept by
+    /// [`seal::TeamKeys`]). Without the author's profile, or a usable key in
+    /// it, there is no hint to check, and age decides.
+    fn addressed_to_us(&self, env: &VerifiedEnvelope) -> bool {
+        let author = env.content().author;
+        let Some(profile) = self.members.profile(&author) else {
+            return true;
+        };
+        match seal::parse_recipient(&profile.recipient).and_then(|r| self.keys.hint_key(&r)) {
+            Ok(key) => seal::addressed_to(env, &key),
+            Err(e) => {
+                tracing::debug!(team = %author.short(), error = %e, "no recipient-hint key with this team");
+                true
+            }
+        }
+    }
+
+    /// A GREEN sender key by id: from the cache, else from the store.
+    pub(super) fn sender_key(&mut self, id: &KeyId) -> Option<SenderKey> {
+        if let Some(key) = self.sender_keys.get(id) {
+            return Some(key.clone());
+        }
+        let row = self.store.sender_key(id).ok()??;
+        let key = SenderKey::from_secret(&row.secret).ok()?;
+        if self.sender_keys.len() >= MAX_CACHED_SENDER_KEYS {
+            self.sender_keys.clear();
+        }
+        self.sender_keys.insert(*id, key.clone());
+        Some(key)
+    }
+
+    fn after_accept(&mut self, now: u64, env: &VerifiedEnvelope, derived: &Derived) -> Result<()> {
+        let c = env.content();
+        match c.kind {
+            Kind::Retraction | Kind::Incident => {}
+            Kind::Profile => {
+                if let Body::Clear(b) = &c.body
+                    && let Ok(sp) = proto::SignedProfile::from_bytes(b)
+                    && let Ok(p) = sp.profile()
+                {
+                    // Verified in `derive` before it was stored.
+                    self.profiles.push(p);
+                }
+                self.rebuild_membership(now)?
+            }
+            Kind::Membership => {
+                if let Some(r) = super::membership::record_of(env.envelope()) {
+                    self.records.push(r);
+                }
+                self.rebuild_membership(now)?
+            }
+            Kind::KeyShare => {
+                let Some(plaintext) = &derived.opened else {
+                    return Ok(());
+                };
+                if let Payload::SenderKey(share) = inner_of(plaintext)?.payload {
+                    self.adopt_sender_key(c.author, c.created_at, share)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a teammate's sender key and opens what waited for it.
+    fn adopt_sender_key(&mut self, team: TeamId, at: u64, share: SenderKeyShare) -> Result<()> {
+        let key = SenderKey::from_secret(&share.secret)?;
+        if key.id() != share.key_id {
+            bail!(
+                "key share names key {} but carries {}",
+                share.key_id.short(),
+                key.id().short()
+            );
+        }
+        self.store.put_sender_key(
+            &SenderKeyRow {
+                key_id: key.id(),
+                team,
+                secret: share.secret,
+                created_at: at,
+                members: None,
+            },
+            false,
+        )?;
+        for waiting in self.store.waiting_for(&key.id())? {
+            let decoded = Envelope::decode(&waiting.bytes).context("stored envelope")?;
+            let env = seal::verify_envelope(decoded)?;
+            match seal::open(&env, key.identity()) {
+                Ok(o) => self.store.set_opened(&env.envelope().id, &o.plaintext)?,
+                Err(e) => {
+                    tracing::warn!(id = %env.envelope().id, error = %e, "envelope does not open with its announced sender key");
+                    self.store.clear_pending(&env.envelope().id)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The verdict when the durable write failed: not the sender's fault (disk
+/// full, I/O error), so no penalty, and nothing is acknowledged; sync brings
+/// the envelope again later.
+fn store_failed(e: &store::Error, id: EnvelopeId) -> Verdict {
+    tracing::error!(error = %e, %id, "cannot store envelope");
+    Verdict::Ignore(Reason::Malformed(format!("not stored: {e}")))
+}
+
+/// Decodes wire bytes; what does not decode is refused as malformed.
+fn decode(bytes: &[u8]) -> Result<Envelope, Verdict> {
+    Envelope::decode(bytes).map_err(|e| Verdict::Reject(Reason::Malformed(e.to_string())))
+}
+
+/// The inner content of a plaintext this node stored after checking it.
+pub(super) fn inner_of(plaintext: &[u8]) -> Result<InnerContent, proto::Error> {
+    let signed = SignedInner::from_bytes(plaintext)?;
+    InnerContent::from_bytes(&signed.content)
+}

@@ -1,0 +1,245 @@
+//! Membership from this node's side: the member view recomputed from the
+//! records it holds, this team's join request, its acts (vouch, object,
+//! suspend, revoke) and its key rotation.
+
+use anyhow::{Context, Result};
+use mesh_core::{Membership, membership::Record};
+use net::PeerId;
+use proto::{Body, Envelope, Kind, MembershipAct, TeamId, Tlp};
+
+use super::{Effect, Node, publish::published};
+use crate::api::{ApiError, types::*, views};
+
+/// How long an endorsement counts toward an admission unless told otherwise.
+const DEFAULT_ENDORSEMENT_DAYS: u64 = 30;
+
+/// The longest an endorsement may count: a year and a day.
+const MAX_ENDORSEMENT_DAYS: u64 = 366;
+
+const DAY_MS: u64 = 24 * 3600 * 1000;
+
+impl Node {
+    /// Loads the verified profiles and membership acts from the log (the
+    /// source of truth), once at start; later ones are added as accepted.
+    pub(super) fn load_membership_records(&mut self) -> Result<()> {
+        for s in self.store.by_kind(Kind::Profile)? {
+            let env = Envelope::decode(&s.bytes).context("stored profile envelope")?;
+            if let Body::Clear(b) = &env.content.body
+                && let Ok(sp) = proto::SignedProfile::from_bytes(b)
+                && let Ok(p) = seal::verify_profile(&sp)
+            {
+                self.profiles.push(p);
+            }
+        }
+        for s in self.store.by_kind(Kind::Membership)? {
+            let env = Envelope::decode(&s.bytes).context("stored membership envelope")?;
+            if let Some(r) = record_of(&env) {
+                self.records.push(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// Recomputes the member view from the rules, profiles and acts held,
+    /// logs who was admitted or removed since the last computation, and
+    /// tells the loop which nodes may use our relay (members' only).
+    pub fn rebuild_membership(&mut self, now: u64) -> Result<()> {
+        let next = Membership::compute(
+            &self.rules,
+            self.profiles.iter().cloned(),
+            &self.records,
+            now,
+        );
+        let name = |t: &TeamId| {
+            next.profile(t)
+                .map_or_else(|| t.short(), |p| p.name.clone())
+        };
+        if !self.members.is_empty() {
+            for t in next.member_ids().filter(|t| !self.members.is_member(t)) {
+                tracing::info!(team = %name(t), "admitted to the mesh");
+            }
+        }
+        for (t, r) in next
+            .removed()
+            .iter()
+            .filter(|(t, _)| !self.members.removed().contains_key(t))
+        {
+            tracing::warn!(team = %name(t), removal = ?r.removal, "removed from the mesh");
+        }
+        self.members = next;
+        let peers: Vec<PeerId> = self
+            .members
+            .members()
+            .flat_map(|p| p.peers.iter().filter_map(|b| net::peer_id_from_bytes(b)))
+            .collect();
+        self.effects.push(Effect::RelayAllowed(peers));
+        Ok(())
+    }
+
+    /// Members, applicants and removed teams.
+    pub fn members_view(&self) -> MembersView {
+        views::members(&self.members, self.rules.objection_window_ms)
+    }
+
+    /// Publishes this team's profile as a join request.
+    pub fn join(&mut self, now: u64) -> Result<Published, ApiError> {
+        let body = Body::Clear(self.own_profile.to_bytes()?);
+        let id = self.publish(now, Kind::Profile, Tlp::Clear, None, body)?;
+        Ok(published(id, None))
+    }
+
+    /// Publishes a join request on first start, if this team is not a member
+    /// and has not asked yet.
+    pub fn join_if_needed(&mut self, now: u64) -> Result<(), ApiError> {
+        if self.members.is_member(&self.me) || self.store.max_seq(&self.me)? > 0 {
+            return Ok(());
+        }
+        let p = self.join(now)?;
+        tracing::info!(envelope = %p.id, "not a member yet: published a join request; members can vouch with `csirtmesh vouch {}`", self.me);
+        Ok(())
+    }
+
+    /// A team named in a membership request: a full team id, else a name or
+    /// id prefix of a known team (member or applicant).
+    fn named_team(&self, req: &MembershipRequest) -> Result<TeamId, ApiError> {
+        let q = req
+            .team
+            .as_deref()
+            .ok_or_else(|| ApiError::BadRequest("name the team".into()))?;
+        if let Ok(id) = q.parse::<TeamId>() {
+            return Ok(id);
+        }
+        self.members
+            .find_known(q)
+            .map(|p| p.team)
+            .map_err(|e| ApiError::NotFound(e.to_string()))
+    }
+
+    /// Vouch, object, suspend or revoke.
+    pub fn act(&mut self, now: u64, req: MembershipRequest) -> Result<Published, ApiError> {
+        if !self.members.is_member(&self.me) {
+            return Err(ApiError::Forbidden(
+                "this team is not a member of the mesh (yet): only members vouch, object, suspend or revoke".into(),
+            ));
+        }
+        let team_ref = |t: &TeamId| views::team(&self.members, t);
+        let act = match req.action {
+            MembershipAction::Vouch => {
+                let candidate = self.named_team(&req)?;
+                if candidate == self.me {
+                    return Err(ApiError::BadRequest(
+                        "a team cannot vouch for itself".into(),
+                    ));
+                }
+                if self.members.is_member(&candidate) {
+                    return Err(ApiError::Conflict(format!(
+                        "{} is already a member",
+                        team_ref(&candidate)
+                    )));
+                }
+                let days = req
+                    .days
+                    .unwrap_or(DEFAULT_ENDORSEMENT_DAYS)
+                    .clamp(1, MAX_ENDORSEMENT_DAYS);
+                MembershipAct::Endorse {
+                    candidate,
+                    expires_at: now + days * DAY_MS,
+                }
+            }
+            MembershipAction::Object => {
+                let candidate = self.named_team(&req)?;
+                if self.members.is_member(&candidate) {
+                    return Err(ApiError::Conflict(format!(
+                        "{} is already a member: to remove a member, suspend it",
+                        team_ref(&candidate)
+                    )));
+                }
+                MembershipAct::Object {
+                    candidate,
+                    reason: req.reason,
+                }
+            }
+            MembershipAction::Suspend => {
+                let target = self.named_team(&req)?;
+                if !self.members.is_member(&target) {
+                    return Err(ApiError::Conflict(format!(
+                        "{} is not a member",
+                        team_ref(&target)
+                    )));
+                }
+                if target == self.me {
+                    return Err(ApiError::BadRequest(
+                        "to leave, revoke your own key (`csirtmesh revoke`)".into(),
+                    ));
+                }
+                MembershipAct::Suspend {
+                    target,
+                    reason: req.reason,
+                }
+            }
+            MembershipAction::Revoke => MembershipAct::Revoke { reason: req.reason },
+        };
+        let body = Body::Clear(act.to_bytes()?);
+        let id = self.publish(now, Kind::Membership, Tlp::Clear, None, body)?;
+        Ok(published(id, None))
+    }
+
+    /// Replaces the team's signing key. Crash-safe order: the new key is
+    /// durable in `team.key.next` before the rotation act names it; the act
+    /// is durable before `team.key` is replaced; a restart finishes or
+    /// discards an interrupted rotation (`crate::recover_key_rotation`).
+    pub fn rotate_key(&mut self, now: u64) -> Result<Published, ApiError> {
+        if !self.members.is_member(&self.me) {
+            return Err(ApiError::Forbidden("only a member rotates its key".into()));
+        }
+        let dir = self.dir.clone().ok_or_else(|| {
+            ApiError::Other(anyhow::anyhow!(
+                "this node has no data directory to keep a new key in"
+            ))
+        })?;
+        let new = self.keys.with_new_signing_key();
+        let next = dir.file(crate::datadir::files::TEAM_KEY_NEXT);
+        let _ = std::fs::remove_file(&next);
+        crate::datadir::write_new(&next, new.secrets().0.as_bytes(), 0o600)?;
+        let msg = proto::membership::rotation_message(&self.mesh, &self.me);
+        let act = MembershipAct::RotateKey {
+            new: new.team_id(),
+            proof: new.sign(proto::context::KEY_ROTATION, &msg),
+        };
+        let id = self.publish(
+            now,
+            Kind::Membership,
+            Tlp::Clear,
+            None,
+            Body::Clear(act.to_bytes()?),
+        )?;
+        std::fs::rename(&next, dir.file(crate::datadir::files::TEAM_KEY)).map_err(|source| {
+            ApiError::Io {
+                what: "the rotation is published but team.key was not replaced; restart the node to finish it".into(),
+                source,
+            }
+        })?;
+        let old = self.me;
+        self.keys = new;
+        self.me = self.keys.team_id();
+        self.seq = self.store.max_seq(&self.me)?;
+        self.own_profile = crate::resign_profile(&dir, &self.keys, now)?;
+        // Publish the profile under the new key, so others can address it.
+        self.join(now)?;
+        tracing::info!(old = %old.short(), new = %self.me.short(), "rotated the team's signing key");
+        Ok(published(id, None))
+    }
+}
+
+/// The membership act an accepted envelope carries, if it is one.
+pub(super) fn record_of(env: &Envelope) -> Option<Record> {
+    match (&env.content.kind, &env.content.body) {
+        (Kind::Membership, Body::Clear(b)) => MembershipAct::from_bytes(b).ok().map(|act| Record {
+            id: env.id,
+            author: env.content.author,
+            created_at: env.content.created_at,
+            act,
+        }),
+        _ => None,
+    }
+}
