@@ -303,3 +303,6 @@ pub async fn bind(
     };
     Ok((local, serve))
 }
+
+#[cfg(test)]
+mod tests;

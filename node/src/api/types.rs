@@ -273,6 +273,7 @@ pub struct NewIncident {
     /// One line.
     pub title: String,
     /// What happened, what is asked.
+    #[serde(default)]
     pub description: String,
     /// TLP label (clear, green, amber, amber+strict, red).
     pub tlp: Label,

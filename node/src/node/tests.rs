@@ -1063,3 +1063,46 @@ async fn sync_is_served_to_known_teams_nodes_only() {
         SyncResponse::Reconcile(_)
     ));
 }
+
+/// Ingest reads no clock: what "now" is comes from the caller, so a test
+/// moves time and the rules that depend on it follow.
+#[test]
+fn ingest_follows_the_clock_it_is_given() {
+    use mesh_core::{admission::MAX_JOIN_REQUESTS_PER_PEER_MINUTE, validate::MAX_CLOCK_SKEW_MS};
+    let (a, b, c) = mesh();
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    // An envelope stamped ahead of the node's clock waits, whatever the wall clock says.
+    let ahead = b.clear_comment(1, "from the future");
+    let stamp = ahead.content().created_at;
+    let early = stamp - MAX_CLOCK_SKEW_MS - 1;
+    assert!(matches!(
+        node.ingest(early, &bytes(&ahead), Origin::Local),
+        Verdict::Ignore(Reason::FromTheFuture(_))
+    ));
+    assert_eq!(
+        node.ingest(stamp, &bytes(&ahead), Origin::Local),
+        Verdict::Accept
+    );
+    // A forwarding peer's join budget is per minute of the given clock.
+    let peer = PeerId::random();
+    let mut applicant = |i: u32| {
+        let mut t = Team::new(&format!("Applicant-{i}"));
+        t.mesh = a.mesh;
+        bytes(&t.join_request(1))
+    };
+    for i in 0..MAX_JOIN_REQUESTS_PER_PEER_MINUTE {
+        assert_eq!(
+            node.ingest(NOW, &applicant(i), Origin::Gossip(peer)),
+            Verdict::Accept
+        );
+    }
+    let one_more = applicant(1000);
+    assert!(matches!(
+        node.ingest(NOW, &one_more, Origin::Gossip(peer)),
+        Verdict::Ignore(Reason::RateLimited(_))
+    ));
+    assert_eq!(
+        node.ingest(NOW + 60_000, &one_more, Origin::Gossip(peer)),
+        Verdict::Accept
+    );
+}

@@ -1,0 +1,123 @@
+//! The admin API's edge: every failure is the README's JSON error body with
+//! the right status, whether the node or axum's extractors refused it.
+
+use std::net::SocketAddr;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::*;
+
+const TOKEN: &str = "test-token";
+
+/// An API bound on loopback whose "node" answers every request with
+/// `answer`, and the address.
+async fn api(answer: fn() -> ApiError) -> (SocketAddr, CancellationToken) {
+    let (tx, mut rx) = mpsc::channel::<ApiRequest>(4);
+    let shutdown = CancellationToken::new();
+    let (addr, serve) = bind(
+        "127.0.0.1:0".parse().unwrap(),
+        TOKEN.into(),
+        tx,
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(serve);
+    tokio::spawn(async move {
+        while let Some(r) = rx.recv().await {
+            if let ApiRequest::Open(_, reply) = r {
+                let _ = reply.send(Err(answer()));
+            }
+        }
+    });
+    (addr, shutdown)
+}
+
+async fn post(addr: SocketAddr, path: &str, content_type: &str, body: &str) -> (StatusCode, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}{path}"))
+        .bearer_auth(TOKEN)
+        .header("content-type", content_type)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.expect("a JSON error body");
+    (status, body)
+}
+
+fn error_text(v: &Value) -> &str {
+    v["error"].as_str().expect("{\"error\": ...}")
+}
+
+#[tokio::test]
+async fn every_refusal_is_json_with_its_status() {
+    let (addr, shutdown) = api(|| ApiError::Forbidden("not a member".into())).await;
+    let json = "application/json";
+
+    // Malformed JSON: 400.
+    let (s, v) = post(addr, "/v1/incidents", json, "{not json").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(!error_text(&v).is_empty());
+
+    // Wrong content type: 415.
+    let (s, v) = post(addr, "/v1/incidents", "text/plain", "{}").await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
+    assert!(error_text(&v).contains("Content-Type"), "{v}");
+
+    // An unknown label: 422, naming the valid ones.
+    let body = r#"{"title":"t","tlp":"purple","to":[]}"#;
+    let (s, v) = post(addr, "/v1/incidents", json, body).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_text(&v).contains("amber+strict"), "{v}");
+
+    // An unknown step action: 422, naming the valid ones.
+    let body = r#"{"action":"forward"}"#;
+    let (s, v) = post(addr, "/v1/incidents/abcdef12/steps", json, body).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_text(&v).contains("handoff"), "{v}");
+
+    // A refusal by the node keeps its own status.
+    let body = r#"{"title":"t","tlp":"TLP:CLEAR","to":[]}"#;
+    let (s, v) = post(addr, "/v1/incidents", json, body).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(error_text(&v), "not a member");
+
+    // An unknown route and a wrong method.
+    let (s, v) = post(addr, "/v1/nothing-here", json, "{}").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(error_text(&v).contains("no such API route"));
+    let (s, _) = post(addr, "/v1/status", json, "{}").await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+
+    // A body over the limit: 413.
+    let big = format!(
+        r#"{{"title":"{}","tlp":"clear"}}"#,
+        "x".repeat(MAX_BODY_BYTES)
+    );
+    let (s, _) = post(addr, "/v1/incidents", json, &big).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn the_nodes_own_faults_are_500_and_a_stopping_network_503() {
+    let (addr, shutdown) = api(|| {
+        ApiError::Store(store::Error::Corrupt {
+            id: "00".into(),
+            reason: "flipped byte".into(),
+        })
+    })
+    .await;
+    let body = r#"{"title":"t","tlp":"clear","to":[]}"#;
+    let (s, v) = post(addr, "/v1/incidents", "application/json", body).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(error_text(&v).contains("flipped byte"));
+    shutdown.cancel();
+    assert_eq!(
+        ApiError::Network(net::Error::Stopped).status(),
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    );
+}
