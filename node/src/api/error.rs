@@ -60,8 +60,8 @@ pub enum ApiError {
     /// Another fault of the node's own, with its chain of causes (500).
     #[error("{0:#}")]
     Other(#[from] anyhow::Error),
-    /// The network refused a command (503 while stopping or busy, 502 for a
-    /// dial that could not start).
+    /// The network refused a command (503 while stopping or busy, 400 for a
+    /// dial of an address that cannot be dialled).
     #[error("network: {0}")]
     Network(#[from] net::Error),
     /// The node's loop is stopping, or did not answer in time (503).
@@ -83,7 +83,9 @@ impl ApiError {
             | ApiError::Proto(_)
             | ApiError::Io { .. }
             | ApiError::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Network(net::Error::Dial { .. }) => StatusCode::BAD_GATEWAY,
+            // A dial fails at once only on the address given (malformed,
+            // blocked, our own).
+            ApiError::Network(net::Error::Dial { .. }) => StatusCode::BAD_REQUEST,
             ApiError::Network(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

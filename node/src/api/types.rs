@@ -29,7 +29,8 @@ macro_rules! text_value {
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                self.0.fmt(f)
+                // `pad`, so that table columns keep their width.
+                f.pad(&self.0.to_string())
             }
         }
 
@@ -160,7 +161,7 @@ pub enum EnvelopeKind {
 
 impl std::fmt::Display for EnvelopeKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             EnvelopeKind::Profile => "profile",
             EnvelopeKind::KeyShare => "key-share",
             EnvelopeKind::Incident => "incident",
@@ -539,7 +540,7 @@ pub struct EnvelopeView {
 }
 
 /// `POST /v1/envelopes/{id}/retract`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct NewRetraction {
     /// Why, for those who saw it.
     #[serde(default)]

@@ -349,9 +349,9 @@ pub fn status(s: StatusParts<'_>) -> StatusView {
             PeerView {
                 peer_id: peer.to_string(),
                 team: m
-                    .team_of_node(&peer.to_bytes())
-                    .filter(|t| m.is_member(t))
-                    .map(|t| team(m, &t)),
+                    .members()
+                    .find(|p| p.peers.iter().any(|b| *b == peer.to_bytes()))
+                    .map(|p| team(m, &p.team)),
                 last_sync_ok: sync.last_ok,
                 last_sync_fetched: sync.fetched,
                 last_sync_rounds: sync.rounds,

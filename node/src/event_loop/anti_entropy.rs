@@ -8,9 +8,13 @@
 //! node lacks are fetched one batch per task and go through the node's
 //! ingest like any gossiped envelope. The responding side learns what it
 //! lacks from the same exchange and fetches it too. At most
-//! [`MAX_SYNC_TASKS`] exchanges run at once; past it a new conversation or a
-//! responder's fetch waits for the next round, which brings the same
-//! differences again. At shutdown every task is aborted and awaited.
+//! [`MAX_SYNC_TASKS`] exchanges run at once, and fetches for conversations
+//! peers started take at most half of them, so peers cannot crowd out our
+//! own; past it a new conversation or a responder's fetch waits for the next
+//! round, which brings the same differences again. A task that panics ends
+//! its conversation (the peer is synced again later). At shutdown every task is aborted and awaited.
+
+use std::collections::HashMap;
 
 use net::PeerId;
 use proto::{
@@ -55,34 +59,66 @@ pub enum SyncResult {
     },
 }
 
-/// The bounded set of exchanges in flight.
+/// The bounded set of exchanges in flight, each with the peer it is with
+/// and whether it belongs to a conversation we started.
 #[derive(Default)]
-pub struct Tasks(JoinSet<SyncResult>);
+pub struct Tasks {
+    set: JoinSet<SyncResult>,
+    owners: HashMap<tokio::task::Id, (PeerId, bool)>,
+}
 
 impl Tasks {
     /// Whether no exchange is in flight.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.set.is_empty()
     }
 
     fn is_full(&self) -> bool {
-        self.0.len() >= MAX_SYNC_TASKS
+        self.set.len() >= MAX_SYNC_TASKS
+    }
+
+    /// Whether fetches for peers' conversations (not ours) may start: they
+    /// get half the slots, so peers that start conversations with us cannot
+    /// crowd out our own.
+    fn responders_may_start(&self) -> bool {
+        self.owners.values().filter(|(_, ours)| !ours).count() < MAX_SYNC_TASKS / 2
+    }
+
+    fn spawn(
+        &mut self,
+        peer: PeerId,
+        ours: bool,
+        task: impl std::future::Future<Output = SyncResult> + Send + 'static,
+    ) {
+        let handle = self.set.spawn(task);
+        self.owners.insert(handle.id(), (peer, ours));
     }
 
     /// The next finished exchange; `None` when none is in flight. A task
-    /// that panicked or was aborted is logged and skipped.
+    /// that panicked is reported with its peer, so its conversation ends.
     pub async fn next(&mut self) -> Option<SyncResult> {
-        loop {
-            match self.0.join_next().await? {
-                Ok(r) => return Some(r),
-                Err(e) => tracing::error!(error = %e, "an anti-entropy task failed"),
+        match self.set.join_next_with_id().await? {
+            Ok((id, r)) => {
+                self.owners.remove(&id);
+                Some(r)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "an anti-entropy task failed");
+                let (peer, ours) = self.owners.remove(&e.id())?;
+                Some(SyncResult::Fetched {
+                    peer,
+                    result: Err(format!("the exchange failed: {e}")),
+                    rest: Vec::new(),
+                    initiated: ours,
+                })
             }
         }
     }
 
     /// Aborts every exchange and waits for them to end.
     pub async fn shutdown(&mut self) {
-        self.0.shutdown().await;
+        self.set.shutdown().await;
+        self.owners.clear();
     }
 }
 
@@ -133,7 +169,7 @@ impl EventLoop {
 
     fn send_reconcile(&mut self, peer: PeerId, msg: Reconcile) {
         let net = self.net.clone();
-        self.sync.0.spawn(async move {
+        self.sync.spawn(peer, true, async move {
             let (result, bytes_out) = match SyncRequest::Reconcile(msg).to_bytes() {
                 Err(e) => (Err(e.to_string()), 0),
                 Ok(bytes) => {
@@ -169,13 +205,13 @@ impl EventLoop {
             }
             return;
         }
-        if !initiated && self.sync.is_full() {
+        if !initiated && (self.sync.is_full() || !self.sync.responders_may_start()) {
             tracing::debug!(%peer, missing = ids.len(), "anti-entropy busy; fetching next round");
             return;
         }
         let rest = ids.split_off(ids.len().min(MAX_GET));
         let net = self.net.clone();
-        self.sync.0.spawn(async move {
+        self.sync.spawn(peer, initiated, async move {
             let result = match SyncRequest::Get(ids).to_bytes() {
                 Err(e) => Err(e.to_string()),
                 Ok(bytes) => request(&net, peer, bytes).await.and_then(|(r, _)| match r {

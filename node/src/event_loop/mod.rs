@@ -18,7 +18,8 @@
 //! Channels: net events (`net::Config::event_capacity`, 1,024), API requests
 //! (64, from `crate::run`), net commands (2,048, in `net`). The `select!` is
 //! biased: shutdown first, then the operator's API calls, then anti-entropy
-//! results, then network events, then the sync timer.
+//! results, then the sync timer (so a flood cannot starve it), then network
+//! events.
 //!
 //! The clock is read here, once per event, and handed to the node.
 
@@ -112,14 +113,17 @@ impl EventLoop {
                 biased;
                 _ = shutdown.cancelled() => break Ok(()),
                 Some(r) = api.recv() => self.on_api(r).await,
-                Some(r) = self.sync.next(), if !self.sync.is_empty() => self.on_sync_result(r),
+                Some(r) = self.sync.next(), if !self.sync.is_empty() => {
+                    self.on_sync_result(r);
+                    self.carry_out().await;
+                }
+                _ = sync_tick.tick() => self.on_tick().await,
                 e = events.recv() => match e {
                     Some(e) => self.on_net_event(e).await,
                     // The network stops first when both see the shutdown.
                     None if shutdown.is_cancelled() => break Ok(()),
                     None => break Err(anyhow::anyhow!("the network stopped unexpectedly")),
                 },
-                _ = sync_tick.tick() => self.on_tick().await,
             }
         };
         self.sync.shutdown().await;
@@ -192,7 +196,8 @@ impl EventLoop {
     fn penalise(&mut self, peer: PeerId) {
         let state = self.peers.entry(peer).or_default();
         state.rejects += 1;
-        if state.rejects == MAX_REJECTS_PER_PEER {
+        // `>=`: a disconnect dropped on a full queue is tried again.
+        if state.rejects >= MAX_REJECTS_PER_PEER {
             tracing::warn!(%peer, rejects = state.rejects, "disconnecting peer that keeps sending invalid envelopes");
             if let Err(e) = self.net.disconnect(peer) {
                 tracing::warn!(%peer, error = %e, "could not disconnect peer");
@@ -204,16 +209,19 @@ impl EventLoop {
     /// Returns whether every envelope went out on gossip now.
     async fn carry_out(&mut self) -> bool {
         let mut gossiped = true;
+        let mut relay_allowed = None;
         for effect in self.node.take_effects() {
             match effect {
                 Effect::Gossip(bytes) => gossiped &= self.gossip(bytes).await,
-                Effect::RelayAllowed(peers) => {
-                    // If the queue is full, the next membership change sets it.
-                    if let Err(e) = self.net.set_relay_allowed(peers) {
-                        tracing::debug!(error = %e, "relay allow-list not updated");
-                    }
-                }
+                // Only the last list counts: one command, not one per change.
+                Effect::RelayAllowed(peers) => relay_allowed = Some(peers),
             }
+        }
+        if let Some(peers) = relay_allowed
+            && let Err(e) = self.net.set_relay_allowed(peers)
+        {
+            // If the queue is full, the next membership change sets it.
+            tracing::debug!(error = %e, "relay allow-list not updated");
         }
         gossiped
     }

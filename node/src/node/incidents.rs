@@ -72,8 +72,9 @@ impl Node {
         incident: &str,
         c: NewComment,
     ) -> Result<Published, ApiError> {
-        let text = nonempty(&c.text, "an empty comment: give --text")?;
-        self.reply(now, incident, IncidentPayload::Comment { text })
+        // Sent as written (a pasted log keeps its indentation).
+        nonempty(&c.text, "an empty comment: give --text")?;
+        self.reply(now, incident, IncidentPayload::Comment { text: c.text })
     }
 
     /// Changes an incident's status.
@@ -439,16 +440,21 @@ impl Node {
             .ok_or_else(|| ApiError::NotFound(format!("no envelope {target}")))?;
         let env = Envelope::decode(&stored.bytes)?;
         // The same rule ingest applies to everyone's tombstones.
+        if env.content.author != self.me {
+            return Err(ApiError::Forbidden(format!(
+                "only its author can retract an envelope; this one is by {}",
+                views::team(&self.members, &env.content.author)
+            )));
+        }
         mesh_core::validate::check_retraction(
             &self.me,
             Some((env.content.author, env.content.kind)),
         )
-        .map_err(|r| {
-            ApiError::Forbidden(format!(
-                "{r}; this one is a {:?} envelope by {}",
-                env.content.kind,
-                views::team(&self.members, &env.content.author)
-            ))
+        .map_err(|_| {
+            ApiError::BadRequest(
+                "only incident envelopes (reports, comments, status changes) can be retracted"
+                    .into(),
+            )
         })?;
         let body = proto::Retraction {
             target,

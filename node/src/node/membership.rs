@@ -112,7 +112,12 @@ impl Node {
         self.members
             .find_known(q)
             .map(|p| p.team)
-            .map_err(|e| ApiError::NotFound(e.to_string()))
+            .map_err(|e| match e {
+                mesh_core::membership::FindError::Ambiguous(_) => {
+                    ApiError::BadRequest(e.to_string())
+                }
+                _ => ApiError::NotFound(e.to_string()),
+            })
     }
 
     /// Vouch, object, suspend or revoke.

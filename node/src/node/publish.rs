@@ -39,7 +39,8 @@ impl Node {
             parents: thread.into_iter().collect(),
             body,
         };
-        let env = seal::sign_envelope(&self.keys, &content)?;
+        // Fails only on what the caller gave (an envelope over the size limit).
+        let env = seal::sign_envelope(&self.keys, &content).map_err(too_large)?;
         let bytes = env.envelope().bytes.clone();
         let id = env.envelope().id;
         match self.ingest(now, &bytes, Origin::Local) {
@@ -132,12 +133,12 @@ impl Node {
         inner: &InnerContent,
     ) -> Result<Body, ApiError> {
         Ok(match tlp {
-            Tlp::Clear => Body::Clear(seal::sign_inner(&self.keys, inner)?),
+            Tlp::Clear => Body::Clear(seal::sign_inner(&self.keys, inner).map_err(too_large)?),
             Tlp::Green => {
                 let key = self.current_sender_key(now)?;
                 Body::Sealed {
                     to: SealedTo::SenderKey(key.id()),
-                    ciphertext: key.seal(&self.keys, inner)?,
+                    ciphertext: key.seal(&self.keys, inner).map_err(too_large)?,
                 }
             }
             _ => {
@@ -148,7 +149,8 @@ impl Node {
                     })?;
                     profiles.push(p.clone());
                 }
-                seal::seal_to_teams(&self.keys, inner, &recipients_of(&profiles)?)?
+                seal::seal_to_teams(&self.keys, inner, &recipients_of(&profiles)?)
+                    .map_err(too_large)?
             }
         })
     }
@@ -162,6 +164,12 @@ pub(super) fn published(id: EnvelopeId, incident: Option<EnvelopeId>) -> Publish
         incident: incident.map(|i| i.to_string()),
         gossiped: false,
     }
+}
+
+/// Signing or sealing what a user wrote fails on its size or shape, which
+/// is the caller's to fix (the keys themselves were checked at start).
+fn too_large(e: seal::Error) -> ApiError {
+    ApiError::BadRequest(format!("cannot publish this: {e}"))
 }
 
 /// A digest of the member set, to tell when the GREEN key must rotate.

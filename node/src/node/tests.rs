@@ -783,7 +783,7 @@ async fn a_retraction_converges_whichever_arrives_first() {
     );
     assert!(matches!(
         as_b.retract(NOW, &opened.id, NewRetraction { reason: String::new() }),
-        Err(ApiError::Forbidden(m)) if m.contains("its own")
+        Err(ApiError::Forbidden(m)) if m.contains("only its author")
     ));
     let forged = b.clear_record(
         Kind::Retraction,
@@ -1085,7 +1085,7 @@ fn ingest_follows_the_clock_it_is_given() {
     );
     // A forwarding peer's join budget is per minute of the given clock.
     let peer = PeerId::random();
-    let mut applicant = |i: u32| {
+    let applicant = |i: u32| {
         let mut t = Team::new(&format!("Applicant-{i}"));
         t.mesh = a.mesh;
         bytes(&t.join_request(1))
@@ -1104,5 +1104,38 @@ fn ingest_follows_the_clock_it_is_given() {
     assert_eq!(
         node.ingest(NOW + 60_000, &one_more, Origin::Gossip(peer)),
         Verdict::Accept
+    );
+}
+
+/// A comment is stored as written; only incident envelopes can be retracted,
+/// and retracting anything else is the caller's mistake (400), not a
+/// permission (403).
+#[test]
+fn comments_keep_their_text_and_only_incidents_are_retracted() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    let opened = node
+        .open_incident(NOW, incident("t", "clear", vec![]))
+        .unwrap();
+    let text = "  indented log line\n    and its continuation\n";
+    node.comment(NOW, &opened.id, NewComment { text: text.into() })
+        .unwrap();
+    let view = node.incident_view(&opened.id).unwrap();
+    assert_eq!(view.events[0].text.as_deref(), Some(text));
+    let act = node
+        .act(
+            NOW,
+            MembershipRequest {
+                action: MembershipAction::Revoke,
+                team: None,
+                reason: "leaving".into(),
+                days: None,
+            },
+        )
+        .unwrap();
+    let r = node.retract(NOW, &act.id, NewRetraction::default());
+    assert!(
+        matches!(&r, Err(ApiError::BadRequest(m)) if m.contains("only incident envelopes")),
+        "{r:?}"
     );
 }
