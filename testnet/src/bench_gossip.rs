@@ -252,15 +252,9 @@ async fn mesh_run(net: &mut Testnet, case: &GossipCase, names: &[String]) -> Res
         net.start(n).await?;
     }
     let want = (case.nodes - 1).min(4);
-    if let Err(e) = Testnet::wait_for(Duration::from_secs(60), || async {
-        for n in names {
-            if net.api(n)?.status().await?.peers.len() < want {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    })
-    .await
+    if let Err(e) = net
+        .wait_connected(names, want, Duration::from_secs(60))
+        .await
     {
         bail!("the mesh did not form: {e}");
     }

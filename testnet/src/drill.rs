@@ -383,15 +383,9 @@ async fn drill(
         peer_ids.insert(n.clone(), s.peer_id);
     }
     let want = (cfg.teams - 1).min(3);
-    let connected = Testnet::wait_for(Duration::from_secs(60), || async {
-        for n in names {
-            if net.api(n)?.status().await?.peers.len() < want {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    })
-    .await;
+    let connected = net
+        .wait_connected(names, want, Duration::from_secs(60))
+        .await;
     if let Err(e) = connected {
         bail!("the mesh did not form: {e}");
     }
@@ -736,20 +730,9 @@ async fn drill(
 async fn admit_newcomer(net: &mut Testnet, names: &[String]) -> Result<u64> {
     net.start(NEWCOMER).await?;
     // Both sponsors must know the applicant before they can vouch.
-    if let Err(e) = Testnet::wait_for(ADMIT_TIMEOUT, || async {
-        for sponsor in names.iter().take(2) {
-            let m = net.api(sponsor)?.members().await?;
-            if !m
-                .applicants
-                .iter()
-                .any(|a| a.team.name.as_deref() == Some(NEWCOMER))
-            {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    })
-    .await
+    if let Err(e) = net
+        .wait_applicant(&names[..2.min(names.len())], NEWCOMER, ADMIT_TIMEOUT)
+        .await
     {
         bail!("{NEWCOMER}'s join request did not reach its sponsors: {e}");
     }
@@ -760,15 +743,9 @@ async fn admit_newcomer(net: &mut Testnet, names: &[String]) -> Result<u64> {
             .await?;
     }
     let everyone: Vec<String> = names.iter().cloned().chain([NEWCOMER.into()]).collect();
-    if let Err(e) = Testnet::wait_for(ADMIT_TIMEOUT, || async {
-        for n in &everyone {
-            if net.api(n)?.members().await?.members.len() < everyone.len() {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    })
-    .await
+    if let Err(e) = net
+        .wait_members(&everyone, everyone.len(), ADMIT_TIMEOUT)
+        .await
     {
         bail!("{NEWCOMER} was not admitted everywhere: {e}");
     }

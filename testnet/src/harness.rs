@@ -361,6 +361,88 @@ impl Testnet {
         }
     }
 
+    /// Waits (bounded) until each of `names` has at least `peers` connections.
+    pub async fn wait_connected<S: AsRef<str>>(
+        &self,
+        names: &[S],
+        peers: usize,
+        limit: Duration,
+    ) -> Result<Duration, String> {
+        Self::wait_for(limit, || async {
+            for n in names {
+                if self.api(n.as_ref())?.status().await?.peers.len() < peers {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Waits (bounded) until each of `names` counts at least `members` members.
+    pub async fn wait_members<S: AsRef<str>>(
+        &self,
+        names: &[S],
+        members: usize,
+        limit: Duration,
+    ) -> Result<Duration, String> {
+        Self::wait_for(limit, || async {
+            for n in names {
+                if self.api(n.as_ref())?.members().await?.members.len() < members {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Waits (bounded) until each of `names` counts `team` as a member.
+    pub async fn wait_member<S: AsRef<str>>(
+        &self,
+        names: &[S],
+        team: &str,
+        limit: Duration,
+    ) -> Result<Duration, String> {
+        Self::wait_for(limit, || async {
+            for n in names {
+                let m = self.api(n.as_ref())?.members().await?;
+                if !m
+                    .members
+                    .iter()
+                    .any(|p| p.team.name.as_deref() == Some(team))
+                {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Waits (bounded) until each of `names` holds `team`'s join request.
+    pub async fn wait_applicant<S: AsRef<str>>(
+        &self,
+        names: &[S],
+        team: &str,
+        limit: Duration,
+    ) -> Result<Duration, String> {
+        Self::wait_for(limit, || async {
+            for n in names {
+                let m = self.api(n.as_ref())?.members().await?;
+                if !m
+                    .applicants
+                    .iter()
+                    .any(|a| a.team.name.as_deref() == Some(team))
+                {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+        .await
+    }
+
     /// Waits until `check` holds, polling every 200 ms, for at most `limit`.
     /// Returns how long it took, or the last reason it did not hold.
     pub async fn wait_for<F, Fut>(limit: Duration, mut check: F) -> Result<Duration, String>
