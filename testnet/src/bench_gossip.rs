@@ -300,3 +300,106 @@ async fn mesh_run(net: &mut Testnet, case: &GossipCase, names: &[String]) -> Res
         message_bytes,
     ))
 }
+
+/// Gossip comparison runs and their medians.
+#[derive(Serialize)]
+pub struct GossipRuns {
+    /// The case every run measured.
+    #[serde(skip)]
+    pub case: GossipCase,
+    /// Median over runs of `latency_p99_vs_bare`.
+    pub latency_p99_vs_bare: f64,
+    /// Median over runs of `bytes_per_delivery_vs_bare`.
+    pub bytes_per_delivery_vs_bare: f64,
+    /// Each run.
+    pub runs: Vec<GossipComparison>,
+}
+
+/// Runs the comparison `runs` times (progress on stderr) and takes medians.
+pub async fn compare_runs(
+    command: NodeCommand,
+    case: &GossipCase,
+    runs: usize,
+) -> Result<GossipRuns> {
+    let mut out = Vec::new();
+    for i in 0..runs.max(1) {
+        eprintln!(
+            "gossip run {}/{}: {} nodes, {} x {} B at {}/s, csirtmesh then bare gossipsub",
+            i + 1,
+            runs.max(1),
+            case.nodes,
+            case.messages,
+            case.payload_bytes,
+            case.rate_per_sec
+        );
+        out.push(compare(command.clone(), case).await?);
+    }
+    Ok(GossipRuns {
+        case: case.clone(),
+        latency_p99_vs_bare: crate::stats::median(
+            out.iter().map(|r| r.latency_p99_vs_bare).collect(),
+        ),
+        bytes_per_delivery_vs_bare: crate::stats::median(
+            out.iter().map(|r| r.bytes_per_delivery_vs_bare).collect(),
+        ),
+        runs: out,
+    })
+}
+
+impl std::fmt::Display for GossipRuns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let case = &self.case;
+        writeln!(
+            f,
+            "Gossip: {} nodes (all connected), {} x {} B payloads at {}/s, {} run(s)",
+            case.nodes,
+            case.messages,
+            case.payload_bytes,
+            case.rate_per_sec,
+            self.runs.len()
+        )?;
+        writeln!(
+            f,
+            "{:>4} {:>10} {:>9} {:>9} {:>9} {:>9} {:>12} {:>11} {:>10} {:>9}",
+            "run",
+            "side",
+            "delivered",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "B sent/deliv",
+            "dups/deliv",
+            "msg bytes",
+            "CPU us/d"
+        )?;
+        for (i, r) in self.runs.iter().enumerate() {
+            for (name, s) in [("csirtmesh", &r.csirtmesh), ("bare", &r.bare)] {
+                writeln!(
+                    f,
+                    "{:>4} {:>10} {:>9.3} {:>9.1} {:>9.1} {:>9.1} {:>12.0} {:>11.2} {:>10} {:>9.0}",
+                    i + 1,
+                    name,
+                    s.delivery_ratio,
+                    s.latency_ms.p50,
+                    s.latency_ms.p99,
+                    s.latency_ms.max,
+                    s.bytes_sent_per_delivery,
+                    s.duplicates_per_delivery,
+                    s.message_bytes,
+                    s.cpu_us_per_delivery
+                )?;
+            }
+        }
+        writeln!(
+            f,
+            "median latency_p99_vs_bare {:.2}, bytes_per_delivery_vs_bare {:.2}",
+            self.latency_p99_vs_bare, self.bytes_per_delivery_vs_bare
+        )
+    }
+}
+
+impl crate::Report for GossipRuns {
+    fn held(&self) -> bool {
+        true
+    }
+}

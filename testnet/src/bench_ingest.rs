@@ -29,6 +29,8 @@ use serde::Serialize;
 pub struct IngestReport {
     /// Envelopes ingested.
     pub envelopes: usize,
+    /// Runs (the figures are medians over them).
+    pub runs: usize,
     /// Share addressed to the node (opened).
     pub addressed_share: f64,
     /// Through `Node::ingest`, durable one by one, envelopes/s (median of runs).
@@ -53,6 +55,90 @@ pub struct IngestReport {
     pub floor_verify_batched_open_per_s: f64,
     /// `ingest_per_s / floor_verify_batched_open_per_s`.
     pub ingest_vs_floor: f64,
+}
+
+impl std::fmt::Display for IngestReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "Ingest of {} envelopes (1 in 10 addressed to the node), median of {} runs",
+            self.envelopes, self.runs
+        )?;
+        writeln!(
+            f,
+            "  Node::ingest, durable one by one: {:>9.0} envelopes/s",
+            self.ingest_per_s
+        )?;
+        writeln!(
+            f,
+            "  Node::ingest_batch, 256 a commit: {:>9.0} envelopes/s (floor x{:.2})",
+            self.ingest_batched_per_s, self.ingest_batched_vs_floor
+        )?;
+        writeln!(
+            f,
+            "  raw SQLite, commit per row:       {:>9.0} rows/s   (ingest x{:.2})",
+            self.sqlite_commit_per_row_per_s, self.ingest_vs_commit_per_row
+        )?;
+        writeln!(
+            f,
+            "  raw SQLite, 1000 rows per commit: {:>9.0} rows/s",
+            self.sqlite_batched_per_s
+        )?;
+        writeln!(
+            f,
+            "  ed25519 verify:                   {:>9.0} /s",
+            self.verify_per_s
+        )?;
+        writeln!(
+            f,
+            "  age open (1 recipient):           {:>9.0} /s",
+            self.open_per_s
+        )?;
+        writeln!(
+            f,
+            "  floor verify + batched insert + open/10: {:.0} /s (ingest x{:.2})",
+            self.floor_verify_batched_open_per_s, self.ingest_vs_floor
+        )
+    }
+}
+
+impl crate::Report for IngestReport {
+    fn held(&self) -> bool {
+        true
+    }
+}
+
+/// Seal and open figures for each recipient count (a JSON list).
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct SealReport(pub Vec<SealCase>);
+
+impl std::fmt::Display for SealReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "Seal (sign + encrypt) and open (as the last recipient) of a 1 KiB incident"
+        )?;
+        writeln!(
+            f,
+            "{:>11} {:>10} {:>10} {:>10} {:>14}",
+            "recipients", "seal/s", "open/s", "bytes", "of seal: hints"
+        )?;
+        for c in &self.0 {
+            writeln!(
+                f,
+                "{:>11} {:>10.0} {:>10.0} {:>10} {:>11.1} µs",
+                c.recipients, c.seal_per_s, c.open_per_s, c.bytes, c.hints_us
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl crate::Report for SealReport {
+    fn held(&self) -> bool {
+        true
+    }
 }
 
 /// Seal/open figures for one recipient count.
@@ -267,6 +353,7 @@ pub fn ingest(n: usize, runs: usize) -> Result<IngestReport> {
     let floor = 1.0 / (1.0 / verify_per_s + 1.0 / batched + 0.1 / open_per_s);
     Ok(IngestReport {
         envelopes: n,
+        runs,
         addressed_share: 0.1,
         ingest_per_s,
         ingest_batched_per_s,
@@ -312,7 +399,7 @@ mod rusqlite_free_floor {
 }
 
 /// Seal and open a 1 KiB incident for `counts` recipients, `iters` times each.
-pub fn seal(counts: &[usize], iters: usize) -> Result<Vec<SealCase>> {
+pub fn seal(counts: &[usize], iters: usize) -> Result<SealReport> {
     let author = TeamKeys::generate();
     let mut out = Vec::new();
     for &n in counts {
@@ -355,5 +442,5 @@ pub fn seal(counts: &[usize], iters: usize) -> Result<Vec<SealCase>> {
             bytes: env.envelope().bytes.len(),
         });
     }
-    Ok(out)
+    Ok(SealReport(out))
 }

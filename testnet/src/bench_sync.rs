@@ -146,13 +146,61 @@ fn case(items: usize, differences: usize, recent: bool, runs: usize) -> Case {
     }
 }
 
+/// Every case of a run (a JSON list).
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct SyncReport {
+    /// The cases.
+    pub cases: Vec<Case>,
+    /// Timed runs per case.
+    #[serde(skip)]
+    pub runs: usize,
+}
+
 /// Runs the benchmark: 100,000 ids, 10 and 1,000 differences, recent and spread.
-pub fn run(runs: usize) -> Vec<Case> {
-    let mut out = Vec::new();
+pub fn run(runs: usize) -> SyncReport {
+    let mut cases = Vec::new();
     for differences in [10, 1_000] {
         for recent in [true, false] {
-            out.push(case(100_000, differences, recent, runs.max(1)));
+            cases.push(case(100_000, differences, recent, runs.max(1)));
         }
     }
-    out
+    SyncReport { cases, runs }
+}
+
+impl std::fmt::Display for SyncReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "Set reconciliation vs sending the full id list ({} runs per case, median time)",
+            self.runs
+        )?;
+        writeln!(
+            f,
+            "{:>8} {:>6} {:>7} {:>6} {:>11} {:>11} {:>9} {:>6} {:>9}",
+            "items", "diff", "where", "trips", "bytes", "full list", "ratio", "exact", "ms"
+        )?;
+        for c in &self.cases {
+            writeln!(
+                f,
+                "{:>8} {:>6} {:>7} {:>6} {:>11} {:>11} {:>9.4} {:>6} {:>9.1}",
+                c.items,
+                c.differences,
+                c.placement,
+                c.round_trips,
+                c.bytes,
+                c.baseline_bytes,
+                c.bytes_vs_full_list,
+                c.exact,
+                c.median_ms
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl crate::Report for SyncReport {
+    fn held(&self) -> bool {
+        self.cases.iter().all(|c| c.exact)
+    }
 }

@@ -103,8 +103,39 @@ pub struct Report {
     pub steps_failed: Vec<String>,
     /// Every step.
     pub steps: Vec<Step>,
-    /// Where the node logs were (removed at exit).
+    /// Wall time of the whole demo, ms.
     pub wall_ms: u64,
+    /// Where the node logs were (removed at exit unless `TESTNET_KEEP`).
+    pub logs: String,
+}
+
+/// The closing line (each step printed its own as it ran).
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.steps_failed.is_empty() {
+            writeln!(
+                f,
+                "\nAll {} steps held in {:.1} s.",
+                self.steps.len(),
+                self.wall_ms as f64 / 1000.0
+            )
+        } else {
+            writeln!(
+                f,
+                "\n{} of {} steps FAILED: {}. Node logs were in {}",
+                self.steps_failed.len(),
+                self.steps.len(),
+                self.steps_failed.join(", "),
+                self.logs
+            )
+        }
+    }
+}
+
+impl crate::Report for Report {
+    fn held(&self) -> bool {
+        self.steps_failed.is_empty()
+    }
 }
 
 /// Who must be able to read each incident envelope (besides its author).
@@ -251,7 +282,7 @@ impl Demo {
         });
     }
 
-    /// The failed steps and the closing line.
+    /// The failed steps and the wall time.
     fn finish(&mut self, started: Instant) {
         let report = &mut self.report;
         report.steps_failed = report
@@ -261,22 +292,7 @@ impl Demo {
             .map(|s| s.name.clone())
             .collect();
         report.wall_ms = started.elapsed().as_millis() as u64;
-        let line = if report.steps_failed.is_empty() {
-            format!(
-                "\nAll {} steps held in {:.1} s.",
-                report.steps.len(),
-                report.wall_ms as f64 / 1000.0
-            )
-        } else {
-            format!(
-                "\n{} of {} steps FAILED: {}. Node logs were in {}",
-                report.steps_failed.len(),
-                report.steps.len(),
-                report.steps_failed.join(", "),
-                self.net.root.display()
-            )
-        };
-        self.say.line(&line);
+        report.logs = self.net.root.display().to_string();
     }
 
     /// Start A, B and C and let them find each other from one bootstrap address.

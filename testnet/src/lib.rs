@@ -24,3 +24,21 @@ pub mod up;
 
 #[cfg(test)]
 mod architecture;
+
+/// What a run found, able to print itself: as text for people (`Display`)
+/// or as one JSON object (`--json`); and whether what it checks held (the
+/// exit status). `main` only chooses which.
+pub trait Report: serde::Serialize + std::fmt::Display {
+    /// Whether what the run checks held.
+    fn held(&self) -> bool;
+}
+
+/// Prints `report` as JSON or as text; returns whether it held.
+pub fn emit(report: &impl Report, json: bool) -> anyhow::Result<bool> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(report.held())
+}

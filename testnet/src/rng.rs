@@ -18,4 +18,9 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n.max(1) as u64) as usize
     }
+
+    /// True with probability `share` (0..1), to a thousandth.
+    pub fn chance(&mut self, share: f64) -> bool {
+        (self.next_u64() % 1000) < (share * 1000.0) as u64
+    }
 }

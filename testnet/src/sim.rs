@@ -114,6 +114,8 @@ pub struct SimReport {
     pub amber: Delivery,
     /// The sustained load (`--load` GREEN advisories at `--rate`), if any.
     pub load: Option<Delivery>,
+    /// The load's rate, publications per second.
+    pub load_rate: f64,
     /// Connections per node: median.
     pub links_per_node_median: usize,
     /// Longest shortest path from the advisory's author, hops.
@@ -142,6 +144,8 @@ pub struct BareSimReport {
     pub bare: bool,
     /// The load: publications, delivery ratio, latency (no ideal: loopback).
     pub load: Delivery,
+    /// The load's rate, publications per second.
+    pub load_rate: f64,
     /// CPU seconds of the whole process, start to end.
     pub cpu_s: f64,
     /// Peak resident memory of the whole process, MiB.
@@ -182,6 +186,7 @@ pub async fn run_bare(cfg: &SimConfig) -> Result<BareSimReport> {
         teams: cfg.teams,
         bare: true,
         load: summary(cfg.load, latencies, Vec::new(), got, report.expected),
+        load_rate: cfg.rate,
         cpu_s,
         rss_peak_mib,
         wall_ms: started.elapsed().as_millis() as u64,
@@ -518,6 +523,7 @@ async fn simulate(cfg: &SimConfig, shutdown: &CancellationToken) -> Result<SimRe
         green,
         amber,
         load,
+        load_rate: cfg.rate,
         links_per_node_median: links.get(links.len() / 2).copied().unwrap_or(0),
         hops_max: green_hops.iter().flatten().copied().max().unwrap_or(0),
         mesh_formed_ms,
@@ -681,4 +687,67 @@ fn check(data: &[u8], keys: &TeamKeys, shared: &Shared) -> Result<(EnvelopeId, b
         _ => false,
     };
     Ok((id, opened))
+}
+
+impl std::fmt::Display for SimReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} teams, {} ms links ({} per node, at most {} hops): GREEN delivered {:.4}, p50 {:.0} ms p99 {:.0} ms (ideal p50 {:.0} p99 {:.0}); {:.1} CPU s, {:.0} MiB peak ({:.2} MiB per team)",
+            self.teams,
+            self.link_latency_ms,
+            self.links_per_node_median,
+            self.hops_max,
+            self.delivery_ratio,
+            self.latency_ms.p50,
+            self.latency_ms.p99,
+            self.ideal_latency_ms.p50,
+            self.ideal_latency_ms.p99,
+            self.cpu_s,
+            self.rss_peak_mib,
+            self.rss_per_team_mib
+        )?;
+        if let Some(l) = &self.load {
+            writeln!(
+                f,
+                "load: {} GREEN advisories at {}/s delivered {:.4}, p50 {:.0} ms p99 {:.0} ms (ideal p99 {:.0})",
+                l.published,
+                self.load_rate,
+                l.delivery_ratio,
+                l.latency_ms.p50,
+                l.latency_ms.p99,
+                l.ideal_latency_ms.p99
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl crate::Report for SimReport {
+    fn held(&self) -> bool {
+        self.delivery_ratio >= 1.0 && self.load.as_ref().is_none_or(|l| l.delivery_ratio >= 1.0)
+    }
+}
+
+impl std::fmt::Display for BareSimReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "bare gossipsub, {} nodes: {} messages at {}/s delivered {:.4}, p50 {:.0} ms p99 {:.0} ms; {:.1} CPU s, {:.0} MiB peak",
+            self.teams,
+            self.load.published,
+            self.load_rate,
+            self.load.delivery_ratio,
+            self.load.latency_ms.p50,
+            self.load.latency_ms.p99,
+            self.cpu_s,
+            self.rss_peak_mib
+        )
+    }
+}
+
+impl crate::Report for BareSimReport {
+    fn held(&self) -> bool {
+        self.load.delivery_ratio >= 1.0
+    }
 }

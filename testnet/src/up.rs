@@ -226,3 +226,21 @@ pub async fn run(
     net.stop_all().await;
     Ok(report)
 }
+
+/// A closing line: the nodes and the bootstrap address were printed while
+/// the mesh was up.
+impl std::fmt::Display for UpReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} teams ({} founders, {} admitted by endorsement); every team a member on every node: {}",
+            self.teams, self.founders, self.admitted_by_endorsement, self.all_admitted
+        )
+    }
+}
+
+impl crate::Report for UpReport {
+    fn held(&self) -> bool {
+        self.all_admitted
+    }
+}

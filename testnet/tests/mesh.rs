@@ -45,24 +45,24 @@ async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
         program: env!("CARGO_BIN_EXE_testnet").into(),
         prefix: vec!["node".into()],
     };
-    let cfg = testnet::drill::DrillConfig {
-        teams: 5,
-        incidents: 40,
-        churn: 0.4,
-        partition: true,
-        seed: 7,
-        green_share: 0.5,
-        relayed: 1,
+    let cfg = testnet::drill::Params {
+        teams: Some(5),
+        incidents: Some(40),
+        churn: Some(0.4),
+        partition: Some(true),
+        seed: Some(7),
+        green_share: Some(0.5),
+        relayed: Some(1),
         // Slow, lossy links: gossip drops a tenth, anti-entropy must recover it.
-        latency_ms: 20,
-        loss: 0.1,
+        latency_ms: Some(20),
+        loss: Some(0.1),
         // CSIRT-02 is the last resort for BR; a fifth of the publications
         // are reports about an address no team covers.
-        last_resort: 1,
-        report_share: 0.2,
+        last_resort: Some(1),
+        report_share: Some(0.2),
         // A timeline: one team hangs (SIGSTOP) for a second mid-burst.
         rate_per_sec: Some(20.0),
-        faults: vec![
+        fault: vec![
             testnet::drill::Fault {
                 at_ms: 300,
                 action: testnet::drill::FaultAction::Pause,
@@ -74,7 +74,10 @@ async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
                 teams: vec!["CSIRT-03".into()],
             },
         ],
-    };
+        name: None,
+    }
+    .validate()
+    .expect("a valid drill");
     let report = tokio::time::timeout(
         std::time::Duration::from_secs(300),
         testnet::drill::run(command, cfg, true),

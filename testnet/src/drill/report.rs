@@ -1,0 +1,131 @@
+//! What a drill found: its figures (`--json`), and the same for people.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{Fault, FaultAction};
+
+/// Latency percentiles, ms.
+#[derive(Debug, Default, Serialize)]
+pub struct Latency {
+    /// Median.
+    pub p50: u64,
+    /// 95th percentile.
+    pub p95: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Maximum.
+    pub max: u64,
+    /// Deliveries measured.
+    pub samples: usize,
+}
+
+/// The drill's figures.
+#[derive(Debug, Default, Serialize)]
+pub struct DrillReport {
+    /// Teams.
+    pub teams: usize,
+    /// Envelopes acknowledged by their node (durable).
+    pub envelopes_published: usize,
+    /// Publications refused or cut off by a kill (never acknowledged).
+    pub not_acknowledged: usize,
+    /// Acknowledged envelopes some intended recipient lacks at the end. Must be 0.
+    pub lost: usize,
+    /// The first few losses, in words.
+    pub lost_examples: Vec<String>,
+    /// Whether every node holds the same set at the end.
+    pub converged: bool,
+    /// From healing the partition (after the burst) to every node holding the same set.
+    pub converge_after_heal_ms: u64,
+    /// From publish (author's clock) to stored at each intended recipient.
+    pub latency_ms: Latency,
+    /// Nodes killed with SIGKILL during the burst (each restarted).
+    pub kills: usize,
+    /// Envelopes a killed node had acknowledged just before it was killed,
+    /// all found again after its restart.
+    pub acknowledged_before_kill: usize,
+    /// How long the mesh was split, ms (0 without `--partition`).
+    pub partition_ms: u64,
+    /// Why publications were not acknowledged (the first ten).
+    pub not_acknowledged_examples: Vec<String>,
+    /// Faults applied from the timeline, in order.
+    pub faults: Vec<String>,
+    /// Reports published (about addresses no team covers).
+    pub reports: usize,
+    /// Of those, routed by the directory to last-resort teams only.
+    pub reports_to_last_resort: usize,
+    /// Intended deliveries (publication x recipient other than its author).
+    pub deliveries_intended: usize,
+    /// Of those, held readable at the end.
+    pub delivery_ratio: f64,
+    /// Gossip copies dropped as duplicates, per delivery (all nodes; a
+    /// restarted node counts from its restart).
+    pub duplicates_per_delivery: f64,
+    /// Bytes sent by all nodes, per delivery (same caveat).
+    pub bytes_sent_per_delivery: f64,
+    /// Time for a new team to be admitted by two endorsements, from the
+    /// first vouch to every node counting it a member, ms.
+    pub admit_ms: u64,
+    /// Wall time of the whole drill, ms.
+    pub wall_ms: u64,
+    /// CPU seconds and peak RSS per node at the end (restarted nodes count
+    /// from their restart).
+    pub resources: crate::harness::ResourceSummary,
+}
+
+impl DrillReport {
+    /// Records a timeline fault as applied (`line` says what it did).
+    pub(super) fn record_fault(&mut self, f: &Fault, line: &str) {
+        if f.action == FaultAction::Kill {
+            self.kills += f.teams.len();
+        }
+        self.faults.push(line.to_string());
+    }
+}
+
+impl fmt::Display for DrillReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "published {} (acknowledged), lost {}, converged {} ({} ms after heal), latency p50 {} ms p95 {} ms p99 {} ms max {} ms, {} kills ({} envelopes acknowledged just before a kill), partition {} ms",
+            self.envelopes_published,
+            self.lost,
+            self.converged,
+            self.converge_after_heal_ms,
+            self.latency_ms.p50,
+            self.latency_ms.p95,
+            self.latency_ms.p99,
+            self.latency_ms.max,
+            self.kills,
+            self.acknowledged_before_kill,
+            self.partition_ms
+        )?;
+        writeln!(
+            f,
+            "delivery ratio {:.4} over {} intended deliveries; {:.2} duplicates and {:.0} bytes sent per delivery; {} reports ({} routed to last-resort teams); a newcomer admitted in {} ms; per node {:.2} CPU s and {:.1} MiB peak RSS (median)",
+            self.delivery_ratio,
+            self.deliveries_intended,
+            self.duplicates_per_delivery,
+            self.bytes_sent_per_delivery,
+            self.reports,
+            self.reports_to_last_resort,
+            self.admit_ms,
+            self.resources.cpu_s_median,
+            self.resources.rss_peak_mib_median
+        )?;
+        for fault in &self.faults {
+            writeln!(f, "  fault: {fault}")?;
+        }
+        for l in &self.lost_examples {
+            writeln!(f, "  lost: {l}")?;
+        }
+        Ok(())
+    }
+}
+
+impl crate::Report for DrillReport {
+    fn held(&self) -> bool {
+        self.lost == 0 && self.converged
+    }
+}
