@@ -23,22 +23,22 @@ use std::{
 use futures::StreamExt;
 use libp2p::{
     Multiaddr, PeerId, Swarm, SwarmBuilder,
-    gossipsub::{self, IdentTopic, MessageAcceptance, PeerScoreThresholds, PublishError},
-    identify, kad,
+    gossipsub::{IdentTopic, MessageAcceptance, PeerScoreThresholds, PublishError},
     metrics::Registry,
     multiaddr::Protocol,
-    noise, relay,
-    request_response::{self, OutboundRequestId},
-    swarm::{SwarmEvent, dial_opts::DialOpts},
+    noise,
+    request_response::OutboundRequestId,
     yamux,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    Command, Config, Error, Event, ResponseChannel, Status, Validation,
-    behaviour::{Behaviour, BehaviourEvent, RelayAllowed},
+    Command, Config, Error, Event, Status, Validation,
+    behaviour::{Behaviour, RelayAllowed},
 };
+
+mod swarm_events;
 
 /// How often peer scores are checked for peers to disconnect.
 const SCORE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -387,190 +387,6 @@ impl EventLoop {
                 };
                 let _ = reply.send(status);
             }
-        }
-    }
-
-    /// Handles a swarm event; returns what the node is to be told, if anything.
-    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) -> Option<Event> {
-        match event {
-            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
-                propagation_source,
-                message_id,
-                message,
-            })) => {
-                #[cfg(feature = "link-emulation")]
-                if self.lost_on_link(&message_id, &propagation_source) {
-                    return None;
-                }
-                Some(Event::Gossip {
-                    message_id,
-                    source: propagation_source,
-                    data: message.data,
-                })
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
-                peer_id,
-                topic,
-                ..
-            })) if topic == self.topic.hash() => Some(Event::Subscribed { peer: peer_id }),
-            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
-                peer_id,
-                info,
-                ..
-            })) => {
-                if info.protocol_version == crate::protocol::IDENTIFY {
-                    if let Some(k) = self.swarm.behaviour_mut().kademlia.as_mut() {
-                        for addr in info.listen_addrs {
-                            k.add_address(&peer_id, addr);
-                        }
-                    }
-                } else {
-                    tracing::debug!(%peer_id, version = %info.protocol_version, "peer of another network, disconnecting");
-                    let _ = self.swarm.disconnect_peer_id(peer_id);
-                }
-                None
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::Kademlia(kad::Event::RoutingUpdated {
-                peer,
-                ..
-            })) => {
-                // Discovery: connect to every peer we learn of, so gossip
-                // has a mesh. Meshes here are forums (tens to hundreds).
-                if !self.connected.contains(&peer)
-                    && !self.dialling.contains(&peer)
-                    && peer != *self.swarm.local_peer_id()
-                    && self.connected.len() + self.dialling.len() < self.config.target_peers
-                    && self.swarm.dial(DialOpts::peer_id(peer).build()).is_ok()
-                {
-                    self.dialling.insert(peer);
-                }
-                None
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
-                peer,
-                message,
-                ..
-            })) => match message {
-                request_response::Message::Request {
-                    request, channel, ..
-                } => Some(Event::Request {
-                    peer,
-                    data: request,
-                    channel: ResponseChannel(channel),
-                }),
-                request_response::Message::Response {
-                    request_id,
-                    response,
-                } => {
-                    if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
-                        let _ = reply.send(Ok(response));
-                    }
-                    None
-                }
-            },
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(
-                request_response::Event::OutboundFailure {
-                    request_id,
-                    error,
-                    peer,
-                    ..
-                },
-            )) => {
-                if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
-                    let _ = reply.send(Err(Error::Request {
-                        peer,
-                        reason: error.to_string(),
-                    }));
-                }
-                None
-            }
-            SwarmEvent::ConnectionEstablished {
-                peer_id,
-                connection_id,
-                endpoint,
-                num_established,
-                ..
-            } => {
-                if endpoint
-                    .get_remote_address()
-                    .iter()
-                    .any(|p| matches!(p, Protocol::P2pCircuit))
-                {
-                    self.relayed
-                        .entry(peer_id)
-                        .or_default()
-                        .insert(connection_id);
-                }
-                self.dialling.remove(&peer_id);
-                if num_established.get() != 1 {
-                    return None;
-                }
-                if self
-                    .circuits
-                    .iter()
-                    .any(|(_, relay, l)| *relay == peer_id && l.is_none())
-                {
-                    self.listen_through_relays();
-                }
-                self.connected.insert(peer_id);
-                Some(Event::Connected { peer: peer_id })
-            }
-            SwarmEvent::ConnectionClosed {
-                peer_id,
-                connection_id,
-                num_established,
-                ..
-            } => {
-                if let Some(set) = self.relayed.get_mut(&peer_id) {
-                    set.remove(&connection_id);
-                }
-                if num_established > 0 {
-                    return None;
-                }
-                self.relayed.remove(&peer_id);
-                self.connected.remove(&peer_id);
-                Some(Event::Disconnected { peer: peer_id })
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::Relay(relay::Event::ReservationReqDenied {
-                src_peer_id,
-                ..
-            })) => {
-                tracing::debug!(peer = %src_peer_id, "relay reservation denied: not a member's node");
-                None
-            }
-            SwarmEvent::ListenerClosed {
-                listener_id,
-                reason,
-                ..
-            } => {
-                for (addr, _, l) in &mut self.circuits {
-                    if *l == Some(listener_id) {
-                        tracing::info!(%addr, ?reason, "relay listener closed; will listen again");
-                        *l = None;
-                    }
-                }
-                None
-            }
-            SwarmEvent::NewListenAddr { address, .. } => {
-                // A relay tells the nodes it serves how to reach it: its
-                // listen addresses are what it puts in their reservations.
-                if self.config.relay_server
-                    && !address.iter().any(|p| matches!(p, Protocol::P2pCircuit))
-                {
-                    self.swarm.add_external_address(address.clone());
-                }
-                let addr = address.with(Protocol::P2p(*self.swarm.local_peer_id()));
-                tracing::info!(%addr, "listening");
-                Some(Event::Listening { addr })
-            }
-            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
-                if let Some(p) = peer_id {
-                    self.dialling.remove(&p);
-                }
-                tracing::debug!(?peer_id, %error, "outgoing connection failed");
-                None
-            }
-            _ => None,
         }
     }
 }

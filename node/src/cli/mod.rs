@@ -53,6 +53,8 @@ fn init_tracing() {
         .try_init();
 }
 
+/// What each command does: local work (`init`, `charter`, `run`) or one call
+/// to the running node, whose typed answer [`render`] shows.
 async fn dispatch(command: Command) -> Result<()> {
     match command {
         Command::Init(a) => init(a),
@@ -72,40 +74,53 @@ async fn dispatch(command: Command) -> Result<()> {
         }
         Command::Join(c) => {
             let p = client(&c)?.join().await?;
-            print(&c, &p, |p| {
-                format!("Published join request {}\n", short(&p.id))
-            })
+            print(&c, &p, published("Published a join request"))
         }
         Command::Vouch {
             client: c,
             team,
             days,
         } => {
-            let p = membership(
-                &c,
+            let req = act(
                 MembershipAction::Vouch,
                 Some(team),
                 String::new(),
                 Some(days),
-            )
-            .await?;
-            print(&c, &p, |p| format!("Vouched ({})\n", short(&p.id)))
+            );
+            let p = client(&c)?.membership(&req).await?;
+            print(&c, &p, published("Vouched"))
         }
         Command::Object {
             client: c,
             team,
             reason,
         } => {
-            let p = membership(&c, MembershipAction::Object, Some(team), reason, None).await?;
-            print(&c, &p, |p| format!("Objected ({})\n", short(&p.id)))
+            let req = act(MembershipAction::Object, Some(team), reason, None);
+            let p = client(&c)?.membership(&req).await?;
+            print(&c, &p, published("Objected"))
         }
         Command::Suspend {
             client: c,
             team,
             reason,
         } => {
-            let p = membership(&c, MembershipAction::Suspend, Some(team), reason, None).await?;
-            print(&c, &p, |p| format!("Asked to suspend ({})\n", short(&p.id)))
+            let req = act(MembershipAction::Suspend, Some(team), reason, None);
+            let p = client(&c)?.membership(&req).await?;
+            print(&c, &p, published("Asked to suspend"))
+        }
+        Command::Revoke {
+            client: c,
+            reason,
+            yes,
+        } => {
+            if !yes {
+                anyhow::bail!(
+                    "revoking is final: every node will refuse this team's envelopes from now on; add --yes to confirm"
+                );
+            }
+            let req = act(MembershipAction::Revoke, None, reason, None);
+            let p = client(&c)?.membership(&req).await?;
+            print(&c, &p, published("Revoked this team's key"))
         }
         Command::Report {
             client: c,
@@ -115,29 +130,15 @@ async fn dispatch(command: Command) -> Result<()> {
             description,
             tlp,
         } => {
-            let r = client(&c)?
-                .report(&NewReport {
-                    about,
-                    country,
-                    title,
-                    description,
-                    tlp: Some(tlp),
-                })
-                .await?;
-            print(&c, &r, |r| {
-                format!(
-                    "Reported {} about {} to {}\n  because {}\n",
-                    short(&r.published.id),
-                    r.route.about,
-                    r.route
-                        .teams
-                        .iter()
-                        .map(|t| t.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    r.route.why
-                )
-            })
+            let req = NewReport {
+                about,
+                country,
+                title,
+                description,
+                tlp: Some(tlp),
+            };
+            let r = client(&c)?.report(&req).await?;
+            print(&c, &r, render_report)
         }
         Command::Directory(DirectoryCommand::Lookup {
             client: c,
@@ -145,18 +146,7 @@ async fn dispatch(command: Command) -> Result<()> {
             country,
         }) => {
             let r = client(&c)?.lookup(&about, country.as_deref()).await?;
-            print(&c, &r, |r| {
-                format!(
-                    "{}: {}\n  because {}\n",
-                    r.about,
-                    r.teams
-                        .iter()
-                        .map(|t| t.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    r.why
-                )
-            })
+            print(&c, &r, render_route)
         }
         Command::Handoff {
             client: c,
@@ -181,39 +171,38 @@ async fn dispatch(command: Command) -> Result<()> {
             reason,
         } => {
             let p = client(&c)?.retract(&envelope, &reason).await?;
-            print(&c, &p, |p| {
-                format!("Retracted; tombstone {}\n", short(&p.id))
-            })
+            print(&c, &p, published("Retracted; the tombstone is"))
         }
         Command::RotateKey(c) => {
             let p = client(&c)?.rotate_key().await?;
-            print(&c, &p, |p| {
-                format!(
-                    "Rotated this team's signing key ({}); `csirtmesh status` shows the new TeamId\n",
-                    short(&p.id)
-                )
-            })
-        }
-        Command::Revoke {
-            client: c,
-            reason,
-            yes,
-        } => {
-            if !yes {
-                anyhow::bail!(
-                    "revoking is final: every node will refuse this team's envelopes from now on; add --yes to confirm"
-                );
-            }
-            let p = membership(&c, MembershipAction::Revoke, None, reason, None).await?;
-            print(&c, &p, |p| {
-                format!("Revoked this team's key ({})\n", short(&p.id))
-            })
+            print(
+                &c,
+                &p,
+                published(
+                    "Rotated this team's signing key (`csirtmesh status` shows the new TeamId)",
+                ),
+            )
         }
         Command::Envelopes(c) => {
             let e = client(&c)?.envelopes().await?;
             print(&c, &e, render_envelopes)
         }
         Command::Incident(cmd) => incident(cmd).await,
+    }
+}
+
+/// A membership request.
+fn act(
+    action: MembershipAction,
+    team: Option<String>,
+    reason: String,
+    days: Option<u64>,
+) -> MembershipRequest {
+    MembershipRequest {
+        action,
+        team,
+        reason,
+        days,
     }
 }
 
@@ -359,23 +348,6 @@ async fn step(
     print(c, &p, |p| {
         format!("{}: done ({})\n", action.as_str(), short(&p.id))
     })
-}
-
-async fn membership(
-    c: &ClientArgs,
-    action: MembershipAction,
-    team: Option<String>,
-    reason: String,
-    days: Option<u64>,
-) -> Result<Published> {
-    client(c)?
-        .membership(&MembershipRequest {
-            action,
-            team,
-            reason,
-            days,
-        })
-        .await
 }
 
 fn client(c: &ClientArgs) -> Result<ApiClient> {

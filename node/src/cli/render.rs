@@ -32,6 +32,32 @@ pub(super) fn print<T: Serialize>(
     }
 }
 
+/// A publish's answer: what was done, and the new envelope's short id.
+pub(super) fn published(what: &str) -> impl Fn(&Published) -> String + '_ {
+    move |p| format!("{what} ({})\n", short(&p.id))
+}
+
+fn teams(list: &[TeamRef]) -> String {
+    list.iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn render_report(r: &ReportPublished) -> String {
+    format!(
+        "Reported {} about {} to {}\n  because {}\n",
+        short(&r.published.id),
+        r.route.about,
+        teams(&r.route.teams),
+        r.route.why
+    )
+}
+
+pub(super) fn render_route(r: &RouteView) -> String {
+    format!("{}: {}\n  because {}\n", r.about, teams(&r.teams), r.why)
+}
+
 /// The first 8 digits of an id, for people.
 pub(super) fn short(id: &str) -> &str {
     &id[..8.min(id.len())]

@@ -1,0 +1,238 @@
+//! What the event loop does with each swarm event: one handler per
+//! behaviour and per connection event, each returning what the node is to be
+//! told, if anything.
+
+use libp2p::{
+    Multiaddr, PeerId,
+    core::ConnectedPoint,
+    gossipsub, identify, kad,
+    multiaddr::Protocol,
+    relay, request_response,
+    swarm::{ConnectionId, SwarmEvent, dial_opts::DialOpts},
+};
+
+use super::EventLoop;
+use crate::{Error, Event, ResponseChannel, behaviour::BehaviourEvent};
+
+impl EventLoop {
+    /// Handles a swarm event; returns what the node is to be told, if anything.
+    pub(super) fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) -> Option<Event> {
+        match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(e)) => self.on_gossip(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(e)) => self.on_identify(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Kademlia(e)) => self.on_kademlia(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(e)) => self.on_sync(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Relay(relay::Event::ReservationReqDenied {
+                src_peer_id,
+                ..
+            })) => {
+                tracing::debug!(peer = %src_peer_id, "relay reservation denied: not a member's node");
+                None
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                num_established,
+                ..
+            } => self.on_connected(peer_id, connection_id, &endpoint, num_established.get()),
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                connection_id,
+                num_established,
+                ..
+            } => self.on_closed(peer_id, connection_id, num_established),
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                for (addr, _, l) in &mut self.circuits {
+                    if *l == Some(listener_id) {
+                        tracing::info!(%addr, ?reason, "relay listener closed; will listen again");
+                        *l = None;
+                    }
+                }
+                None
+            }
+            SwarmEvent::NewListenAddr { address, .. } => Some(self.on_listening(address)),
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                if let Some(p) = peer_id {
+                    self.dialling.remove(&p);
+                }
+                tracing::debug!(?peer_id, %error, "outgoing connection failed");
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// A gossip message (for the node to validate), or a peer subscribing
+    /// to our topic (publishing works from then on).
+    fn on_gossip(&mut self, event: gossipsub::Event) -> Option<Event> {
+        match event {
+            gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            } => {
+                #[cfg(feature = "link-emulation")]
+                if self.lost_on_link(&message_id, &propagation_source) {
+                    return None;
+                }
+                Some(Event::Gossip {
+                    message_id,
+                    source: propagation_source,
+                    data: message.data,
+                })
+            }
+            gossipsub::Event::Subscribed { peer_id, topic, .. } if topic == self.topic.hash() => {
+                Some(Event::Subscribed { peer: peer_id })
+            }
+            _ => None,
+        }
+    }
+
+    /// A peer of our network tells us where it listens (for discovery); a
+    /// peer of another network is disconnected.
+    fn on_identify(&mut self, event: identify::Event) -> Option<Event> {
+        if let identify::Event::Received { peer_id, info, .. } = event {
+            if info.protocol_version == crate::protocol::IDENTIFY {
+                if let Some(k) = self.swarm.behaviour_mut().kademlia.as_mut() {
+                    for addr in info.listen_addrs {
+                        k.add_address(&peer_id, addr);
+                    }
+                }
+            } else {
+                tracing::debug!(%peer_id, version = %info.protocol_version, "peer of another network, disconnecting");
+                let _ = self.swarm.disconnect_peer_id(peer_id);
+            }
+        }
+        None
+    }
+
+    /// Discovery: connect to peers we learn of while short of the target,
+    /// so gossip has a mesh.
+    fn on_kademlia(&mut self, event: kad::Event) -> Option<Event> {
+        if let kad::Event::RoutingUpdated { peer, .. } = event
+            && !self.connected.contains(&peer)
+            && !self.dialling.contains(&peer)
+            && peer != *self.swarm.local_peer_id()
+            && self.connected.len() + self.dialling.len() < self.config.target_peers
+            && self.swarm.dial(DialOpts::peer_id(peer).build()).is_ok()
+        {
+            self.dialling.insert(peer);
+        }
+        None
+    }
+
+    /// A peer's sync request (for the node to answer), or the answer to one
+    /// of ours (to its waiting caller, correlated by request id).
+    fn on_sync(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) -> Option<Event> {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => Some(Event::Request {
+                peer,
+                data: request,
+                channel: ResponseChannel(channel),
+            }),
+            request_response::Event::Message {
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
+                    let _ = reply.send(Ok(response));
+                }
+                None
+            }
+            request_response::Event::OutboundFailure {
+                request_id,
+                error,
+                peer,
+                ..
+            } => {
+                if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
+                    let _ = reply.send(Err(Error::Request {
+                        peer,
+                        reason: error.to_string(),
+                    }));
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// A connection opened: relayed connections are counted; the node hears
+    /// of a peer's first connection only.
+    fn on_connected(
+        &mut self,
+        peer_id: PeerId,
+        connection_id: ConnectionId,
+        endpoint: &ConnectedPoint,
+        num_established: u32,
+    ) -> Option<Event> {
+        if endpoint
+            .get_remote_address()
+            .iter()
+            .any(|p| matches!(p, Protocol::P2pCircuit))
+        {
+            self.relayed
+                .entry(peer_id)
+                .or_default()
+                .insert(connection_id);
+        }
+        self.dialling.remove(&peer_id);
+        if num_established != 1 {
+            return None;
+        }
+        if self
+            .circuits
+            .iter()
+            .any(|(_, relay, l)| *relay == peer_id && l.is_none())
+        {
+            self.listen_through_relays();
+        }
+        self.connected.insert(peer_id);
+        Some(Event::Connected { peer: peer_id })
+    }
+
+    /// A connection closed: the node hears of a peer's last one only.
+    fn on_closed(
+        &mut self,
+        peer_id: PeerId,
+        connection_id: ConnectionId,
+        num_established: u32,
+    ) -> Option<Event> {
+        if let Some(set) = self.relayed.get_mut(&peer_id) {
+            set.remove(&connection_id);
+        }
+        if num_established > 0 {
+            return None;
+        }
+        self.relayed.remove(&peer_id);
+        self.connected.remove(&peer_id);
+        Some(Event::Disconnected { peer: peer_id })
+    }
+
+    /// We listen on a new address. A relay tells the nodes it serves how to
+    /// reach it: its listen addresses are what it puts in their reservations.
+    fn on_listening(&mut self, address: Multiaddr) -> Event {
+        if self.config.relay_server && !address.iter().any(|p| matches!(p, Protocol::P2pCircuit)) {
+            self.swarm.add_external_address(address.clone());
+        }
+        let addr = address.with(Protocol::P2p(*self.swarm.local_peer_id()));
+        tracing::info!(%addr, "listening");
+        Event::Listening { addr }
+    }
+}
