@@ -179,8 +179,22 @@ pub struct Incident {
 
 impl Incident {
     /// Folds a thread. `root` must be the thread's root entry; `replies` are
-    /// every other entry naming it, in any order.
+    /// every other entry naming it, in any order: they are applied in
+    /// `(created_at, id)` order, so every node folds the same state.
     pub fn fold(root: &ThreadEntry, mut replies: Vec<ThreadEntry>) -> Incident {
+        let mut incident = Incident::opened(root, replies.len());
+        // Who handed the pending hand-off, to return it on a decline.
+        let mut handed_by: Option<TeamId> = None;
+        replies.sort_by_key(|a| (a.created_at, a.id));
+        for e in replies {
+            let event = incident.apply(e, &mut handed_by);
+            incident.events.push(event);
+        }
+        incident
+    }
+
+    /// The incident as its root opens it, before any reply.
+    fn opened(root: &ThreadEntry, replies: usize) -> Incident {
         let (title, description, report) = match &root.payload {
             Some(IncidentPayload::Open { title, description }) => {
                 (Some(title.clone()), Some(description.clone()), None)
@@ -197,7 +211,7 @@ impl Incident {
             ),
             _ => (None, None, None),
         };
-        let mut incident = Incident {
+        Incident {
             id: root.id,
             author: root.author,
             opened_at: root.created_at,
@@ -211,142 +225,118 @@ impl Incident {
             report,
             handled_by: root.recipients.clone(),
             pending_handoff: Vec::new(),
-            events: Vec::with_capacity(replies.len()),
-        };
-        // Who handed the pending hand-off, to return it on a decline.
-        let mut handed_by: Option<TeamId> = None;
-        replies.sort_by_key(|a| (a.created_at, a.id));
-        for e in replies {
-            if let Some(target) = e.retracts {
-                incident.events.push(IncidentEvent::Retracted {
-                    id: e.id,
-                    author: e.author,
-                    at: e.created_at,
-                    target,
-                });
-                continue;
-            }
-            if !e.tlp.may_follow(root.tlp) {
-                incident.events.push(IncidentEvent::Refused {
-                    id: e.id,
-                    author: e.author,
-                    reason: format!(
-                        "labelled {} in a {} thread: a reply may not widen the label",
-                        e.tlp, root.tlp
-                    ),
-                });
-                continue;
-            }
-            incident.updated_at = incident.updated_at.max(e.created_at);
-            match e.payload {
-                Some(IncidentPayload::Comment { text }) => {
-                    incident.events.push(IncidentEvent::Comment {
-                        id: e.id,
-                        author: e.author,
-                        at: e.created_at,
-                        text,
-                    })
-                }
-                Some(IncidentPayload::Status { status }) => {
-                    incident.status = status;
-                    incident.events.push(IncidentEvent::Status {
-                        id: e.id,
-                        author: e.author,
-                        at: e.created_at,
-                        status,
-                    });
-                }
-                Some(IncidentPayload::Open { .. } | IncidentPayload::Report { .. }) => {
-                    incident.events.push(IncidentEvent::Refused {
-                        id: e.id,
-                        author: e.author,
-                        reason: "an incident opened inside an existing thread".into(),
-                    })
-                }
-                Some(IncidentPayload::Ack) => incident.events.push(IncidentEvent::Acknowledged {
-                    id: e.id,
-                    author: e.author,
-                    at: e.created_at,
-                }),
-                Some(IncidentPayload::Handoff {
-                    to,
-                    title,
-                    description,
-                    note,
-                }) => {
-                    if root.tlp >= Tlp::AmberStrict {
-                        incident.events.push(IncidentEvent::Refused {
-                            id: e.id,
-                            author: e.author,
-                            reason: format!(
-                                "a {} report may not be handed on, only referred",
-                                root.tlp
-                            ),
-                        });
-                        continue;
-                    }
-                    // A team the report was handed to, which cannot read the
-                    // original, reads it from the hand-off.
-                    if incident.title.is_none() {
-                        incident.title = Some(title);
-                        incident.description = Some(description);
-                    }
-                    handed_by = Some(e.author);
-                    incident.pending_handoff = to.clone();
-                    incident.events.push(IncidentEvent::HandedOff {
-                        id: e.id,
-                        author: e.author,
-                        at: e.created_at,
-                        to,
-                        note,
-                    });
-                }
-                Some(IncidentPayload::Referral { responsible, note }) => {
-                    incident.events.push(IncidentEvent::Referred {
-                        id: e.id,
-                        author: e.author,
-                        at: e.created_at,
-                        responsible,
-                        note,
-                    })
-                }
-                Some(IncidentPayload::Accept) => {
-                    if incident.pending_handoff.contains(&e.author) {
-                        incident.handled_by = vec![e.author];
-                        incident.pending_handoff.clear();
-                    }
-                    incident.events.push(IncidentEvent::Accepted {
-                        id: e.id,
-                        author: e.author,
-                        at: e.created_at,
-                    });
-                }
-                Some(IncidentPayload::Decline { reason }) => {
-                    if incident.pending_handoff.contains(&e.author) {
-                        incident.pending_handoff.retain(|t| *t != e.author);
-                        if incident.pending_handoff.is_empty()
-                            && let Some(by) = handed_by
-                        {
-                            incident.handled_by = vec![by];
-                        }
-                    }
-                    incident.events.push(IncidentEvent::Declined {
-                        id: e.id,
-                        author: e.author,
-                        at: e.created_at,
-                        reason,
-                    });
-                }
+            events: Vec::with_capacity(replies),
+        }
+    }
 
-                None => incident.events.push(IncidentEvent::Sealed {
-                    id: e.id,
-                    author: e.author,
-                    at: e.created_at,
-                    waiting_for_key: e.waiting_for_key,
-                }),
+    /// Applies one reply and returns what it was: a retraction, a refusal
+    /// (a widened label, an incident inside a thread, a hand-off of a STRICT
+    /// or RED report), or the step it takes.
+    fn apply(&mut self, e: ThreadEntry, handed_by: &mut Option<TeamId>) -> IncidentEvent {
+        let (id, author, at) = (e.id, e.author, e.created_at);
+        let refused = |reason: String| IncidentEvent::Refused { id, author, reason };
+        if let Some(target) = e.retracts {
+            return IncidentEvent::Retracted {
+                id,
+                author,
+                at,
+                target,
+            };
+        }
+        if !e.tlp.may_follow(self.tlp) {
+            return refused(format!(
+                "labelled {} in a {} thread: a reply may not widen the label",
+                e.tlp, self.tlp
+            ));
+        }
+        self.updated_at = self.updated_at.max(at);
+        let Some(payload) = e.payload else {
+            return IncidentEvent::Sealed {
+                id,
+                author,
+                at,
+                waiting_for_key: e.waiting_for_key,
+            };
+        };
+        match payload {
+            IncidentPayload::Comment { text } => IncidentEvent::Comment {
+                id,
+                author,
+                at,
+                text,
+            },
+            IncidentPayload::Status { status } => {
+                self.status = status;
+                IncidentEvent::Status {
+                    id,
+                    author,
+                    at,
+                    status,
+                }
+            }
+            IncidentPayload::Open { .. } | IncidentPayload::Report { .. } => {
+                refused("an incident opened inside an existing thread".into())
+            }
+            IncidentPayload::Ack => IncidentEvent::Acknowledged { id, author, at },
+            IncidentPayload::Handoff {
+                to,
+                title,
+                description,
+                note,
+            } => {
+                if self.tlp >= Tlp::AmberStrict {
+                    return refused(format!(
+                        "a {} report may not be handed on, only referred",
+                        self.tlp
+                    ));
+                }
+                // A team the report was handed to, which cannot read the
+                // original, reads it from the hand-off.
+                if self.title.is_none() {
+                    self.title = Some(title);
+                    self.description = Some(description);
+                }
+                *handed_by = Some(author);
+                self.pending_handoff = to.clone();
+                IncidentEvent::HandedOff {
+                    id,
+                    author,
+                    at,
+                    to,
+                    note,
+                }
+            }
+            IncidentPayload::Referral { responsible, note } => IncidentEvent::Referred {
+                id,
+                author,
+                at,
+                responsible,
+                note,
+            },
+            IncidentPayload::Accept => {
+                if self.pending_handoff.contains(&author) {
+                    self.handled_by = vec![author];
+                    self.pending_handoff.clear();
+                }
+                IncidentEvent::Accepted { id, author, at }
+            }
+            IncidentPayload::Decline { reason } => {
+                if self.pending_handoff.contains(&author) {
+                    self.pending_handoff.retain(|t| *t != author);
+                    if self.pending_handoff.is_empty()
+                        && let Some(by) = *handed_by
+                    {
+                        self.handled_by = vec![by];
+                    }
+                }
+                IncidentEvent::Declined {
+                    id,
+                    author,
+                    at,
+                    reason,
+                }
             }
         }
-        incident
     }
 }
 

@@ -146,10 +146,26 @@ struct Endorsement {
     expires_at: u64,
 }
 
+/// The acts that count, sorted out by kind, every team by its current key.
+#[derive(Default)]
+struct Acts {
+    endorsements: BTreeMap<TeamId, Vec<Endorsement>>,
+    /// Per candidate: (objector, reason, when).
+    objections: BTreeMap<TeamId, Vec<(TeamId, String, u64)>>,
+    /// A team's first self-revocation: (reason, when).
+    self_revoked: BTreeMap<TeamId, (String, u64)>,
+    /// Per target: (suspending member, when).
+    suspensions: BTreeMap<TeamId, Vec<(TeamId, u64)>>,
+}
+
 impl Membership {
     /// Computes membership. `records` may come in any order and may contain
     /// duplicates; the result depends only on their set. A record's id is the
     /// hash of its envelope, so one id stands for one record.
+    ///
+    /// In order: key chains (rotations), the acts that count, everyone ever
+    /// admitted (objections within the window block), removals (revocations,
+    /// then suspensions by k current members, to a fixpoint), applicants.
     pub fn compute(
         rules: &Rules,
         profiles: impl IntoIterator<Item = Profile>,
@@ -166,43 +182,54 @@ impl Membership {
         let mut sorted: Vec<&Record> = records.iter().collect();
         sorted.sort_by_key(|r| (r.created_at, r.id));
         sorted.dedup_by_key(|r| r.id);
-
-        // Key chains: the earliest valid rotation of a key wins; a key can be
-        // rotated to only once and never to a key already in a chain.
         let founder_keys: BTreeSet<TeamId> = rules.founders.iter().map(|p| p.team).collect();
-        let mut used: BTreeSet<TeamId> = founder_keys.clone();
-        for r in &sorted {
-            if let MembershipAct::RotateKey { new, .. } = &r.act
-                && !m.rotated.contains_key(&r.author)
-                && !used.contains(new)
-                && *new != r.author
-            {
-                used.insert(r.author);
-                used.insert(*new);
-                m.rotated.insert(r.author, (*new, r.created_at));
-            }
-        }
+        m.rotated = rotations(&sorted, &founder_keys);
         // Acts by a key after its rotation are void.
-        let valid = |m: &Membership, r: &Record| match m.rotated.get(&r.author) {
+        sorted.retain(|r| match m.rotated.get(&r.author) {
             Some((_, at)) => r.created_at < *at,
             None => true,
-        };
-        let sorted: Vec<&Record> = sorted.into_iter().filter(|r| valid(&m, r)).collect();
+        });
+        let acts = m.acts(&sorted);
+        let founders: BTreeSet<TeamId> = founder_keys.iter().map(|f| m.canon(f)).collect();
+        let window = rules.objection_window_ms;
+        let blocked = m.blocked(&founders, &acts, window, now);
+        let ever = fixpoint(
+            &founders,
+            &acts.endorsements,
+            &blocked,
+            &BTreeSet::new(),
+            m.threshold,
+            window,
+            now,
+        );
+        m.ever = ever.0;
+        let (current, removed) = m.removals(&founders, &acts, &blocked, window, now);
+        m.members = current.0;
+        m.admitted = current
+            .1
+            .into_iter()
+            .filter(|(t, _)| m.members.contains(t))
+            .collect();
+        m.founders = founders;
+        m.removed = removed;
+        m.applicants = m.applicants_of(&acts, now);
+        m
+    }
 
-        let mut endorsements: BTreeMap<TeamId, Vec<Endorsement>> = BTreeMap::new();
-        let mut objections: BTreeMap<TeamId, Vec<(TeamId, String, u64)>> = BTreeMap::new();
-        let mut self_revoked: BTreeMap<TeamId, (String, u64)> = BTreeMap::new();
-        let mut suspensions: BTreeMap<TeamId, Vec<(TeamId, u64)>> = BTreeMap::new();
-        for r in &sorted {
-            let author = m.canon(&r.author);
+    /// Sorts the (valid, sorted) records out by kind, every team named by
+    /// its current key.
+    fn acts(&self, sorted: &[&Record]) -> Acts {
+        let mut acts = Acts::default();
+        for r in sorted {
+            let author = self.canon(&r.author);
             match &r.act {
                 MembershipAct::Endorse {
                     candidate,
                     expires_at,
                 } => {
-                    let candidate = m.canon(candidate);
+                    let candidate = self.canon(candidate);
                     if candidate != author && *expires_at >= r.created_at {
-                        endorsements
+                        acts.endorsements
                             .entry(candidate)
                             .or_default()
                             .push(Endorsement {
@@ -213,21 +240,20 @@ impl Membership {
                     }
                 }
                 MembershipAct::Object { candidate, reason } => {
-                    objections.entry(m.canon(candidate)).or_default().push((
-                        author,
-                        reason.clone(),
-                        r.created_at,
-                    ));
+                    acts.objections
+                        .entry(self.canon(candidate))
+                        .or_default()
+                        .push((author, reason.clone(), r.created_at));
                 }
                 MembershipAct::Revoke { reason } => {
-                    self_revoked
+                    acts.self_revoked
                         .entry(author)
                         .or_insert((reason.clone(), r.created_at));
                 }
                 MembershipAct::Suspend { target, .. } => {
-                    let target = m.canon(target);
+                    let target = self.canon(target);
                     if target != author {
-                        suspensions
+                        acts.suspensions
                             .entry(target)
                             .or_default()
                             .push((author, r.created_at));
@@ -236,21 +262,30 @@ impl Membership {
                 MembershipAct::RotateKey { .. } => {}
             }
         }
+        acts
+    }
 
-        let founders: BTreeSet<TeamId> = founder_keys.iter().map(|f| m.canon(f)).collect();
-        let window = rules.objection_window_ms;
-        // 1. Everyone ever admitted, ignoring removals and objections.
+    /// Candidates whose admission an objection blocks: an objection by a
+    /// team that would be a member (ignoring removals and objections),
+    /// within the charter's window after the candidate reached the
+    /// threshold. Without a window nothing is blocked.
+    fn blocked(
+        &self,
+        founders: &BTreeSet<TeamId>,
+        acts: &Acts,
+        window: Option<u64>,
+        now: u64,
+    ) -> BTreeSet<TeamId> {
         let unblocked = fixpoint(
-            &founders,
-            &endorsements,
+            founders,
+            &acts.endorsements,
             &BTreeSet::new(),
             &BTreeSet::new(),
-            m.threshold,
+            self.threshold,
             None,
             now,
         );
-        // 2. Objections by those members block admissions within the window.
-        let blocked: BTreeSet<TeamId> = objections
+        acts.objections
             .iter()
             .filter(|(cand, objs)| {
                 let reached = unblocked.1.get(*cand).map(|(_, t)| *t);
@@ -261,123 +296,113 @@ impl Membership {
                 })
             })
             .map(|(c, _)| *c)
+            .collect()
+    }
+
+    /// Removals: self-revocations of teams that were ever members, then
+    /// suspensions by `threshold` current members, until nothing changes.
+    /// Returns the current members (with admissions) and the removed.
+    fn removals(
+        &self,
+        founders: &BTreeSet<TeamId>,
+        acts: &Acts,
+        blocked: &BTreeSet<TeamId>,
+        window: Option<u64>,
+        now: u64,
+    ) -> ((BTreeSet<TeamId>, Admitted), BTreeMap<TeamId, Removed>) {
+        let mut removed: BTreeMap<TeamId, Removed> = acts
+            .self_revoked
+            .iter()
+            .filter(|(team, _)| self.ever.contains(team))
+            .map(|(team, (reason, at))| {
+                let removal = Removal::Revoked {
+                    reason: reason.clone(),
+                };
+                (*team, Removed { removal, at: *at })
+            })
             .collect();
-        let ever = fixpoint(
-            &founders,
-            &endorsements,
-            &blocked,
-            &BTreeSet::new(),
-            m.threshold,
-            window,
-            now,
-        );
-        m.ever = ever.0.clone();
-        // 3. Removals: self-revocations of teams that were members, then
-        //    suspensions by k current members, until nothing changes.
-        let mut removed: BTreeMap<TeamId, Removed> = BTreeMap::new();
-        for (team, (reason, at)) in &self_revoked {
-            if m.ever.contains(team) {
-                removed.insert(
-                    *team,
-                    Removed {
-                        removal: Removal::Revoked {
-                            reason: reason.clone(),
-                        },
-                        at: *at,
-                    },
-                );
-            }
-        }
-        let mut current;
         loop {
             let out: BTreeSet<TeamId> = removed.keys().copied().collect();
-            current = fixpoint(
-                &founders,
-                &endorsements,
-                &blocked,
+            let current = fixpoint(
+                founders,
+                &acts.endorsements,
+                blocked,
                 &out,
-                m.threshold,
+                self.threshold,
                 window,
                 now,
             );
             let mut changed = false;
-            for (target, by) in &suspensions {
+            for (target, by) in &acts.suspensions {
                 if removed.contains_key(target) || !current.0.contains(target) {
                     continue;
                 }
                 let mut seen = BTreeSet::new();
-                let mut sponsors = Vec::new();
-                for (who, at) in by {
-                    if current.0.contains(who) && seen.insert(*who) {
-                        sponsors.push((*who, *at));
-                    }
-                }
-                if sponsors.len() >= m.threshold {
-                    let at = sponsors[m.threshold - 1].1;
-                    removed.insert(
-                        *target,
-                        Removed {
-                            removal: Removal::Suspended {
-                                by: sponsors.iter().map(|(w, _)| *w).collect(),
-                            },
-                            at,
-                        },
-                    );
+                let sponsors: Vec<(TeamId, u64)> = by
+                    .iter()
+                    .filter(|(who, _)| current.0.contains(who) && seen.insert(*who))
+                    .copied()
+                    .collect();
+                if sponsors.len() >= self.threshold {
+                    let at = sponsors[self.threshold - 1].1;
+                    let by = sponsors.iter().map(|(w, _)| *w).collect();
+                    let removal = Removal::Suspended { by };
+                    removed.insert(*target, Removed { removal, at });
                     changed = true;
                 }
             }
             if !changed {
-                break;
+                return (current, removed);
             }
         }
-        m.members = current.0;
-        m.admitted = current
-            .1
-            .into_iter()
-            .filter(|(t, _)| m.members.contains(t))
-            .collect();
-        m.founders = founders;
-        m.removed = removed;
+    }
 
-        // 4. Applicants: teams with a profile or endorsements, not members.
-        let mut candidates: BTreeSet<TeamId> = m.profiles.keys().map(|k| m.canon(k)).collect();
-        candidates.extend(endorsements.keys().copied());
+    /// Applicants: teams with a profile or endorsements that are not
+    /// members, removed or rotated away, with their valid sponsors and the
+    /// objections of teams that were members.
+    fn applicants_of(&self, acts: &Acts, now: u64) -> BTreeMap<TeamId, Applicant> {
+        let mut candidates: BTreeSet<TeamId> =
+            self.profiles.keys().map(|k| self.canon(k)).collect();
+        candidates.extend(acts.endorsements.keys().copied());
+        let mut out = BTreeMap::new();
         for team in candidates {
-            if m.members.contains(&team)
-                || m.removed.contains_key(&team)
-                || m.rotated.contains_key(&team)
+            if self.members.contains(&team)
+                || self.removed.contains_key(&team)
+                || self.rotated.contains_key(&team)
             {
                 continue;
             }
             let mut sponsors = Vec::new();
-            for e in endorsements.get(&team).into_iter().flatten() {
-                if m.members.contains(&e.sponsor)
+            for e in acts.endorsements.get(&team).into_iter().flatten() {
+                if self.members.contains(&e.sponsor)
                     && e.expires_at >= now
                     && !sponsors.contains(&e.sponsor)
                 {
                     sponsors.push(e.sponsor);
                 }
             }
-            let objs = objections
+            let objections = acts
+                .objections
                 .get(&team)
                 .into_iter()
                 .flatten()
-                .filter(|(by, _, _)| m.ever.contains(by))
+                .filter(|(by, _, _)| self.ever.contains(by))
                 .cloned()
                 .collect();
-            let reached = endorsements
+            let threshold_reached_at = acts
+                .endorsements
                 .get(&team)
-                .and_then(|e| admission_time(e, &m.members, m.threshold));
-            m.applicants.insert(
+                .and_then(|e| admission_time(e, &self.members, self.threshold));
+            out.insert(
                 team,
                 Applicant {
                     sponsors,
-                    objections: objs,
-                    threshold_reached_at: reached,
+                    objections,
+                    threshold_reached_at,
                 },
             );
         }
-        m
+        out
     }
 
     /// A team's current key: follows rotations (bounded, cycle-safe).
@@ -552,6 +577,29 @@ impl Membership {
 
 /// The earliest moment at which `k` distinct sponsors in `members` have
 /// endorsements valid at once.
+/// Key chains: the earliest valid rotation of a key wins; a key can be
+/// rotated to only once and never to a key already in a chain (a founder's
+/// included). Old key -> (new key, when).
+fn rotations(
+    sorted: &[&Record],
+    founder_keys: &BTreeSet<TeamId>,
+) -> BTreeMap<TeamId, (TeamId, u64)> {
+    let mut rotated = BTreeMap::new();
+    let mut used: BTreeSet<TeamId> = founder_keys.clone();
+    for r in sorted {
+        if let MembershipAct::RotateKey { new, .. } = &r.act
+            && !rotated.contains_key(&r.author)
+            && !used.contains(new)
+            && *new != r.author
+        {
+            used.insert(r.author);
+            used.insert(*new);
+            rotated.insert(r.author, (*new, r.created_at));
+        }
+    }
+    rotated
+}
+
 fn admission_time(ends: &[Endorsement], members: &BTreeSet<TeamId>, k: usize) -> Option<u64> {
     let mut times: Vec<u64> = ends.iter().map(|e| e.created_at).collect();
     times.sort_unstable();
