@@ -78,6 +78,10 @@ pub enum Reason {
     /// Over a rate or size limit; may be accepted later.
     #[error("rate limited: {0}")]
     RateLimited(String),
+    /// Valid, but this node could not store it (disk full, I/O error): not
+    /// the sender's fault, nothing acknowledged; sync brings it again.
+    #[error("not stored: {0}")]
+    Unstored(String),
 }
 
 impl Reason {
@@ -98,6 +102,7 @@ impl Reason {
             Reason::Retracted => "retracted",
             Reason::BadRetraction(_) => "bad-retraction",
             Reason::RateLimited(_) => "rate-limited",
+            Reason::Unstored(_) => "unstored",
         }
     }
 }

@@ -108,11 +108,30 @@ pub fn error_response(status: StatusCode, error: String) -> Response {
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
+        // A body cut off by the body timeout is the client's slowness (408),
+        // which axum reports as a body that failed to buffer (400).
+        let status = if caused_by_body_timeout(&r) {
+            StatusCode::REQUEST_TIMEOUT
+        } else {
+            r.status()
+        };
         ApiError::Body {
-            status: r.status(),
+            status,
             message: r.body_text(),
         }
     }
+}
+
+/// Whether the body timeout is among an error's causes.
+fn caused_by_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 impl From<PathRejection> for ApiError {

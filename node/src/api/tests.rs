@@ -121,3 +121,27 @@ async fn the_nodes_own_faults_are_500_and_a_stopping_network_503() {
         axum::http::StatusCode::SERVICE_UNAVAILABLE
     );
 }
+
+/// A client with a valid token whose body never finishes is cut off with
+/// 408 (as JSON) once the body timeout passes, not held open.
+#[tokio::test]
+async fn a_body_that_never_arrives_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (addr, shutdown) = api(|| ApiError::BadRequest("unused".into())).await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/incidents HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"title\":"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(BODY_TIMEOUT * 3, stream.read_to_end(&mut answer)).await;
+    assert!(
+        read.is_ok(),
+        "the connection was held past three body timeouts"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"error\""), "{answer}");
+    shutdown.cancel();
+}

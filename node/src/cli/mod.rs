@@ -1,8 +1,8 @@
 //! The `csirtmesh` command line: `init`, `charter`, `run`, and client
 //! subcommands that talk to the running node through its admin API.
 //!
-//! Three parts, apart: [`args`] (what can be typed), this file (what each
-//! command does: local work or one API call), [`render`] (how a typed answer
+//! Three parts, apart: `args` (what can be typed), this file (what each
+//! command does: local work or one API call), `render` (how a typed answer
 //! is shown: for people by default, JSON with `--json`; a closed pipe ends
 //! the command quietly).
 

@@ -12,7 +12,7 @@
 //!   wait for room (`net::Error::Busy`);
 //! - the admin API (axum) sends [`ApiRequest`]s with a `oneshot` reply;
 //! - anti-entropy's network exchanges run as tasks in a bounded
-//!   [`tokio::task::JoinSet`] ([`anti_entropy`]) whose results come back here;
+//!   [`tokio::task::JoinSet`] (`anti_entropy`) whose results come back here;
 //!   at shutdown they are aborted and awaited.
 //!
 //! Channels: net events (`net::Config::event_capacity`, 1,024), API requests

@@ -435,7 +435,7 @@ impl Node {
 /// the envelope again later.
 fn store_failed(e: &store::Error, id: EnvelopeId) -> Verdict {
     tracing::error!(error = %e, %id, "cannot store envelope");
-    Verdict::Ignore(Reason::Malformed(format!("not stored: {e}")))
+    Verdict::Ignore(Reason::Unstored(e.to_string()))
 }
 
 /// Decodes wire bytes; what does not decode is refused as malformed.

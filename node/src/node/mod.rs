@@ -11,17 +11,17 @@
 //!   [`Effect`] for the loop to carry out ([`Node::take_effects`]): gossip our
 //!   new envelopes (key shares included), tell the relay which nodes it
 //!   serves. Verdicts on gossip and penalties are the loop's, from the
-//!   [`Verdict`] [`Node::ingest`] returns.
+//!   `Verdict` [`Node::ingest`] returns.
 //!
 //! One job per file:
-//! - [`ingest`]: the one validation path every envelope goes through, from
+//! - `ingest`: the one validation path every envelope goes through, from
 //!   bytes to a verdict and a durable row;
-//! - [`publish`]: signing and storing this team's envelopes, GREEN sender keys;
-//! - [`incidents`]: open, reply, report, steps, retract, and the one id resolver;
-//! - [`membership`]: the member view, join, vouch/object/suspend/revoke, key
+//! - `publish`: signing and storing this team's envelopes, GREEN sender keys;
+//! - `incidents`: open, reply, report, steps, retract, and the one id resolver;
+//! - `membership`: the member view, join, vouch/object/suspend/revoke, key
 //!   rotation;
 //! - [`sync_set`](Node::sync_set) and [`answer_sync`](Node::answer_sync)
-//!   ([`anti_entropy`]): what a peer's reconciliation sees.
+//!   (`anti_entropy`): what a peer's reconciliation sees.
 
 mod anti_entropy;
 mod incidents;

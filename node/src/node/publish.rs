@@ -3,7 +3,7 @@
 //! gossip ([`Effect::Gossip`]). Also the GREEN sender key: one per member
 //! set, shared with every member in one key-share envelope.
 
-use mesh_core::{Membership, Verdict};
+use mesh_core::{Membership, Reason, Verdict};
 use proto::{
     Body, EnvelopeContent, EnvelopeId, InnerContent, Kind, Payload, Profile, SealedTo, Tlp,
     payload::SenderKeyShare,
@@ -45,6 +45,12 @@ impl Node {
         let id = env.envelope().id;
         match self.ingest(now, &bytes, Origin::Local) {
             Verdict::Accept => {}
+            // The node's own fault (its disk), not the caller's.
+            Verdict::Ignore(Reason::Unstored(e)) => {
+                return Err(ApiError::Other(anyhow::anyhow!(
+                    "the envelope was not stored: {e}"
+                )));
+            }
             Verdict::Reject(r) | Verdict::Ignore(r) => {
                 return Err(ApiError::BadRequest(format!(
                     "this node refuses its own envelope: {r}"

@@ -1,6 +1,6 @@
 //! The demo: a scripted scenario on a real local mesh of four teams.
 //!
-//! Twelve steps, each a method of [`Demo`] in the order [`Demo::scenario`]
+//! Twelve steps, each a method of `Demo` in the order `Demo::scenario`
 //! runs them:
 //!
 //! 1. A, B and C start and find each other from one bootstrap address.

@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 /// A drill scenario, as a file or as flags. Every key is optional; flags
-/// override the file; what neither sets takes the default in brackets.
+/// override the file; what neither sets takes its default.
 ///
 /// ```toml
 /// name = "a region behind a relay"
@@ -33,41 +33,41 @@ pub struct Params {
     /// A name for the report (file only).
     #[arg(skip)]
     pub name: Option<String>,
-    /// Teams, all founders [12].
+    /// Teams, all founders (default: 12).
     #[arg(long)]
     pub teams: Option<usize>,
-    /// Incidents to publish [300].
+    /// Incidents to publish (default: 300).
     #[arg(long)]
     pub incidents: Option<usize>,
-    /// Share of teams killed (SIGKILL) and restarted during the burst [0.3].
+    /// Share of teams killed (SIGKILL) and restarted during the burst (default: 0.3).
     #[arg(long)]
     pub churn: Option<f64>,
-    /// Split the mesh in two during the burst [false].
+    /// Split the mesh in two during the burst (default: false).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub partition: Option<bool>,
-    /// Seed for authors, labels and recipients [1].
+    /// Seed for authors, labels and recipients (default: 1).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Share of incidents published GREEN; the rest go AMBER to 1 to 3 teams [0.5].
+    /// Share of incidents published GREEN; the rest go AMBER to 1 to 3 teams (default: 0.5).
     #[arg(long)]
     pub green_share: Option<f64>,
-    /// Teams (after the first) that are the last resort for BR [0].
+    /// Teams (after the first) that are the last resort for BR (default: 0).
     #[arg(long)]
     pub last_resort: Option<usize>,
     /// Share of publications that are reports about a BR address no team
-    /// covers, routed to the last-resort teams [0].
+    /// covers, routed to the last-resort teams (default: 0).
     #[arg(long)]
     pub report_share: Option<f64>,
-    /// Teams that listen only through the first team's relay [0].
+    /// Teams that listen only through the first team's relay (default: 0).
     #[arg(long)]
     pub relayed: Option<usize>,
-    /// Emulated delay on every incoming link, ms [0].
+    /// Emulated delay on every incoming link, ms (default: 0).
     #[arg(long)]
     pub latency_ms: Option<u64>,
-    /// Emulated loss of incoming gossip on every link, 0..1 [0].
+    /// Emulated loss of incoming gossip on every link, 0..1 (default: 0).
     #[arg(long)]
     pub loss: Option<f64>,
-    /// Publications per second [as fast as the nodes acknowledge].
+    /// Publications per second (default: as fast as the nodes acknowledge).
     #[arg(long = "rate")]
     pub rate_per_sec: Option<f64>,
     /// Faults on a timeline (`[[fault]]` tables; file only).
