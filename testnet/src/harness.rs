@@ -386,15 +386,8 @@ impl Testnet {
         members: usize,
         limit: Duration,
     ) -> Result<Duration, String> {
-        Self::wait_for(limit, || async {
-            for n in names {
-                if self.api(n.as_ref())?.members().await?.members.len() < members {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        })
-        .await
+        self.wait_each(names, limit, |m| m.members.len() >= members)
+            .await
     }
 
     /// Waits (bounded) until each of `names` counts `team` as a member.
@@ -404,18 +397,10 @@ impl Testnet {
         team: &str,
         limit: Duration,
     ) -> Result<Duration, String> {
-        Self::wait_for(limit, || async {
-            for n in names {
-                let m = self.api(n.as_ref())?.members().await?;
-                if !m
-                    .members
-                    .iter()
-                    .any(|p| p.team.name.as_deref() == Some(team))
-                {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
+        self.wait_each(names, limit, |m| {
+            m.members
+                .iter()
+                .any(|p| p.team.name.as_deref() == Some(team))
         })
         .await
     }
@@ -427,14 +412,24 @@ impl Testnet {
         team: &str,
         limit: Duration,
     ) -> Result<Duration, String> {
+        self.wait_each(names, limit, |m| {
+            m.applicants
+                .iter()
+                .any(|a| a.team.name.as_deref() == Some(team))
+        })
+        .await
+    }
+
+    /// Waits (bounded) until `holds` is true of each of `names`' member view.
+    async fn wait_each<S: AsRef<str>>(
+        &self,
+        names: &[S],
+        limit: Duration,
+        holds: impl Fn(&csirtmesh::api::types::MembersView) -> bool,
+    ) -> Result<Duration, String> {
         Self::wait_for(limit, || async {
             for n in names {
-                let m = self.api(n.as_ref())?.members().await?;
-                if !m
-                    .applicants
-                    .iter()
-                    .any(|a| a.team.name.as_deref() == Some(team))
-                {
+                if !holds(&self.api(n.as_ref())?.members().await?) {
                     return Ok(false);
                 }
             }

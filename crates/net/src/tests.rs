@@ -36,19 +36,31 @@ async fn next_matching<T>(
     .expect("event within the bounded wait")
 }
 
-#[tokio::test]
-async fn gossip_and_sync_between_two_nodes() {
-    let shutdown = CancellationToken::new();
-    let (a, mut a_events, a_loop) = new(NodeKey::generate(), config(vec![])).unwrap();
-    let a_task = tokio::spawn(a_loop.run(shutdown.clone()));
-    let a_addr = next_matching(&mut a_events, |e| match e {
+/// A running node: its client, its events, its loop's task, its address.
+type Running = (
+    Client,
+    mpsc::Receiver<Event>,
+    tokio::task::JoinHandle<()>,
+    Multiaddr,
+);
+
+/// Starts a node with `cfg` and waits (bounded) until it listens.
+async fn start(cfg: Config, shutdown: &CancellationToken) -> Running {
+    let (client, mut events, event_loop) = new(NodeKey::generate(), cfg).unwrap();
+    let task = tokio::spawn(event_loop.run(shutdown.clone()));
+    let addr = next_matching(&mut events, |e| match e {
         Event::Listening { addr } => Some(addr),
         _ => None,
     })
     .await;
+    (client, events, task, addr)
+}
 
-    let (b, mut b_events, b_loop) = new(NodeKey::generate(), config(vec![a_addr])).unwrap();
-    let b_task = tokio::spawn(b_loop.run(shutdown.clone()));
+#[tokio::test]
+async fn gossip_and_sync_between_two_nodes() {
+    let shutdown = CancellationToken::new();
+    let (a, mut a_events, a_task, a_addr) = start(config(vec![]), &shutdown).await;
+    let (b, mut b_events, b_task, _) = start(config(vec![a_addr]), &shutdown).await;
     next_matching(&mut a_events, |e| {
         matches!(e, Event::Subscribed { .. }).then_some(())
     })
@@ -122,15 +134,8 @@ async fn a_full_event_channel_does_not_stall_commands() {
         event_capacity: 4,
         ..config(vec![])
     };
-    let (a, mut a_events, a_loop) = new(NodeKey::generate(), a_cfg).unwrap();
-    let a_task = tokio::spawn(a_loop.run(shutdown.clone()));
-    let a_addr = next_matching(&mut a_events, |e| match e {
-        Event::Listening { addr } => Some(addr),
-        _ => None,
-    })
-    .await;
-    let (b, mut b_events, b_loop) = new(NodeKey::generate(), config(vec![a_addr])).unwrap();
-    let b_task = tokio::spawn(b_loop.run(shutdown.clone()));
+    let (a, mut a_events, a_task, a_addr) = start(a_cfg, &shutdown).await;
+    let (b, mut b_events, b_task, _) = start(config(vec![a_addr]), &shutdown).await;
     next_matching(&mut b_events, |e| {
         matches!(e, Event::Subscribed { .. }).then_some(())
     })

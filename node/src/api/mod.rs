@@ -61,47 +61,43 @@ where
     }
 }
 
-/// A path parameter, failing with the README's error body.
-struct Path<T>(T);
+/// An axum extractor of request parts whose rejection becomes the README's
+/// error body (with the extractor's status).
+macro_rules! json_rejection {
+    ($(#[$doc:meta])* $name:ident, $inner:path, $rejection:path) => {
+        $(#[$doc])*
+        struct $name<T>(T);
 
-impl<T, S> FromRequestParts<S> for Path<T>
-where
-    axum::extract::Path<T>:
-        FromRequestParts<S, Rejection = axum::extract::rejection::PathRejection>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
+        impl<T, S> FromRequestParts<S> for $name<T>
+        where
+            $inner: FromRequestParts<S, Rejection = $rejection>,
+            S: Send + Sync,
+        {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, ApiError> {
-        let axum::extract::Path(v) =
-            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
-        Ok(Path(v))
-    }
+            async fn from_request_parts(
+                parts: &mut axum::http::request::Parts,
+                state: &S,
+            ) -> Result<Self, ApiError> {
+                let v = <$inner>::from_request_parts(parts, state).await?;
+                Ok($name(v.0))
+            }
+        }
+    };
 }
 
-/// A query string, failing with the README's error body.
-struct Query<T>(T);
-
-impl<T, S> FromRequestParts<S> for Query<T>
-where
-    axum::extract::Query<T>:
-        FromRequestParts<S, Rejection = axum::extract::rejection::QueryRejection>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, ApiError> {
-        let axum::extract::Query(v) =
-            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
-        Ok(Query(v))
-    }
-}
+json_rejection!(
+    /// A path parameter.
+    Path,
+    axum::extract::Path<T>,
+    axum::extract::rejection::PathRejection
+);
+json_rejection!(
+    /// A query string.
+    Query,
+    axum::extract::Query<T>,
+    axum::extract::rejection::QueryRejection
+);
 
 /// Sends a request to the node's loop and waits (bounded) for its answer.
 async fn ask<T: Serialize>(
