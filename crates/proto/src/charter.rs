@@ -53,6 +53,7 @@ impl Charter {
                 reason: "a mesh needs a name".into(),
             });
         }
+        crate::text::check_line("charter name", &self.name, 128)?;
         if self.founders.is_empty() {
             return Err(Error::Invalid {
                 field: "founders",

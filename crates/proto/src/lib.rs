@@ -26,6 +26,7 @@ pub mod membership;
 pub mod payload;
 pub mod profile;
 pub mod sync;
+pub mod text;
 pub mod tlp;
 
 pub use charter::{Charter, CharterFile};

@@ -58,22 +58,22 @@ pub enum MembershipAct {
 }
 
 impl MembershipAct {
-    /// Encodes for an envelope body, checking text limits.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        let reason = match self {
+    /// Checks its text: a reason is one line of plain text, within limits
+    /// (it is shown to every member).
+    pub fn check(&self) -> Result<(), Error> {
+        match self {
             MembershipAct::Object { reason, .. }
             | MembershipAct::Revoke { reason }
-            | MembershipAct::Suspend { reason, .. } => Some(reason),
-            _ => None,
-        };
-        if let Some(r) = reason
-            && r.len() > MAX_REASON_BYTES
-        {
-            return Err(Error::Invalid {
-                field: "reason",
-                reason: format!("{} bytes, at most {MAX_REASON_BYTES}", r.len()),
-            });
+            | MembershipAct::Suspend { reason, .. } => {
+                crate::text::check_line("reason", reason, MAX_REASON_BYTES)
+            }
+            _ => Ok(()),
         }
+    }
+
+    /// Encodes for an envelope body, checking its text.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        self.check()?;
         codec::encode("membership act", self)
     }
 
@@ -103,14 +103,14 @@ pub struct Retraction {
 }
 
 impl Retraction {
-    /// Encodes for an envelope body.
+    /// Checks its text: the reason is one line of plain text, within limits.
+    pub fn check(&self) -> Result<(), Error> {
+        crate::text::check_line("reason", &self.reason, MAX_REASON_BYTES)
+    }
+
+    /// Encodes for an envelope body, checking its text.
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        if self.reason.len() > MAX_REASON_BYTES {
-            return Err(Error::Invalid {
-                field: "reason",
-                reason: format!("{} bytes, at most {MAX_REASON_BYTES}", self.reason.len()),
-            });
-        }
+        self.check()?;
         codec::encode("retraction", self)
     }
 

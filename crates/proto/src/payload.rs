@@ -131,6 +131,48 @@ pub enum IncidentPayload {
     },
 }
 
+impl IncidentPayload {
+    /// Checks its text: one-line fields (notes, reasons, the indicator) hold
+    /// plain text; descriptions and comments may hold line breaks and tabs
+    /// but no other control character. (Titles are checked with their
+    /// length in [`InnerContent::to_bytes`].)
+    pub fn check_text(&self) -> Result<(), Error> {
+        use crate::text::{check_line, check_text};
+        let max = MAX_ENVELOPE_BYTES;
+        match self {
+            IncidentPayload::Open { description, .. } => {
+                check_text("description", description, max)
+            }
+            IncidentPayload::Comment { text } => check_text("comment", text, max),
+            IncidentPayload::Report {
+                description,
+                about,
+                routed,
+                ..
+            } => {
+                check_text("description", description, max)?;
+                check_line("about", about, MAX_TITLE_BYTES)?;
+                check_line("routed", routed, max)
+            }
+            IncidentPayload::Handoff {
+                title,
+                description,
+                note,
+                ..
+            } => {
+                check_line("title", title, MAX_TITLE_BYTES)?;
+                check_text("description", description, max)?;
+                check_text("note", note, max)
+            }
+            IncidentPayload::Referral { note, .. } => check_text("note", note, max),
+            IncidentPayload::Decline { reason } => check_text("reason", reason, max),
+            IncidentPayload::Status { .. } | IncidentPayload::Ack | IncidentPayload::Accept => {
+                Ok(())
+            }
+        }
+    }
+}
+
 /// A GREEN sender key shared with the members (the Megolm idea, built on age).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SenderKeyShare {
@@ -193,12 +235,10 @@ impl InnerContent {
                     reason: "an incident needs a title".into(),
                 });
             }
-            if title.len() > MAX_TITLE_BYTES {
-                return Err(Error::Invalid {
-                    field: "title",
-                    reason: format!("{} bytes, at most {MAX_TITLE_BYTES}", title.len()),
-                });
-            }
+            crate::text::check_line("title", title, MAX_TITLE_BYTES)?;
+        }
+        if let Payload::Incident(p) = &self.payload {
+            p.check_text()?;
         }
         codec::encode("inner content", self)
     }

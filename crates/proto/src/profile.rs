@@ -10,6 +10,9 @@ use crate::{Error, Signature, TeamId, codec};
 /// Largest encoded profile, in bytes.
 pub const MAX_PROFILE_BYTES: usize = 16 * 1024;
 
+/// Longest contact line: an address, a phone number, a URL.
+pub const MAX_CONTACT_BYTES: usize = 256;
+
 /// One entry of a constituency.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Constituency {
@@ -113,6 +116,10 @@ impl Profile {
                 field: "name",
                 reason: "a team name needs 1 to 128 bytes".into(),
             });
+        }
+        crate::text::check_line("name", &self.name, 128)?;
+        if let Some(c) = &self.contact {
+            crate::text::check_line("contact", c, MAX_CONTACT_BYTES)?;
         }
         if let Some(c) = &self.country
             && (c.len() != 2 || !c.chars().all(|c| c.is_ascii_uppercase()))

@@ -192,10 +192,13 @@ pub struct TeamRef {
     pub name: Option<String>,
 }
 
+/// For people: the name (any control character in it escaped, so a peer's
+/// name cannot move a terminal's cursor or forge a line), else the id's
+/// first digits.
 impl std::fmt::Display for TeamRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.name {
-            Some(n) => write!(f, "{n}"),
+            Some(n) => f.pad(&proto::text::printable(n, false)),
             None => write!(f, "{}", &self.id[..8.min(self.id.len())]),
         }
     }

@@ -21,9 +21,13 @@ pub(super) fn print<T: Serialize>(
     human: impl Fn(&T) -> String,
 ) -> Result<()> {
     let text = if c.json {
+        // JSON escapes every control character itself.
         serde_json::to_string_pretty(value)? + "\n"
     } else {
-        human(value)
+        // Whatever a peer wrote and a renderer let through: no escape
+        // sequence, bell or carriage return reaches the terminal (one-line
+        // fields are escaped, line breaks included, where they are rendered).
+        proto::text::printable(&human(value), true).into_owned()
     };
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -56,6 +60,12 @@ pub(super) fn render_report(r: &ReportPublished) -> String {
 
 pub(super) fn render_route(r: &RouteView) -> String {
     format!("{}: {}\n  because {}\n", r.about, teams(&r.teams), r.why)
+}
+
+/// A one-line field a peer wrote (a title, a reason, a contact), as it may
+/// be printed: a line break in it cannot forge another line.
+fn line(s: &str) -> std::borrow::Cow<'_, str> {
+    proto::text::printable(s, false)
 }
 
 /// The first 8 digits of an id, for people.
@@ -169,7 +179,7 @@ pub(super) fn render_members(m: &MembersView) -> String {
                 "  {:<20} {}  {} (from {})\n",
                 r.team.to_string(),
                 short(&r.team.id),
-                r.how,
+                line(&r.how),
                 when(r.at)
             );
         }
@@ -201,14 +211,14 @@ pub(super) fn render_applicants(a: &Vec<ApplicantView>) -> String {
             out += &format!("      covers {}\n", v.constituency.join(", "));
         }
         if let Some(c) = &v.contact {
-            out += &format!("      contact {c}\n");
+            out += &format!("      contact {}\n", line(c));
         }
         for o in &v.objections {
             out += &format!(
                 "      OBJECTION by {} at {}: {}\n",
                 o.by,
                 when(o.at),
-                o.reason
+                line(&o.reason)
             );
         }
         if let Some(t) = v.threshold_reached_at {
@@ -250,7 +260,7 @@ pub(super) fn render_incidents(l: &Vec<IncidentSummary>) -> String {
     let mut out = String::new();
     for i in l {
         let title = match (&i.title, i.waiting_for_key) {
-            (Some(t), _) => t.clone(),
+            (Some(t), _) => line(t).into_owned(),
             (None, true) => "(waiting for the author's GREEN key)".into(),
             (None, false) => "(sealed: not addressed to this team)".into(),
         };
@@ -274,7 +284,7 @@ pub(super) fn render_incident(i: &IncidentView) -> String {
         s.id,
         s.title
             .as_deref()
-            .unwrap_or("(sealed: not addressed to this team)"),
+            .map_or("(sealed: not addressed to this team)".into(), line),
         s.tlp,
         s.status,
         when(s.opened_at),
@@ -285,10 +295,10 @@ pub(super) fn render_incident(i: &IncidentView) -> String {
         out += &format!("To:      {}\n", names.join(", "));
     }
     if let Some(about) = &s.about {
-        out += &format!("About:   {about}\n");
+        out += &format!("About:   {}\n", line(about));
     }
     if let Some(r) = &i.routed {
-        out += &format!("Routed:  {r}\n");
+        out += &format!("Routed:  {}\n", line(r));
     }
     if !s.handled_by.is_empty() {
         let names: Vec<String> = s.handled_by.iter().map(|r| r.to_string()).collect();
@@ -327,4 +337,53 @@ pub(super) fn render_incident(i: &IncidentView) -> String {
         out += &format!("  {at}  {}  {what}\n", e.author);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn team(name: &str) -> TeamRef {
+        TeamRef {
+            id: "ab".repeat(32),
+            name: Some(name.into()),
+        }
+    }
+
+    /// What a peer wrote reaches the terminal as visible text: no escape
+    /// sequence, no bell, no forged line, whichever field it hides in.
+    #[test]
+    fn peer_text_cannot_drive_the_terminal() {
+        let evil = "X\u{1b}]0;owned\u{7}\n  CSIRT-Z  founder";
+        let members = MembersView {
+            threshold: 2,
+            objection_window_ms: None,
+            members: vec![],
+            applicants: vec![ApplicantView {
+                team: team(evil),
+                country: None,
+                constituency: vec![],
+                contact: Some(evil.into()),
+                sponsors: vec![],
+                needed: 2,
+                objections: vec![ObjectionView {
+                    by: team(evil),
+                    reason: evil.into(),
+                    at: 0,
+                }],
+                threshold_reached_at: None,
+            }],
+            removed: vec![],
+        };
+        let shown = proto::text::printable(&render_members(&members), true).into_owned();
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+            "{shown}"
+        );
+        assert!(
+            !shown.lines().any(|l| l.trim_start().starts_with("CSIRT-Z")),
+            "{shown}"
+        );
+        assert!(shown.contains("\\u{1b}]0;owned"), "{shown}");
+    }
 }

@@ -272,6 +272,7 @@ impl Node {
             }
             (Kind::Retraction, Body::Clear(b)) => {
                 let r = proto::Retraction::from_bytes(b)
+                    .and_then(|r| r.check().map(|()| r))
                     .map_err(|e| Reason::BadRetraction(e.to_string()))?;
                 let target = self
                     .stored_envelope(&r.target)
@@ -284,6 +285,7 @@ impl Node {
             }
             (Kind::Membership, Body::Clear(b)) => {
                 let act = MembershipAct::from_bytes(b)
+                    .and_then(|a| a.check().map(|()| a))
                     .map_err(|e| Reason::BadMembershipAct(e.to_string()))?;
                 mesh_core::validate::check_rotation(&self.mesh, &c.author, &act)?;
                 Ok(Derived::default())

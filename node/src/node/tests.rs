@@ -1139,3 +1139,62 @@ fn comments_keep_their_text_and_only_incidents_are_retracted() {
         "{r:?}"
     );
 }
+
+/// Text that reaches every member's terminal is checked at ingest: a join
+/// request whose name carries escape sequences or a forged line, and an
+/// objection whose reason does, are refused (no member would ever print
+/// them), while the same team with a plain name is accepted.
+#[test]
+fn names_and_reasons_with_control_characters_are_refused() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    let mut d = Team::new("D");
+    d.mesh = a.mesh;
+    for bad in [
+        "D\u{1b}]0;owned\u{7}",
+        "D\nE  member  admitted",
+        "D\u{202e}",
+    ] {
+        let mut profile = d.profile.clone();
+        profile.name = bad.into();
+        let content = proto::codec::encode("profile", &profile).unwrap();
+        let signed = proto::SignedProfile {
+            signature: d.keys.sign(proto::context::PROFILE, &content),
+            content,
+        };
+        let env = d.clear_record(
+            Kind::Profile,
+            1,
+            testkit::NOW + 1,
+            signed.to_bytes().unwrap(),
+        );
+        assert!(
+            matches!(
+                node.ingest(NOW, &bytes(&env), Origin::Local),
+                Verdict::Reject(Reason::BadProfile(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        node.ingest(NOW, &bytes(&d.join_request(1)), Origin::Local),
+        Verdict::Accept
+    );
+    // A member's objection whose reason would forge a line.
+    let act = MembershipAct::Object {
+        candidate: d.id(),
+        reason: "fine\n  CSIRT-B  OBJECTION withdrawn".into(),
+    };
+    let body = proto::codec::encode("membership act", &act).unwrap();
+    let env = b.clear_record(Kind::Membership, 1, testkit::NOW + 2, body);
+    assert!(matches!(
+        node.ingest(NOW, &bytes(&env), Origin::Local),
+        Verdict::Reject(Reason::BadMembershipAct(_))
+    ));
+    // And the API refuses to write such text in the first place.
+    let r = node.open_incident(NOW, incident("title\u{1b}[8m hidden", "clear", vec![]));
+    assert!(
+        matches!(&r, Err(ApiError::BadRequest(m)) if m.contains("control character")),
+        "{r:?}"
+    );
+}
