@@ -24,6 +24,8 @@ pub struct RogueReport {
     pub rejected: u64,
     /// Whether the target dropped the rogue's connection.
     pub disconnected: bool,
+    /// Whether the target lists the rogue as banned (so it cannot come back).
+    pub banned: bool,
     /// Whether any of the rogue's envelopes was stored by the target.
     pub stored: bool,
 }
@@ -122,12 +124,13 @@ pub async fn attack(
         }
         // Wait (bounded) for the target to reject them and drop the rogue.
         let deadline = Instant::now() + WAIT;
-        let (mut rejected, mut disconnected) = (0, false);
+        let (mut rejected, mut disconnected, mut banned) = (0, false, false);
         while Instant::now() < deadline {
             let s = target.status().await?;
             rejected = s.rejected.saturating_sub(before);
             disconnected = !s.peers.iter().any(|p| p.peer_id == rogue_peer);
-            if rejected >= 3 && disconnected {
+            banned = s.blocked.iter().any(|b| b.peer_id == rogue_peer);
+            if rejected >= 3 && disconnected && banned {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -145,6 +148,7 @@ pub async fn attack(
             sent: envelopes.len(),
             rejected,
             disconnected,
+            banned,
             stored,
         })
     }

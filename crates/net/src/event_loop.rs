@@ -17,7 +17,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use futures::StreamExt;
@@ -62,8 +62,9 @@ pub struct EventLoop {
     pending_requests: HashMap<OutboundRequestId, PendingRequest>,
     /// Peers we are connected to (at least one connection).
     connected: HashSet<PeerId>,
-    /// Peers blocked by command, to lift the blocks again.
-    blocked: HashSet<PeerId>,
+    /// Peers kept out (banned for misbehaving, or blocked by the operator),
+    /// mirrored in the behaviour's block list.
+    bans: crate::bans::Bans,
     /// Peers that may use our relay (members' nodes), shared with the
     /// relay's limiters.
     relay_allowed: RelayAllowed,
@@ -156,6 +157,7 @@ impl EventLoop {
                 tracing::warn!(%addr, error = %e, "cannot dial bootstrap address");
             }
         }
+        let ban_time = config.ban_time;
         Ok(EventLoop {
             registry,
             topic: IdentTopic::new(&config.topic),
@@ -166,7 +168,7 @@ impl EventLoop {
             config,
             pending_requests: HashMap::new(),
             connected: HashSet::new(),
-            blocked: HashSet::new(),
+            bans: crate::bans::Bans::new(ban_time),
             relay_allowed,
             circuits,
             relayed: HashMap::new(),
@@ -190,7 +192,10 @@ impl EventLoop {
                     Some(c) => self.on_command(c),
                     None => break,
                 },
-                _ = score_check.tick() => self.drop_graylisted_peers(),
+                _ = score_check.tick() => {
+                    self.lift_expired_bans();
+                    self.drop_graylisted_peers();
+                }
                 _ = discovery.tick() => self.discover(),
                 permit = events.reserve(), if self.undelivered.is_some() => match permit {
                     Ok(permit) => {
@@ -289,9 +294,27 @@ impl EventLoop {
             })
             .collect();
         for (peer, score) in bad {
-            tracing::warn!(%peer, score, "disconnecting peer below the graylist threshold");
-            self.swarm.behaviour_mut().gossipsub.blacklist_peer(&peer);
-            let _ = self.swarm.disconnect_peer_id(peer);
+            self.ban(
+                peer,
+                format!("gossip score {score:.0}, below the graylist threshold"),
+            );
+        }
+    }
+
+    /// Keeps a misbehaving peer out for a while: closed, refused, not dialled.
+    fn ban(&mut self, peer: PeerId, reason: String) {
+        let length = self.bans.ban(peer, reason.clone(), Instant::now());
+        tracing::warn!(%peer, %reason, secs = length.as_secs(), "banned peer");
+        self.swarm.behaviour_mut().blocked.block_peer(peer);
+        self.dialling.remove(&peer);
+        let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    /// Lets in again the peers whose ban is over.
+    fn lift_expired_bans(&mut self) {
+        for peer in self.bans.expire(Instant::now()) {
+            tracing::info!(%peer, "ban lifted");
+            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
         }
     }
 
@@ -344,14 +367,18 @@ impl EventLoop {
                 });
                 let _ = reply.send(result);
             }
-            Command::Disconnect { peer } => {
-                behaviour.gossipsub.blacklist_peer(&peer);
-                let _ = self.swarm.disconnect_peer_id(peer);
-            }
+            Command::Ban { peer, reason } => self.ban(peer, reason),
             Command::Block { peers } => {
                 for peer in peers {
                     behaviour.blocked.block_peer(peer);
-                    self.blocked.insert(peer);
+                    self.bans.block(peer, "blocked by the operator".into());
+                }
+            }
+            Command::Unblock { peers } => {
+                for peer in peers {
+                    if self.bans.lift(&peer) {
+                        behaviour.blocked.unblock_peer(peer);
+                    }
                 }
             }
             Command::RelayAllowed { peers } => {
@@ -360,7 +387,7 @@ impl EventLoop {
                 }
             }
             Command::UnblockAll => {
-                for peer in self.blocked.drain() {
+                for peer in self.bans.lift_all() {
                     behaviour.blocked.unblock_peer(peer);
                 }
             }
@@ -384,6 +411,7 @@ impl EventLoop {
                     connected: self.connected.iter().copied().collect(),
                     topic_peers,
                     traffic: crate::traffic::read(&self.registry),
+                    blocked: self.bans.list(Instant::now()),
                 };
                 let _ = reply.send(status);
             }

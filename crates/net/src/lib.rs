@@ -24,6 +24,7 @@
 //! so a duplicate is dropped by id before the node sees it.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod bans;
 pub mod baseline;
 mod behaviour;
 mod codec;
@@ -36,6 +37,7 @@ mod transport;
 
 use std::{collections::HashMap, time::Duration};
 
+pub use bans::{Blocked, MAX_BAN};
 pub use event_loop::EventLoop;
 pub use libp2p::{Multiaddr, PeerId, gossipsub::MessageId, identity::Keypair, multiaddr};
 use tokio::sync::{mpsc, oneshot};
@@ -153,6 +155,9 @@ pub struct Config {
     /// Events the node may fall behind by before the loop stops reading
     /// the swarm (backpressure to peers). Commands are served meanwhile.
     pub event_capacity: usize,
+    /// How long a peer banned for misbehaving stays out the first time;
+    /// each repeat doubles it, up to [`MAX_BAN`].
+    pub ban_time: Duration,
 }
 
 /// Emulated link conditions on this node's incoming links.
@@ -207,6 +212,7 @@ impl Default for Config {
             target_peers: 64,
             discovery: true,
             event_capacity: EVENT_CAPACITY,
+            ban_time: Duration::from_secs(600),
         }
     }
 }
@@ -289,6 +295,8 @@ pub struct Status {
     pub relayed: Vec<PeerId>,
     /// Bytes and gossip messages since start.
     pub traffic: Traffic,
+    /// Peers kept out now (banned or blocked), and why.
+    pub blocked: Vec<Blocked>,
 }
 
 pub(crate) enum Command {
@@ -314,8 +322,9 @@ pub(crate) enum Command {
         addr: Multiaddr,
         reply: oneshot::Sender<Result<(), Error>>,
     },
-    Disconnect {
+    Ban {
         peer: PeerId,
+        reason: String,
     },
     Status {
         reply: oneshot::Sender<Status>,
@@ -324,6 +333,9 @@ pub(crate) enum Command {
         peers: Vec<PeerId>,
     },
     RelayAllowed {
+        peers: Vec<PeerId>,
+    },
+    Unblock {
         peers: Vec<PeerId>,
     },
     UnblockAll,
@@ -411,9 +423,16 @@ impl Client {
         self.call(|reply| Command::Dial { addr, reply }).await?
     }
 
-    /// Closes every connection to a peer (after it misbehaved).
-    pub fn disconnect(&self, peer: PeerId) -> Result<(), Error> {
-        self.send_now(Command::Disconnect { peer })
+    /// Bans a peer that misbehaved: its connections are closed and refused,
+    /// and it is not dialled, for [`Config::ban_time`] (doubling on each
+    /// repeat). `reason` is shown in the status.
+    pub fn ban(&self, peer: PeerId, reason: String) -> Result<(), Error> {
+        self.send_now(Command::Ban { peer, reason })
+    }
+
+    /// Lifts the bans or blocks of `peers`.
+    pub fn unblock(&self, peers: Vec<PeerId>) -> Result<(), Error> {
+        self.send_now(Command::Unblock { peers })
     }
 
     /// Blocks peers: their connections are closed and refused until unblocked.

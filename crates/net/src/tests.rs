@@ -185,6 +185,50 @@ async fn a_full_event_channel_does_not_stall_commands() {
     timeout(WAIT, b_task).await.unwrap().unwrap();
 }
 
+/// A banned peer stays out: its connection is closed, its dials back (every
+/// 300 ms here) are refused until the ban ends, the status says who is out
+/// and why, and once the ban is over it connects again.
+#[tokio::test]
+async fn a_ban_sticks_until_it_ends() {
+    let shutdown = CancellationToken::new();
+    let a_cfg = Config {
+        ban_time: Duration::from_secs(3),
+        ..config(vec![])
+    };
+    let (a, mut a_events, a_task, a_addr) = start(a_cfg, &shutdown).await;
+    let b_cfg = Config {
+        discovery_interval: Duration::from_millis(300),
+        ..config(vec![a_addr])
+    };
+    let (b, _b_events, b_task, _) = start(b_cfg, &shutdown).await;
+    let b_peer = b.status().await.unwrap().peer_id;
+    next_matching(&mut a_events, |e| {
+        matches!(e, Event::Connected { peer } if peer == b_peer).then_some(())
+    })
+    .await;
+    a.ban(b_peer, "3 invalid envelopes".into()).unwrap();
+    next_matching(&mut a_events, |e| {
+        matches!(e, Event::Disconnected { peer } if peer == b_peer).then_some(())
+    })
+    .await;
+    let blocked = a.status().await.unwrap().blocked;
+    assert_eq!(blocked.len(), 1);
+    assert_eq!(blocked[0].peer, b_peer);
+    assert_eq!(blocked[0].reason, "3 invalid envelopes");
+    // B dials back several times while banned: A lets none through.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!a.status().await.unwrap().connected.contains(&b_peer));
+    // The ban ends; B's next dial gets in.
+    next_matching(&mut a_events, |e| {
+        matches!(e, Event::Connected { peer } if peer == b_peer).then_some(())
+    })
+    .await;
+    assert!(a.status().await.unwrap().blocked.is_empty());
+    shutdown.cancel();
+    timeout(WAIT, a_task).await.unwrap().unwrap();
+    timeout(WAIT, b_task).await.unwrap().unwrap();
+}
+
 /// A relay serves only the peers it is told are members' nodes.
 #[tokio::test]
 async fn the_relay_serves_members_nodes_only() {

@@ -148,6 +148,7 @@ mod tests {
             bytes_out: 800,
             gossip_received: 9,
             gossip_duplicates: 7,
+            blocked: vec![],
         };
         let text = render(&s).unwrap();
         for line in [

@@ -248,6 +248,21 @@ pub struct StatusView {
     /// decoding or signature check).
     #[serde(default)]
     pub gossip_duplicates: u64,
+    /// Peers kept out now: banned for misbehaving (for a while, longer on
+    /// each repeat) or blocked by the operator (until lifted).
+    #[serde(default)]
+    pub blocked: Vec<BlockedView>,
+}
+
+/// A peer kept out.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlockedView {
+    /// Its PeerId.
+    pub peer_id: String,
+    /// Why.
+    pub reason: String,
+    /// Seconds until the ban lifts; none for an operator's block.
+    pub remaining_secs: Option<u64>,
 }
 
 /// A connected peer.
@@ -556,9 +571,12 @@ pub struct PeerBlock {
     /// Peers to block.
     #[serde(default)]
     pub block: Vec<String>,
-    /// Lift every block first.
+    /// Lift every ban and block first.
     #[serde(default)]
     pub unblock_all: bool,
+    /// Peers whose ban or block to lift.
+    #[serde(default)]
+    pub unblock: Vec<String>,
     /// Addresses to dial (e.g. a relayed team's circuit address).
     #[serde(default)]
     pub dial: Vec<String>,

@@ -396,5 +396,15 @@ pub fn status(s: StatusParts<'_>) -> StatusView {
         bytes_out: s.net.traffic.bytes_out,
         gossip_received: s.net.traffic.gossip_received,
         gossip_duplicates: s.net.traffic.gossip_duplicates,
+        blocked: s
+            .net
+            .blocked
+            .iter()
+            .map(|b| BlockedView {
+                peer_id: b.peer.to_string(),
+                reason: b.reason.clone(),
+                remaining_secs: b.remaining_secs,
+            })
+            .collect(),
     }
 }

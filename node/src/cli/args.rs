@@ -25,6 +25,20 @@ pub(super) enum Command {
     Run(RunArgs),
     /// Show the running node's status: peers, members, envelopes.
     Status(ClientArgs),
+    /// Peers kept out (banned for misbehaving, or blocked): list, block, lift.
+    Peers {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Block these peers (PeerIds) until lifted.
+        #[arg(long, value_delimiter = ',')]
+        block: Vec<String>,
+        /// Lift the ban or block of these peers.
+        #[arg(long, value_delimiter = ',')]
+        unblock: Vec<String>,
+        /// Lift every ban and block.
+        #[arg(long)]
+        unblock_all: bool,
+    },
     /// List members (with who vouched for whom), applicants and removed teams.
     Members {
         #[command(flatten)]

@@ -64,6 +64,21 @@ async fn dispatch(command: Command) -> Result<()> {
             let s = client(&c)?.status().await?;
             print(&c, &s, render_status)
         }
+        Command::Peers {
+            client: c,
+            block,
+            unblock,
+            unblock_all,
+        } => {
+            let req = PeerBlock {
+                block,
+                unblock,
+                unblock_all,
+                dial: vec![],
+            };
+            let s = client(&c)?.peers(&req).await?;
+            print(&c, &s.blocked, render_blocked)
+        }
         Command::Members { client: c, pending } => {
             let m = client(&c)?.members().await?;
             if pending {

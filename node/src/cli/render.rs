@@ -124,6 +124,24 @@ pub(super) fn render_status(s: &StatusView) -> String {
             out += &format!("      last sync error: {e}\n");
         }
     }
+    if !s.blocked.is_empty() {
+        out += &render_blocked(&s.blocked);
+    }
+    out
+}
+
+pub(super) fn render_blocked(b: &Vec<BlockedView>) -> String {
+    if b.is_empty() {
+        return "No peer is banned or blocked.\n".into();
+    }
+    let mut out = format!("{} peers kept out\n", b.len());
+    for p in b {
+        let until = match p.remaining_secs {
+            Some(s) => format!("for {s} s more"),
+            None => "until lifted".into(),
+        };
+        out += &format!("  {}  {until}: {}\n", p.peer_id, line(&p.reason));
+    }
     out
 }
 

@@ -198,9 +198,9 @@ impl EventLoop {
         state.rejects += 1;
         // `>=`: a disconnect dropped on a full queue is tried again.
         if state.rejects >= MAX_REJECTS_PER_PEER {
-            tracing::warn!(%peer, rejects = state.rejects, "disconnecting peer that keeps sending invalid envelopes");
-            if let Err(e) = self.net.disconnect(peer) {
-                tracing::warn!(%peer, error = %e, "could not disconnect peer");
+            let reason = format!("sent {} invalid envelopes", state.rejects);
+            if let Err(e) = self.net.ban(peer, reason) {
+                tracing::warn!(%peer, error = %e, "could not ban peer");
             }
         }
     }
@@ -371,14 +371,16 @@ impl EventLoop {
         &mut self,
         req: crate::api::types::PeerBlock,
     ) -> Result<StatusView, ApiError> {
-        let peers = req
-            .block
-            .iter()
-            .map(|p| {
-                p.parse::<PeerId>()
-                    .map_err(|e| ApiError::BadRequest(format!("{p:?} is not a peer id: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let peer_ids = |list: &[String]| {
+            list.iter()
+                .map(|p| {
+                    p.parse::<PeerId>()
+                        .map_err(|e| ApiError::BadRequest(format!("{p:?} is not a peer id: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let peers = peer_ids(&req.block)?;
+        let lift = peer_ids(&req.unblock)?;
         let addrs = req
             .dial
             .iter()
@@ -389,6 +391,9 @@ impl EventLoop {
             .collect::<Result<Vec<_>, _>>()?;
         if req.unblock_all {
             self.net.unblock_all()?;
+        }
+        if !lift.is_empty() {
+            self.net.unblock(lift)?;
         }
         if !peers.is_empty() {
             self.net.block(peers)?;

@@ -337,13 +337,13 @@ impl Demo {
                     rep.rejected,
                     rep.sent,
                     if rep.stored { "SOME" } else { "none" },
-                    if rep.disconnected {
-                        "disconnected"
-                    } else {
-                        "did NOT disconnect"
+                    match (rep.disconnected, rep.banned) {
+                        (true, true) => "disconnected and banned",
+                        (true, false) => "disconnected but did NOT ban",
+                        _ => "did NOT disconnect",
                     }
                 );
-                if rep.rejected >= 3 && rep.disconnected && !rep.stored {
+                if rep.rejected >= 3 && rep.disconnected && rep.banned && !rep.stored {
                     Ok(d)
                 } else {
                     Err(d)
@@ -498,6 +498,7 @@ impl Demo {
             .peers(&PeerBlock {
                 block: vec![],
                 unblock_all: false,
+                unblock: vec![],
                 dial: d_status.listen_addrs.clone(),
             })
             .await

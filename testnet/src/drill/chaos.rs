@@ -170,6 +170,7 @@ impl Chaos {
             .peers(&PeerBlock {
                 block: others,
                 unblock_all: false,
+                unblock: vec![],
                 dial: vec![],
             })
             .await?;
@@ -182,6 +183,7 @@ async fn unblock(net: &Testnet, n: &str) -> Result<()> {
         .peers(&PeerBlock {
             block: vec![],
             unblock_all: true,
+            unblock: vec![],
             dial: vec![],
         })
         .await?;

@@ -118,6 +118,7 @@ impl EventLoop {
             && !self.connected.contains(&peer)
             && !self.dialling.contains(&peer)
             && peer != *self.swarm.local_peer_id()
+            && !self.bans.is_out(&peer)
             && self.connected.len() + self.dialling.len() < self.config.target_peers
             && self.swarm.dial(DialOpts::peer_id(peer).build()).is_ok()
         {
