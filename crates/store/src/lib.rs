@@ -91,6 +91,17 @@ fn migrations() -> Migrations<'static> {
             tombstone BLOB NOT NULL
         ) WITHOUT ROWID;",
         ),
+        // Rows whose bytes no longer hash to their id (a flipped bit on disk,
+        // a hand edit): kept aside for the operator, out of the log, so that
+        // reconciliation sees them missing and fetches them again.
+        M::up(
+            "CREATE TABLE quarantine (
+            id       BLOB PRIMARY KEY,
+            bytes    BLOB NOT NULL,
+            found_at INTEGER NOT NULL,
+            reason   TEXT NOT NULL
+        ) WITHOUT ROWID;",
+        ),
     ])
 }
 
@@ -110,6 +121,10 @@ pub struct Derived {
 /// A stored envelope with what this node derived from it.
 #[derive(Clone, Debug)]
 pub struct Stored {
+    /// The id the row is stored under (what the bytes must hash to).
+    pub id: EnvelopeId,
+    /// Its `created_at`, as indexed (the reconciliation key with the id).
+    pub created_at: u64,
     /// The envelope's wire bytes.
     pub bytes: Vec<u8>,
     /// The checked plaintext, when opened.
@@ -118,6 +133,15 @@ pub struct Stored {
     pub waiting_for_key: bool,
     /// When this node stored it (ms).
     pub received_at: u64,
+}
+
+impl Stored {
+    /// Whether the bytes still hash to the id they are stored under: the id
+    /// is the BLAKE3 of the bytes, so a changed byte shows, whatever
+    /// SQLite's own integrity check says.
+    pub fn intact(&self) -> bool {
+        EnvelopeId::of(&self.bytes) == self.id
+    }
 }
 
 /// A sender key this node holds.
@@ -208,6 +232,48 @@ impl Store {
         }
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Moves a damaged row out of the log into the quarantine table (its
+    /// bytes kept for the operator), with what was derived from it, in one
+    /// transaction. Returns whether a row was moved.
+    pub fn quarantine(&mut self, id: &EnvelopeId, reason: &str, now: u64) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        let moved = tx.execute(
+            "INSERT OR REPLACE INTO quarantine (id, bytes, found_at, reason)
+             SELECT id, bytes, ?2, ?3 FROM envelopes WHERE id = ?1",
+            params![id.0.as_slice(), int(now), reason],
+        )?;
+        tx.execute("DELETE FROM opened WHERE id = ?1", [id.0.as_slice()])?;
+        tx.execute("DELETE FROM pending_key WHERE id = ?1", [id.0.as_slice()])?;
+        tx.execute("DELETE FROM envelopes WHERE id = ?1", [id.0.as_slice()])?;
+        tx.commit()?;
+        Ok(moved > 0)
+    }
+
+    /// Rows moved to quarantine so far.
+    pub fn quarantine_count(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM quarantine", [], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Test support: changes a stored row's bytes in place, as a flipped
+    /// bit on disk would (SQLite's integrity check does not see it).
+    #[cfg(feature = "test-util")]
+    pub fn tamper(&mut self, id: &EnvelopeId, f: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+        let mut bytes: Vec<u8> = self.conn.query_row(
+            "SELECT bytes FROM envelopes WHERE id = ?1",
+            [id.0.as_slice()],
+            |r| r.get(0),
+        )?;
+        f(&mut bytes);
+        self.conn.execute(
+            "UPDATE envelopes SET bytes = ?2 WHERE id = ?1",
+            params![id.0.as_slice(), bytes],
+        )?;
+        Ok(())
     }
 
     /// Who retracted `id`, if a tombstone for it is stored.
@@ -518,7 +584,7 @@ impl RawTable {
 /// The columns of a [`Stored`], in the order `stored_row` reads them.
 macro_rules! stored_select {
     () => {
-        "SELECT e.bytes, o.plaintext, EXISTS(SELECT 1 FROM pending_key p WHERE p.id = e.id), e.received_at
+        "SELECT e.bytes, o.plaintext, EXISTS(SELECT 1 FROM pending_key p WHERE p.id = e.id), e.received_at, e.id, e.created_at
          FROM envelopes e LEFT JOIN opened o ON o.id = e.id"
     };
 }
@@ -526,7 +592,12 @@ const STORED_SELECT: &str = stored_select!();
 const STORED_SELECT_BY_ID: &str = concat!(stored_select!(), " WHERE e.id = ?1");
 
 fn stored_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+    let id: Vec<u8> = r.get(4)?;
     Ok(Stored {
+        // A malformed id column cannot hash-match anything: the row shows
+        // as not intact.
+        id: EnvelopeId::from_slice(&id).unwrap_or(EnvelopeId([0; 32])),
+        created_at: r.get::<_, i64>(5)?.max(0) as u64,
         bytes: r.get(0)?,
         opened: r.get(1)?,
         waiting_for_key: r.get(2)?,

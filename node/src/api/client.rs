@@ -156,6 +156,11 @@ impl ApiClient {
         self.post("/v1/peers", req).await
     }
 
+    /// `POST /v1/check`.
+    pub async fn check(&self) -> Result<CheckView> {
+        self.post("/v1/check", &serde_json::json!({})).await
+    }
+
     /// `POST /v1/rotate-key`.
     pub async fn rotate_key(&self) -> Result<Published> {
         self.post("/v1/rotate-key", &serde_json::json!({})).await

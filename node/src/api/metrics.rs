@@ -60,6 +60,12 @@ pub fn render(s: &StatusView) -> Result<String, std::fmt::Error> {
         "GREEN envelopes waiting for their sender key",
         as_i64(s.waiting_for_key),
     );
+    gauge(
+        &mut registry,
+        "envelopes_quarantined",
+        "Stored envelopes found damaged (bytes not hashing to their id) and quarantined",
+        as_i64(s.quarantined),
+    );
     counter(
         &mut registry,
         "envelopes_accepted",
@@ -139,6 +145,7 @@ mod tests {
             members: 4,
             envelopes: 12,
             waiting_for_key: 1,
+            quarantined: 0,
             accepted: 10,
             rejected: 3,
             ignored: 2,

@@ -256,6 +256,10 @@ fn router(state: AppState) -> Router {
             post(|State(s): State<AppState>| async move { ask(&s, ApiRequest::RotateKey).await }),
         )
         .route(
+            "/v1/check",
+            post(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Check).await }),
+        )
+        .route(
             "/v1/membership",
             post(|State(s): State<AppState>, Body(b): Body<MembershipRequest>| async move {
                 ask(&s, |r| ApiRequest::Act(b, r)).await

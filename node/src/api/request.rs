@@ -30,6 +30,8 @@ pub enum ApiRequest {
     Act(MembershipRequest, Reply<Published>),
     /// Stored envelopes' public headers.
     Envelopes(Reply<Vec<EnvelopeView>>),
+    /// Check every stored envelope against its id; quarantine the damaged.
+    Check(Reply<CheckView>),
     /// Replace this team's signing key.
     RotateKey(Reply<Published>),
     /// Open a routed report.

@@ -225,6 +225,10 @@ pub struct StatusView {
     pub envelopes: u64,
     /// Envelopes waiting for a GREEN sender key.
     pub waiting_for_key: u64,
+    /// Stored envelopes found damaged and moved to quarantine (refetched
+    /// from peers by anti-entropy).
+    #[serde(default)]
+    pub quarantined: u64,
     /// Envelopes accepted since start (all origins).
     pub accepted: u64,
     /// Envelopes rejected since start.
@@ -252,6 +256,18 @@ pub struct StatusView {
     /// each repeat) or blocked by the operator (until lifted).
     #[serde(default)]
     pub blocked: Vec<BlockedView>,
+}
+
+/// `POST /v1/check`: a scan of every stored envelope.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckView {
+    /// Envelopes scanned.
+    pub scanned: u64,
+    /// Ids of those found damaged by this scan (now quarantined; anti-entropy
+    /// fetches them again from peers).
+    pub damaged: Vec<String>,
+    /// Rows in quarantine in all.
+    pub quarantined: u64,
 }
 
 /// A peer kept out.

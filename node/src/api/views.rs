@@ -333,6 +333,8 @@ pub struct StatusParts<'a> {
     pub envelopes: u64,
     /// Envelopes waiting for a GREEN key.
     pub waiting_for_key: u64,
+    /// Damaged rows in quarantine.
+    pub quarantined: u64,
     /// The node's counters.
     pub counters: Counters,
 }
@@ -387,6 +389,7 @@ pub fn status(s: StatusParts<'_>) -> StatusView {
         members: m.len(),
         envelopes: s.envelopes,
         waiting_for_key: s.waiting_for_key,
+        quarantined: s.quarantined,
         accepted: s.counters.accepted,
         rejected: s.counters.rejected,
         ignored: s.counters.ignored,

@@ -171,6 +171,9 @@ pub(super) enum Command {
     Incident(IncidentCommand),
     /// List every stored envelope's public header (what every member sees).
     Envelopes(ClientArgs),
+    /// Check every stored envelope against its id (a damaged one is
+    /// quarantined and fetched again from peers).
+    Check(ClientArgs),
 }
 
 #[derive(Debug, Args)]

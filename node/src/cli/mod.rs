@@ -202,6 +202,10 @@ async fn dispatch(command: Command) -> Result<()> {
             let e = client(&c)?.envelopes().await?;
             print(&c, &e, render_envelopes)
         }
+        Command::Check(c) => {
+            let r = client(&c)?.check().await?;
+            print(&c, &r, render_check)
+        }
         Command::Incident(cmd) => incident(cmd).await,
     }
 }

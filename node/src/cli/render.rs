@@ -90,6 +90,12 @@ pub(super) fn render_status(s: &StatusView) -> String {
     for a in &s.listen_addrs {
         out += &format!("Listening: {a}\n");
     }
+    if s.quarantined > 0 {
+        out += &format!(
+            "DAMAGED:   {} stored envelopes no longer matched their id and were quarantined (`csirtmesh check` scans all)\n",
+            s.quarantined
+        );
+    }
     out += &format!(
         "Members:   {}\nEnvelopes: {} stored, {} waiting for a GREEN key\nSince start: {} accepted, {} rejected, {} ignored, {} published, {} fetched by sync\nPeers:     {}\n",
         s.members,
@@ -127,6 +133,24 @@ pub(super) fn render_status(s: &StatusView) -> String {
     if !s.blocked.is_empty() {
         out += &render_blocked(&s.blocked);
     }
+    out
+}
+
+pub(super) fn render_check(r: &CheckView) -> String {
+    let mut out = format!(
+        "Checked {} envelopes: {} damaged{}\n",
+        r.scanned,
+        r.damaged.len(),
+        if r.damaged.is_empty() {
+            String::new()
+        } else {
+            " (quarantined; anti-entropy fetches them again from peers)".into()
+        }
+    );
+    for id in &r.damaged {
+        out += &format!("  {id}\n");
+    }
+    out += &format!("{} in quarantine in all\n", r.quarantined);
     out
 }
 

@@ -168,7 +168,7 @@ impl EventLoop {
                 data,
                 channel,
             } => {
-                let (answer, need) = self.node.answer_sync(peer, &data);
+                let (answer, need) = self.node.answer_sync(now_ms(), peer, &data);
                 let bytes = answer.to_bytes().unwrap_or_default();
                 if let Err(e) = self.net.respond(channel, bytes) {
                     tracing::debug!(%peer, error = %e, "sync answer not sent");
@@ -275,11 +275,11 @@ impl EventLoop {
                 let _ = reply.send(r);
             }
             ApiRequest::Incidents(reply) => {
-                let r = node.incidents();
+                let r = node.incidents(now);
                 self.answer(reply, r).await
             }
             ApiRequest::Incident(id, reply) => {
-                let r = node.incident_view(&id);
+                let r = node.incident_view(now, &id);
                 self.answer(reply, r).await
             }
             ApiRequest::Open(req, reply) => {
@@ -322,12 +322,16 @@ impl EventLoop {
                 let r = node.retract(now, &id, req);
                 self.answer(reply, r).await
             }
+            ApiRequest::Check(reply) => {
+                let r = node.check(now);
+                self.answer(reply, r).await
+            }
             ApiRequest::RotateKey(reply) => {
                 let r = node.rotate_key(now);
                 self.answer(reply, r).await
             }
             ApiRequest::Envelopes(reply) => {
-                let r = node.envelopes();
+                let r = node.envelopes(now);
                 self.answer(reply, r).await
             }
         }
@@ -362,6 +366,7 @@ impl EventLoop {
             sync: &sync,
             envelopes: node.store().count()?,
             waiting_for_key: node.store().waiting_count()?,
+            quarantined: node.store().quarantine_count()?,
             counters: node.counters(),
         }))
     }
@@ -426,3 +431,4 @@ impl<T> Answer for Vec<T> {}
 impl Answer for crate::api::types::IncidentView {}
 impl Answer for crate::api::types::MembersView {}
 impl Answer for crate::api::types::RouteView {}
+impl Answer for crate::api::types::CheckView {}

@@ -51,7 +51,12 @@ impl Node {
 
     /// Answers a peer's sync request, and returns the ids the exchange
     /// shows we lack (the loop fetches them).
-    pub fn answer_sync(&mut self, peer: PeerId, data: &[u8]) -> (SyncResponse, Vec<EnvelopeId>) {
+    pub fn answer_sync(
+        &mut self,
+        now: u64,
+        peer: PeerId,
+        data: &[u8],
+    ) -> (SyncResponse, Vec<EnvelopeId>) {
         // The log shows who wrote what, when, under which label: serve it
         // only to nodes of teams this node knows (members, and applicants,
         // which need the membership records to see their own admission).
@@ -96,13 +101,13 @@ impl Node {
                     (SyncResponse::Reconcile(reply), self.missing(step.need))
                 }
             },
-            SyncRequest::Get(ids) => (self.serve(ids), vec![]),
+            SyncRequest::Get(ids) => (self.serve(now, ids), vec![]),
         }
     }
 
     /// The envelopes asked for, as many as fit under the frame limit (the
-    /// asker comes back for the rest).
-    fn serve(&self, ids: Vec<EnvelopeId>) -> SyncResponse {
+    /// asker comes back for the rest); a damaged row is never served.
+    fn serve(&mut self, now: u64, ids: Vec<EnvelopeId>) -> SyncResponse {
         if ids.len() > MAX_GET {
             return SyncResponse::Refused(format!(
                 "asked for {} envelopes, at most {MAX_GET}",
@@ -112,7 +117,7 @@ impl Node {
         let mut out = Vec::with_capacity(ids.len());
         let mut total = 0usize;
         for id in ids {
-            if let Ok(Some(s)) = self.store.get(&id) {
+            if let Ok(Some(s)) = self.get_intact(now, &id) {
                 let size = s.bytes.len() + PER_ENVELOPE_FRAMING;
                 if total + size > MAX_SYNC_BYTES - ANSWER_HEADROOM {
                     break;

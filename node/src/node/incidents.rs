@@ -95,14 +95,16 @@ impl Node {
     /// and recipients of every entry it can read (the reporter, its
     /// recipients, teams a report was handed to). Empty if it reads nothing.
     pub(super) fn participants(
-        &self,
+        &mut self,
+        now: u64,
         root_id: &EnvelopeId,
     ) -> Result<(ThreadEntry, Vec<TeamId>), ApiError> {
         let root = self
-            .load_entry(root_id)?
+            .load_entry(now, root_id)?
             .ok_or_else(|| ApiError::NotFound(format!("no incident {root_id}")))?;
         let mut people = BTreeSet::new();
         let replies = self.store.thread(root_id)?;
+        let replies = self.keep_intact(now, replies);
         let entries = std::iter::once(Ok(root.clone())).chain(replies.iter().map(entry_of));
         for e in entries {
             let e = e?;
@@ -122,7 +124,7 @@ impl Node {
         payload: IncidentPayload,
     ) -> Result<Published, ApiError> {
         let root_id = self.resolve(incident, Among::Incidents)?;
-        let (root, people) = self.participants(&root_id)?;
+        let (root, people) = self.participants(now, &root_id)?;
         if people.is_empty() {
             return Err(ApiError::Forbidden(format!(
                 "incident {} is not readable by this team: only those it was addressed or handed to can reply",
@@ -217,8 +219,8 @@ impl Node {
         step: IncidentStep,
     ) -> Result<Published, ApiError> {
         let root_id = self.resolve(incident, Among::Incidents)?;
-        let inc = self.incident(&root_id)?;
-        let (root, people) = self.participants(&root_id)?;
+        let inc = self.incident(now, &root_id)?;
+        let (root, people) = self.participants(now, &root_id)?;
         if !people.contains(&self.me) {
             return Err(ApiError::Forbidden(format!(
                 "incident {} was not addressed or handed to this team",
@@ -355,13 +357,7 @@ impl Node {
         }
         let ids: Vec<EnvelopeId> = match among {
             Among::Envelopes => self.store.ids()?,
-            Among::Incidents => self
-                .store
-                .incident_roots()?
-                .iter()
-                .filter_map(|s| Envelope::decode(&s.bytes).ok())
-                .map(|e| e.id)
-                .collect(),
+            Among::Incidents => self.store.incident_roots()?.iter().map(|s| s.id).collect(),
         };
         let matches: Vec<EnvelopeId> = ids
             .into_iter()
@@ -376,21 +372,30 @@ impl Node {
         }
     }
 
-    pub(super) fn load_entry(&self, id: &EnvelopeId) -> Result<Option<ThreadEntry>, ApiError> {
-        match self.store.get(id)? {
+    pub(super) fn load_entry(
+        &mut self,
+        now: u64,
+        id: &EnvelopeId,
+    ) -> Result<Option<ThreadEntry>, ApiError> {
+        match self.get_intact(now, id)? {
             Some(s) => Ok(Some(entry_of(&s)?)),
             None => Ok(None),
         }
     }
 
-    /// An incident's state: its thread folded.
-    pub(super) fn incident(&self, root_id: &EnvelopeId) -> Result<Incident, ApiError> {
+    /// An incident's state: its thread folded (damaged rows left out and
+    /// quarantined).
+    pub(super) fn incident(
+        &mut self,
+        now: u64,
+        root_id: &EnvelopeId,
+    ) -> Result<Incident, ApiError> {
         let root = self
-            .load_entry(root_id)?
+            .load_entry(now, root_id)?
             .ok_or_else(|| ApiError::NotFound(format!("no incident {root_id}")))?;
+        let thread = self.store.thread(root_id)?;
         let replies = self
-            .store
-            .thread(root_id)?
+            .keep_intact(now, thread)
             .iter()
             .map(entry_of)
             .collect::<Result<Vec<_>, _>>()?;
@@ -398,26 +403,28 @@ impl Node {
     }
 
     /// One incident with its thread, by id or unique prefix.
-    pub fn incident_view(&self, q: &str) -> Result<IncidentView, ApiError> {
+    pub fn incident_view(&mut self, now: u64, q: &str) -> Result<IncidentView, ApiError> {
         let id = self.resolve(q, Among::Incidents)?;
-        Ok(views::incident(&self.members, &self.incident(&id)?))
+        let incident = self.incident(now, &id)?;
+        Ok(views::incident(&self.members, &incident))
     }
 
-    /// Every incident.
-    pub fn incidents(&self) -> Result<Vec<IncidentSummary>, ApiError> {
+    /// Every incident whose root is intact.
+    pub fn incidents(&mut self, now: u64) -> Result<Vec<IncidentSummary>, ApiError> {
+        let roots = self.store.incident_roots()?;
         let mut out = Vec::new();
-        for s in self.store.incident_roots()? {
-            let id = Envelope::decode(&s.bytes)?.id;
-            out.push(views::summary(&self.members, &self.incident(&id)?));
+        for s in self.keep_intact(now, roots) {
+            let incident = self.incident(now, &s.id)?;
+            out.push(views::summary(&self.members, &incident));
         }
         Ok(out)
     }
 
-    /// Every stored envelope's public header.
-    pub fn envelopes(&self) -> Result<Vec<EnvelopeView>, ApiError> {
+    /// Every intact stored envelope's public header.
+    pub fn envelopes(&mut self, now: u64) -> Result<Vec<EnvelopeView>, ApiError> {
         let mut out = Vec::new();
         for id in self.store.ids()? {
-            let Some(s) = self.store.get(&id)? else {
+            let Some(s) = self.get_intact(now, &id)? else {
                 continue;
             };
             let env = Envelope::decode(&s.bytes)?;

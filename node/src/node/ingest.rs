@@ -215,10 +215,10 @@ impl Node {
                 .admit(now, origin.peer(), pending)
                 .map_err(Verdict::Ignore)?;
         }
-        let derived = self.derive(&verified).map_err(Verdict::Reject)?;
+        let derived = self.derive(now, &verified).map_err(Verdict::Reject)?;
         let retracted_key = derived
             .retracts
-            .and_then(|t| self.stored_envelope(&t))
+            .and_then(|t| self.stored_envelope(now, &t))
             .filter(|t| t.content.author == author)
             .map(|t| (t.content.created_at, t.id));
         Ok(Prepared {
@@ -229,8 +229,8 @@ impl Node {
     }
 
     /// A stored envelope, decoded; `None` when absent or unreadable.
-    fn stored_envelope(&self, id: &EnvelopeId) -> Option<Envelope> {
-        let stored = self.store.get(id).ok()??;
+    fn stored_envelope(&mut self, now: u64, id: &EnvelopeId) -> Option<Envelope> {
+        let stored = self.get_intact(now, id).ok()??;
         Envelope::decode(&stored.bytes).ok()
     }
 
@@ -254,7 +254,7 @@ impl Node {
 
     /// What this node can learn from an authentic envelope of a member:
     /// opened content when addressed to us, or the key it waits for.
-    fn derive(&mut self, env: &VerifiedEnvelope) -> Result<Derived, Reason> {
+    fn derive(&mut self, now: u64, env: &VerifiedEnvelope) -> Result<Derived, Reason> {
         let c = env.content();
         let opened = |plaintext| Derived {
             opened: Some(plaintext),
@@ -275,7 +275,7 @@ impl Node {
                     .and_then(|r| r.check().map(|()| r))
                     .map_err(|e| Reason::BadRetraction(e.to_string()))?;
                 let target = self
-                    .stored_envelope(&r.target)
+                    .stored_envelope(now, &r.target)
                     .map(|t| (t.content.author, t.content.kind));
                 mesh_core::validate::check_retraction(&c.author, target)?;
                 Ok(Derived {
@@ -390,7 +390,7 @@ impl Node {
                     return Ok(());
                 };
                 if let Payload::SenderKey(share) = inner_of(plaintext)?.payload {
-                    self.adopt_sender_key(c.author, c.created_at, share)?;
+                    self.adopt_sender_key(now, c.author, c.created_at, share)?;
                 }
             }
         }
@@ -398,7 +398,13 @@ impl Node {
     }
 
     /// Stores a teammate's sender key and opens what waited for it.
-    fn adopt_sender_key(&mut self, team: TeamId, at: u64, share: SenderKeyShare) -> Result<()> {
+    fn adopt_sender_key(
+        &mut self,
+        now: u64,
+        team: TeamId,
+        at: u64,
+        share: SenderKeyShare,
+    ) -> Result<()> {
         let key = SenderKey::from_secret(&share.secret)?;
         if key.id() != share.key_id {
             bail!(
@@ -417,7 +423,8 @@ impl Node {
             },
             false,
         )?;
-        for waiting in self.store.waiting_for(&key.id())? {
+        let waiting = self.store.waiting_for(&key.id())?;
+        for waiting in self.keep_intact(now, waiting) {
             let decoded = Envelope::decode(&waiting.bytes).context("stored envelope")?;
             let env = seal::verify_envelope(decoded)?;
             match seal::open(&env, key.identity()) {

@@ -21,8 +21,9 @@ const DAY_MS: u64 = 24 * 3600 * 1000;
 impl Node {
     /// Loads the verified profiles and membership acts from the log (the
     /// source of truth), once at start; later ones are added as accepted.
-    pub(super) fn load_membership_records(&mut self) -> Result<()> {
-        for s in self.store.by_kind(Kind::Profile)? {
+    pub(super) fn load_membership_records(&mut self, now: u64) -> Result<()> {
+        let profiles = self.store.by_kind(Kind::Profile)?;
+        for s in self.keep_intact(now, profiles) {
             let env = Envelope::decode(&s.bytes).context("stored profile envelope")?;
             if let Body::Clear(b) = &env.content.body
                 && let Ok(sp) = proto::SignedProfile::from_bytes(b)
@@ -31,7 +32,8 @@ impl Node {
                 self.profiles.push(p);
             }
         }
-        for s in self.store.by_kind(Kind::Membership)? {
+        let acts = self.store.by_kind(Kind::Membership)?;
+        for s in self.keep_intact(now, acts) {
             let env = Envelope::decode(&s.bytes).context("stored membership envelope")?;
             if let Some(r) = record_of(&env) {
                 self.records.push(r);

@@ -20,12 +20,15 @@
 //! - `incidents`: open, reply, report, steps, retract, and the one id resolver;
 //! - `membership`: the member view, join, vouch/object/suspend/revoke, key
 //!   rotation;
+//! - `integrity`: every stored row is checked against its id before use;
+//!   damaged ones are quarantined and fetched again;
 //! - [`sync_set`](Node::sync_set) and [`answer_sync`](Node::answer_sync)
 //!   (`anti_entropy`): what a peer's reconciliation sees.
 
 mod anti_entropy;
 mod incidents;
 mod ingest;
+mod integrity;
 mod membership;
 mod publish;
 #[cfg(test)]
@@ -150,7 +153,7 @@ impl Node {
             logged: HashSet::new(),
             effects: Vec::new(),
         };
-        node.load_membership_records()?;
+        node.load_membership_records(now)?;
         node.rebuild_membership(now)?;
         Ok(node)
     }

@@ -9,7 +9,7 @@ use seal::SenderKey;
 use testkit::Team;
 
 use super::*;
-use crate::api::{ApiError, types::*, views};
+use crate::api::{ApiError, types::*};
 use mesh_core::{Reason, Verdict};
 use proto::{
     Envelope, EnvelopeId, MembershipAct,
@@ -200,7 +200,10 @@ async fn recipient_refuses_content_rewrapped_by_another_member() {
         as_b.ingest(NOW, &bytes(&original), Origin::Local),
         Verdict::Accept
     );
-    let root = as_b.load_entry(&original.envelope().id).unwrap().unwrap();
+    let root = as_b
+        .load_entry(NOW, &original.envelope().id)
+        .unwrap()
+        .unwrap();
     assert!(root.payload.is_some());
     // A non-recipient stores the ciphertext and reads nothing.
     let mut as_c = node_for(&c, &[&a, &b, &c]);
@@ -209,7 +212,7 @@ async fn recipient_refuses_content_rewrapped_by_another_member() {
         Verdict::Accept
     );
     assert!(
-        as_c.load_entry(&original.envelope().id)
+        as_c.load_entry(NOW, &original.envelope().id)
             .unwrap()
             .unwrap()
             .payload
@@ -244,7 +247,7 @@ async fn a_recipient_opens_only_what_its_hint_marks() {
         Verdict::Accept
     );
     let entry = as_b
-        .load_entry(&hinted_to_c.envelope().id)
+        .load_entry(NOW, &hinted_to_c.envelope().id)
         .unwrap()
         .unwrap();
     assert!(entry.payload.is_none());
@@ -253,7 +256,10 @@ async fn a_recipient_opens_only_what_its_hint_marks() {
         as_b.ingest(NOW, &bytes(&original), Origin::Local),
         Verdict::Accept
     );
-    let entry = as_b.load_entry(&original.envelope().id).unwrap().unwrap();
+    let entry = as_b
+        .load_entry(NOW, &original.envelope().id)
+        .unwrap()
+        .unwrap();
     assert!(entry.payload.is_some());
 }
 
@@ -285,7 +291,7 @@ async fn green_waits_for_its_key_and_opens_when_the_share_arrives() {
     );
     assert_eq!(node.store.waiting_count().unwrap(), 1);
     assert!(
-        node.load_entry(&green.envelope().id)
+        node.load_entry(NOW, &green.envelope().id)
             .unwrap()
             .unwrap()
             .waiting_for_key
@@ -320,7 +326,7 @@ async fn green_waits_for_its_key_and_opens_when_the_share_arrives() {
         Verdict::Accept
     );
     assert_eq!(node.store.waiting_count().unwrap(), 0);
-    let opened = node.load_entry(&green.envelope().id).unwrap().unwrap();
+    let opened = node.load_entry(NOW, &green.envelope().id).unwrap().unwrap();
     assert!(matches!(opened.payload, Some(IncidentPayload::Open { .. })));
 }
 
@@ -615,7 +621,13 @@ async fn key_rotation_keeps_the_team_and_its_history() {
     assert!(node.members.is_member(&new) && !node.members.is_member(&old));
     // The history stays: the old key's incident is still there and readable.
     let id: EnvelopeId = before.id.parse().unwrap();
-    assert!(node.load_entry(&id).unwrap().unwrap().payload.is_some());
+    assert!(
+        node.load_entry(NOW, &id)
+            .unwrap()
+            .unwrap()
+            .payload
+            .is_some()
+    );
     // The node publishes under the new key from now on.
     let after = node
         .open_incident(NOW, incident("after", "clear", vec![]))
@@ -707,7 +719,7 @@ async fn a_suspended_team_cannot_read_green_sent_after_its_removal() {
     }
     let first_id: EnvelopeId = first.id.parse().unwrap();
     assert!(
-        as_c.load_entry(&first_id)
+        as_c.load_entry(NOW, &first_id)
             .unwrap()
             .unwrap()
             .payload
@@ -743,7 +755,7 @@ async fn a_suspended_team_cannot_read_green_sent_after_its_removal() {
         as_c.ingest(NOW, &bytes, Origin::Sync(PeerId::random()));
     }
     let second_id: EnvelopeId = second.id.parse().unwrap();
-    let seen = as_c.load_entry(&second_id).unwrap().unwrap();
+    let seen = as_c.load_entry(NOW, &second_id).unwrap().unwrap();
     assert!(
         seen.payload.is_none(),
         "a removed team must not read GREEN sent after its removal"
@@ -751,7 +763,7 @@ async fn a_suspended_team_cannot_read_green_sent_after_its_removal() {
     assert!(seen.waiting_for_key);
     // The earlier advisory stays readable to C.
     assert!(
-        as_c.load_entry(&first_id)
+        as_c.load_entry(NOW, &first_id)
             .unwrap()
             .unwrap()
             .payload
@@ -813,14 +825,14 @@ async fn a_retraction_converges_whichever_arrives_first() {
     let tomb_id: EnvelopeId = tomb.id.parse().unwrap();
     let tomb_bytes = as_a.store.get(&tomb_id).unwrap().unwrap().bytes;
     assert!(as_a.store.get(&target).unwrap().is_none());
-    assert!(as_a.incidents().unwrap().is_empty());
+    assert!(as_a.incidents(NOW).unwrap().is_empty());
     // B had the target: the tombstone deletes it.
     assert_eq!(
         as_b.ingest(NOW, &tomb_bytes, Origin::Sync(PeerId::random())),
         Verdict::Accept
     );
     assert!(as_b.store.get(&target).unwrap().is_none());
-    assert!(as_b.incidents().unwrap().is_empty());
+    assert!(as_b.incidents(NOW).unwrap().is_empty());
     // C gets the tombstone first, then the target (by gossip from a slow peer): refused.
     let mut as_c = node_for(&c, &[&a, &b, &c]);
     assert_eq!(
@@ -908,7 +920,7 @@ async fn a_report_no_team_covers_goes_to_last_resort_and_is_handed_off() {
     copy_all(&as_a, &mut as_b);
     // B cannot read it; C can, acknowledges and hands it to B.
     assert!(
-        as_b.incidents()
+        as_b.incidents(NOW)
             .unwrap()
             .iter()
             .all(|i| i.id != incident || i.title.is_none())
@@ -922,7 +934,7 @@ async fn a_report_no_team_covers_goes_to_last_resort_and_is_handed_off() {
     .unwrap();
     copy_all(&as_c, &mut as_b);
     // B reads the report from the hand-off, and accepts it.
-    let at_b = as_b.incident(&incident.parse().unwrap()).unwrap();
+    let at_b = as_b.incident(NOW, &incident.parse().unwrap()).unwrap();
     assert_eq!(at_b.title.as_deref(), Some("Phishing kit"));
     assert_eq!(at_b.pending_handoff, vec![b.id()]);
     // Only a team it was handed to may accept.
@@ -931,10 +943,7 @@ async fn a_report_no_team_covers_goes_to_last_resort_and_is_handed_off() {
     copy_all(&as_b, &mut as_a);
     copy_all(&as_c, &mut as_a);
     // The reporter sees the path: received and acknowledged by C, handed to B, accepted.
-    let view = views::incident(
-        &as_a.members,
-        &as_a.incident(&incident.parse().unwrap()).unwrap(),
-    );
+    let view = as_a.incident_view(NOW, &incident).unwrap();
     let kinds: Vec<EventKind> = view.events.iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
@@ -962,7 +971,7 @@ async fn a_declined_handoff_returns_to_the_last_resort_team() {
     as_b.step(NOW, &incident, step("decline", &[], "not our network"))
         .unwrap();
     copy_all(&as_b, &mut as_c);
-    let at_c = as_c.incident(&incident.parse().unwrap()).unwrap();
+    let at_c = as_c.incident(NOW, &incident.parse().unwrap()).unwrap();
     assert_eq!(at_c.handled_by, vec![c.id()]);
     assert!(at_c.pending_handoff.is_empty());
 }
@@ -985,7 +994,7 @@ async fn strict_and_red_reports_are_referred_never_forwarded() {
         copy_all(&as_c, &mut as_b);
         copy_all(&as_c, &mut as_a);
         // B holds everything and reads nothing.
-        let at_b = as_b.incident(&incident.parse().unwrap()).unwrap();
+        let at_b = as_b.incident(NOW, &incident.parse().unwrap()).unwrap();
         assert!(at_b.title.is_none(), "{tlp}: the content must not reach B");
         assert!(
             at_b.events
@@ -993,7 +1002,7 @@ async fn strict_and_red_reports_are_referred_never_forwarded() {
                 .all(|e| matches!(e, mesh_core::IncidentEvent::Sealed { .. }))
         );
         // The reporter reads the referral naming B.
-        let at_a = as_a.incident(&incident.parse().unwrap()).unwrap();
+        let at_a = as_a.incident(NOW, &incident.parse().unwrap()).unwrap();
         assert!(
             at_a.events
                 .iter()
@@ -1035,7 +1044,7 @@ async fn a_batch_is_validated_envelope_by_envelope_and_stored_together() {
     assert_eq!(as_b.store.count().unwrap(), 4);
     // The GREEN advisory, after its key share in the same batch, is open.
     let g = as_b
-        .load_entry(&green.id.parse().unwrap())
+        .load_entry(NOW, &green.id.parse().unwrap())
         .unwrap()
         .unwrap();
     assert!(g.payload.is_some());
@@ -1055,11 +1064,11 @@ async fn sync_is_served_to_known_teams_nodes_only() {
         .to_bytes()
         .unwrap();
     assert!(matches!(
-        as_a.answer_sync(PeerId::random(), &req).0,
+        as_a.answer_sync(NOW, PeerId::random(), &req).0,
         SyncResponse::Refused(why) if why.contains("known teams")
     ));
     assert!(matches!(
-        as_a.answer_sync(b_node, &req).0,
+        as_a.answer_sync(NOW, b_node, &req).0,
         SyncResponse::Reconcile(_)
     ));
 }
@@ -1120,7 +1129,7 @@ fn comments_keep_their_text_and_only_incidents_are_retracted() {
     let text = "  indented log line\n    and its continuation\n";
     node.comment(NOW, &opened.id, NewComment { text: text.into() })
         .unwrap();
-    let view = node.incident_view(&opened.id).unwrap();
+    let view = node.incident_view(NOW, &opened.id).unwrap();
     assert_eq!(view.events[0].text.as_deref(), Some(text));
     let act = node
         .act(
@@ -1197,4 +1206,77 @@ fn names_and_reasons_with_control_characters_are_refused() {
         matches!(&r, Err(ApiError::BadRequest(m)) if m.contains("control character")),
         "{r:?}"
     );
+}
+
+/// A byte flipped in a stored envelope (SQLite's own integrity check does
+/// not see it) is found where the row is read: the damaged incident is
+/// quarantined, never served to a peer, and leaves the reconciliation set so
+/// sync fetches it again; every other incident stays listed; once the
+/// intact envelope comes back, it is listed again.
+#[test]
+fn a_damaged_row_is_quarantined_not_served_and_fetched_again() {
+    let (mut a, mut b, mut c) = (Team::new("A"), Team::new("B"), Team::new("C"));
+    let a_node = PeerId::random();
+    a.profile.peers = vec![a_node.to_bytes()];
+    let id = testkit::charter(&[&a, &b, &c]).mesh_id().unwrap();
+    (a.mesh, b.mesh, c.mesh) = (id, id, id);
+    let mut node = node_for(&b, &[&a, &b, &c]);
+    let damaged = a.amber_open(1, "damaged on disk", &[&b]);
+    let kept = a.amber_open(2, "kept", &[&b]);
+    for e in [&damaged, &kept] {
+        assert_eq!(node.ingest(NOW, &bytes(e), Origin::Local), Verdict::Accept);
+    }
+    let id = damaged.envelope().id;
+    let key = (damaged.content().created_at, id);
+    node.store.tamper(&id, |b| b[40] ^= 1).unwrap();
+
+    // Served to no peer: a Get for it answers nothing.
+    let get = SyncRequest::Get(vec![id]).to_bytes().unwrap();
+    match node.answer_sync(NOW, a_node, &get).0 {
+        SyncResponse::Envelopes(e) => assert!(e.is_empty(), "served damaged bytes"),
+        other => panic!("{other:?}"),
+    }
+    // Quarantined, out of the reconciliation set; the other incident listed.
+    assert!(!node.sync_set().contains(&key));
+    assert_eq!(node.store.quarantine_count().unwrap(), 1);
+    let listed: Vec<String> = node
+        .incidents(NOW)
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(listed, vec![kept.envelope().id.to_string()]);
+    // Sync brings the intact envelope again: accepted and listed.
+    assert_eq!(
+        node.ingest_batch(NOW, &[bytes(&damaged)], Origin::Sync(a_node)),
+        vec![Verdict::Accept]
+    );
+    assert_eq!(node.incidents(NOW).unwrap().len(), 2);
+    assert_eq!(node.check(NOW).unwrap().damaged, Vec::<String>::new());
+}
+
+/// `check` scans the whole store and names what it quarantined.
+#[test]
+fn check_finds_every_damaged_row() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&b, &[&a, &b, &c]);
+    let envs: Vec<_> = (1..=4).map(|i| a.clear_comment(i, "x")).collect();
+    for e in &envs {
+        assert_eq!(node.ingest(NOW, &bytes(e), Origin::Local), Verdict::Accept);
+    }
+    for e in &envs[1..3] {
+        node.store.tamper(&e.envelope().id, |b| b.push(0)).unwrap();
+    }
+    let report = node.check(NOW).unwrap();
+    assert_eq!(report.scanned, 4);
+    let mut want: Vec<String> = envs[1..3]
+        .iter()
+        .map(|e| e.envelope().id.to_string())
+        .collect();
+    let mut got = report.damaged.clone();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(report.quarantined, 2);
+    assert_eq!(node.store.count().unwrap(), 2);
 }
