@@ -28,6 +28,9 @@ pub struct RogueReport {
     pub banned: bool,
     /// Whether any of the rogue's envelopes was stored by the target.
     pub stored: bool,
+    /// Sync requests the target sent the rogue (it must start none with a
+    /// stranger: they would hand it the envelope log's ids).
+    pub sync_requests: usize,
 }
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -106,10 +109,12 @@ pub async fn attack(
     let task = tokio::spawn(event_loop.run(shutdown.clone()));
     let result = async {
         let deadline = Instant::now() + WAIT;
+        let mut sync_requests = 0;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, events.recv()).await {
                 Ok(Some(net::Event::Subscribed { .. })) => break,
+                Ok(Some(net::Event::Request { .. })) => sync_requests += 1,
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => bail!("the rogue peer never joined the gossip mesh"),
             }
@@ -135,6 +140,9 @@ pub async fn attack(
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        while let Ok(e) = events.try_recv() {
+            sync_requests += usize::from(matches!(e, net::Event::Request { .. }));
+        }
         let stored_ids: std::collections::HashSet<String> = target
             .envelopes()
             .await?
@@ -150,6 +158,7 @@ pub async fn attack(
             disconnected,
             banned,
             stored,
+            sync_requests,
         })
     }
     .await;

@@ -24,6 +24,7 @@ use proto::{
 use tokio::task::JoinSet;
 
 use super::{EventLoop, PeerState};
+use crate::node::SyncAccess;
 use crate::now_ms;
 
 /// Most round trips in one conversation. Each splits a mismatched range 16
@@ -138,12 +139,15 @@ pub struct Conversation {
 }
 
 impl EventLoop {
-    /// Starts a conversation with a random connected peer that has none.
+    /// Starts a conversation with a random connected member's node that has
+    /// none.
     pub(super) fn sync_with_random_peer(&mut self) {
         let idle: Vec<PeerId> = self
             .peers
             .iter()
-            .filter(|(_, s)| s.conversation.is_none())
+            .filter(|(p, s)| {
+                s.conversation.is_none() && self.node.sync_access(p) == SyncAccess::Full
+            })
             .map(|(p, _)| *p)
             .collect();
         if !idle.is_empty() {
@@ -152,10 +156,13 @@ impl EventLoop {
         }
     }
 
-    /// Starts a conversation with `peer`, unless one is under way or the
-    /// task set is full.
+    /// Starts a conversation with `peer`, unless one is under way, the task
+    /// set is full, or `peer` is not a member's node: the node reconciles
+    /// with members only, so a stranger or an applicant that connects learns
+    /// nothing of the log by answering (applicants start their own, and are
+    /// answered with what joining needs).
     pub(super) fn start_sync(&mut self, peer: PeerId) {
-        if self.sync.is_full() {
+        if self.sync.is_full() || self.node.sync_access(&peer) != SyncAccess::Full {
             return;
         }
         let state = self.peers.entry(peer).or_default();
@@ -292,6 +299,10 @@ impl EventLoop {
                 initiated,
             } => {
                 let fetched = self.node.ingest_fetched(now_ms(), peer, envelopes);
+                // Junk served by sync counts against the peer, as by gossip.
+                for _ in 0..fetched.rejected {
+                    self.penalise(peer);
+                }
                 if initiated && let Some(conv) = self.conversation(peer) {
                     conv.fetched += fetched.accepted;
                     if conv.invalid.is_none() {

@@ -18,11 +18,26 @@ const ANSWER_HEADROOM: usize = 1024;
 /// Per-envelope framing in a sync answer, counted against its size.
 const PER_ENVELOPE_FRAMING: usize = 16;
 
+/// What a peer's node may see of the envelope log by sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncAccess {
+    /// Nothing: not a known team's node, or its team was removed.
+    Refused(&'static str),
+    /// An applicant's node: what joining needs (profiles and membership
+    /// acts), not the log of incidents.
+    Joining,
+    /// A member's node: everything.
+    Full,
+}
+
 /// What a batch of fetched envelopes came to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Fetched {
     /// Envelopes accepted.
     pub accepted: u64,
+    /// Envelopes refused as invalid (they count against the peer, as junk
+    /// by gossip does).
+    pub rejected: u32,
     /// Envelopes the peer served that were invalid, with the first reason.
     pub invalid: Option<String>,
 }
@@ -35,7 +50,40 @@ impl Node {
 
     /// The next step of a reconciliation against our set.
     pub fn reconcile(&self, msg: &Reconcile) -> Result<sync::Step, sync::Error> {
-        sync::reconcile(&self.sync_set, msg, &sync::Config::default())
+        self.reconcile_for(SyncAccess::Full, msg)
+    }
+
+    /// The next step of a reconciliation against what `access` may see.
+    fn reconcile_for(
+        &self,
+        access: SyncAccess,
+        msg: &Reconcile,
+    ) -> Result<sync::Step, sync::Error> {
+        let set = match access {
+            SyncAccess::Full => &self.sync_set,
+            _ => &self.joining_set,
+        };
+        sync::reconcile(set, msg, &sync::Config::default())
+    }
+
+    /// What `peer`'s node may see of the log: the whole log for members'
+    /// nodes, what joining needs for applicants', nothing for strangers and
+    /// removed teams. The loop starts conversations only with members'
+    /// nodes, so a stranger that connects learns nothing by sync.
+    pub fn sync_access(&self, peer: &PeerId) -> SyncAccess {
+        let Some(team) = self.members.team_of_node(&peer.to_bytes()) else {
+            return SyncAccess::Refused(
+                "this node serves the nodes of known teams only (send your join request first)",
+            );
+        };
+        let team = self.members.canon(&team);
+        if self.members.removed().contains_key(&team) {
+            SyncAccess::Refused("this team was removed from the mesh")
+        } else if self.members.is_member(&team) {
+            SyncAccess::Full
+        } else {
+            SyncAccess::Joining
+        }
     }
 
     /// The first message of a reconciliation we start.
@@ -58,26 +106,10 @@ impl Node {
         data: &[u8],
     ) -> (SyncResponse, Vec<EnvelopeId>) {
         // The log shows who wrote what, when, under which label: serve it
-        // only to nodes of teams this node knows (members, and applicants,
-        // which need the membership records to see their own admission).
-        let Some(team) = self.members.team_of_node(&peer.to_bytes()) else {
-            return (
-                SyncResponse::Refused(
-                    "this node serves the nodes of known teams only (send your join request first)"
-                        .into(),
-                ),
-                vec![],
-            );
-        };
-        if self
-            .members
-            .removed()
-            .contains_key(&self.members.canon(&team))
-        {
-            return (
-                SyncResponse::Refused("this team was removed from the mesh".into()),
-                vec![],
-            );
+        // to members' nodes only; applicants' get what joining needs.
+        let access = self.sync_access(&peer);
+        if let SyncAccess::Refused(why) = access {
+            return (SyncResponse::Refused(why.into()), vec![]);
         }
         let request = match SyncRequest::from_bytes(data) {
             Ok(r) => r,
@@ -89,7 +121,7 @@ impl Node {
             }
         };
         match request {
-            SyncRequest::Reconcile(msg) => match self.reconcile(&msg) {
+            SyncRequest::Reconcile(msg) => match self.reconcile_for(access, &msg) {
                 Err(e) => (SyncResponse::Refused(e.to_string()), vec![]),
                 Ok(step) => {
                     let reply = step.reply.unwrap_or_else(|| Reconcile {
@@ -101,13 +133,13 @@ impl Node {
                     (SyncResponse::Reconcile(reply), self.missing(step.need))
                 }
             },
-            SyncRequest::Get(ids) => (self.serve(now, ids), vec![]),
+            SyncRequest::Get(ids) => (self.serve(now, access, ids), vec![]),
         }
     }
 
     /// The envelopes asked for, as many as fit under the frame limit (the
     /// asker comes back for the rest); a damaged row is never served.
-    fn serve(&mut self, now: u64, ids: Vec<EnvelopeId>) -> SyncResponse {
+    fn serve(&mut self, now: u64, access: SyncAccess, ids: Vec<EnvelopeId>) -> SyncResponse {
         if ids.len() > MAX_GET {
             return SyncResponse::Refused(format!(
                 "asked for {} envelopes, at most {MAX_GET}",
@@ -118,6 +150,9 @@ impl Node {
         let mut total = 0usize;
         for id in ids {
             if let Ok(Some(s)) = self.get_intact(now, &id) {
+                if access != SyncAccess::Full && !joining_record(&s.bytes) {
+                    continue;
+                }
                 let size = s.bytes.len() + PER_ENVELOPE_FRAMING;
                 if total + size > MAX_SYNC_BYTES - ANSWER_HEADROOM {
                     break;
@@ -147,7 +182,10 @@ impl Node {
         for verdict in self.ingest_batch(now, &bytes, Origin::Sync(peer)) {
             match verdict {
                 Verdict::Accept => out.accepted += 1,
-                Verdict::Reject(r) => invalid.push(r.to_string()),
+                Verdict::Reject(r) => {
+                    out.rejected += 1;
+                    invalid.push(r.to_string());
+                }
                 Verdict::Ignore(_) => {}
             }
         }
@@ -157,4 +195,15 @@ impl Node {
             .map(|r| format!("{} invalid envelopes, first: {r}", invalid.len()));
         out
     }
+}
+
+/// Whether wire bytes hold a record an applicant may see: a profile or a
+/// membership act.
+fn joining_record(bytes: &[u8]) -> bool {
+    Envelope::decode(bytes).is_ok_and(|e| {
+        matches!(
+            e.content.kind,
+            proto::Kind::Profile | proto::Kind::Membership
+        )
+    })
 }

@@ -239,6 +239,9 @@ impl Node {
         let env = p.verified.envelope();
         self.hlc.observe(env.content.created_at);
         self.sync_set.insert((env.content.created_at, env.id));
+        if matches!(env.content.kind, Kind::Profile | Kind::Membership) {
+            self.joining_set.insert((env.content.created_at, env.id));
+        }
         if let Some(key) = p.retracted_key {
             // The retracted envelope left the store; its key leaves the set.
             self.sync_set.remove(&key);

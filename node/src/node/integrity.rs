@@ -22,6 +22,7 @@ impl Node {
         }
         tracing::error!(id = %s.id, "stored envelope is damaged (its bytes no longer hash to its id): quarantined; anti-entropy fetches it again");
         self.sync_set.remove(&(s.created_at, s.id));
+        self.joining_set.remove(&(s.created_at, s.id));
         if let Err(e) = self
             .store
             .quarantine(&s.id, "bytes do not hash to the id", now)

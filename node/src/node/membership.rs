@@ -24,6 +24,7 @@ impl Node {
     pub(super) fn load_membership_records(&mut self, now: u64) -> Result<()> {
         let profiles = self.store.by_kind(Kind::Profile)?;
         for s in self.keep_intact(now, profiles) {
+            self.joining_set.insert((s.created_at, s.id));
             let env = Envelope::decode(&s.bytes).context("stored profile envelope")?;
             if let Body::Clear(b) = &env.content.body
                 && let Ok(sp) = proto::SignedProfile::from_bytes(b)
@@ -34,6 +35,7 @@ impl Node {
         }
         let acts = self.store.by_kind(Kind::Membership)?;
         for s in self.keep_intact(now, acts) {
+            self.joining_set.insert((s.created_at, s.id));
             let env = Envelope::decode(&s.bytes).context("stored membership envelope")?;
             if let Some(r) = record_of(&env) {
                 self.records.push(r);

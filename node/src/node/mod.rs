@@ -49,6 +49,7 @@ use seal::{SenderKey, TeamKeys};
 use store::Store;
 
 pub use crate::api::views::Counters;
+pub use anti_entropy::{Fetched, SyncAccess};
 pub use ingest::Origin;
 
 /// What the node asks its loop to do on the network.
@@ -94,6 +95,10 @@ pub struct Node {
     /// The `(created_at, id)` keys of every stored envelope, for
     /// reconciliation and for dropping duplicates before any signature check.
     sync_set: sync::Set,
+    /// The keys of what an applicant may see to learn of its own admission:
+    /// profiles and membership acts (the reconciliation set applicants'
+    /// nodes get instead of the whole log).
+    joining_set: sync::Set,
     /// Join requests per forwarding peer and minute.
     join_limiter: JoinLimiter<PeerId>,
     /// GREEN sender keys already read from the store and parsed (a key never
@@ -149,6 +154,7 @@ impl Node {
             seq,
             counters: Counters::default(),
             sync_set,
+            joining_set: sync::Set::new(),
             sender_keys: HashMap::new(),
             logged: HashSet::new(),
             effects: Vec::new(),

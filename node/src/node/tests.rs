@@ -1280,3 +1280,73 @@ fn check_finds_every_damaged_row() {
     assert_eq!(report.quarantined, 2);
     assert_eq!(node.store.count().unwrap(), 2);
 }
+
+/// Sync is for members: a stranger's node is refused, an applicant's node
+/// reconciles only what joining needs (profiles and membership acts, never
+/// the incident log, not even its ids), a member's node everything; and
+/// junk a peer serves by sync is counted, as junk by gossip is.
+#[test]
+fn applicants_see_only_membership_records_and_strangers_nothing() {
+    let (mut a, mut b, mut c) = (Team::new("A"), Team::new("B"), Team::new("C"));
+    let (b_node, d_node) = (PeerId::random(), PeerId::random());
+    b.profile.peers = vec![b_node.to_bytes()];
+    let id = testkit::charter(&[&a, &b, &c]).mesh_id().unwrap();
+    (a.mesh, b.mesh, c.mesh) = (id, id, id);
+    let mut d = Team::new("D");
+    d.mesh = id;
+    d.profile.peers = vec![d_node.to_bytes()];
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    let incident = b.clear_comment(1, "the incident log");
+    let join = d.join_request(1);
+    for e in [&incident, &join] {
+        assert_eq!(node.ingest(NOW, &bytes(e), Origin::Local), Verdict::Accept);
+    }
+    assert!(matches!(
+        node.sync_access(&PeerId::random()),
+        SyncAccess::Refused(_)
+    ));
+    assert_eq!(node.sync_access(&d_node), SyncAccess::Joining);
+    assert_eq!(node.sync_access(&b_node), SyncAccess::Full);
+
+    // What a full reconciliation from an empty set shows each of them.
+    let learn = |node: &mut Node, peer: PeerId| {
+        let empty = sync::Set::new();
+        let mut msg = sync::initiate(&empty);
+        let mut need = Vec::new();
+        for _ in 0..12 {
+            let req = SyncRequest::Reconcile(msg).to_bytes().unwrap();
+            let SyncResponse::Reconcile(answer) = node.answer_sync(NOW, peer, &req).0 else {
+                panic!("refused");
+            };
+            let step = sync::reconcile(&empty, &answer, &sync::Config::default()).unwrap();
+            need.extend(step.need);
+            match step.reply {
+                Some(next) => msg = next,
+                None => return need,
+            }
+        }
+        panic!("did not settle");
+    };
+    let to_applicant = learn(&mut node, d_node);
+    assert!(to_applicant.contains(&join.envelope().id));
+    assert!(!to_applicant.contains(&incident.envelope().id));
+    assert!(learn(&mut node, b_node).contains(&incident.envelope().id));
+    // And a Get for the incident serves an applicant nothing.
+    let get = SyncRequest::Get(vec![incident.envelope().id, join.envelope().id])
+        .to_bytes()
+        .unwrap();
+    let SyncResponse::Envelopes(served) = node.answer_sync(NOW, d_node, &get).0 else {
+        panic!("refused");
+    };
+    assert_eq!(served, vec![bytes(&join)]);
+
+    // Junk by sync is counted against the peer that served it.
+    let forged = {
+        let mut e = bytes(&c.clear_comment(1, "x"));
+        let n = e.len();
+        e[n - 1] ^= 1;
+        e
+    };
+    let fetched = node.ingest_fetched(NOW, b_node, vec![forged, bytes(&c.clear_comment(2, "y"))]);
+    assert_eq!((fetched.accepted, fetched.rejected), (1, 1));
+}

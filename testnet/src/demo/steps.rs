@@ -343,7 +343,16 @@ impl Demo {
                         _ => "did NOT disconnect",
                     }
                 );
-                if rep.rejected >= 3 && rep.disconnected && rep.banned && !rep.stored {
+                let d = format!(
+                    "{d}; it sent the stranger {} sync requests",
+                    rep.sync_requests
+                );
+                if rep.rejected >= 3
+                    && rep.disconnected
+                    && rep.banned
+                    && !rep.stored
+                    && rep.sync_requests == 0
+                {
                     Ok(d)
                 } else {
                     Err(d)
