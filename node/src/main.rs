@@ -7,7 +7,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // The chain of causes on one line, for people; no backtrace.
-            eprintln!("error: {e:#}");
+            // An error may quote what a peer wrote (a refusal, a name).
+            eprintln!(
+                "error: {}",
+                proto::text::printable(&format!("{e:#}"), false)
+            );
             ExitCode::FAILURE
         }
     }

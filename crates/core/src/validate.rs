@@ -85,6 +85,24 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Whether every node, whatever it holds, would refuse the envelope for
+    /// this reason, so the peer that sent it is to blame (and is penalised
+    /// and, on repeat, banned): bytes that do not decode, a bad outer
+    /// signature, another mesh, an invalid profile or membership act.
+    /// Refusals that depend on what this node holds (its view of the
+    /// members, a stored retraction target) blame nobody: an honest relay
+    /// with another view forwarded it in good faith.
+    pub fn blames_sender(&self) -> bool {
+        matches!(
+            self,
+            Reason::Malformed(_)
+                | Reason::BadSignature(_)
+                | Reason::WrongMesh(_)
+                | Reason::BadProfile(_)
+                | Reason::BadMembershipAct(_)
+        )
+    }
+
     /// The reason's name without its details, for counting and for logging
     /// one line per peer and kind of refusal.
     pub fn kind(&self) -> &'static str {
@@ -219,6 +237,34 @@ mod tests {
             objection_window_ms: None,
         };
         Membership::compute(&rules, [], &[], NOW)
+    }
+
+    /// Only faults every node sees blame the peer that sent the envelope;
+    /// those that depend on what a node holds blame nobody.
+    #[test]
+    fn only_faults_every_node_sees_blame_the_sender() {
+        for r in [
+            Reason::Malformed("x".into()),
+            Reason::BadSignature("x".into()),
+            Reason::WrongMesh("x".into()),
+            Reason::BadProfile("x".into()),
+            Reason::BadMembershipAct("x".into()),
+        ] {
+            assert!(r.blames_sender(), "{r}");
+        }
+        for r in [
+            Reason::NotAMember("x".into()),
+            Reason::NotYetAdmitted("x".into()),
+            Reason::Revoked {
+                author: "x".into(),
+                why: "y".into(),
+            },
+            Reason::BadRetraction("x".into()),
+            Reason::Duplicate,
+            Reason::Unstored("x".into()),
+        ] {
+            assert!(!r.blames_sender(), "{r}");
+        }
     }
 
     #[test]

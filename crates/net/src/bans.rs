@@ -48,6 +48,9 @@ struct Record {
 pub struct Bans {
     base: Duration,
     records: HashMap<PeerId, Record>,
+    /// Peers whose active ban was forgotten to keep the table bounded: the
+    /// caller must let them in again ([`Bans::take_evicted`]).
+    evicted: Vec<PeerId>,
 }
 
 impl Bans {
@@ -56,6 +59,7 @@ impl Bans {
         Bans {
             base,
             records: HashMap::new(),
+            evicted: Vec::new(),
         }
     }
 
@@ -71,6 +75,11 @@ impl Bans {
         });
         if record.active && record.until.is_none() {
             return MAX_BAN;
+        }
+        if record.active && record.until.is_some_and(|u| u > now) {
+            // Misbehaving again while banned (a batch of junk arriving
+            // together) is the same offence: no new strike.
+            return record.until.map_or(MAX_BAN, |u| u - now);
         }
         let factor = 2u32.saturating_pow(record.strikes.min(16));
         let length = self.base.saturating_mul(factor).min(MAX_BAN);
@@ -128,6 +137,12 @@ impl Bans {
         self.records.get(peer).is_some_and(|r| r.active)
     }
 
+    /// Peers whose ban the table forgot (it is full): no longer kept out,
+    /// so the caller lifts their block.
+    pub fn take_evicted(&mut self) -> Vec<PeerId> {
+        std::mem::take(&mut self.evicted)
+    }
+
     /// Every peer kept out now, soonest lifted first.
     pub fn list(&self, now: Instant) -> Vec<Blocked> {
         let mut out: Vec<Blocked> = self
@@ -159,6 +174,7 @@ impl Bans {
                 .min();
             if let Some((_, p)) = oldest {
                 self.records.remove(&p);
+                self.evicted.push(p);
             }
         }
     }
@@ -185,11 +201,20 @@ mod tests {
         assert_eq!(bans.ban(peer, "again".into(), t1), 2 * BASE);
         assert_eq!(bans.list(t1)[0].remaining_secs, Some(1200));
         assert_eq!(bans.list(t1)[0].reason, "again");
-        assert_eq!(bans.ban(peer, "and again".into(), t1), 4 * BASE);
+        // More junk while banned (one batch) is the same offence.
+        assert_eq!(bans.ban(peer, "same batch".into(), t1), 2 * BASE);
+        let t2 = t1 + 2 * BASE;
+        assert_eq!(bans.expire(t2), vec![peer]);
+        assert_eq!(bans.ban(peer, "and again".into(), t2), 4 * BASE);
+        let mut t = t2;
         for _ in 0..40 {
-            bans.ban(peer, "for ever".into(), t1);
+            t += MAX_BAN;
+            bans.expire(t);
+            bans.ban(peer, "for ever".into(), t);
         }
-        assert_eq!(bans.ban(peer, "capped".into(), t1), MAX_BAN);
+        t += MAX_BAN;
+        bans.expire(t);
+        assert_eq!(bans.ban(peer, "capped".into(), t), MAX_BAN);
     }
 
     #[test]
@@ -215,10 +240,19 @@ mod tests {
         let t0 = Instant::now();
         let kept = PeerId::random();
         bans.block(kept, "operator".into());
-        for _ in 0..MAX_RECORDS + 50 {
-            bans.ban(PeerId::random(), "flood".into(), t0);
+        let first = PeerId::random();
+        bans.ban(first, "flood".into(), t0);
+        for i in 0..MAX_RECORDS + 50 {
+            let t = t0 + Duration::from_millis(i as u64 + 1);
+            bans.ban(PeerId::random(), "flood".into(), t);
         }
         assert!(bans.records.len() <= MAX_RECORDS);
         assert!(bans.is_out(&kept));
+        // What was forgotten is handed back to be let in again, oldest first.
+        let evicted = bans.take_evicted();
+        // The operator's block, the first ban and the flood, in a table of MAX_RECORDS.
+        assert_eq!(evicted.len(), 2 + MAX_RECORDS + 50 - MAX_RECORDS);
+        assert_eq!(evicted[0], first);
+        assert!(!bans.is_out(&first));
     }
 }

@@ -306,8 +306,17 @@ impl EventLoop {
         let length = self.bans.ban(peer, reason.clone(), Instant::now());
         tracing::warn!(%peer, %reason, secs = length.as_secs(), "banned peer");
         self.swarm.behaviour_mut().blocked.block_peer(peer);
+        self.unblock_evicted();
         self.dialling.remove(&peer);
         let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    /// Lets in the peers the full ban table forgot (they are not listed as
+    /// kept out, so they must not stay blocked unseen).
+    fn unblock_evicted(&mut self) {
+        for peer in self.bans.take_evicted() {
+            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+        }
     }
 
     /// Lets in again the peers whose ban is over.
@@ -373,6 +382,7 @@ impl EventLoop {
                     behaviour.blocked.block_peer(peer);
                     self.bans.block(peer, "blocked by the operator".into());
                 }
+                self.unblock_evicted();
             }
             Command::Unblock { peers } => {
                 for peer in peers {

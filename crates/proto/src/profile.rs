@@ -118,6 +118,21 @@ impl Profile {
             });
         }
         crate::text::check_line("name", &self.name, 128)?;
+        // A domain decoded from a peer went through no parser: it must be
+        // one a user could have typed.
+        for c in &self.constituency {
+            if let Constituency::Domain(d) = c
+                && d.parse::<Constituency>().ok().as_ref() != Some(c)
+            {
+                return Err(Error::Invalid {
+                    field: "constituency",
+                    reason: format!(
+                        "{:?} is not a domain name",
+                        crate::text::printable(d, false)
+                    ),
+                });
+            }
+        }
         if let Some(c) = &self.contact {
             crate::text::check_line("contact", c, MAX_CONTACT_BYTES)?;
         }

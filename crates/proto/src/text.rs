@@ -11,7 +11,15 @@ use crate::Error;
 /// Whether `c` is refused in text: a control character (C0, DEL, C1) or a
 /// Unicode bidirectional override or isolate.
 fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(
+            c,
+            // Direction overrides, isolates and marks.
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+            // Zero-width characters (one name looking like another) and
+            // the line and paragraph separators.
+            | '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{2028}' | '\u{2029}'
+        )
 }
 
 /// Checks a one-line field: at most `max_bytes`, no control characters, no

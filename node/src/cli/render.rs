@@ -122,12 +122,12 @@ pub(super) fn render_status(s: &StatusView) -> String {
                 p.last_sync_rounds,
                 p.last_sync_bytes
             ),
-            (None, Some(e)) => format!("sync failing: {e}"),
+            (None, Some(e)) => format!("sync failing: {}", line(e)),
             (None, None) => "not synced yet".into(),
         };
         out += &format!("  {}  {:<16} {}\n", p.peer_id, team, sync);
         if let (Some(_), Some(e)) = (&p.last_sync_ok, &p.last_sync_error) {
-            out += &format!("      last sync error: {e}\n");
+            out += &format!("      last sync error: {}\n", line(e));
         }
     }
     if !s.blocked.is_empty() {
@@ -206,7 +206,7 @@ pub(super) fn render_members(m: &MembersView) -> String {
             if v.constituency.is_empty() {
                 String::new()
             } else {
-                format!("; covers {}", v.constituency.join(", "))
+                format!("; covers {}", line(&v.constituency.join(", ")))
             }
         );
     }
@@ -250,7 +250,7 @@ pub(super) fn render_applicants(a: &Vec<ApplicantView>) -> String {
             v.needed
         );
         if !v.constituency.is_empty() {
-            out += &format!("      covers {}\n", v.constituency.join(", "));
+            out += &format!("      covers {}\n", line(&v.constituency.join(", ")));
         }
         if let Some(c) = &v.contact {
             out += &format!("      contact {}\n", line(c));
@@ -360,7 +360,14 @@ pub(super) fn render_incident(i: &IncidentView) -> String {
     }
     for e in &i.events {
         let at = e.at.map(when).unwrap_or_default();
-        let text = e.text.as_deref().unwrap_or("");
+        // A line break in a comment or a note starts an indented line, so it
+        // cannot pass for another entry of the thread.
+        let text = e
+            .text
+            .as_deref()
+            .unwrap_or("")
+            .replace('\n', "\n        | ");
+        let text = text.as_str();
         let what = match e.kind {
             EventKind::Comment => format!("commented: {text}"),
             EventKind::Status => format!("set status to {text}"),

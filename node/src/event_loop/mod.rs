@@ -159,7 +159,9 @@ impl EventLoop {
                     // what we accepted to those who miss it.
                     tracing::debug!(error = %e, "verdict not reported to gossip");
                 }
-                if matches!(verdict, Verdict::Reject(_)) {
+                if let Verdict::Reject(reason) = &verdict
+                    && reason.blames_sender()
+                {
                     self.penalise(source);
                 }
             }
@@ -193,12 +195,17 @@ impl EventLoop {
         self.carry_out().await;
     }
 
+    /// Counts an invalid envelope against a connected peer; the third bans
+    /// it (and the count starts over, so one bad batch is one ban).
     fn penalise(&mut self, peer: PeerId) {
-        let state = self.peers.entry(peer).or_default();
+        let Some(state) = self.peers.get_mut(&peer) else {
+            // Gone already (a sync result after it disconnected).
+            return;
+        };
         state.rejects += 1;
-        // `>=`: a disconnect dropped on a full queue is tried again.
         if state.rejects >= MAX_REJECTS_PER_PEER {
             let reason = format!("sent {} invalid envelopes", state.rejects);
+            state.rejects = 0;
             if let Err(e) = self.net.ban(peer, reason) {
                 tracing::warn!(%peer, error = %e, "could not ban peer");
             }

@@ -35,8 +35,8 @@ pub enum SyncAccess {
 pub struct Fetched {
     /// Envelopes accepted.
     pub accepted: u64,
-    /// Envelopes refused as invalid (they count against the peer, as junk
-    /// by gossip does).
+    /// Envelopes refused for a fault every node sees (they count against
+    /// the peer, as junk by gossip does).
     pub rejected: u32,
     /// Envelopes the peer served that were invalid, with the first reason.
     pub invalid: Option<String>,
@@ -71,16 +71,23 @@ impl Node {
     /// removed teams. The loop starts conversations only with members'
     /// nodes, so a stranger that connects learns nothing by sync.
     pub fn sync_access(&self, peer: &PeerId) -> SyncAccess {
-        let Some(team) = self.members.team_of_node(&peer.to_bytes()) else {
+        let node = peer.to_bytes();
+        // Members' own profiles first: an applicant or a removed team that
+        // lists a member's node id in its profile cannot take it over.
+        if self.members.members().any(|p| p.peers.contains(&node)) {
+            return SyncAccess::Full;
+        }
+        let Some(team) = self.members.team_of_node(&node) else {
             return SyncAccess::Refused(
                 "this node serves the nodes of known teams only (send your join request first)",
             );
         };
-        let team = self.members.canon(&team);
-        if self.members.removed().contains_key(&team) {
+        if self
+            .members
+            .removed()
+            .contains_key(&self.members.canon(&team))
+        {
             SyncAccess::Refused("this team was removed from the mesh")
-        } else if self.members.is_member(&team) {
-            SyncAccess::Full
         } else {
             SyncAccess::Joining
         }
@@ -183,7 +190,9 @@ impl Node {
             match verdict {
                 Verdict::Accept => out.accepted += 1,
                 Verdict::Reject(r) => {
-                    out.rejected += 1;
+                    if r.blames_sender() {
+                        out.rejected += 1;
+                    }
                     invalid.push(r.to_string());
                 }
                 Verdict::Ignore(_) => {}

@@ -311,10 +311,7 @@ impl Node {
                 match seal::open(env, self.keys.age_identity()) {
                     Ok(o) => Ok(opened(o.plaintext)),
                     Err(seal::Error::NotForUs) => Ok(Derived::default()),
-                    // Addressed to us but wrong inside (re-wrapped,
-                    // mislabelled): only a recipient can see it, and it
-                    // refuses it.
-                    Err(e) => Err(Reason::BadSignature(e.to_string())),
+                    Err(e) => Ok(unreadable(env, &e)),
                 }
             }
             (
@@ -326,7 +323,7 @@ impl Node {
             ) => match self.sender_key(k) {
                 Some(key) => match seal::open(env, key.identity()) {
                     Ok(o) => Ok(opened(o.plaintext)),
-                    Err(e) => Err(Reason::BadSignature(e.to_string())),
+                    Err(e) => Ok(unreadable(env, &e)),
                 },
                 None => Ok(Derived {
                     waiting_for: Some(*k),
@@ -440,6 +437,18 @@ impl Node {
         }
         Ok(())
     }
+}
+
+/// What a recipient keeps of an envelope addressed to it that is wrong
+/// inside (re-wrapped under another author, mislabelled, not opening with
+/// its announced key): the envelope, as every non-recipient does, and none
+/// of its content. Only a recipient can see the fault, so it blames nobody:
+/// the peer that relayed it checked all it could, and a member could aim
+/// such envelopes at a victim to cut it off from honest relays. Kept, it is
+/// not fetched again by every sync round.
+fn unreadable(env: &VerifiedEnvelope, e: &seal::Error) -> Derived {
+    tracing::warn!(id = %env.envelope().id, author = %env.content().author.short(), error = %e, "an envelope addressed to this team is wrong inside: kept unread");
+    Derived::default()
 }
 
 /// The verdict when the durable write failed: not the sender's fault (disk

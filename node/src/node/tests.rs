@@ -169,8 +169,12 @@ async fn refuses_non_members_and_other_meshes() {
     assert_eq!(node.store.count().unwrap(), 0);
 }
 
+/// A member re-wraps another's ciphertext as its own: the recipient does not
+/// read it as the re-wrapper's (age authenticates no sender), but keeps it
+/// unread like any envelope it cannot read, blaming nobody (only a recipient
+/// can see the fault; relays checked all they could).
 #[tokio::test]
-async fn recipient_refuses_content_rewrapped_by_another_member() {
+async fn recipient_keeps_content_rewrapped_by_another_member_unread() {
     let (a, b, c) = mesh();
     let original = a.amber_open(1, "for B only", &[&b]);
     let Body::Sealed { ciphertext, .. } = &original.content().body else {
@@ -191,10 +195,12 @@ async fn recipient_refuses_content_rewrapped_by_another_member() {
         },
     );
     let mut as_b = node_for(&b, &[&a, &b, &c]);
-    assert!(matches!(
+    assert_eq!(
         as_b.ingest(NOW, &bytes(&rewrapped), Origin::Local),
-        Verdict::Reject(Reason::BadSignature(_))
-    ));
+        Verdict::Accept
+    );
+    let kept = as_b.store.get(&rewrapped.envelope().id).unwrap().unwrap();
+    assert!(kept.opened.is_none(), "read as the re-wrapper's");
     // The original is fine, and readable by B.
     assert_eq!(
         as_b.ingest(NOW, &bytes(&original), Origin::Local),
@@ -1294,7 +1300,8 @@ fn applicants_see_only_membership_records_and_strangers_nothing() {
     (a.mesh, b.mesh, c.mesh) = (id, id, id);
     let mut d = Team::new("D");
     d.mesh = id;
-    d.profile.peers = vec![d_node.to_bytes()];
+    // D also claims B's node: a claim that cannot take a member's node over.
+    d.profile.peers = vec![d_node.to_bytes(), b_node.to_bytes()];
     let mut node = node_for(&a, &[&a, &b, &c]);
     let incident = b.clear_comment(1, "the incident log");
     let join = d.join_request(1);
