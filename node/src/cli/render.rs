@@ -24,10 +24,7 @@ pub(super) fn print<T: Serialize>(
         // JSON escapes every control character itself.
         serde_json::to_string_pretty(value)? + "\n"
     } else {
-        // Whatever a peer wrote and a renderer let through: no escape
-        // sequence, bell or carriage return reaches the terminal (one-line
-        // fields are escaped, line breaks included, where they are rendered).
-        proto::text::printable(&human(value), true).into_owned()
+        for_terminal(&human(value))
     };
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -60,6 +57,14 @@ pub(super) fn render_report(r: &ReportPublished) -> String {
 
 pub(super) fn render_route(r: &RouteView) -> String {
     format!("{}: {}\n  because {}\n", r.about, teams(&r.teams), r.why)
+}
+
+/// Rendered text as it may reach a terminal: whatever a peer wrote and a
+/// renderer let through, no escape sequence, bell or carriage return gets
+/// there (one-line fields are escaped, line breaks included, where they are
+/// rendered).
+pub(super) fn for_terminal(text: &str) -> String {
+    proto::text::printable(text, true).into_owned()
 }
 
 /// A one-line field a peer wrote (a title, a reason, a contact), as it may
@@ -424,7 +429,7 @@ mod tests {
             }],
             removed: vec![],
         };
-        let shown = proto::text::printable(&render_members(&members), true).into_owned();
+        let shown = for_terminal(&render_members(&members));
         assert!(
             !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
             "{shown}"
