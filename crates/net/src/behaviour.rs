@@ -17,6 +17,10 @@ use libp2p::{
 
 use crate::{Config, Error, codec::BytesCodec, protocol};
 
+/// How many times the largest message a gossip frame may be (see
+/// `max_transmit_size`).
+const OVERSIZE_SEEN: usize = 4;
+
 /// Everything the node speaks.
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
@@ -120,7 +124,11 @@ impl Behaviour {
             .message_id_fn(|m: &gossipsub::Message| {
                 MessageId::from(blake3::hash(&m.data).as_bytes().to_vec())
             })
-            .max_transmit_size(config.max_message_bytes)
+            // A frame may be a few times the largest message: a message over
+            // the limit then reaches the node, which refuses it, logs it with
+            // its peer and counts it against that peer. Past this gossipsub
+            // drops the frame itself, and reports it to nobody.
+            .max_transmit_size(config.max_message_bytes * OVERSIZE_SEEN)
             .heartbeat_interval(config.heartbeat)
             // IDONTWANT (gossipsub 1.2) for anything above 1 KiB: peers that
             // already have a large envelope are told not to send it again.

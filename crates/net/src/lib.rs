@@ -124,7 +124,9 @@ pub struct Config {
     pub bootstrap: Vec<Multiaddr>,
     /// The gossip topic (one per mesh; see [`protocol::envelope_topic`]).
     pub topic: String,
-    /// Largest gossip message, in bytes.
+    /// Largest gossip message, in bytes. Messages up to four times this
+    /// reach the node (which refuses and counts them); larger frames are
+    /// dropped by gossipsub.
     pub max_message_bytes: usize,
     /// Largest sync request or response, in bytes.
     pub max_sync_bytes: usize,

@@ -229,6 +229,42 @@ async fn a_ban_sticks_until_it_ends() {
     timeout(WAIT, b_task).await.unwrap().unwrap();
 }
 
+/// A message over the size limit is not dropped silently inside gossipsub:
+/// it reaches the node (which refuses it, logs it and counts it against the
+/// peer that sent it).
+#[tokio::test]
+async fn an_oversized_message_reaches_the_node_to_be_refused() {
+    let shutdown = CancellationToken::new();
+    let (a, mut a_events, a_task, a_addr) = start(config(vec![]), &shutdown).await;
+    let (b, mut b_events, b_task, _) = start(config(vec![a_addr]), &shutdown).await;
+    next_matching(&mut b_events, |e| {
+        matches!(e, Event::Subscribed { .. }).then_some(())
+    })
+    .await;
+    let big = vec![7u8; Config::default().max_message_bytes * 2];
+    timeout(WAIT, async {
+        while let Err(Error::NoPeers) = b.publish(big.clone()).await {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("B publishes");
+    let (id, source, len) = next_matching(&mut a_events, |e| match e {
+        Event::Gossip {
+            message_id,
+            source,
+            data,
+        } => Some((message_id, source, data.len())),
+        _ => None,
+    })
+    .await;
+    assert_eq!(len, big.len());
+    a.validate(id, source, Validation::Reject).unwrap();
+    shutdown.cancel();
+    timeout(WAIT, a_task).await.unwrap().unwrap();
+    timeout(WAIT, b_task).await.unwrap().unwrap();
+}
+
 /// A relay serves only the peers it is told are members' nodes.
 #[tokio::test]
 async fn the_relay_serves_members_nodes_only() {

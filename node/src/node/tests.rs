@@ -106,6 +106,15 @@ async fn refuses_malformed_oversized_and_unknown_versions_storing_nothing() {
             "{what}: {v:?}"
         );
     }
+    // A real envelope grown past the limit is refused for its size, before
+    // anything else is read.
+    let mut grown = good.clone();
+    grown.resize(MAX_ENVELOPE_BYTES + 1, 0);
+    let v = node.ingest(NOW, &grown, Origin::Local);
+    assert!(
+        matches!(&v, Verdict::Reject(Reason::Malformed(m)) if m.contains(&MAX_ENVELOPE_BYTES.to_string())),
+        "{v:?}"
+    );
     let v = node.ingest(
         NOW,
         &bytes(&a.clear_comment(1, "x"))
