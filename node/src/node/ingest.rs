@@ -211,9 +211,16 @@ impl Node {
         let author = verified.content().author;
         if verified.content().kind == Kind::Profile && !self.members.is_member(&author) {
             let pending = self.members.applicants().len();
-            self.join_limiter
-                .admit(now, origin.peer(), pending)
-                .map_err(Verdict::Ignore)?;
+            if let Err(reason) = self.join_limiter.admit(now, origin.peer(), pending) {
+                // Said once a minute at most: a flood must not flood the log,
+                // and an operator must learn that join requests are dropped.
+                let minute = now / 60_000;
+                if self.join_refusal_logged != Some(minute) {
+                    self.join_refusal_logged = Some(minute);
+                    tracing::warn!(%reason, team = %author, "join request dropped (vouching by team id still works: `csirtmesh vouch <team id>`)");
+                }
+                return Err(Verdict::Ignore(reason));
+            }
         }
         let derived = self.derive(now, &verified).map_err(Verdict::Reject)?;
         let retracted_key = derived

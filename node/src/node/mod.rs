@@ -101,6 +101,8 @@ pub struct Node {
     joining_set: sync::Set,
     /// Join requests per forwarding peer and minute.
     join_limiter: JoinLimiter<PeerId>,
+    /// The minute a dropped join request was last logged (once a minute).
+    join_refusal_logged: Option<u64>,
     /// GREEN sender keys already read from the store and parsed (a key never
     /// changes under its id), so each GREEN envelope does not pay a look-up
     /// and an X25519 base-point multiplication.
@@ -150,6 +152,7 @@ impl Node {
             profiles: Vec::new(),
             records: Vec::new(),
             join_limiter: JoinLimiter::default(),
+            join_refusal_logged: None,
             hlc,
             seq,
             counters: Counters::default(),
