@@ -7,7 +7,14 @@
 //!
 //! - [`harness`]: create teams and a charter, start, kill, restart and stop
 //!   node processes, bounded waits;
-//! - [`demo`]: the scripted scenario and its report.
+//! - [`demo`]: the scripted scenario and its report;
+//! - [`drill`]: publishing under faults (kills, pauses, partitions, lossy
+//!   links), then convergence and losses;
+//! - [`up`]: a mesh held open for a developer;
+//! - [`bench_gossip`], [`bench_ingest`], [`bench_sync`]: benchmarks against
+//!   baselines measured in the same run; [`sim`]: many teams in one process;
+//! - [`rogue`]: a stranger's node, for the demo;
+//! - [`Report`]: every command's report prints itself, as text or JSON.
 
 pub mod bench_gossip;
 pub mod bench_ingest;

@@ -2,7 +2,7 @@
 //! with a team identity that no member vouched for. It joins the gossip mesh
 //! and publishes envelopes the mesh must refuse: incidents by a non-member,
 //! and one forged in a member's name. The target node must reject them all,
-//! store none, and disconnect the peer.
+//! store none, ban the peer, and send it no sync request.
 
 use std::time::{Duration, Instant};
 
@@ -77,7 +77,9 @@ pub async fn attack(
     target: &ApiClient,
 ) -> Result<RogueReport> {
     let stranger = TeamKeys::generate();
-    // The forgery first: after five rejections the target hangs up.
+    // The forgery first (the one fault every node sees: a bad signature);
+    // the non-members' incidents sink the rogue's gossip score until the
+    // target bans it.
     let mut envelopes = vec![clear_incident(
         &stranger,
         impersonated,

@@ -1,4 +1,5 @@
-//! The one multi-process test: the demo scenario on four real node
+//! The multi-process tests (the demo scenario and a small drill) and a
+//! small in-process simulation. The demo runs on four real node
 //! processes on loopback. Every wait inside is bounded (30 s per step) and
 //! the harness kills every process it started, also on failure.
 

@@ -262,6 +262,9 @@ mod tests {
             Reason::BadRetraction("x".into()),
             Reason::Duplicate,
             Reason::Unstored("x".into()),
+            Reason::FromTheFuture(1),
+            Reason::RateLimited("x".into()),
+            Reason::Retracted,
         ] {
             assert!(!r.blames_sender(), "{r}");
         }

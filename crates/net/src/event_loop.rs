@@ -148,10 +148,10 @@ impl EventLoop {
                 .map_err(|e| start(&format!("{addr}: {e}")))?;
         }
         for addr in &config.bootstrap {
-            if let Some(peer) = peer_of(addr) {
-                if let Some(k) = swarm.behaviour_mut().kademlia.as_mut() {
-                    k.add_address(&peer, addr.clone());
-                }
+            if let Some(peer) = peer_of(addr)
+                && let Some(k) = swarm.behaviour_mut().kademlia.as_mut()
+            {
+                k.add_address(&peer, addr.clone());
             }
             if let Err(e) = swarm.dial(addr.clone()) {
                 tracing::warn!(%addr, error = %e, "cannot dial bootstrap address");
@@ -365,10 +365,10 @@ impl EventLoop {
                 let _ = behaviour.sync.send_response(channel.0, data);
             }
             Command::Dial { addr, reply } => {
-                if let Some(peer) = peer_of(&addr) {
-                    if let Some(k) = behaviour.kademlia.as_mut() {
-                        k.add_address(&peer, addr.clone());
-                    }
+                if let Some(peer) = peer_of(&addr)
+                    && let Some(k) = behaviour.kademlia.as_mut()
+                {
+                    k.add_address(&peer, addr.clone());
                 }
                 let result = self.swarm.dial(addr.clone()).map_err(|e| Error::Dial {
                     addr: addr.to_string(),

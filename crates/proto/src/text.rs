@@ -97,6 +97,12 @@ mod tests {
             "x\u{7f}",
             "\u{9b}31m",
             "evil\u{202e}txt",
+            "a\u{200b}b",
+            "a\u{200e}b",
+            "a\u{2067}b",
+            "a\u{2028}b",
+            "\u{feff}x",
+            "a\u{061c}b",
         ] {
             assert!(check_line("name", bad, 100).is_err(), "{bad:?}");
         }

@@ -8,7 +8,7 @@
 //! - the network actor (`net::EventLoop`) owns the swarm. It never waits for
 //!   this loop (an event it has no room for is held while it keeps serving
 //!   commands), so this loop may await its answers (publish, status);
-//!   commands without an answer (verdicts, sync answers, disconnects) never
+//!   commands without an answer (verdicts, sync answers, bans) never
 //!   wait for room (`net::Error::Busy`);
 //! - the admin API (axum) sends [`ApiRequest`]s with a `oneshot` reply;
 //! - anti-entropy's network exchanges run as tasks in a bounded
@@ -43,13 +43,14 @@ use crate::{
         types::{Published, ReportPublished, StatusView},
         views,
     },
-    node::{Effect, Node, Origin},
+    node::{Effect, Node, Origin, SyncAccess},
     now_ms,
 };
 
-/// A peer that gossiped this many invalid envelopes is disconnected (the
-/// network layer also drops peers whose gossip score falls below the
-/// graylist threshold, which takes about as many).
+/// A peer that sent this many envelopes with a fault every node sees
+/// (`Reason::blames_sender`), by gossip or sync, is banned (the network
+/// layer also bans peers whose gossip score falls below the graylist
+/// threshold).
 const MAX_REJECTS_PER_PEER: u32 = 3;
 
 /// Envelopes we authored but could not gossip yet (no peer subscribed). A
@@ -159,8 +160,14 @@ impl EventLoop {
                     // what we accepted to those who miss it.
                     tracing::debug!(error = %e, "verdict not reported to gossip");
                 }
+                // A fault every node sees blames the peer. So does any
+                // refusal from a peer that is not a member's node: it has
+                // nothing of the mesh's to relay (its own join request is
+                // accepted, not refused), whereas a member's node may relay,
+                // in good faith, what its view of the members allows.
                 if let Verdict::Reject(reason) = &verdict
-                    && reason.blames_sender()
+                    && (reason.blames_sender()
+                        || self.node.sync_access(&source) != SyncAccess::Full)
                 {
                     self.penalise(source);
                 }

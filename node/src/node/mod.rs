@@ -2,7 +2,8 @@
 //!
 //! Who owns what:
 //! - [`Node`] owns the [`Store`], the team's keys, the member set, the
-//!   reconciliation set and the logical clock. It is driven by one loop
+//!   reconciliation sets (everything; what applicants may see) and the
+//!   logical clock. It is driven by one loop
 //!   ([`crate::event_loop`]) and by tests; nothing else touches it, so there
 //!   are no locks.
 //! - Every method takes `now` (ms since the epoch) from its caller; the node

@@ -1215,6 +1215,27 @@ fn names_and_reasons_with_control_characters_are_refused() {
         node.ingest(NOW, &bytes(&env), Origin::Local),
         Verdict::Reject(Reason::BadMembershipAct(_))
     ));
+    // A profile whose domain or contact hides a line break is refused too.
+    for (domain, contact) in [("x.example\n  forged", None), ("ok.example", Some("a\nb"))] {
+        let mut profile = d.profile.clone();
+        profile.constituency = vec![proto::Constituency::Domain(domain.into())];
+        profile.contact = contact.map(Into::into);
+        let content = proto::codec::encode("profile", &profile).unwrap();
+        let signed = proto::SignedProfile {
+            signature: d.keys.sign(proto::context::PROFILE, &content),
+            content,
+        };
+        let env = d.clear_record(
+            Kind::Profile,
+            9,
+            testkit::NOW + 9,
+            signed.to_bytes().unwrap(),
+        );
+        assert!(matches!(
+            node.ingest(NOW, &bytes(&env), Origin::Local),
+            Verdict::Reject(Reason::BadProfile(_))
+        ));
+    }
     // And the API refuses to write such text in the first place.
     let r = node.open_incident(NOW, incident("title\u{1b}[8m hidden", "clear", vec![]));
     assert!(
@@ -1363,6 +1384,19 @@ fn applicants_see_only_membership_records_and_strangers_nothing() {
         e[n - 1] ^= 1;
         e
     };
-    let fetched = node.ingest_fetched(NOW, b_node, vec![forged, bytes(&c.clear_comment(2, "y"))]);
+    // A stranger's envelope is refused too, but that depends on this node's
+    // view of the members: it blames nobody.
+    let mut stranger = Team::new("Stranger");
+    stranger.mesh = id;
+    let fetched = node.ingest_fetched(
+        NOW,
+        b_node,
+        vec![
+            forged,
+            bytes(&stranger.clear_comment(1, "z")),
+            bytes(&c.clear_comment(2, "y")),
+        ],
+    );
     assert_eq!((fetched.accepted, fetched.rejected), (1, 1));
+    assert!(fetched.invalid.is_some_and(|i| i.starts_with("2 invalid")));
 }
