@@ -1400,3 +1400,34 @@ fn applicants_see_only_membership_records_and_strangers_nothing() {
     assert_eq!((fetched.accepted, fetched.rejected), (1, 1));
     assert!(fetched.invalid.is_some_and(|i| i.starts_with("2 invalid")));
 }
+
+/// Vouching by full team id works whatever the pending list holds: a team
+/// whose join request this node never kept (its slots were full) can be
+/// endorsed all the same.
+#[test]
+fn vouching_by_team_id_needs_no_pending_join_request() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    let unseen = Team::new("Unseen");
+    let r = node.act(
+        NOW,
+        MembershipRequest {
+            action: MembershipAction::Vouch,
+            team: Some(unseen.id().to_string()),
+            reason: String::new(),
+            days: None,
+        },
+    );
+    assert!(r.is_ok(), "{r:?}");
+    // By name it is unknown, and says so.
+    let r = node.act(
+        NOW,
+        MembershipRequest {
+            action: MembershipAction::Vouch,
+            team: Some("Unseen".into()),
+            reason: String::new(),
+            days: None,
+        },
+    );
+    assert!(matches!(r, Err(ApiError::NotFound(_))), "{r:?}");
+}
