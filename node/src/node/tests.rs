@@ -1164,6 +1164,26 @@ fn comments_keep_their_text_and_only_incidents_are_retracted() {
     );
 }
 
+/// A join request carrying `profile`, signed by `team` without the checks
+/// `seal::sign_profile` makes: what a modified client could send.
+fn join_request_bypassing_checks(
+    team: &Team,
+    profile: &proto::Profile,
+    seq: u64,
+) -> VerifiedEnvelope {
+    let content = proto::codec::encode("profile", profile).unwrap();
+    let signed = proto::SignedProfile {
+        signature: team.keys.sign(proto::context::PROFILE, &content),
+        content,
+    };
+    team.clear_record(
+        Kind::Profile,
+        seq,
+        testkit::NOW + seq,
+        signed.to_bytes().unwrap(),
+    )
+}
+
 /// Text that reaches every member's terminal is checked at ingest: a join
 /// request whose name carries escape sequences or a forged line, and an
 /// objection whose reason does, are refused (no member would ever print
@@ -1181,17 +1201,7 @@ fn names_and_reasons_with_control_characters_are_refused() {
     ] {
         let mut profile = d.profile.clone();
         profile.name = bad.into();
-        let content = proto::codec::encode("profile", &profile).unwrap();
-        let signed = proto::SignedProfile {
-            signature: d.keys.sign(proto::context::PROFILE, &content),
-            content,
-        };
-        let env = d.clear_record(
-            Kind::Profile,
-            1,
-            testkit::NOW + 1,
-            signed.to_bytes().unwrap(),
-        );
+        let env = join_request_bypassing_checks(&d, &profile, 1);
         assert!(
             matches!(
                 node.ingest(NOW, &bytes(&env), Origin::Local),
@@ -1220,17 +1230,7 @@ fn names_and_reasons_with_control_characters_are_refused() {
         let mut profile = d.profile.clone();
         profile.constituency = vec![proto::Constituency::Domain(domain.into())];
         profile.contact = contact.map(Into::into);
-        let content = proto::codec::encode("profile", &profile).unwrap();
-        let signed = proto::SignedProfile {
-            signature: d.keys.sign(proto::context::PROFILE, &content),
-            content,
-        };
-        let env = d.clear_record(
-            Kind::Profile,
-            9,
-            testkit::NOW + 9,
-            signed.to_bytes().unwrap(),
-        );
+        let env = join_request_bypassing_checks(&d, &profile, 9);
         assert!(matches!(
             node.ingest(NOW, &bytes(&env), Origin::Local),
             Verdict::Reject(Reason::BadProfile(_))
