@@ -21,10 +21,13 @@ const PER_ENVELOPE_FRAMING: usize = 16;
 /// What a peer's node may see of the envelope log by sync.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyncAccess {
-    /// Nothing: not a known team's node, or its team was removed.
+    /// Nothing: its team was removed.
     Refused(&'static str),
-    /// An applicant's node: what joining needs (profiles and membership
-    /// acts), not the log of incidents.
+    /// An applicant's node, or one whose team this node does not know yet
+    /// (an applicant whose join request gossip lost): what joining needs
+    /// (profiles and membership acts, which gossip shows any subscriber
+    /// anyway), never the log of incidents or its ids. Reconciling over it
+    /// is how a lost join request still reaches the members.
     Joining,
     /// A member's node: everything.
     Full,
@@ -67,9 +70,9 @@ impl Node {
     }
 
     /// What `peer`'s node may see of the log: the whole log for members'
-    /// nodes, what joining needs for applicants', nothing for strangers and
-    /// removed teams. The loop starts conversations only with members'
-    /// nodes, so a stranger that connects learns nothing by sync.
+    /// nodes; what joining needs for applicants' and unknown nodes; nothing
+    /// for removed teams'. The loop starts conversations only with members'
+    /// nodes, so a stranger that connects is sent nothing by sync.
     pub fn sync_access(&self, peer: &PeerId) -> SyncAccess {
         let node = peer.to_bytes();
         // Members' own profiles first: an applicant or a removed team that
@@ -78,9 +81,7 @@ impl Node {
             return SyncAccess::Full;
         }
         let Some(team) = self.members.team_of_node(&node) else {
-            return SyncAccess::Refused(
-                "this node serves the nodes of known teams only (send your join request first)",
-            );
+            return SyncAccess::Joining;
         };
         if self
             .members
@@ -113,7 +114,7 @@ impl Node {
         data: &[u8],
     ) -> (SyncResponse, Vec<EnvelopeId>) {
         // The log shows who wrote what, when, under which label: serve it
-        // to members' nodes only; applicants' get what joining needs.
+        // to members' nodes only; others get what joining needs.
         let access = self.sync_access(&peer);
         if let SyncAccess::Refused(why) = access {
             return (SyncResponse::Refused(why.into()), vec![]);
