@@ -299,8 +299,14 @@ impl EventLoop {
                 initiated,
             } => {
                 let fetched = self.node.ingest_fetched(now_ms(), peer, envelopes);
-                // Junk served by sync counts against the peer, as by gossip.
-                for _ in 0..fetched.rejected {
+                // Junk served by sync counts against the peer, by the same
+                // rule as by gossip: any refusal blames a non-member's node.
+                let blamed = if self.node.sync_access(&peer) == SyncAccess::Full {
+                    fetched.rejected
+                } else {
+                    fetched.refused
+                };
+                for _ in 0..blamed {
                     self.penalise(peer);
                 }
                 if initiated && let Some(conv) = self.conversation(peer) {

@@ -41,6 +41,9 @@ pub struct Fetched {
     /// Envelopes refused for a fault every node sees (they count against
     /// the peer, as junk by gossip does).
     pub rejected: u32,
+    /// Envelopes refused for any reason (they count against a peer that is
+    /// not a member's node, as by gossip).
+    pub refused: u32,
     /// Envelopes the peer served that were invalid, with the first reason.
     pub invalid: Option<String>,
 }
@@ -191,6 +194,7 @@ impl Node {
             match verdict {
                 Verdict::Accept => out.accepted += 1,
                 Verdict::Reject(r) => {
+                    out.refused += 1;
                     if r.blames_sender() {
                         out.rejected += 1;
                     }
