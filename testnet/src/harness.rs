@@ -87,6 +87,16 @@ pub fn vouch(team: &str) -> csirtmesh::api::types::MembershipRequest {
     }
 }
 
+/// The admin API request by which a member invites the team with this id.
+pub fn invite(team_id: &str) -> csirtmesh::api::types::MembershipRequest {
+    csirtmesh::api::types::MembershipRequest {
+        action: csirtmesh::api::types::MembershipAction::Invite,
+        team: Some(team_id.into()),
+        reason: String::new(),
+        days: None,
+    }
+}
+
 /// Per-node CPU and memory, over the running nodes.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct ResourceSummary {
@@ -173,6 +183,19 @@ impl Testnet {
             sync_interval_secs,
             emulation: None,
         })
+    }
+
+    /// A team's id, read from its data directory (what the team would send a
+    /// member out of band to be invited).
+    pub fn team_id(&self, name: &str) -> Result<proto::TeamId> {
+        Ok(self.teams[self.index(name)?].dir.team_keys()?.team_id())
+    }
+
+    /// `sponsor` invites the team `name` by its id.
+    pub async fn invite(&self, sponsor: &str, name: &str) -> Result<()> {
+        let id = self.team_id(name)?.to_string();
+        self.api(sponsor)?.membership(&invite(&id)).await?;
+        Ok(())
     }
 
     /// The index of a team by name.

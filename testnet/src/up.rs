@@ -124,13 +124,6 @@ impl Up<'_> {
         for name in &self.refs[..founders] {
             net.start(name).await?;
         }
-        self.say(&format!(
-            "Starting {} applicants; they ask to join on first start",
-            teams - founders
-        ));
-        for name in &self.refs[founders..] {
-            net.start(name).await?;
-        }
         let admission = self.admit(net).await?;
         let mut report = self.report(net, &admission);
         match &admission.all {
@@ -168,27 +161,28 @@ impl Up<'_> {
         Ok(report)
     }
 
-    /// Waits for every join request at the first founder, has `threshold`
-    /// founders vouch for each applicant, and waits (bounded) until every
-    /// node counts every team a member.
-    async fn admit(&self, net: &Testnet) -> Result<Admission> {
+    /// Has `threshold` founders vouch for each applicant by its team id (as
+    /// operators do once a team sent them its id: an endorsement also
+    /// invites), starts the applicants (they ask to join on first start),
+    /// and waits (bounded) until every node counts every team a member.
+    async fn admit(&self, net: &mut Testnet) -> Result<Admission> {
         let (refs, teams) = (self.refs, self.refs.len());
         let first = refs[0];
-        let pending = Testnet::wait_for(ADMISSION_TIMEOUT, || async {
-            let m = net.api(first)?.members().await?;
-            Ok(m.applicants.len() + m.members.len() >= teams)
-        })
-        .await;
-        if let Err(e) = pending {
-            bail!("not every join request reached {first}: {e}");
-        }
         let start = Instant::now();
         let mut vouched_at = Vec::new();
         for name in &refs[self.founders..] {
+            let id = net.team_id(name)?.to_string();
             for sponsor in &refs[..self.threshold] {
-                net.api(sponsor)?.membership(&vouch(name)).await?;
+                net.api(sponsor)?.membership(&vouch(&id)).await?;
             }
             vouched_at.push((name.to_string(), start.elapsed()));
+        }
+        self.say(&format!(
+            "Founders vouched for {} applicants by team id; starting them (they ask to join on first start)",
+            teams - self.founders
+        ));
+        for name in &refs[self.founders..] {
+            net.start(name).await?;
         }
         // Admission per team as seen by the first founder, then everyone agreeing.
         let mut admitted_after: Vec<u64> = Vec::new();

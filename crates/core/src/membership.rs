@@ -29,6 +29,15 @@
 //!   members suspend it (`Suspend`; the suspension takes effect at the `k`-th
 //!   earliest suspension). A removed team may author nothing created at or
 //!   after its removal; its earlier envelopes stay valid and readable.
+//! - **Applicants are invited.** A team's join request (its profile) counts
+//!   only while a current member invites it (`Invite`, at most
+//!   [`MAX_INVITATION_DAYS`] days) or endorses it. Each member has at most
+//!   [`MAX_OPEN_INVITATIONS`] invitations open at once: an invitation counts
+//!   only if fewer of the same author's earlier ones (by `created_at`, then
+//!   id) are still open when it is made. When every invitation and
+//!   endorsement has expired, the team is no longer an applicant. So nobody
+//!   outside the mesh can take a pending slot, and a member can take at most
+//!   its own few.
 //! - **When an endorser is removed**, its endorsements stop counting: a team
 //!   admitted through it stays a member only while it still has `k` valid
 //!   endorsements from remaining members. This is what lets a compromised
@@ -38,6 +47,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proto::{EnvelopeId, MembershipAct, Profile, TeamId};
+
+/// Invitations one member may have open (not expired) at once.
+pub const MAX_OPEN_INVITATIONS: usize = 10;
+
+/// The longest an invitation stays open, in days; a longer one is cut to it.
+pub const MAX_INVITATION_DAYS: u64 = 30;
+
+const DAY_MS: u64 = 24 * 3600 * 1000;
 
 /// The charter's membership rules.
 #[derive(Clone, Debug)]
@@ -74,6 +91,11 @@ pub struct Applicant {
     /// When `k` endorsements were reached, if they were (admission waits for
     /// the objection window to pass).
     pub threshold_reached_at: Option<u64>,
+    /// Members whose invitation is open.
+    pub invited_by: Vec<TeamId>,
+    /// When the last open invitation or endorsement expires: the team stops
+    /// being an applicant then unless a member invites or vouches again.
+    pub expires_at: u64,
 }
 
 /// Why a team is no longer a member.
@@ -137,12 +159,19 @@ pub struct Membership {
     rotated: BTreeMap<TeamId, (TeamId, u64)>,
     /// Latest known profile of every team (by key).
     profiles: BTreeMap<TeamId, Profile>,
+    /// Per inviter: when each of its invitations that counted expires.
+    invitations: BTreeMap<TeamId, Vec<u64>>,
     threshold: usize,
 }
 
 struct Endorsement {
     sponsor: TeamId,
     created_at: u64,
+    expires_at: u64,
+}
+
+struct Invitation {
+    inviter: TeamId,
     expires_at: u64,
 }
 
@@ -156,6 +185,8 @@ struct Acts {
     self_revoked: BTreeMap<TeamId, (String, u64)>,
     /// Per target: (suspending member, when).
     suspensions: BTreeMap<TeamId, Vec<(TeamId, u64)>>,
+    /// Per candidate: the invitations that count (within their author's bound).
+    invitations: BTreeMap<TeamId, Vec<Invitation>>,
 }
 
 impl Membership {
@@ -213,6 +244,12 @@ impl Membership {
         m.founders = founders;
         m.removed = removed;
         m.applicants = m.applicants_of(&acts, now);
+        for i in acts.invitations.values().flatten() {
+            m.invitations
+                .entry(i.inviter)
+                .or_default()
+                .push(i.expires_at);
+        }
         m
     }
 
@@ -220,6 +257,8 @@ impl Membership {
     /// its current key.
     fn acts(&self, sorted: &[&Record]) -> Acts {
         let mut acts = Acts::default();
+        // Per inviter: the expiry of each invitation that counted.
+        let mut open: BTreeMap<TeamId, Vec<u64>> = BTreeMap::new();
         for r in sorted {
             let author = self.canon(&r.author);
             match &r.act {
@@ -257,6 +296,29 @@ impl Membership {
                             .entry(target)
                             .or_default()
                             .push((author, r.created_at));
+                    }
+                }
+                MembershipAct::Invite {
+                    candidate,
+                    expires_at,
+                } => {
+                    let candidate = self.canon(candidate);
+                    let expires_at = (*expires_at)
+                        .min(r.created_at.saturating_add(MAX_INVITATION_DAYS * DAY_MS));
+                    let mine = open.entry(author).or_default();
+                    let still_open = mine.iter().filter(|e| **e >= r.created_at).count();
+                    if candidate != author
+                        && expires_at >= r.created_at
+                        && still_open < MAX_OPEN_INVITATIONS
+                    {
+                        mine.push(expires_at);
+                        acts.invitations
+                            .entry(candidate)
+                            .or_default()
+                            .push(Invitation {
+                                inviter: author,
+                                expires_at,
+                            });
                     }
                 }
                 MembershipAct::RotateKey { .. } => {}
@@ -357,13 +419,13 @@ impl Membership {
         }
     }
 
-    /// Applicants: teams with a profile or endorsements that are not
-    /// members, removed or rotated away, with their valid sponsors and the
-    /// objections of teams that were members.
+    /// Applicants: teams that are not members, removed or rotated away, and
+    /// that a current member invites or endorses now (open invitation or
+    /// endorsement), with their valid sponsors and the objections of teams
+    /// that were members. Without either, a team is nobody's applicant.
     fn applicants_of(&self, acts: &Acts, now: u64) -> BTreeMap<TeamId, Applicant> {
-        let mut candidates: BTreeSet<TeamId> =
-            self.profiles.keys().map(|k| self.canon(k)).collect();
-        candidates.extend(acts.endorsements.keys().copied());
+        let mut candidates: BTreeSet<TeamId> = acts.endorsements.keys().copied().collect();
+        candidates.extend(acts.invitations.keys().copied());
         let mut out = BTreeMap::new();
         for team in candidates {
             if self.members.contains(&team)
@@ -373,14 +435,27 @@ impl Membership {
                 continue;
             }
             let mut sponsors = Vec::new();
+            let mut expires_at = None;
             for e in acts.endorsements.get(&team).into_iter().flatten() {
-                if self.members.contains(&e.sponsor)
-                    && e.expires_at >= now
-                    && !sponsors.contains(&e.sponsor)
-                {
-                    sponsors.push(e.sponsor);
+                if self.members.contains(&e.sponsor) && e.expires_at >= now {
+                    expires_at = expires_at.max(Some(e.expires_at));
+                    if !sponsors.contains(&e.sponsor) {
+                        sponsors.push(e.sponsor);
+                    }
                 }
             }
+            let mut invited_by = Vec::new();
+            for i in acts.invitations.get(&team).into_iter().flatten() {
+                if self.members.contains(&i.inviter) && i.expires_at >= now {
+                    expires_at = expires_at.max(Some(i.expires_at));
+                    if !invited_by.contains(&i.inviter) {
+                        invited_by.push(i.inviter);
+                    }
+                }
+            }
+            let Some(expires_at) = expires_at else {
+                continue;
+            };
             let objections = acts
                 .objections
                 .get(&team)
@@ -399,6 +474,8 @@ impl Membership {
                     sponsors,
                     objections,
                     threshold_reached_at,
+                    invited_by,
+                    expires_at,
                 },
             );
         }
@@ -460,6 +537,14 @@ impl Membership {
             .values()
             .find(|p| p.peers.iter().any(|b| b.as_slice() == peer))
             .map(|p| p.team)
+    }
+
+    /// How many of `team`'s invitations are open at `now` (they count toward
+    /// its bound, [`MAX_OPEN_INVITATIONS`], until they expire).
+    pub fn open_invitations(&self, team: &TeamId, now: u64) -> usize {
+        self.invitations
+            .get(&self.canon(team))
+            .map_or(0, |e| e.iter().filter(|t| **t >= now).count())
     }
 
     /// Whether `team` (a current key) is a member now.

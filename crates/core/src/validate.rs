@@ -43,6 +43,10 @@ pub enum Reason {
     /// Its author is not a member.
     #[error("author {0} is not a member of this mesh")]
     NotAMember(String),
+    /// A join request from a team no member invites or vouches for (in this
+    /// node's view: the invitation may not have reached it yet).
+    #[error("join request of {0}, whom no member invited")]
+    NotInvited(String),
     /// Its author applied but is not admitted (in this node's view: another
     /// node may already have seen the endorsements).
     #[error("author {0} is an applicant, not yet admitted")]
@@ -111,6 +115,7 @@ impl Reason {
             Reason::BadSignature(_) => "bad-signature",
             Reason::WrongMesh(_) => "wrong-mesh",
             Reason::NotAMember(_) => "not-a-member",
+            Reason::NotInvited(_) => "not-invited",
             Reason::NotYetAdmitted(_) => "not-yet-admitted",
             Reason::Revoked { .. } => "revoked",
             Reason::BadMembershipAct(_) => "bad-membership-act",
@@ -179,9 +184,14 @@ pub fn check(
     let author = c.author.to_string();
     match members.may_author(&c.author, c.created_at) {
         Ok(()) => Verdict::Accept,
-        // Anyone may ask to join: its profile is the join request. Rate limits
-        // on join requests are the node's (they depend on who forwarded it).
-        Err(Refusal::NotAMember | Refusal::Applicant) if c.kind == Kind::Profile => Verdict::Accept,
+        // An invited applicant's profile is its join request. Rate limits on
+        // join requests are the node's (they depend on who forwarded it).
+        Err(Refusal::Applicant) if c.kind == Kind::Profile => Verdict::Accept,
+        // Nobody invited it (in our view; a relay's view may differ, so this
+        // blames only a peer that is not a member's node).
+        Err(Refusal::NotAMember) if c.kind == Kind::Profile => {
+            Verdict::Reject(Reason::NotInvited(author))
+        }
         // An applicant may already be a member in the sender's view; no penalty.
         Err(Refusal::Applicant) => Verdict::Ignore(Reason::NotYetAdmitted(author)),
         Err(Refusal::NotAMember) => Verdict::Reject(Reason::NotAMember(author)),
@@ -254,6 +264,7 @@ mod tests {
         }
         for r in [
             Reason::NotAMember("x".into()),
+            Reason::NotInvited("x".into()),
             Reason::NotYetAdmitted("x".into()),
             Reason::Revoked {
                 author: "x".into(),

@@ -55,6 +55,14 @@ pub enum MembershipAct {
         /// The new key's signature over `rotation_message(mesh, author)`.
         proof: Signature,
     },
+    /// The author, a member, invites `candidate` to apply until `expires_at`
+    /// (ms): only invited (or endorsed) teams' join requests enter the mesh.
+    Invite {
+        /// The team invited (its signing key, learned out of band).
+        candidate: TeamId,
+        /// Until when its join request is taken.
+        expires_at: u64,
+    },
 }
 
 impl MembershipAct {

@@ -91,6 +91,9 @@ impl StepAction {
 pub enum MembershipAction {
     /// Endorse an applicant.
     Vouch,
+    /// Invite a team (by its full team id) to apply: its join request then
+    /// enters the mesh.
+    Invite,
     /// Object to an applicant (within the charter's objection window).
     Object,
     /// Suspend a member (counts with others' suspensions).
@@ -489,6 +492,14 @@ pub struct ApplicantView {
     pub objections: Vec<ObjectionView>,
     /// When `k` endorsements were reached (admission waits for the window).
     pub threshold_reached_at: Option<u64>,
+    /// Members whose invitation is open.
+    pub invited_by: Vec<TeamRef>,
+    /// When its last open invitation or endorsement expires (ms): it stops
+    /// being an applicant then, unless a member invites or vouches again.
+    pub expires_at: u64,
+    /// Whether its join request (profile) arrived: without it, members can
+    /// vouch but cannot write to it.
+    pub join_request: bool,
 }
 
 /// A member's objection to an applicant.
@@ -516,14 +527,14 @@ pub struct RemovedView {
 /// `POST /v1/vouch`, `/v1/object`, `/v1/suspend`, `/v1/revoke`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MembershipRequest {
-    /// vouch, object, suspend, revoke.
+    /// vouch, invite, object, suspend, revoke.
     pub action: MembershipAction,
     /// The team acted on (name or id); none for revoke.
     pub team: Option<String>,
     /// Why (object, suspend, revoke).
     #[serde(default)]
     pub reason: String,
-    /// For vouch: days the endorsement stays valid.
+    /// For vouch and invite: days the endorsement or invitation stays valid.
     pub days: Option<u64>,
 }
 

@@ -239,6 +239,9 @@ fn applicant(m: &Membership, t: &TeamId, a: &Applicant) -> ApplicantView {
             })
             .collect(),
         threshold_reached_at: a.threshold_reached_at,
+        invited_by: teams(m, &a.invited_by),
+        expires_at: a.expires_at,
+        join_request: p.is_some(),
     }
 }
 

@@ -49,6 +49,18 @@ pub(super) enum Command {
     },
     /// Ask to join the mesh (again): publish this team's signed profile.
     Join(ClientArgs),
+    /// Invite a team to apply: only invited (or vouched-for) teams' join
+    /// requests enter the mesh. The team sends you its id out of band (its
+    /// `csirtmesh init` or `status` prints it).
+    Invite {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The team's full id (64 hex digits).
+        team: String,
+        /// Days the invitation stays open (at most 30).
+        #[arg(long, default_value_t = 14)]
+        days: u64,
+    },
     /// Vouch for an applicant (sign an endorsement).
     Vouch {
         #[command(flatten)]

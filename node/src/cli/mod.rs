@@ -105,6 +105,20 @@ async fn dispatch(command: Command) -> Result<()> {
             let p = client(&c)?.membership(&req).await?;
             print(&c, &p, published("Vouched"))
         }
+        Command::Invite {
+            client: c,
+            team,
+            days,
+        } => {
+            let req = act(
+                MembershipAction::Invite,
+                Some(team),
+                String::new(),
+                Some(days),
+            );
+            let p = client(&c)?.membership(&req).await?;
+            print(&c, &p, published("Invited"))
+        }
         Command::Object {
             client: c,
             team,
@@ -259,8 +273,12 @@ fn init(a: InitArgs) -> Result<()> {
         );
         println!("TeamId: {}", profile.team);
         println!(
-            "Share {} with your forum to be named in the charter or to ask to join.",
+            "To found a mesh, share {} with your forum to be named in the charter.",
             dir.file(crate::datadir::files::PROFILE).display()
+        );
+        println!(
+            "To join one, send the TeamId to a member: it runs `csirtmesh invite {}`, and your join request then enters the mesh.",
+            profile.team
         );
     }
     Ok(())

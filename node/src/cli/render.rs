@@ -254,6 +254,21 @@ pub(super) fn render_applicants(a: &Vec<ApplicantView>) -> String {
             },
             v.needed
         );
+        let invited: Vec<String> = v.invited_by.iter().map(|s| s.to_string()).collect();
+        out += &format!(
+            "      {}{}; until {}\n",
+            if invited.is_empty() {
+                "vouched for".to_string()
+            } else {
+                format!("invited by {}", invited.join(", "))
+            },
+            if v.join_request {
+                ""
+            } else {
+                ", join request not received yet"
+            },
+            when(v.expires_at)
+        );
         if !v.constituency.is_empty() {
             out += &format!("      covers {}\n", line(&v.constituency.join(", ")));
         }
@@ -426,6 +441,9 @@ mod tests {
                     at: 0,
                 }],
                 threshold_reached_at: None,
+                invited_by: vec![team(evil)],
+                expires_at: 0,
+                join_request: true,
             }],
             removed: vec![],
         };

@@ -16,6 +16,9 @@ const DEFAULT_ENDORSEMENT_DAYS: u64 = 30;
 /// The longest an endorsement may count: a year and a day.
 const MAX_ENDORSEMENT_DAYS: u64 = 366;
 
+/// How long an invitation stays open unless told otherwise.
+const DEFAULT_INVITATION_DAYS: u64 = 14;
+
 const DAY_MS: u64 = 24 * 3600 * 1000;
 
 impl Node {
@@ -99,7 +102,7 @@ impl Node {
             return Ok(());
         }
         let p = self.join(now)?;
-        tracing::info!(envelope = %p.id, "not a member yet: published a join request; members can vouch with `csirtmesh vouch {}`", self.me);
+        tracing::info!(envelope = %p.id, "not a member yet: published a join request; it enters the mesh once a member runs `csirtmesh invite {}` (or vouches by that id)", self.me);
         Ok(())
     }
 
@@ -151,6 +154,42 @@ impl Node {
                     .unwrap_or(DEFAULT_ENDORSEMENT_DAYS)
                     .clamp(1, MAX_ENDORSEMENT_DAYS);
                 MembershipAct::Endorse {
+                    candidate,
+                    expires_at: now + days * DAY_MS,
+                }
+            }
+            MembershipAction::Invite => {
+                // By full id only: an invited team is not known by name yet.
+                let candidate = req
+                    .team
+                    .as_deref()
+                    .map(str::trim)
+                    .and_then(|t| t.parse::<TeamId>().ok())
+                    .ok_or_else(|| {
+                        ApiError::BadRequest(
+                            "name the team to invite by its full team id (64 hex digits, from its `csirtmesh status`)".into(),
+                        )
+                    })?;
+                if candidate == self.me {
+                    return Err(ApiError::BadRequest("a team cannot invite itself".into()));
+                }
+                if self.members.is_member(&candidate) {
+                    return Err(ApiError::Conflict(format!(
+                        "{} is already a member",
+                        team_ref(&candidate)
+                    )));
+                }
+                let open = self.members.open_invitations(&self.me, now);
+                if open >= mesh_core::membership::MAX_OPEN_INVITATIONS {
+                    return Err(ApiError::Conflict(format!(
+                        "this team already has {open} invitations open, the most a member may: wait for one to expire"
+                    )));
+                }
+                let days = req
+                    .days
+                    .unwrap_or(DEFAULT_INVITATION_DAYS)
+                    .clamp(1, mesh_core::membership::MAX_INVITATION_DAYS);
+                MembershipAct::Invite {
                     candidate,
                     expires_at: now + days * DAY_MS,
                 }

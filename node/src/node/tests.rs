@@ -375,6 +375,29 @@ async fn survives_reopen_of_its_database() {
     assert!(stored.opened.is_some());
 }
 
+/// `by` (a member) invites `who`, the act delivered to `node`.
+fn invite(node: &mut Node, by: &Team, seq: u64, who: &Team) {
+    let act = MembershipAct::Invite {
+        candidate: who.id(),
+        expires_at: NOW + 86_400_000,
+    };
+    let env = by.act(seq, testkit::NOW + seq, &act);
+    assert_eq!(
+        node.ingest(NOW, &bytes(&env), Origin::Local),
+        Verdict::Accept
+    );
+}
+
+/// `by` (a member) vouches for `who`, the act delivered to `node`: an open
+/// endorsement works as an invitation, without the bound on invitations.
+fn vouch_for(node: &mut Node, by: &Team, seq: u64, who: &Team) {
+    let env = by.act(seq, testkit::NOW + seq, &endorse(who, NOW));
+    assert_eq!(
+        node.ingest(NOW, &bytes(&env), Origin::Local),
+        Verdict::Accept
+    );
+}
+
 fn endorse(candidate: &Team, at: u64) -> proto::MembershipAct {
     proto::MembershipAct::Endorse {
         candidate: candidate.id(),
@@ -389,6 +412,7 @@ async fn applicants_are_admitted_by_k_members_and_not_before() {
     d.mesh = a.mesh;
     let mut node = node_for(&c, &[&a, &b, &c]);
     let peer = PeerId::random();
+    invite(&mut node, &a, 900, &d);
     // D's join request is accepted; its incidents are not.
     assert_eq!(
         node.ingest(NOW, &bytes(&d.join_request(1)), Origin::Gossip(peer)),
@@ -539,6 +563,8 @@ async fn join_requests_are_rate_limited_per_forwarding_peer() {
     for i in 0..(mesh_core::admission::MAX_JOIN_REQUESTS_PER_PEER_MINUTE + 5) {
         let mut t = Team::new(&format!("Sybil-{i}"));
         t.mesh = a.mesh;
+        // (Each vouched for by a hostile member: the limit holds whoever did.)
+        vouch_for(&mut node, [&b, &c][i as usize % 2], 900 + u64::from(i), &t);
         match node.ingest(NOW, &bytes(&t.join_request(1)), Origin::Gossip(flooder)) {
             Verdict::Accept => accepted += 1,
             Verdict::Ignore(Reason::RateLimited(_)) => limited += 1,
@@ -554,6 +580,7 @@ async fn join_requests_are_rate_limited_per_forwarding_peer() {
     // Another peer has its own budget.
     let mut t = Team::new("Honest applicant");
     t.mesh = a.mesh;
+    invite(&mut node, &a, 800, &t);
     assert_eq!(
         node.ingest(
             NOW,
@@ -1108,18 +1135,20 @@ fn ingest_follows_the_clock_it_is_given() {
     );
     // A forwarding peer's join budget is per minute of the given clock.
     let peer = PeerId::random();
-    let applicant = |i: u32| {
+    let applicant = |node: &mut Node, i: u32| {
         let mut t = Team::new(&format!("Applicant-{i}"));
         t.mesh = a.mesh;
+        vouch_for(node, [&b, &c][i as usize % 2], 900 + u64::from(i), &t);
         bytes(&t.join_request(1))
     };
     for i in 0..MAX_JOIN_REQUESTS_PER_PEER_MINUTE {
+        let join = applicant(&mut node, i);
         assert_eq!(
-            node.ingest(NOW, &applicant(i), Origin::Gossip(peer)),
+            node.ingest(NOW, &join, Origin::Gossip(peer)),
             Verdict::Accept
         );
     }
-    let one_more = applicant(1000);
+    let one_more = applicant(&mut node, 1000);
     assert!(matches!(
         node.ingest(NOW, &one_more, Origin::Gossip(peer)),
         Verdict::Ignore(Reason::RateLimited(_))
@@ -1193,6 +1222,7 @@ fn names_and_reasons_with_control_characters_are_refused() {
     let mut node = node_for(&a, &[&a, &b, &c]);
     let mut d = Team::new("D");
     d.mesh = a.mesh;
+    invite(&mut node, &b, 900, &d);
     for bad in [
         "D\u{1b}]0;owned\u{7}",
         "D\nE  member  admitted",
@@ -1332,6 +1362,7 @@ fn applicants_see_only_membership_records_and_strangers_nothing() {
     // D also claims B's node: a claim that cannot take a member's node over.
     d.profile.peers = vec![d_node.to_bytes(), b_node.to_bytes()];
     let mut node = node_for(&a, &[&a, &b, &c]);
+    invite(&mut node, &c, 900, &d);
     let incident = b.clear_comment(1, "the incident log");
     let join = d.join_request(1);
     for e in [&incident, &join] {
@@ -1428,4 +1459,81 @@ fn vouching_by_team_id_needs_no_pending_join_request() {
         },
     );
     assert!(matches!(r, Err(ApiError::NotFound(_))), "{r:?}");
+}
+
+fn invite_request(team: &Team) -> MembershipRequest {
+    MembershipRequest {
+        action: MembershipAction::Invite,
+        team: Some(team.id().to_string()),
+        reason: String::new(),
+        days: Some(14),
+    }
+}
+
+/// Issue 12, finding 1: a flood of self-signed join requests takes no
+/// pending slot; only a team a member invited (or vouched for) becomes an
+/// applicant, each member has a bounded number of invitations open, and an
+/// applicant whose invitation expired is nobody's applicant any more.
+#[test]
+fn only_invited_join_requests_enter_and_invitations_expire() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    let stranger = PeerId::random();
+    for i in 0..200 {
+        let mut t = Team::new(&format!("Sybil-{i}"));
+        t.mesh = a.mesh;
+        let v = node.ingest(NOW, &bytes(&t.join_request(1)), Origin::Gossip(stranger));
+        assert!(matches!(v, Verdict::Reject(Reason::NotInvited(_))), "{v:?}");
+    }
+    assert_eq!(node.store.count().unwrap(), 0);
+    assert!(node.members_view().applicants.is_empty());
+    // A invites D: D's join request now enters, and shows who invited it.
+    let mut d = Team::new("D");
+    d.mesh = a.mesh;
+    node.act(NOW, invite_request(&d)).unwrap();
+    assert_eq!(
+        node.ingest(NOW, &bytes(&d.join_request(1)), Origin::Gossip(stranger)),
+        Verdict::Accept
+    );
+    let pending = node.members_view().applicants;
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].team.name.as_deref(), Some("D"));
+    assert_eq!(pending[0].invited_by[0].id, a.id().to_string());
+    assert!(pending[0].join_request);
+    // Invitations by full id only; A has at most MAX_OPEN_INVITATIONS open.
+    let by_name = MembershipRequest {
+        team: Some("D".into()),
+        ..invite_request(&d)
+    };
+    assert!(matches!(
+        node.act(NOW, by_name),
+        Err(ApiError::BadRequest(_))
+    ));
+    for _ in 1..mesh_core::membership::MAX_OPEN_INVITATIONS {
+        node.act(NOW, invite_request(&Team::new("E"))).unwrap();
+    }
+    let r = node.act(NOW, invite_request(&Team::new("F")));
+    assert!(matches!(r, Err(ApiError::Conflict(_))), "{r:?}");
+    // Fifteen days on, D's invitation expired: D is nobody's applicant, and
+    // a new join request from it is refused again.
+    let later = NOW + 15 * 86_400_000;
+    node.rebuild_membership(later).unwrap();
+    assert!(node.members_view().applicants.is_empty());
+    let v = node.ingest(later, &bytes(&d.join_request(2)), Origin::Gossip(stranger));
+    assert!(matches!(v, Verdict::Reject(Reason::NotInvited(_))), "{v:?}");
+    // ... and A may invite again.
+    assert!(node.act(later, invite_request(&d)).is_ok());
+}
+
+/// An applicant's own node keeps its join request before it learns of any
+/// invitation (members take it by sync once they hold one).
+#[test]
+fn an_applicant_keeps_its_own_join_request_uninvited() {
+    let (a, b, c) = mesh();
+    let mut d = Team::new("D");
+    d.mesh = a.mesh;
+    let mut node = node_for(&d, &[&a, &b, &c]);
+    node.join_if_needed(NOW).unwrap();
+    assert_eq!(node.store.count().unwrap(), 1);
+    assert_eq!(node.joining_set.len(), 1);
 }

@@ -364,10 +364,11 @@ impl Demo {
         Ok(())
     }
 
-    /// D starts behind A's relay and asks to join; A and B vouch; every node
-    /// admits D.
+    /// A invites D by the team id D sent it; D starts behind A's relay and
+    /// asks to join; A and B vouch; every node admits D.
     pub(super) async fn join_by_endorsement(&mut self) -> Result<()> {
         let t = Instant::now();
+        self.net.invite(A, D).await?;
         // D is behind a NAT in this story: it listens only through A's relay.
         let circuit = format!("{}/p2p-circuit", self.net.bootstrap().unwrap_or_default());
         self.net.start_listening(D, &[circuit]).await?;
@@ -390,12 +391,12 @@ impl Demo {
                     self.report.admitted_by_endorsement += 1;
                     self.report.admission_ms = ms;
                     format!(
-                        "D's join request reached A; after A and B vouched, all 4 nodes count D as a member ({ms} ms from the first vouch)"
+                        "A invited D; D's join request reached A; after A and B vouched, all 4 nodes count D as a member ({ms} ms from the first vouch)"
                     )
                 })
             }
         };
-        self.record("D joins by endorsement", t, r);
+        self.record("D joins by invitation and endorsement", t, r);
         Ok(())
     }
 

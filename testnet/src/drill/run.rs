@@ -161,12 +161,14 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Starts the newcomer (it asks to join on first start), has the first
-    /// two teams vouch for it, and returns the ms from the first vouch until
+    /// Has the first team invite the newcomer, starts it (it asks to join on
+    /// first start), has the first two teams vouch for it, and returns the ms from the first vouch until
     /// every node counts it a member.
     async fn admit_newcomer(&mut self) -> Result<u64> {
-        self.net.start(NEWCOMER).await?;
         let sponsors = &self.names[..2.min(self.names.len())];
+        // The newcomer sent its team id to the first sponsor, who invited it.
+        self.net.invite(&sponsors[0], NEWCOMER).await?;
+        self.net.start(NEWCOMER).await?;
         // Both sponsors must know the applicant before they can vouch.
         if let Err(e) = self
             .net

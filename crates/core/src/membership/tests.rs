@@ -49,6 +49,7 @@ fn rec(author: u8, at: u64, act: MembershipAct) -> Record {
         MembershipAct::Revoke { .. } => (3, 0),
         MembershipAct::Suspend { target, .. } => (4, target.0[0]),
         MembershipAct::RotateKey { new, .. } => (5, new.0[0]),
+        MembershipAct::Invite { candidate, .. } => (6, candidate.0[0]),
     };
     Record {
         id: EnvelopeId(id),
@@ -81,9 +82,83 @@ fn founders_are_members_and_a_profile_alone_admits_nobody() {
     );
     assert!(m.is_member(&t(1)) && m.is_member(&t(2)));
     assert!(!m.is_member(&t(3)));
-    assert_eq!(m.may_author(&t(3), 100), Err(Refusal::Applicant));
+    // Nobody invited it: not even an applicant.
+    assert_eq!(m.may_author(&t(3), 100), Err(Refusal::NotAMember));
+    assert!(m.applicants().is_empty());
     assert_eq!(m.may_author(&t(9), 100), Err(Refusal::NotAMember));
-    assert_eq!(m.applicants()[&t(3)].sponsors, Vec::<TeamId>::new());
+}
+
+fn invite(by: u8, cand: u8, at: u64, until: u64) -> Record {
+    rec(
+        by,
+        at,
+        MembershipAct::Invite {
+            candidate: t(cand),
+            expires_at: until,
+        },
+    )
+}
+
+#[test]
+fn an_invitation_by_a_member_makes_an_applicant_until_it_expires() {
+    let r = rules(&[1, 2], 2, None);
+    let p = || [profile(3, "Applicant", 5)];
+    let m = Membership::compute(&r, p(), &[invite(1, 3, 100, 5_000)], 4_000);
+    assert_eq!(m.may_author(&t(3), 4_000), Err(Refusal::Applicant));
+    let a = &m.applicants()[&t(3)];
+    assert_eq!((a.invited_by.clone(), a.expires_at), (vec![t(1)], 5_000));
+    assert!(a.sponsors.is_empty());
+    // Expired: nobody's applicant any more.
+    let m = Membership::compute(&r, p(), &[invite(1, 3, 100, 5_000)], 5_001);
+    assert!(m.applicants().is_empty());
+    assert_eq!(m.may_author(&t(3), 5_001), Err(Refusal::NotAMember));
+    // An invitation by a non-member, or by the team itself, counts for nothing.
+    let m = Membership::compute(
+        &r,
+        p(),
+        &[invite(7, 3, 100, 5_000), invite(3, 3, 100, 5_000)],
+        200,
+    );
+    assert!(m.applicants().is_empty());
+    // An open endorsement works as an invitation.
+    let m = Membership::compute(&r, p(), &[endorse(2, 3, 100)], 200);
+    assert_eq!(m.applicants()[&t(3)].sponsors, vec![t(2)]);
+    assert_eq!(m.applicants()[&t(3)].expires_at, 1_100);
+}
+
+#[test]
+fn an_invitation_lasts_at_most_its_limit() {
+    let r = rules(&[1, 2], 2, None);
+    let max = MAX_INVITATION_DAYS * DAY_MS;
+    let m = Membership::compute(&r, [], &[invite(1, 3, 100, u64::MAX)], 100 + max);
+    assert_eq!(m.applicants()[&t(3)].expires_at, 100 + max);
+    let m = Membership::compute(&r, [], &[invite(1, 3, 100, u64::MAX)], 101 + max);
+    assert!(m.applicants().is_empty());
+}
+
+#[test]
+fn a_member_has_only_so_many_invitations_open() {
+    let r = rules(&[1, 2], 2, None);
+    let n = MAX_OPEN_INVITATIONS as u8;
+    // Member 1 invites 20..20+n+1 at once: the last one does not count.
+    let mut records: Vec<Record> = (0..=n)
+        .map(|i| invite(1, 20 + i, 100 + u64::from(i), 1_000))
+        .collect();
+    let m = Membership::compute(&r, [], &records, 500);
+    assert_eq!(m.applicants().len(), MAX_OPEN_INVITATIONS);
+    assert!(!m.applicants().contains_key(&t(20 + n)));
+    // Another member's invitations have their own bound.
+    records.push(invite(2, 90, 150, 1_000));
+    assert_eq!(
+        Membership::compute(&r, [], &records, 500)
+            .applicants()
+            .len(),
+        MAX_OPEN_INVITATIONS + 1
+    );
+    // Once the first ones expired, member 1 may invite again.
+    records.push(invite(1, 91, 1_001, 3_000));
+    let m = Membership::compute(&r, [], &records, 2_000);
+    assert!(m.applicants().contains_key(&t(91)));
 }
 
 #[test]
@@ -92,9 +167,9 @@ fn k_distinct_member_sponsors_admit() {
     let one = Membership::compute(&r, [], &[endorse(1, 9, 100)], 500);
     assert!(!one.is_member(&t(9)));
     assert_eq!(one.applicants()[&t(9)].sponsors, vec![t(1)]);
-    // Once expired, the lone endorsement no longer shows as pending support.
+    // Once expired, the lone endorsement no longer makes an applicant.
     let expired = Membership::compute(&r, [], &[endorse(1, 9, 100)], NOW);
-    assert!(expired.applicants()[&t(9)].sponsors.is_empty());
+    assert!(!expired.applicants().contains_key(&t(9)));
     let two = Membership::compute(&r, [], &[endorse(1, 9, 100), endorse(2, 9, 200)], NOW);
     assert!(two.is_member(&t(9)));
     assert_eq!(two.admission(&t(9)), Some(&(vec![t(1), t(2)], 200)));
@@ -184,6 +259,8 @@ fn objection_window_delays_and_an_objection_blocks() {
     ));
     let m = Membership::compute(&r, [], &objected, 5_000);
     assert!(!m.is_member(&t(9)));
+    // (Shown while an endorsement is still open.)
+    let m = Membership::compute(&r, [], &objected, 1_100);
     assert_eq!(m.applicants()[&t(9)].objections[0].0, t(3));
     // An objection after the window is too late.
     let mut late = records;
@@ -291,8 +368,9 @@ fn key_rotation_keeps_the_team_and_retires_the_old_key() {
 
 fn act() -> impl Strategy<Value = Record> {
     // Authors and subjects from a pool with founders 1..=3 and others 4..=9.
-    (1u8..10, 1u8..10, 1u64..2_000, 0u8..10).prop_map(|(author, subject, at, kind)| match kind {
+    (1u8..10, 1u8..10, 1u64..2_000, 0u8..11).prop_map(|(author, subject, at, kind)| match kind {
         0..=5 => endorse(author, subject, at),
+        10 => invite(author, subject, at, at + 700),
         6 => rec(
             author,
             at,
