@@ -68,6 +68,8 @@ pub struct EventLoop {
     /// Peers that may use our relay (members' nodes), shared with the
     /// relay's limiters.
     relay_allowed: RelayAllowed,
+    /// Who may stay connected; strangers on probation.
+    welcome: crate::welcome::Welcome,
     /// Listen addresses through a relay: the address, the relay, and the
     /// listener while it is up. We listen once connected to the relay (a
     /// reservation attempted while our own dial to it is pending fails); a
@@ -158,6 +160,13 @@ impl EventLoop {
             }
         }
         let ban_time = config.ban_time;
+        let chosen: Vec<PeerId> = config
+            .bootstrap
+            .iter()
+            .chain(&config.listen)
+            .filter_map(peer_of)
+            .collect();
+        let welcome = crate::welcome::Welcome::new(config.stranger_window, chosen);
         Ok(EventLoop {
             registry,
             topic: IdentTopic::new(&config.topic),
@@ -170,6 +179,7 @@ impl EventLoop {
             connected: HashSet::new(),
             bans: crate::bans::Bans::new(ban_time),
             relay_allowed,
+            welcome,
             circuits,
             relayed: HashMap::new(),
             dialling: HashSet::new(),
@@ -195,6 +205,7 @@ impl EventLoop {
                 _ = score_check.tick() => {
                     self.lift_expired_bans();
                     self.drop_graylisted_peers();
+                    self.close_strangers();
                 }
                 _ = discovery.tick() => self.discover(),
                 permit = events.reserve(), if self.undelivered.is_some() => match permit {
@@ -301,6 +312,16 @@ impl EventLoop {
         }
     }
 
+    /// Closes strangers whose window has passed: only members' and
+    /// applicants' nodes keep a connection.
+    fn close_strangers(&mut self) {
+        for peer in self.welcome.due(Instant::now()) {
+            tracing::info!(%peer, "closing a stranger's connection: not a member's or applicant's node");
+            self.dialling.remove(&peer);
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+    }
+
     /// Keeps a misbehaving peer out for a while: closed, refused, not dialled.
     fn ban(&mut self, peer: PeerId, reason: String) {
         let length = self.bans.ban(peer, reason.clone(), Instant::now());
@@ -365,10 +386,11 @@ impl EventLoop {
                 let _ = behaviour.sync.send_response(channel.0, data);
             }
             Command::Dial { addr, reply } => {
-                if let Some(peer) = peer_of(&addr)
-                    && let Some(k) = behaviour.kademlia.as_mut()
-                {
-                    k.add_address(&peer, addr.clone());
+                if let Some(peer) = peer_of(&addr) {
+                    self.welcome.choose(peer);
+                    if let Some(k) = behaviour.kademlia.as_mut() {
+                        k.add_address(&peer, addr.clone());
+                    }
                 }
                 let result = self.swarm.dial(addr.clone()).map_err(|e| Error::Dial {
                     addr: addr.to_string(),
@@ -391,9 +413,14 @@ impl EventLoop {
                     }
                 }
             }
-            Command::RelayAllowed { peers } => {
+            Command::Admitted {
+                members,
+                applicants,
+            } => {
+                self.welcome
+                    .set(members.iter().chain(&applicants).copied().collect());
                 if let Ok(mut allowed) = self.relay_allowed.lock() {
-                    *allowed = Some(peers.into_iter().collect());
+                    *allowed = Some(members.into_iter().collect());
                 }
             }
             Command::UnblockAll => {
@@ -422,6 +449,8 @@ impl EventLoop {
                     topic_peers,
                     traffic: crate::traffic::read(&self.registry),
                     blocked: self.bans.list(Instant::now()),
+                    strangers: self.welcome.strangers(),
+                    strangers_closed: self.welcome.closed(),
                 };
                 let _ = reply.send(status);
             }

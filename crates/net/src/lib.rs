@@ -34,6 +34,7 @@ mod link;
 pub mod protocol;
 mod traffic;
 mod transport;
+mod welcome;
 
 use std::{collections::HashMap, time::Duration};
 
@@ -160,6 +161,10 @@ pub struct Config {
     /// How long a peer banned for misbehaving stays out the first time;
     /// each repeat doubles it, up to [`MAX_BAN`].
     pub ban_time: Duration,
+    /// How long a stranger (a peer that is neither a member's nor an
+    /// applicant's node, see [`Client::set_admitted`]) stays connected: time
+    /// to hand in a join request. Then it is closed.
+    pub stranger_window: Duration,
 }
 
 /// Emulated link conditions on this node's incoming links.
@@ -215,6 +220,7 @@ impl Default for Config {
             discovery: true,
             event_capacity: EVENT_CAPACITY,
             ban_time: Duration::from_secs(600),
+            stranger_window: Duration::from_secs(10),
         }
     }
 }
@@ -299,6 +305,10 @@ pub struct Status {
     pub traffic: Traffic,
     /// Peers kept out now (banned or blocked), and why.
     pub blocked: Vec<Blocked>,
+    /// Strangers connected now (within their window).
+    pub strangers: usize,
+    /// Strangers closed since start, their window over.
+    pub strangers_closed: u64,
 }
 
 pub(crate) enum Command {
@@ -334,8 +344,9 @@ pub(crate) enum Command {
     Block {
         peers: Vec<PeerId>,
     },
-    RelayAllowed {
-        peers: Vec<PeerId>,
+    Admitted {
+        members: Vec<PeerId>,
+        applicants: Vec<PeerId>,
     },
     Unblock {
         peers: Vec<PeerId>,
@@ -442,10 +453,15 @@ impl Client {
         self.send_now(Command::Block { peers })
     }
 
-    /// Sets which peers may reserve and use this node's relay (members'
-    /// nodes). If the queue is full the next membership change sets it again.
-    pub fn set_relay_allowed(&self, peers: Vec<PeerId>) -> Result<(), Error> {
-        self.send_now(Command::RelayAllowed { peers })
+    /// Says who is admitted: members' nodes may stay connected and use this
+    /// node's relay; applicants' nodes may stay connected; any other peer
+    /// is a stranger, closed after [`Config::stranger_window`]. If the queue
+    /// is full the next membership change sets it again.
+    pub fn set_admitted(&self, members: Vec<PeerId>, applicants: Vec<PeerId>) -> Result<(), Error> {
+        self.send_now(Command::Admitted {
+            members,
+            applicants,
+        })
     }
 
     /// Lifts every block.

@@ -298,7 +298,7 @@ async fn the_relay_serves_members_nodes_only() {
         let client_key = NodeKey::generate();
         let client_peer = client_key.peer_id();
         relay
-            .set_relay_allowed(if allow { vec![client_peer] } else { vec![] })
+            .set_admitted(if allow { vec![client_peer] } else { vec![] }, vec![])
             .unwrap();
         let circuit = relay_addr
             .clone()
@@ -355,4 +355,47 @@ async fn the_baseline_delivers_everything() {
     assert_eq!(report.expected, 10);
     assert_eq!(report.latencies_us.len(), 10);
     assert!(report.traffic.bytes_out > 10 * 64, "{:?}", report.traffic);
+}
+
+/// Only members' and applicants' nodes keep a connection: a stranger that
+/// dials in is closed once its window is over (and counted in the status),
+/// while an admitted peer that dials in the same way stays.
+#[tokio::test]
+async fn a_stranger_is_closed_after_its_window_and_an_admitted_peer_stays() {
+    let shutdown = CancellationToken::new();
+    let a_cfg = Config {
+        stranger_window: Duration::from_millis(800),
+        ..config(vec![])
+    };
+    let (a, mut a_events, a_task, a_addr) = start(a_cfg, &shutdown).await;
+    let member_key = NodeKey::generate();
+    a.set_admitted(vec![member_key.peer_id()], vec![]).unwrap();
+    let (stranger, _s_events, s_task, _) = start(config(vec![a_addr.clone()]), &shutdown).await;
+    let stranger_peer = timeout(WAIT, stranger.status())
+        .await
+        .unwrap()
+        .unwrap()
+        .peer_id;
+    let (member, _m_events, member_loop) = new(member_key, config(vec![a_addr])).unwrap();
+    let m_task = tokio::spawn(member_loop.run(shutdown.clone()));
+    let member_peer = timeout(WAIT, member.status())
+        .await
+        .unwrap()
+        .unwrap()
+        .peer_id;
+    next_matching(&mut a_events, |e| {
+        matches!(e, Event::Disconnected { peer } if peer == stranger_peer).then_some(())
+    })
+    .await;
+    let status = timeout(WAIT, a.status()).await.unwrap().unwrap();
+    assert_eq!(status.strangers_closed, 1, "{status:?}");
+    assert!(status.connected.contains(&member_peer), "{status:?}");
+    // Past several windows, the member is still connected.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let status = timeout(WAIT, a.status()).await.unwrap().unwrap();
+    assert!(status.connected.contains(&member_peer), "{status:?}");
+    shutdown.cancel();
+    for task in [a_task, s_task, m_task] {
+        timeout(WAIT, task).await.unwrap().unwrap();
+    }
 }

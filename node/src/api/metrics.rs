@@ -116,6 +116,12 @@ pub fn render(s: &StatusView) -> Result<String, std::fmt::Error> {
     );
     counter(
         &mut registry,
+        "strangers_closed",
+        "Connections of peers that are neither members' nor applicants' nodes, closed after their window",
+        s.strangers_closed,
+    );
+    counter(
+        &mut registry,
         "envelopes_synced",
         "Envelopes fetched by anti-entropy since start",
         s.synced_in,
@@ -156,6 +162,7 @@ mod tests {
             gossip_received: 9,
             gossip_duplicates: 7,
             blocked: vec![],
+            strangers_closed: 2,
         };
         let text = render(&s).unwrap();
         for line in [
@@ -165,6 +172,7 @@ mod tests {
             "# TYPE csirtmesh_envelopes_accepted counter",
             "csirtmesh_network_sent_bytes_total 800",
             "csirtmesh_gossip_duplicates_total 7",
+            "csirtmesh_strangers_closed_total 2",
         ] {
             assert!(text.contains(line), "{line} missing in:\n{text}");
         }

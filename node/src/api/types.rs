@@ -259,6 +259,10 @@ pub struct StatusView {
     /// each repeat) or blocked by the operator (until lifted).
     #[serde(default)]
     pub blocked: Vec<BlockedView>,
+    /// Connections from strangers (neither members' nor applicants' nodes)
+    /// closed since start, their short window over.
+    #[serde(default)]
+    pub strangers_closed: u64,
 }
 
 /// `POST /v1/check`: a scan of every stored envelope.

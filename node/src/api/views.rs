@@ -412,5 +412,6 @@ pub fn status(s: StatusParts<'_>) -> StatusView {
                 remaining_secs: b.remaining_secs,
             })
             .collect(),
+        strangers_closed: s.net.strangers_closed,
     }
 }

@@ -80,6 +80,8 @@ pub struct EventLoop {
     peers: HashMap<PeerId, PeerState>,
     /// Anti-entropy's network exchanges in flight.
     sync: anti_entropy::Tasks,
+    /// Admitted nodes (members', applicants') not yet told to the network.
+    admitted: Option<(Vec<PeerId>, Vec<PeerId>)>,
 }
 
 impl EventLoop {
@@ -91,6 +93,7 @@ impl EventLoop {
             outbox: VecDeque::new(),
             peers: HashMap::new(),
             sync: anti_entropy::Tasks::default(),
+            admitted: None,
         }
     }
 
@@ -223,19 +226,22 @@ impl EventLoop {
     /// Returns whether every envelope went out on gossip now.
     async fn carry_out(&mut self) -> bool {
         let mut gossiped = true;
-        let mut relay_allowed = None;
         for effect in self.node.take_effects() {
             match effect {
                 Effect::Gossip(bytes) => gossiped &= self.gossip(bytes).await,
-                // Only the last list counts: one command, not one per change.
-                Effect::RelayAllowed(peers) => relay_allowed = Some(peers),
+                // Only the last lists count: one command, not one per change.
+                Effect::Admitted {
+                    members,
+                    applicants,
+                } => self.admitted = Some((members, applicants)),
             }
         }
-        if let Some(peers) = relay_allowed
-            && let Err(e) = self.net.set_relay_allowed(peers)
+        if let Some((members, applicants)) = self.admitted.take()
+            && let Err(e) = self.net.set_admitted(members.clone(), applicants.clone())
         {
-            // If the queue is full, the next membership change sets it.
-            tracing::debug!(error = %e, "relay allow-list not updated");
+            // The network's queue is full: kept, and tried again next time.
+            tracing::debug!(error = %e, "admitted peers not updated yet");
+            self.admitted = Some((members, applicants));
         }
         gossiped
     }

@@ -4,7 +4,6 @@
 
 use anyhow::{Context, Result};
 use mesh_core::{Membership, membership::Record};
-use net::PeerId;
 use proto::{Body, Envelope, Kind, MembershipAct, TeamId, Tlp};
 
 use super::{Effect, Node, publish::published};
@@ -49,7 +48,8 @@ impl Node {
 
     /// Recomputes the member view from the rules, profiles and acts held,
     /// logs who was admitted or removed since the last computation, and
-    /// tells the loop which nodes may use our relay (members' only).
+    /// tells the loop which nodes are admitted (members' may use our relay;
+    /// applicants' may stay connected; others are strangers).
     pub fn rebuild_membership(&mut self, now: u64) -> Result<()> {
         let next = Membership::compute(
             &self.rules,
@@ -74,12 +74,24 @@ impl Node {
             tracing::warn!(team = %name(t), removal = ?r.removal, "removed from the mesh");
         }
         self.members = next;
-        let peers: Vec<PeerId> = self
+        let nodes = |p: &proto::Profile| {
+            p.peers
+                .iter()
+                .filter_map(|b| net::peer_id_from_bytes(b))
+                .collect::<Vec<_>>()
+        };
+        let members = self.members.members().flat_map(nodes).collect();
+        let applicants = self
             .members
-            .members()
-            .flat_map(|p| p.peers.iter().filter_map(|b| net::peer_id_from_bytes(b)))
+            .applicants()
+            .keys()
+            .filter_map(|t| self.members.profile(t))
+            .flat_map(nodes)
             .collect();
-        self.effects.push(Effect::RelayAllowed(peers));
+        self.effects.push(Effect::Admitted {
+            members,
+            applicants,
+        });
         Ok(())
     }
 

@@ -59,8 +59,15 @@ pub enum Effect {
     /// Gossip an envelope this team authored (already durable): an
     /// incident, a reply, a membership act, a key share.
     Gossip(Vec<u8>),
-    /// Only these nodes (members') may use this node's relay.
-    RelayAllowed(Vec<PeerId>),
+    /// Who is admitted: members' nodes (they may also use this node's
+    /// relay) and applicants' nodes. Any other peer is a stranger, closed
+    /// after a short window.
+    Admitted {
+        /// Members' nodes.
+        members: Vec<PeerId>,
+        /// Applicants' nodes (invited teams whose join request arrived).
+        applicants: Vec<PeerId>,
+    },
 }
 
 /// The node's state. See the module's map of who owns what.

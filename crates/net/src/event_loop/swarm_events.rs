@@ -205,6 +205,7 @@ impl EventLoop {
             self.listen_through_relays();
         }
         self.connected.insert(peer_id);
+        self.welcome.connected(peer_id, std::time::Instant::now());
         Some(Event::Connected { peer: peer_id })
     }
 
@@ -223,6 +224,7 @@ impl EventLoop {
         }
         self.relayed.remove(&peer_id);
         self.connected.remove(&peer_id);
+        self.welcome.disconnected(&peer_id);
         Some(Event::Disconnected { peer: peer_id })
     }
 
