@@ -15,6 +15,11 @@ use std::{
 
 use libp2p::PeerId;
 
+/// Strangers on probation at once; past it, a new stranger is closed at
+/// once, so a flood of throwaway peer ids cannot take the connection slots
+/// members need.
+pub(crate) const MAX_STRANGERS: usize = 16;
+
 /// The welcome list and the strangers on probation.
 #[derive(Debug)]
 pub(crate) struct Welcome {
@@ -56,11 +61,18 @@ impl Welcome {
         self.chosen.contains(peer) || self.welcome.as_ref().is_none_or(|w| w.contains(peer))
     }
 
-    /// A peer's first connection opened at `now`.
-    pub(crate) fn connected(&mut self, peer: PeerId, now: Instant) {
-        if !self.is_welcome(&peer) {
-            self.strangers.entry(peer).or_insert(now);
+    /// A peer's first connection opened at `now`. Returns whether to close
+    /// it at once: a stranger while [`MAX_STRANGERS`] are on probation.
+    pub(crate) fn connected(&mut self, peer: PeerId, now: Instant) -> bool {
+        if self.is_welcome(&peer) || self.strangers.contains_key(&peer) {
+            return false;
         }
+        if self.strangers.len() >= MAX_STRANGERS {
+            self.closed += 1;
+            return true;
+        }
+        self.strangers.insert(peer, now);
+        false
     }
 
     /// A peer's last connection closed.
@@ -143,5 +155,21 @@ mod tests {
         w.disconnected(&other);
         assert!(w.due(t0 + WINDOW).is_empty());
         assert_eq!(w.closed(), 0);
+    }
+
+    #[test]
+    fn past_the_probation_bound_a_stranger_is_closed_at_once() {
+        let mut w = Welcome::new(WINDOW, []);
+        w.set(HashSet::new());
+        let t0 = Instant::now();
+        for _ in 0..MAX_STRANGERS {
+            assert!(!w.connected(PeerId::random(), t0));
+        }
+        assert!(w.connected(PeerId::random(), t0));
+        assert_eq!((w.strangers(), w.closed()), (MAX_STRANGERS, 1));
+        // Members still get in.
+        let member = PeerId::random();
+        w.set([member].into_iter().collect());
+        assert!(!w.connected(member, t0));
     }
 }

@@ -204,8 +204,12 @@ impl EventLoop {
         {
             self.listen_through_relays();
         }
+        if self.welcome.connected(peer_id, std::time::Instant::now()) {
+            tracing::debug!(peer = %peer_id, "closing a stranger's connection at once: too many on probation");
+            let _ = self.swarm.disconnect_peer_id(peer_id);
+            return None;
+        }
         self.connected.insert(peer_id);
-        self.welcome.connected(peer_id, std::time::Instant::now());
         Some(Event::Connected { peer: peer_id })
     }
 
