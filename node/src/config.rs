@@ -44,6 +44,10 @@ pub struct FileConfig {
     pub emulate_delay_ms: Option<u64>,
     /// Emulated loss of incoming gossip, 0..1 (test builds only).
     pub emulate_loss: Option<f64>,
+    /// Play a censoring member: relay nothing, answer no sync (test builds
+    /// only).
+    #[serde(default)]
+    pub emulate_censor: bool,
 }
 
 impl FileConfig {
@@ -135,10 +139,11 @@ impl Config {
         }
         let delay = flags.emulate_delay_ms.or(file.emulate_delay_ms);
         let loss = flags.emulate_loss.or(file.emulate_loss);
+        let censor = flags.emulate_censor || file.emulate_censor;
         let emulation = match (delay, loss) {
-            (None, None) => None,
+            (None, None) if !censor => None,
             _ if !net::LINK_EMULATION => bail!(
-                "link emulation (emulate_delay_ms, emulate_loss) is for tests: this build has no `link-emulation` feature"
+                "link emulation (emulate_delay_ms, emulate_loss, emulate_censor) is for tests: this build has no `link-emulation` feature"
             ),
             (d, l) => {
                 let loss = l.unwrap_or(0.0);
@@ -149,6 +154,7 @@ impl Config {
                     delay: Duration::from_millis(d.unwrap_or(0)),
                     loss,
                     links: Default::default(),
+                    censor,
                 })
             }
         };

@@ -75,6 +75,9 @@ pub struct Testnet {
     sync_interval_secs: u64,
     /// Emulated delay (ms) and loss on every node's incoming links.
     pub emulation: Option<(u64, f64)>,
+    /// Link emulation flags for particular teams, instead of `emulation`
+    /// (a slow link, a censoring member).
+    pub team_emulation: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// The admin API request by which a member vouches for `team`.
@@ -182,6 +185,7 @@ impl Testnet {
             bootstrap: None,
             sync_interval_secs,
             emulation: None,
+            team_emulation: Default::default(),
         })
     }
 
@@ -259,7 +263,9 @@ impl Testnet {
         if let Some(b) = &self.bootstrap {
             cmd.args(["--bootstrap", b]);
         }
-        if let Some((delay_ms, loss)) = self.emulation {
+        if let Some(flags) = self.team_emulation.get(name) {
+            cmd.args(flags);
+        } else if let Some((delay_ms, loss)) = self.emulation {
             cmd.args(["--emulate-delay-ms", &delay_ms.to_string()]);
             cmd.args(["--emulate-loss", &loss.to_string()]);
         }

@@ -46,7 +46,7 @@ enum Command {
         /// A scenario file (TOML; see testnet/scenarios/). Flags override it.
         file: Option<std::path::PathBuf>,
         #[command(flatten)]
-        params: testnet::drill::Params,
+        params: Box<testnet::drill::Params>,
         /// Print one JSON object of figures on stdout (progress on stderr).
         #[arg(long)]
         json: bool,
@@ -174,7 +174,7 @@ fn main() -> ExitCode {
             json,
         ))
         .and_then(|r| emit(&r, json)),
-        Command::Drill { file, params, json } => drill(file, params)
+        Command::Drill { file, params, json } => drill(file, *params)
             .and_then(|cfg| block_on(testnet::drill::run(this_binary(), cfg, json)))
             .and_then(|r| emit(&r, json)),
         Command::Sim(cfg) if cfg.bare => {

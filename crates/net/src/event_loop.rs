@@ -366,6 +366,12 @@ impl EventLoop {
                 source,
                 verdict,
             } => {
+                #[cfg(feature = "link-emulation")]
+                let verdict = if self.config.emulation.as_ref().is_some_and(|e| e.censor) {
+                    Validation::Ignore
+                } else {
+                    verdict
+                };
                 let acceptance = match verdict {
                     Validation::Accept => MessageAcceptance::Accept,
                     Validation::Reject => MessageAcceptance::Reject,

@@ -177,6 +177,9 @@ pub struct LinkEmulation {
     pub loss: f64,
     /// Links to particular peers that differ from the default.
     pub links: HashMap<PeerId, Link>,
+    /// Play a censoring member: relay no gossip (every message is
+    /// ignored, whatever the node says) and answer no sync request.
+    pub censor: bool,
 }
 
 /// One emulated link, in the direction towards this node.

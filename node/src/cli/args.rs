@@ -268,6 +268,9 @@ pub(super) struct RunArgs {
     /// Emulated loss of incoming gossip, 0..1 (test builds only).
     #[arg(long, hide = true)]
     pub(super) emulate_loss: Option<f64>,
+    /// Play a censoring member: relay nothing, answer no sync (test builds only).
+    #[arg(long, hide = true)]
+    pub(super) emulate_censor: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -345,6 +345,7 @@ async fn run(a: RunArgs) -> Result<()> {
         sync_interval_secs: a.sync_interval_secs,
         emulate_delay_ms: a.emulate_delay_ms,
         emulate_loss: a.emulate_loss,
+        emulate_censor: a.emulate_censor,
     };
     let config = Config::build(file, flags)?;
     let shutdown = CancellationToken::new();

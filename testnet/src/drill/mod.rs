@@ -26,10 +26,11 @@
 //! figures, which print themselves).
 
 mod chaos;
+pub mod hostile;
 pub mod params;
 pub mod report;
 mod run;
 
 pub use params::{DrillConfig, Fault, FaultAction, Params};
-pub use report::{DrillReport, Latency};
+pub use report::{DrillReport, HostileReport, Latency};
 pub use run::run;

@@ -70,6 +70,25 @@ pub struct Params {
     /// Publications per second (default: as fast as the nodes acknowledge).
     #[arg(long = "rate")]
     pub rate_per_sec: Option<f64>,
+    /// Stranger peers (no member invited them) that dial every member and
+    /// flood it with join requests, forgeries and junk (default: 0).
+    #[arg(long)]
+    pub strangers: Option<usize>,
+    /// Members that censor: they relay no gossip and answer no sync
+    /// (default: 0). They neither author nor count as recipients.
+    #[arg(long)]
+    pub censors: Option<usize>,
+    /// Members on a slow link (`slow_delay_ms` on each incoming link instead
+    /// of `latency_ms`) (default: 0).
+    #[arg(long)]
+    pub slow: Option<usize>,
+    /// The slow members' delay on each incoming link, ms (default: 400).
+    #[arg(long)]
+    pub slow_delay_ms: Option<u64>,
+    /// Abuse gossipsub's control messages with py-libp2p, a client nobody
+    /// here wrote (needs `scripts/hostile-venv`) (default: false).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub gossip_abuse: Option<bool>,
     /// Faults on a timeline (`[[fault]]` tables; file only).
     #[arg(skip)]
     #[serde(default)]
@@ -124,6 +143,11 @@ pub struct DrillConfig {
     pub(super) loss: f64,
     pub(super) rate_per_sec: Option<f64>,
     pub(super) faults: Vec<Fault>,
+    pub(super) strangers: usize,
+    pub(super) censors: usize,
+    pub(super) slow: usize,
+    pub(super) slow_delay_ms: u64,
+    pub(super) gossip_abuse: bool,
 }
 
 impl DrillConfig {
@@ -135,6 +159,27 @@ impl DrillConfig {
     /// The teams' names, `CSIRT-01` and on.
     pub fn names(&self) -> Vec<String> {
         (1..=self.teams).map(|i| format!("CSIRT-{i:02}")).collect()
+    }
+
+    /// Whether the drill has hostile parts (strangers, censors, a slow
+    /// member, gossip abuse).
+    pub fn hostile(&self) -> bool {
+        self.strangers > 0 || self.censors > 0 || self.slow > 0 || self.gossip_abuse
+    }
+
+    /// The censoring members: the teams just before the relayed ones (never
+    /// the first, the bootstrap).
+    pub(super) fn censor_names(&self) -> Vec<String> {
+        let names = self.names();
+        let end = self.teams - self.relayed;
+        names[end - self.censors..end].to_vec()
+    }
+
+    /// The members on a slow link: the teams just before the censors.
+    pub(super) fn slow_names(&self) -> Vec<String> {
+        let names = self.names();
+        let end = self.teams - self.relayed - self.censors;
+        names[end - self.slow..end].to_vec()
     }
 }
 
@@ -163,6 +208,11 @@ impl Params {
             latency_ms: self.latency_ms.or(file.latency_ms),
             loss: self.loss.or(file.loss),
             rate_per_sec: self.rate_per_sec.or(file.rate_per_sec),
+            strangers: self.strangers.or(file.strangers),
+            censors: self.censors.or(file.censors),
+            slow: self.slow.or(file.slow),
+            slow_delay_ms: self.slow_delay_ms.or(file.slow_delay_ms),
+            gossip_abuse: self.gossip_abuse.or(file.gossip_abuse),
             fault: if self.fault.is_empty() {
                 file.fault
             } else {
@@ -188,7 +238,20 @@ impl Params {
             loss: self.loss.unwrap_or(0.0),
             rate_per_sec: self.rate_per_sec,
             faults: self.fault,
+            strangers: self.strangers.unwrap_or(0),
+            censors: self.censors.unwrap_or(0),
+            slow: self.slow.unwrap_or(0),
+            slow_delay_ms: self.slow_delay_ms.unwrap_or(400),
+            gossip_abuse: self.gossip_abuse.unwrap_or(false),
         };
+        if cfg.relayed + cfg.censors + cfg.slow + cfg.last_resort >= cfg.teams {
+            bail!(
+                "relayed, censoring, slow and last-resort teams must leave at least the first team (the bootstrap) honest and direct"
+            );
+        }
+        if cfg.censors > 0 && cfg.teams - cfg.censors < 3 {
+            bail!("a drill with censors needs at least 3 honest teams");
+        }
         if cfg.teams < 2 || cfg.relayed >= cfg.teams {
             bail!(
                 "a drill needs at least 2 teams, and fewer relayed teams than teams (the first team is the relay)"

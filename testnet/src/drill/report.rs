@@ -72,6 +72,49 @@ pub struct DrillReport {
     /// CPU seconds and peak RSS per node at the end (restarted nodes count
     /// from their restart).
     pub resources: crate::harness::ResourceSummary,
+    /// What the hostile parts got (hostile drills only; its figures sit at
+    /// the top level of the JSON).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub hostile: Option<HostileReport>,
+}
+
+/// A hostile drill's figures.
+#[derive(Debug, Default, Serialize)]
+pub struct HostileReport {
+    /// Connections from strangers still open past the members' window, at
+    /// the end of the burst. Must be 0.
+    pub stranger_connections_held: usize,
+    /// Envelopes the strangers sent found in an honest member's store. Must be 0.
+    pub stranger_envelopes_stored: usize,
+    /// Whether a real team, invited, was admitted during the flood.
+    pub legit_applicant_admitted: bool,
+    /// The largest rise in an honest node's peak RSS from the hostiles'
+    /// start to the end of the burst, MiB.
+    pub rss_growth_mb: f64,
+    /// Panics in any node's log. Must be 0.
+    pub panics: usize,
+    /// Peers banned or blocked on honest nodes at the end.
+    pub bans: usize,
+    /// Strangers' connections honest nodes closed when their window passed.
+    pub strangers_closed: u64,
+    /// What the strangers did.
+    pub strangers: Option<super::hostile::StrangerFigures>,
+    /// The py-libp2p client's summary (JSON), or why there is none.
+    pub gossip_abuse: Option<String>,
+}
+
+/// The most an honest node's peak RSS may rise during a hostile drill, MiB.
+pub const MAX_RSS_GROWTH_MB: f64 = 50.0;
+
+impl HostileReport {
+    /// Whether the mesh held against the hostiles.
+    pub fn held(&self) -> bool {
+        self.stranger_connections_held == 0
+            && self.stranger_envelopes_stored == 0
+            && self.legit_applicant_admitted
+            && self.panics == 0
+            && self.rss_growth_mb < MAX_RSS_GROWTH_MB
+    }
 }
 
 impl DrillReport {
@@ -114,6 +157,29 @@ impl fmt::Display for DrillReport {
             self.resources.cpu_s_median,
             self.resources.rss_peak_mib_median
         )?;
+        if let Some(h) = &self.hostile {
+            writeln!(
+                f,
+                "hostiles: {} stranger connections held, {} stranger envelopes stored, legit applicant admitted {}, RSS growth {:.1} MiB, {} panics, {} bans, {} strangers closed",
+                h.stranger_connections_held,
+                h.stranger_envelopes_stored,
+                h.legit_applicant_admitted,
+                h.rss_growth_mb,
+                h.panics,
+                h.bans,
+                h.strangers_closed
+            )?;
+            if let Some(s) = &h.strangers {
+                writeln!(
+                    f,
+                    "  {} strangers sent {} join requests, {} forgeries, {} junk; opened {} connections",
+                    s.peers, s.join_requests, s.forged, s.junk, s.connections
+                )?;
+            }
+            if let Some(a) = &h.gossip_abuse {
+                writeln!(f, "  gossip abuse: {a}")?;
+            }
+        }
         for fault in &self.faults {
             writeln!(f, "  fault: {fault}")?;
         }
@@ -126,6 +192,11 @@ impl fmt::Display for DrillReport {
 
 impl crate::Report for DrillReport {
     fn held(&self) -> bool {
-        self.lost == 0 && self.converged
+        self.lost == 0
+            && self.converged
+            && self
+                .hostile
+                .as_ref()
+                .is_none_or(|h| h.held() && self.delivery_ratio >= 1.0)
     }
 }

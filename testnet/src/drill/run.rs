@@ -12,6 +12,8 @@ use csirtmesh::api::types::{EnvelopeView, Label, NewIncident, NewReport};
 use super::{
     DrillConfig, DrillReport, Fault, FaultAction, Latency,
     chaos::{Chaos, kill_mid_burst, start_team},
+    hostile::{GossipAbuse, Strangers},
+    report::HostileReport,
 };
 use crate::{
     harness::{NodeCommand, Testnet},
@@ -53,6 +55,23 @@ pub async fn run(command: NodeCommand, cfg: DrillConfig, json: bool) -> Result<D
     if cfg.latency_ms > 0 || cfg.loss > 0.0 {
         net.emulation = Some((cfg.latency_ms, cfg.loss));
     }
+    let loss = ["--emulate-loss".to_string(), cfg.loss.to_string()];
+    for n in cfg.slow_names() {
+        let delay = ["--emulate-delay-ms".into(), cfg.slow_delay_ms.to_string()];
+        net.team_emulation.insert(n, [delay, loss.clone()].concat());
+    }
+    for n in cfg.censor_names() {
+        let delay = ["--emulate-delay-ms".into(), cfg.latency_ms.to_string()];
+        let censor = ["--emulate-censor".to_string()];
+        net.team_emulation
+            .insert(n, [delay.as_slice(), &loss, &censor].concat());
+    }
+    let censors = cfg.censor_names();
+    let honest: Vec<String> = names
+        .iter()
+        .filter(|n| !censors.contains(n))
+        .cloned()
+        .collect();
     progress.say(&format!(
         "Drill: {} teams, {} incidents, churn {}, partition {} ({})",
         cfg.teams,
@@ -70,12 +89,18 @@ pub async fn run(command: NodeCommand, cfg: DrillConfig, json: bool) -> Result<D
         net: &mut net,
         cfg: &cfg,
         names: &names,
+        honest: &honest,
+        hostiles: None,
         progress: &progress,
         peer_ids: HashMap::new(),
         sent: Vec::new(),
         chaos: Chaos::default(),
     };
-    let result = run.all().await.map(|()| run.report);
+    let result = run.all().await;
+    if let Some(h) = run.hostiles.take() {
+        h.stop().await;
+    }
+    let result = result.map(|()| run.report);
     progress.finish();
     net.stop_all().await;
     let mut report = result?;
@@ -108,11 +133,38 @@ fn team_options<'a>(
     opts
 }
 
+/// The hostile parts of a drill, running.
+struct Hostiles {
+    strangers: Option<Strangers>,
+    abuse: Option<(GossipAbuse, std::path::PathBuf)>,
+    /// Each honest node's peak RSS (MiB) before the hostiles started.
+    rss_before: HashMap<String, f64>,
+}
+
+impl Hostiles {
+    async fn stop(self) {
+        if let Some(s) = self.strangers {
+            s.stop().await;
+        }
+        if let Some((a, log)) = self.abuse {
+            a.finish(&log, Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// How long the py-libp2p client may run at most (it is stopped at the end
+/// of the burst in any case).
+const ABUSE_SECONDS: u64 = 600;
+
 /// A drill under way.
 struct Run<'a> {
     net: &'a mut Testnet,
     cfg: &'a DrillConfig,
     names: &'a [String],
+    /// Teams that do not censor: authors, recipients and judges of the
+    /// figures.
+    honest: &'a [String],
+    hostiles: Option<Hostiles>,
     progress: &'a Progress,
     /// Chooses authors, labels and recipients, and who is killed.
     rng: Rng,
@@ -130,6 +182,7 @@ impl Run<'_> {
         self.setup().await?;
         self.burst().await?;
         self.wind_down().await?;
+        self.judge_hostiles().await?;
         self.converge().await?;
         self.measure().await
     }
@@ -153,12 +206,141 @@ impl Run<'_> {
             bail!("the mesh did not form: {e}");
         }
         self.say(&format!("{} nodes up and connected", self.cfg.teams));
-        self.report.admit_ms = self.admit_newcomer().await?;
-        self.say(&format!(
-            "{NEWCOMER} admitted by two endorsements in {} ms",
-            self.report.admit_ms
-        ));
+        if !self.cfg.hostile() {
+            self.report.admit_ms = self.admit_newcomer().await?;
+            self.say(&format!(
+                "{NEWCOMER} admitted by two endorsements in {} ms",
+                self.report.admit_ms
+            ));
+            return Ok(());
+        }
+        self.start_hostiles().await?;
+        // A real team applies while the strangers flood.
+        let admitted = self.admit_newcomer().await;
+        let hostile = self
+            .report
+            .hostile
+            .get_or_insert_with(HostileReport::default);
+        match admitted {
+            Ok(ms) => {
+                self.report.admit_ms = ms;
+                hostile.legit_applicant_admitted = true;
+                self.say(&format!("{NEWCOMER} admitted during the flood in {ms} ms"));
+            }
+            Err(e) => {
+                hostile.legit_applicant_admitted = false;
+                self.say(&format!("{NEWCOMER} NOT admitted during the flood: {e:#}"));
+            }
+        }
         Ok(())
+    }
+
+    /// Starts the strangers and the gossip abuse against every member.
+    async fn start_hostiles(&mut self) -> Result<()> {
+        let mut rss_before = HashMap::new();
+        let mut members = Vec::new();
+        for n in self.names {
+            if let Some((_, rss)) = self.net.resources(n) {
+                rss_before.insert(n.clone(), rss);
+            }
+            let s = self.net.api(n)?.status().await?;
+            let team: proto::TeamId = s.team.id.parse()?;
+            if let Some(a) = s
+                .listen_addrs
+                .iter()
+                .find(|a| a.contains("/tcp/") && !a.contains("p2p-circuit"))
+            {
+                members.push((a.clone(), team));
+            }
+        }
+        let status = self.net.api(&self.names[0])?.status().await?;
+        let mesh: proto::MeshId = status.mesh_id.parse()?;
+        let strangers = if self.cfg.strangers > 0 {
+            self.say(&format!(
+                "{} strangers dial every member and flood join requests, forgeries and junk",
+                self.cfg.strangers
+            ));
+            Some(Strangers::start(self.cfg.strangers, mesh, members.clone())?)
+        } else {
+            None
+        };
+        let abuse = if self.cfg.gossip_abuse {
+            let log = self.net.root.join("gossip-abuse.log");
+            let targets: Vec<String> = members.iter().map(|(a, _)| a.clone()).collect();
+            let topic = net::protocol::envelope_topic(&mesh.to_string());
+            let a = GossipAbuse::start(&targets, &topic, ABUSE_SECONDS, log.clone())?;
+            self.say("py-libp2p abuses gossipsub control messages (PRUNE, SUBSCRIBE, IWANT, IHAVE floods)");
+            Some((a, log))
+        } else {
+            None
+        };
+        self.hostiles = Some(Hostiles {
+            strangers,
+            abuse,
+            rss_before,
+        });
+        Ok(())
+    }
+
+    /// At the end of the burst, with the hostiles still at it: what they
+    /// got. Then they stop.
+    async fn judge_hostiles(&mut self) -> Result<()> {
+        let Some(h) = self.hostiles.take() else {
+            return Ok(());
+        };
+        let window = net::Config::default().stranger_window;
+        let mut report = self.report.hostile.take().unwrap_or_default();
+        if let Some(s) = &h.strangers {
+            // Past a full window after the burst, as the strangers keep dialling.
+            tokio::time::sleep(window + Duration::from_secs(6)).await;
+            let figures = s.figures(window);
+            report.stranger_connections_held = figures.connections_held;
+            let sent = s.sent_ids();
+            for n in self.honest {
+                let ids = self.net.api(n)?.envelopes().await?;
+                report.stranger_envelopes_stored +=
+                    ids.iter().filter(|e| sent.contains(&e.id)).count();
+            }
+            report.strangers = Some(figures);
+        }
+        for n in self.honest {
+            let st = self.net.api(n)?.status().await?;
+            report.bans += st.blocked.len();
+            report.strangers_closed += st.strangers_closed;
+            if let (Some((_, now)), Some(before)) = (self.net.resources(n), h.rss_before.get(n)) {
+                report.rss_growth_mb = report.rss_growth_mb.max(now - before);
+            }
+        }
+        let Hostiles {
+            strangers, abuse, ..
+        } = h;
+        if let Some(s) = strangers {
+            s.stop().await;
+        }
+        if let Some((a, log)) = abuse {
+            report.gossip_abuse = Some(a.finish(&log, Duration::from_secs(1)).await);
+        }
+        report.panics = self.panics();
+        self.say(&format!(
+            "hostiles: {} stranger connections held, {} stranger envelopes stored, {} bans, RSS growth {:.1} MiB, {} panics",
+            report.stranger_connections_held,
+            report.stranger_envelopes_stored,
+            report.bans,
+            report.rss_growth_mb,
+            report.panics
+        ));
+        self.report.hostile = Some(report);
+        Ok(())
+    }
+
+    /// Panics in any node's log.
+    fn panics(&self) -> usize {
+        self.names
+            .iter()
+            .chain([&NEWCOMER.to_string()])
+            .filter_map(|n| std::fs::read_to_string(self.net.root.join(format!("{n}.log"))).ok())
+            .map(|log| log.matches("panicked at").count())
+            .sum()
     }
 
     /// Has the first team invite the newcomer, starts it (it asks to join on
@@ -329,7 +511,7 @@ impl Run<'_> {
     /// advisory or an AMBER incident to one to three teams.
     async fn publish_one(&mut self, i: usize) -> Result<()> {
         let alive: Vec<&String> = self
-            .names
+            .honest
             .iter()
             .filter(|n| self.chaos.running(n))
             .collect();
@@ -400,7 +582,7 @@ impl Run<'_> {
 
     /// A GREEN advisory to every team, or an AMBER incident to one to three.
     async fn incident_one(&mut self, i: usize, author: &str) -> Result<Sent> {
-        let names = self.names;
+        let names = self.honest;
         let green = self.rng.chance(self.cfg.green_share);
         let mut to = Vec::new();
         if !green {
@@ -476,7 +658,7 @@ impl Run<'_> {
         let healed = Instant::now();
         self.report.envelopes_published = self.sent.len();
         let acked: HashSet<String> = self.sent.iter().map(|s| s.id.clone()).collect();
-        let (net, names) = (&*self.net, self.names);
+        let (net, names) = (&*self.net, self.honest);
         let converged = Testnet::wait_for(CONVERGE_TIMEOUT, || async {
             let mut first: Option<HashSet<String>> = None;
             for n in names {
@@ -517,7 +699,7 @@ impl Run<'_> {
     async fn measure(&mut self) -> Result<()> {
         self.report.resources = self.net.resource_summary();
         let mut views: HashMap<String, HashMap<String, EnvelopeView>> = HashMap::new();
-        for n in self.names {
+        for n in self.honest {
             let v = self.net.api(n)?.envelopes().await?;
             views.insert(
                 n.clone(),

@@ -138,11 +138,20 @@ impl EventLoop {
                         request, channel, ..
                     },
                 ..
-            } => Some(Event::Request {
-                peer,
-                data: request,
-                channel: ResponseChannel(channel),
-            }),
+            } => {
+                // A censoring member (link emulation) answers nobody: the
+                // channel is dropped and the asker sees a failure.
+                #[cfg(feature = "link-emulation")]
+                if self.config.emulation.as_ref().is_some_and(|e| e.censor) {
+                    drop(channel);
+                    return None;
+                }
+                Some(Event::Request {
+                    peer,
+                    data: request,
+                    channel: ResponseChannel(channel),
+                })
+            }
             request_response::Event::Message {
                 message:
                     request_response::Message::Response {
