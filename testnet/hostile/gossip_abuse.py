@@ -11,9 +11,10 @@ definitions):
 - IWANT with hundreds of thousands of message ids, in frames under 1 MiB;
 - IHAVE floods of random ids.
 
-A target that closes the connection (the mesh closes strangers after a
-short window, and bans misbehaving peers) is dialled again until the time
-is up. After each round a summary line starting with {"abuse" is printed:
+Each round takes a fresh identity (a ban of the last one does not stop
+it) and goes through every target; a target that closes the connection
+(the mesh closes strangers after a short window and bans misbehaving
+peers) is left for the next round, until the time is up. After each round a summary line starting with {"abuse" is printed:
 the last one is the total.
 
 Usage: gossip_abuse.py --topic TOPIC --seconds N MULTIADDR...
@@ -35,8 +36,8 @@ from libp2p.pubsub.pb import rpc_pb2
 from libp2p.utils.varint import encode_varint_prefixed
 
 TOPICS = 5000
-IWANT_FRAMES = 10
-IWANT_PER_FRAME = 20000
+IWANT_FRAMES = 40
+IWANT_PER_FRAME = 5000
 IHAVE_FRAMES = 20
 IHAVE_PER_FRAME = 5000
 U64_MAX = 2**64 - 1
@@ -55,42 +56,70 @@ async def abuse_once(host, info, topic, counts):
     counts["connections"] += 1
     stream = await host.new_stream(info.peer_id, [PROTOCOL_ID_V11])
 
-    async def send(rpc):
+    async def send(rpc, what, n):
         data = rpc.SerializeToString()
         await stream.write(encode_varint_prefixed(data))
         counts["frames"] += 1
         counts["bytes"] += len(data)
+        counts[what] += n
 
     rpc = rpc_pb2.RPC()
     for i in range(TOPICS):
         rpc.subscriptions.add(subscribe=True, topicid=f"junk-{i}")
     rpc.subscriptions.add(subscribe=True, topicid=topic)
-    await send(rpc)
-    counts["subscriptions"] += TOPICS + 1
+    await send(rpc, "subscriptions", TOPICS + 1)
 
     rpc = rpc_pb2.RPC()
     rpc.control.graft.add(topicID=topic)
-    await send(rpc)
+    await send(rpc, "grafts", 1)
     rpc = rpc_pb2.RPC()
     prune = rpc.control.prune.add(topicID=topic)
     prune.backoff = U64_MAX
-    await send(rpc)
-    counts["prunes"] += 1
+    await send(rpc, "prunes", 1)
 
-    for _ in range(IWANT_FRAMES):
-        rpc = rpc_pb2.RPC()
-        want = rpc.control.iwant.add()
-        want.messageIDs.extend(os.urandom(32) for _ in range(IWANT_PER_FRAME))
-        await send(rpc)
-        counts["iwant_ids"] += IWANT_PER_FRAME
-
-    for _ in range(IHAVE_FRAMES):
-        rpc = rpc_pb2.RPC()
-        have = rpc.control.ihave.add(topicID=topic)
-        have.messageIDs.extend(os.urandom(32) for _ in range(IHAVE_PER_FRAME))
-        await send(rpc)
-        counts["ihave_ids"] += IHAVE_PER_FRAME
+    # IHAVE and IWANT floods, interleaved, until the node closes us.
+    for i in range(max(IWANT_FRAMES, IHAVE_FRAMES)):
+        if i < IHAVE_FRAMES:
+            rpc = rpc_pb2.RPC()
+            have = rpc.control.ihave.add(topicID=topic)
+            have.messageIDs.extend(os.urandom(32) for _ in range(IHAVE_PER_FRAME))
+            await send(rpc, "ihave_ids", IHAVE_PER_FRAME)
+        if i < IWANT_FRAMES:
+            rpc = rpc_pb2.RPC()
+            want = rpc.control.iwant.add()
+            want.messageIDs.extend(os.urandom(32) for _ in range(IWANT_PER_FRAME))
+            await send(rpc, "iwant_ids", IWANT_PER_FRAME)
     await stream.close()
+
+
+async def swallow(stream):
+    """Our side of gossipsub: the node's own stream to us is read and
+    dropped. (Refusing it would make the node mark us as not speaking
+    gossipsub and refuse ours as well.)"""
+    try:
+        while await stream.read(65536):
+            pass
+    except Exception:
+        pass
+
+
+async def round_with_a_fresh_identity(infos, topic, counts):
+    """One identity per round: a ban of the last one does not stop us."""
+    host = new_host()
+    host.set_stream_handler(PROTOCOL_ID_V11, swallow)
+    async with host.run(listen_addrs=[multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/0")]):
+        await trio.sleep(0.3)  # let the host's services start
+        for info in infos:
+            try:
+                with trio.move_on_after(20):
+                    await abuse_once(host, info, topic, counts)
+            except Exception as e:  # closed, refused, banned: next target
+                counts["failures"] += 1
+                counts["last_failure"] = f"{type(e).__name__}: {e}"[:200]
+            try:
+                await host.disconnect(info.peer_id)
+            except Exception:
+                pass
 
 
 async def main():
@@ -109,29 +138,18 @@ async def main():
             "frames",
             "bytes",
             "subscriptions",
+            "grafts",
             "prunes",
             "iwant_ids",
             "ihave_ids",
         ]
     }
-    host = new_host()
     deadline = time.monotonic() + a.seconds
-    async with host.run(listen_addrs=[multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/0")]):
-        while time.monotonic() < deadline:
-            counts["rounds"] += 1
-            for info in infos:
-                try:
-                    with trio.move_on_after(20):
-                        await abuse_once(host, info, a.topic, counts)
-                except Exception as e:  # closed, refused, banned: try again
-                    counts["failures"] += 1
-                    counts["last_failure"] = f"{type(e).__name__}: {e}"[:200]
-                try:
-                    await host.disconnect(info.peer_id)
-                except Exception:
-                    pass
-            summary(counts)
-            await trio.sleep(0.5)
+    while time.monotonic() < deadline:
+        counts["rounds"] += 1
+        await round_with_a_fresh_identity(infos, a.topic, counts)
+        summary(counts)
+        await trio.sleep(0.5)
     summary(counts)
 
 

@@ -87,16 +87,19 @@ pub fn vouch(team: &str) -> csirtmesh::api::types::MembershipRequest {
         team: Some(team.into()),
         reason: String::new(),
         days: None,
+        nodes: vec![],
     }
 }
 
-/// The admin API request by which a member invites the team with this id.
-pub fn invite(team_id: &str) -> csirtmesh::api::types::MembershipRequest {
+/// The admin API request by which a member invites the team with this id,
+/// naming its node (what the team sends along with its id).
+pub fn invite(team_id: &str, node_id: &str) -> csirtmesh::api::types::MembershipRequest {
     csirtmesh::api::types::MembershipRequest {
         action: csirtmesh::api::types::MembershipAction::Invite,
         team: Some(team_id.into()),
         reason: String::new(),
         days: None,
+        nodes: vec![node_id.into()],
     }
 }
 
@@ -195,10 +198,13 @@ impl Testnet {
         Ok(self.teams[self.index(name)?].dir.team_keys()?.team_id())
     }
 
-    /// `sponsor` invites the team `name` by its id.
+    /// `sponsor` invites the team `name` by its id and node id.
     pub async fn invite(&self, sponsor: &str, name: &str) -> Result<()> {
         let id = self.team_id(name)?.to_string();
-        self.api(sponsor)?.membership(&invite(&id)).await?;
+        let node = self.teams[self.index(name)?].dir.node_key()?.peer_id();
+        self.api(sponsor)?
+            .membership(&invite(&id, &node.to_string()))
+            .await?;
         Ok(())
     }
 

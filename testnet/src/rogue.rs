@@ -137,7 +137,7 @@ pub async fn attack(
             rejected = s.rejected.saturating_sub(before);
             disconnected = !s.peers.iter().any(|p| p.peer_id == rogue_peer);
             banned = s.blocked.iter().any(|b| b.peer_id == rogue_peer);
-            if rejected >= 3 && disconnected && banned {
+            if rejected >= 2 && disconnected && banned {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;

@@ -177,10 +177,12 @@ impl Up<'_> {
             }
             vouched_at.push((name.to_string(), start.elapsed()));
         }
-        self.say(&format!(
-            "Founders vouched for {} applicants by team id; starting them (they ask to join on first start)",
-            teams - self.founders
-        ));
+        if teams > self.founders {
+            self.say(&format!(
+                "Founders vouched for {} applicants by team id; starting them (they ask to join on first start)",
+                teams - self.founders
+            ));
+        }
         for name in &refs[self.founders..] {
             net.start(name).await?;
         }

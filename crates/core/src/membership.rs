@@ -1,7 +1,8 @@
 //! Membership: who may publish in the mesh, and who GREEN goes to.
 //!
 //! Membership is a pure function of the charter's rules, the profiles and the
-//! membership acts a node holds, and `now` (only for objection windows). Every
+//! membership acts a node holds, and `now` (for objection windows and for
+//! which applications are open). Every
 //! node that holds the same records computes the same members, whatever the
 //! order they arrived in (property-tested).
 //!
@@ -29,15 +30,19 @@
 //!   members suspend it (`Suspend`; the suspension takes effect at the `k`-th
 //!   earliest suspension). A removed team may author nothing created at or
 //!   after its removal; its earlier envelopes stay valid and readable.
-//! - **Applicants are invited.** A team's join request (its profile) counts
-//!   only while a current member invites it (`Invite`, at most
-//!   [`MAX_INVITATION_DAYS`] days) or endorses it. Each member has at most
-//!   [`MAX_OPEN_INVITATIONS`] invitations open at once: an invitation counts
-//!   only if fewer of the same author's earlier ones (by `created_at`, then
-//!   id) are still open when it is made. When every invitation and
-//!   endorsement has expired, the team is no longer an applicant. So nobody
-//!   outside the mesh can take a pending slot, and a member can take at most
-//!   its own few.
+//! - **Applicants are sponsored.** A team is an applicant only while a
+//!   current member sponsors its application: an invitation (`Invite`) or an
+//!   endorsement (`Endorse`), open from its `created_at` for at most
+//!   [`MAX_INVITATION_DAYS`] days (an endorsement may count toward admission
+//!   for longer; its application does not stay open longer). Each member has
+//!   at most [`MAX_OPEN_INVITATIONS`] applications open at any moment: a
+//!   sponsorship opens one only if fewer of the same author's earlier ones
+//!   (by `created_at`, then id) are still open at its `created_at`; one made
+//!   past the budget still counts toward admission but opens nothing. Only a
+//!   sponsored team's join request (its profile) enters the mesh, and when
+//!   every sponsorship has closed the team is nobody's applicant. So nobody
+//!   outside the mesh can take a pending slot, and a member can hold at most
+//!   its own few at a time.
 //! - **When an endorser is removed**, its endorsements stop counting: a team
 //!   admitted through it stays a member only while it still has `k` valid
 //!   endorsements from remaining members. This is what lets a compromised
@@ -96,6 +101,9 @@ pub struct Applicant {
     /// When the last open invitation or endorsement expires: the team stops
     /// being an applicant then unless a member invites or vouches again.
     pub expires_at: u64,
+    /// Node ids its open invitations name (kept connected before its join
+    /// request arrives).
+    pub nodes: Vec<Vec<u8>>,
 }
 
 /// Why a team is no longer a member.
@@ -159,8 +167,8 @@ pub struct Membership {
     rotated: BTreeMap<TeamId, (TeamId, u64)>,
     /// Latest known profile of every team (by key).
     profiles: BTreeMap<TeamId, Profile>,
-    /// Per inviter: when each of its invitations that counted expires.
-    invitations: BTreeMap<TeamId, Vec<u64>>,
+    /// Per sponsor: (made, expires) of each application it opened.
+    sponsorships: BTreeMap<TeamId, Vec<(u64, u64)>>,
     threshold: usize,
 }
 
@@ -170,9 +178,16 @@ struct Endorsement {
     expires_at: u64,
 }
 
-struct Invitation {
-    inviter: TeamId,
+/// An open application: an invitation or an endorsement within its
+/// author's budget.
+struct Sponsorship {
+    sponsor: TeamId,
+    created_at: u64,
     expires_at: u64,
+    /// By `Invite` (else by `Endorse`).
+    invited: bool,
+    /// Node ids the invitation names.
+    nodes: Vec<Vec<u8>>,
 }
 
 /// The acts that count, sorted out by kind, every team by its current key.
@@ -185,8 +200,39 @@ struct Acts {
     self_revoked: BTreeMap<TeamId, (String, u64)>,
     /// Per target: (suspending member, when).
     suspensions: BTreeMap<TeamId, Vec<(TeamId, u64)>>,
-    /// Per candidate: the invitations that count (within their author's bound).
-    invitations: BTreeMap<TeamId, Vec<Invitation>>,
+    /// Per candidate: the sponsorships within their author's budget.
+    sponsorships: BTreeMap<TeamId, Vec<Sponsorship>>,
+}
+
+impl Acts {
+    /// Opens an application for `candidate` if `author`'s budget allows
+    /// (`open`: per author, the expiry of each application it opened).
+    fn sponsor(
+        &mut self,
+        open: &mut BTreeMap<TeamId, Vec<u64>>,
+        r: &Record,
+        author: TeamId,
+        candidate: TeamId,
+        (expires_at, invited, nodes): (u64, bool, &[Vec<u8>]),
+    ) {
+        let expires_at = expires_at.min(r.created_at.saturating_add(MAX_INVITATION_DAYS * DAY_MS));
+        let mine = open.entry(author).or_default();
+        let still_open = mine.iter().filter(|e| **e >= r.created_at).count();
+        if candidate == author || expires_at < r.created_at || still_open >= MAX_OPEN_INVITATIONS {
+            return;
+        }
+        mine.push(expires_at);
+        self.sponsorships
+            .entry(candidate)
+            .or_default()
+            .push(Sponsorship {
+                sponsor: author,
+                created_at: r.created_at,
+                expires_at,
+                invited,
+                nodes: nodes.to_vec(),
+            });
+    }
 }
 
 impl Membership {
@@ -244,11 +290,11 @@ impl Membership {
         m.founders = founders;
         m.removed = removed;
         m.applicants = m.applicants_of(&acts, now);
-        for i in acts.invitations.values().flatten() {
-            m.invitations
-                .entry(i.inviter)
+        for s in acts.sponsorships.values().flatten() {
+            m.sponsorships
+                .entry(s.sponsor)
                 .or_default()
-                .push(i.expires_at);
+                .push((s.created_at, s.expires_at));
         }
         m
     }
@@ -257,7 +303,7 @@ impl Membership {
     /// its current key.
     fn acts(&self, sorted: &[&Record]) -> Acts {
         let mut acts = Acts::default();
-        // Per inviter: the expiry of each invitation that counted.
+        // Per sponsor: the expiry of each application it opened.
         let mut open: BTreeMap<TeamId, Vec<u64>> = BTreeMap::new();
         for r in sorted {
             let author = self.canon(&r.author);
@@ -277,6 +323,7 @@ impl Membership {
                                 expires_at: *expires_at,
                             });
                     }
+                    acts.sponsor(&mut open, r, author, candidate, (*expires_at, false, &[]));
                 }
                 MembershipAct::Object { candidate, reason } => {
                     acts.objections
@@ -301,25 +348,10 @@ impl Membership {
                 MembershipAct::Invite {
                     candidate,
                     expires_at,
+                    nodes,
                 } => {
                     let candidate = self.canon(candidate);
-                    let expires_at = (*expires_at)
-                        .min(r.created_at.saturating_add(MAX_INVITATION_DAYS * DAY_MS));
-                    let mine = open.entry(author).or_default();
-                    let still_open = mine.iter().filter(|e| **e >= r.created_at).count();
-                    if candidate != author
-                        && expires_at >= r.created_at
-                        && still_open < MAX_OPEN_INVITATIONS
-                    {
-                        mine.push(expires_at);
-                        acts.invitations
-                            .entry(candidate)
-                            .or_default()
-                            .push(Invitation {
-                                inviter: author,
-                                expires_at,
-                            });
-                    }
+                    acts.sponsor(&mut open, r, author, candidate, (*expires_at, true, nodes));
                 }
                 MembershipAct::RotateKey { .. } => {}
             }
@@ -424,38 +456,47 @@ impl Membership {
     /// endorsement), with their valid sponsors and the objections of teams
     /// that were members. Without either, a team is nobody's applicant.
     fn applicants_of(&self, acts: &Acts, now: u64) -> BTreeMap<TeamId, Applicant> {
-        let mut candidates: BTreeSet<TeamId> = acts.endorsements.keys().copied().collect();
-        candidates.extend(acts.invitations.keys().copied());
         let mut out = BTreeMap::new();
-        for team in candidates {
+        for (team, sponsorships) in &acts.sponsorships {
+            let team = *team;
             if self.members.contains(&team)
                 || self.removed.contains_key(&team)
                 || self.rotated.contains_key(&team)
             {
                 continue;
             }
-            let mut sponsors = Vec::new();
-            let mut expires_at = None;
-            for e in acts.endorsements.get(&team).into_iter().flatten() {
-                if self.members.contains(&e.sponsor) && e.expires_at >= now {
-                    expires_at = expires_at.max(Some(e.expires_at));
-                    if !sponsors.contains(&e.sponsor) {
-                        sponsors.push(e.sponsor);
-                    }
-                }
-            }
-            let mut invited_by = Vec::new();
-            for i in acts.invitations.get(&team).into_iter().flatten() {
-                if self.members.contains(&i.inviter) && i.expires_at >= now {
-                    expires_at = expires_at.max(Some(i.expires_at));
-                    if !invited_by.contains(&i.inviter) {
-                        invited_by.push(i.inviter);
-                    }
-                }
-            }
-            let Some(expires_at) = expires_at else {
+            // Open now: made (a future-dated act opens nothing yet), not
+            // expired, by a current member.
+            let open: Vec<&Sponsorship> = sponsorships
+                .iter()
+                .filter(|s| {
+                    s.created_at <= now && now <= s.expires_at && self.members.contains(&s.sponsor)
+                })
+                .collect();
+            let Some(expires_at) = open.iter().map(|s| s.expires_at).max() else {
                 continue;
             };
+            let mut invited_by = Vec::new();
+            let mut nodes = Vec::new();
+            for s in open.iter().filter(|s| s.invited) {
+                if !invited_by.contains(&s.sponsor) {
+                    invited_by.push(s.sponsor);
+                }
+                for n in &s.nodes {
+                    if !nodes.contains(n) {
+                        nodes.push(n.clone());
+                    }
+                }
+            }
+            let mut sponsors = Vec::new();
+            for e in acts.endorsements.get(&team).into_iter().flatten() {
+                if self.members.contains(&e.sponsor)
+                    && e.expires_at >= now
+                    && !sponsors.contains(&e.sponsor)
+                {
+                    sponsors.push(e.sponsor);
+                }
+            }
             let objections = acts
                 .objections
                 .get(&team)
@@ -476,6 +517,7 @@ impl Membership {
                     threshold_reached_at,
                     invited_by,
                     expires_at,
+                    nodes,
                 },
             );
         }
@@ -539,12 +581,25 @@ impl Membership {
             .map(|p| p.team)
     }
 
-    /// How many of `team`'s invitations are open at `now` (they count toward
-    /// its bound, [`MAX_OPEN_INVITATIONS`], until they expire).
+    /// How many applications (invitations, endorsements) `team` has open at
+    /// `now`, or made for later: they count toward its budget,
+    /// [`MAX_OPEN_INVITATIONS`], until they expire.
     pub fn open_invitations(&self, team: &TeamId, now: u64) -> usize {
-        self.invitations
-            .get(&self.canon(team))
-            .map_or(0, |e| e.iter().filter(|t| **t >= now).count())
+        self.sponsorships.get(&self.canon(team)).map_or(0, |e| {
+            e.iter().filter(|(_, expires)| *expires >= now).count()
+        })
+    }
+
+    /// The earliest time after `now` at which an application opens or
+    /// closes: membership must be computed again then, even if nothing
+    /// arrives.
+    pub fn next_change(&self, now: u64) -> Option<u64> {
+        self.sponsorships
+            .values()
+            .flatten()
+            .flat_map(|(made, expires)| [*made, expires.saturating_add(1)])
+            .filter(|t| *t > now)
+            .min()
     }
 
     /// Whether `team` (a current key) is a member now.

@@ -99,8 +99,10 @@ pub(crate) type RelayAllowed =
 pub(crate) const LINK_FACTOR: usize = 3;
 
 /// Penalty for each message the node rejects (gossipsub squares the decayed
-/// count): about three invalid envelopes in quick succession take a peer
-/// below the graylist threshold (-80), where the event loop disconnects it.
+/// count): about three invalid envelopes in quick succession take a
+/// member's node below the graylist threshold (-80), where the event loop
+/// disconnects it; two take a stranger's (it starts at -60, see
+/// `event_loop::OUTSIDER_SCORE`).
 /// Milder than one strike, because an honest relay may forward an envelope
 /// that it accepted and we refuse (it has not seen a revocation yet).
 const INVALID_MESSAGE_WEIGHT: f64 = -10.0;

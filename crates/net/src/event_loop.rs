@@ -40,6 +40,11 @@ use crate::{
 
 mod swarm_events;
 
+/// The application-specific gossip score of applicants' and strangers'
+/// nodes: times gossipsub's weight (10), -60, below the publish (-50) and
+/// gossip (-10) thresholds, above the graylist (-80).
+const OUTSIDER_SCORE: f64 = -6.0;
+
 /// How often peer scores are checked for peers to disconnect.
 const SCORE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -312,6 +317,22 @@ impl EventLoop {
         }
     }
 
+    /// A peer's gossip score from its standing: members' nodes and chosen
+    /// peers get none of this; applicants' and strangers' nodes sit below
+    /// gossipsub's publish and gossip thresholds (nothing is published or
+    /// gossiped to them, their IHAVEs are not followed) and above its
+    /// graylist (what they publish, a join request, still arrives).
+    pub(crate) fn apply_standing(&mut self, peer: &PeerId) {
+        let score = match self.welcome.standing(peer) {
+            crate::welcome::Standing::Member => 0.0,
+            _ => OUTSIDER_SCORE,
+        };
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .set_application_score(peer, score);
+    }
+
     /// Closes strangers whose window has passed: only members' and
     /// applicants' nodes keep a connection.
     fn close_strangers(&mut self) {
@@ -423,10 +444,17 @@ impl EventLoop {
                 members,
                 applicants,
             } => {
-                self.welcome
-                    .set(members.iter().chain(&applicants).copied().collect());
                 if let Ok(mut allowed) = self.relay_allowed.lock() {
-                    *allowed = Some(members.into_iter().collect());
+                    *allowed = Some(members.iter().copied().collect());
+                }
+                self.welcome.set(
+                    members.into_iter().collect(),
+                    applicants.into_iter().collect(),
+                    &self.connected,
+                    Instant::now(),
+                );
+                for peer in self.connected.clone() {
+                    self.apply_standing(&peer);
                 }
             }
             Command::UnblockAll => {

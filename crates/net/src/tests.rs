@@ -357,14 +357,16 @@ async fn the_baseline_delivers_everything() {
     assert!(report.traffic.bytes_out > 10 * 64, "{:?}", report.traffic);
 }
 
-/// Only members' and applicants' nodes keep a connection: a stranger that
-/// dials in is closed once its window is over (and counted in the status),
-/// while an admitted peer that dials in the same way stays.
+/// Only members' and applicants' nodes keep a connection, and only
+/// members' nodes get gossip: a stranger that dials in and subscribes is
+/// published nothing, and is closed once its window is over (counted in the
+/// status), while an admitted peer that dials in the same way gets what is
+/// published and stays.
 #[tokio::test]
-async fn a_stranger_is_closed_after_its_window_and_an_admitted_peer_stays() {
+async fn a_stranger_gets_no_gossip_and_is_closed_after_its_window() {
     let shutdown = CancellationToken::new();
     let a_cfg = Config {
-        stranger_window: Duration::from_millis(800),
+        stranger_window: Duration::from_millis(1500),
         ..config(vec![])
     };
     let (a, mut a_events, a_task, a_addr) = start(a_cfg, &shutdown).await;
@@ -376,13 +378,39 @@ async fn a_stranger_is_closed_after_its_window_and_an_admitted_peer_stays() {
         .unwrap()
         .unwrap()
         .peer_id;
-    let (member, _m_events, member_loop) = new(member_key, config(vec![a_addr])).unwrap();
+    next_matching(&mut a_events, |e| {
+        matches!(e, Event::Subscribed { peer } if peer == stranger_peer).then_some(())
+    })
+    .await;
+    // Subscribed, but below the publish threshold: nobody to publish to.
+    assert!(matches!(
+        a.publish(b"for members".to_vec()).await,
+        Err(Error::NoPeers)
+    ));
+    let (member, mut m_events, member_loop) = new(member_key, config(vec![a_addr])).unwrap();
     let m_task = tokio::spawn(member_loop.run(shutdown.clone()));
     let member_peer = timeout(WAIT, member.status())
         .await
         .unwrap()
         .unwrap()
         .peer_id;
+    next_matching(&mut a_events, |e| {
+        matches!(e, Event::Subscribed { peer } if peer == member_peer).then_some(())
+    })
+    .await;
+    timeout(WAIT, async {
+        while let Err(Error::NoPeers) = a.publish(b"for members".to_vec()).await {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("A publishes to the member");
+    let got = next_matching(&mut m_events, |e| match e {
+        Event::Gossip { data, .. } => Some(data),
+        _ => None,
+    })
+    .await;
+    assert_eq!(got, b"for members");
     next_matching(&mut a_events, |e| {
         matches!(e, Event::Disconnected { peer } if peer == stranger_peer).then_some(())
     })

@@ -1,9 +1,16 @@
-//! Who may stay connected. The node says which peers are its members' and
-//! applicants' nodes (from their signed profiles); anyone else, a stranger,
-//! gets a short window after connecting (time to hand in a join request,
-//! which an invited team's node then is), and is then closed. Peers this
-//! node chose itself (bootstrap, relays, explicit dials) stay: an applicant
-//! does not know its bootstrap's team yet.
+//! Who may stay connected, and who gets gossip. The node says which peers
+//! are its members' and applicants' nodes (from their signed profiles and
+//! invitations); anyone else, a stranger, gets a short window after
+//! connecting (time to hand in a join request, which makes an invited
+//! team's node an applicant's), and is then closed, also when it was
+//! welcome before and no longer is (an application closed, a team was
+//! removed). Peers this node chose itself (bootstrap, relays, explicit
+//! dials) stay: an applicant does not know its bootstrap's team yet.
+//!
+//! Only members' nodes and chosen peers are gossip peers ([`Standing`]):
+//! applicants' and strangers' nodes are sent nothing by gossip (they catch
+//! up on what joining needs by sync), though what they publish still
+//! arrives.
 //!
 //! Until the node first says who is welcome, nobody is closed (a node that
 //! has not computed its members yet must not cut itself off).
@@ -20,12 +27,25 @@ use libp2p::PeerId;
 /// members need.
 pub(crate) const MAX_STRANGERS: usize = 16;
 
+/// A peer's standing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Standing {
+    /// A member's node, or a peer this node chose: a gossip peer.
+    Member,
+    /// An applicant's node: stays connected, is sent no gossip.
+    Applicant,
+    /// Anyone else: is sent no gossip, closed after its window.
+    Stranger,
+}
+
 /// The welcome list and the strangers on probation.
 #[derive(Debug)]
 pub(crate) struct Welcome {
     window: Duration,
     /// Members' and applicants' nodes; `None` until the node says.
     welcome: Option<HashSet<PeerId>>,
+    /// Members' nodes (a subset of `welcome`).
+    members: HashSet<PeerId>,
     /// Peers this node chose to connect to.
     chosen: HashSet<PeerId>,
     /// Strangers connected now, and since when.
@@ -39,6 +59,7 @@ impl Welcome {
         Welcome {
             window,
             welcome: None,
+            members: HashSet::new(),
             chosen: chosen.into_iter().collect(),
             strangers: HashMap::new(),
             closed: 0,
@@ -51,10 +72,35 @@ impl Welcome {
         self.strangers.remove(&peer);
     }
 
-    /// The node's current members' and applicants' nodes.
-    pub(crate) fn set(&mut self, peers: HashSet<PeerId>) {
-        self.strangers.retain(|p, _| !peers.contains(p));
-        self.welcome = Some(peers);
+    /// The node's current members' and applicants' nodes. A `connected`
+    /// peer that is welcome no more goes on probation from `now`.
+    pub(crate) fn set(
+        &mut self,
+        members: HashSet<PeerId>,
+        applicants: HashSet<PeerId>,
+        connected: &HashSet<PeerId>,
+        now: Instant,
+    ) {
+        let welcome: HashSet<PeerId> = members.union(&applicants).copied().collect();
+        self.strangers.retain(|p, _| !welcome.contains(p));
+        self.welcome = Some(welcome);
+        self.members = members;
+        for p in connected {
+            if !self.is_welcome(p) {
+                self.strangers.entry(*p).or_insert(now);
+            }
+        }
+    }
+
+    /// A peer's standing in gossip.
+    pub(crate) fn standing(&self, peer: &PeerId) -> Standing {
+        if self.welcome.is_none() || self.chosen.contains(peer) || self.members.contains(peer) {
+            Standing::Member
+        } else if self.is_welcome(peer) {
+            Standing::Applicant
+        } else {
+            Standing::Stranger
+        }
     }
 
     fn is_welcome(&self, peer: &PeerId) -> bool {
@@ -114,6 +160,10 @@ mod tests {
 
     const WINDOW: Duration = Duration::from_secs(10);
 
+    fn set(peers: &[PeerId]) -> HashSet<PeerId> {
+        peers.iter().copied().collect()
+    }
+
     #[test]
     fn nobody_is_closed_before_the_node_says_who_is_welcome() {
         let mut w = Welcome::new(WINDOW, []);
@@ -126,7 +176,12 @@ mod tests {
     fn a_stranger_is_closed_after_its_window_and_members_never() {
         let (member, stranger, bootstrap) = (PeerId::random(), PeerId::random(), PeerId::random());
         let mut w = Welcome::new(WINDOW, [bootstrap]);
-        w.set([member].into_iter().collect());
+        w.set(
+            set(&[member]),
+            HashSet::new(),
+            &HashSet::new(),
+            Instant::now(),
+        );
         let t0 = Instant::now();
         for p in [member, stranger, bootstrap] {
             w.connected(p, t0);
@@ -143,11 +198,17 @@ mod tests {
     fn a_stranger_that_becomes_an_applicant_stays() {
         let stranger = PeerId::random();
         let mut w = Welcome::new(WINDOW, []);
-        w.set(HashSet::new());
+        w.set(
+            HashSet::new(),
+            HashSet::new(),
+            &HashSet::new(),
+            Instant::now(),
+        );
         let t0 = Instant::now();
         w.connected(stranger, t0);
         // Its join request was accepted within the window.
-        w.set([stranger].into_iter().collect());
+        w.set(HashSet::new(), set(&[stranger]), &set(&[stranger]), t0);
+        assert_eq!(w.standing(&stranger), Standing::Applicant);
         assert!(w.due(t0 + WINDOW).is_empty());
         // A stranger that left early is forgotten.
         let other = PeerId::random();
@@ -160,7 +221,12 @@ mod tests {
     #[test]
     fn past_the_probation_bound_a_stranger_is_closed_at_once() {
         let mut w = Welcome::new(WINDOW, []);
-        w.set(HashSet::new());
+        w.set(
+            HashSet::new(),
+            HashSet::new(),
+            &HashSet::new(),
+            Instant::now(),
+        );
         let t0 = Instant::now();
         for _ in 0..MAX_STRANGERS {
             assert!(!w.connected(PeerId::random(), t0));
@@ -169,7 +235,34 @@ mod tests {
         assert_eq!((w.strangers(), w.closed()), (MAX_STRANGERS, 1));
         // Members still get in.
         let member = PeerId::random();
-        w.set([member].into_iter().collect());
+        w.set(
+            set(&[member]),
+            HashSet::new(),
+            &HashSet::new(),
+            Instant::now(),
+        );
         assert!(!w.connected(member, t0));
+    }
+
+    #[test]
+    fn a_peer_welcome_no_more_goes_on_probation_and_only_members_get_gossip() {
+        let (member, applicant, bootstrap) = (PeerId::random(), PeerId::random(), PeerId::random());
+        let mut w = Welcome::new(WINDOW, [bootstrap]);
+        // Before the node says: everyone is a gossip peer, nobody is closed.
+        assert_eq!(w.standing(&applicant), Standing::Member);
+        let t0 = Instant::now();
+        let connected = set(&[member, applicant, bootstrap]);
+        w.set(set(&[member]), set(&[applicant]), &connected, t0);
+        assert_eq!(w.standing(&member), Standing::Member);
+        assert_eq!(w.standing(&bootstrap), Standing::Member);
+        assert_eq!(w.standing(&applicant), Standing::Applicant);
+        assert_eq!(w.strangers(), 0);
+        // The application closed: the applicant's node is a stranger now,
+        // and closed a window later.
+        let t1 = t0 + WINDOW;
+        w.set(set(&[member]), HashSet::new(), &connected, t1);
+        assert_eq!(w.standing(&applicant), Standing::Stranger);
+        assert!(w.due(t1 + WINDOW - Duration::from_millis(1)).is_empty());
+        assert_eq!(w.due(t1 + WINDOW), vec![applicant]);
     }
 }

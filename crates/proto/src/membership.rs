@@ -62,6 +62,10 @@ pub enum MembershipAct {
         candidate: TeamId,
         /// Until when its join request is taken.
         expires_at: u64,
+        /// Its node ids (libp2p PeerIds as bytes), if the team sent them:
+        /// members keep those nodes' connections before the join request
+        /// arrives, so a flood of strangers cannot crowd the applicant out.
+        nodes: Vec<Vec<u8>>,
     },
 }
 
@@ -75,6 +79,7 @@ impl MembershipAct {
             | MembershipAct::Suspend { reason, .. } => {
                 crate::text::check_line("reason", reason, MAX_REASON_BYTES)
             }
+            MembershipAct::Invite { nodes, .. } => crate::profile::check_nodes("nodes", nodes),
             _ => Ok(()),
         }
     }

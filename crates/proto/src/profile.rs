@@ -150,8 +150,35 @@ impl Profile {
                 reason: "not an age X25519 recipient (age1...)".into(),
             });
         }
-        Ok(())
+        check_nodes("peers", &self.peers)
     }
+}
+
+/// The most node ids a profile (or an invitation) may list: every one may
+/// hold connections to every member, so a team cannot claim many.
+pub const MAX_NODES: usize = 8;
+
+/// Longest node id (a libp2p PeerId as bytes is 38 for Ed25519 keys).
+pub const MAX_NODE_ID_BYTES: usize = 64;
+
+/// Checks a list of node ids: at most [`MAX_NODES`], each short.
+pub fn check_nodes(field: &'static str, nodes: &[Vec<u8>]) -> Result<(), Error> {
+    if nodes.len() > MAX_NODES {
+        return Err(Error::Invalid {
+            field,
+            reason: format!("{} node ids, at most {MAX_NODES}", nodes.len()),
+        });
+    }
+    if nodes
+        .iter()
+        .any(|n| n.is_empty() || n.len() > MAX_NODE_ID_BYTES)
+    {
+        return Err(Error::Invalid {
+            field,
+            reason: format!("a node id needs 1 to {MAX_NODE_ID_BYTES} bytes"),
+        });
+    }
+    Ok(())
 }
 
 /// A profile signed by its own team (context `PROFILE`).

@@ -540,6 +540,10 @@ pub struct MembershipRequest {
     pub reason: String,
     /// For vouch and invite: days the endorsement or invitation stays valid.
     pub days: Option<u64>,
+    /// For invite: the team's node ids (PeerIds), if it sent them; its nodes
+    /// are then kept connected before its join request arrives.
+    #[serde(default)]
+    pub nodes: Vec<String>,
 }
 
 /// A member.

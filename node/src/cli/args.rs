@@ -60,6 +60,11 @@ pub(super) enum Command {
         /// Days the invitation stays open (at most 30).
         #[arg(long, default_value_t = 14)]
         days: u64,
+        /// The team's node id (PeerId), if it sent it (repeat for more):
+        /// members then keep its node connected before its join request
+        /// arrives, whatever strangers are knocking.
+        #[arg(long = "node")]
+        nodes: Vec<String>,
     },
     /// Vouch for an applicant (sign an endorsement).
     Vouch {

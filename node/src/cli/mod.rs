@@ -109,13 +109,17 @@ async fn dispatch(command: Command) -> Result<()> {
             client: c,
             team,
             days,
+            nodes,
         } => {
-            let req = act(
-                MembershipAction::Invite,
-                Some(team),
-                String::new(),
-                Some(days),
-            );
+            let req = MembershipRequest {
+                nodes,
+                ..act(
+                    MembershipAction::Invite,
+                    Some(team),
+                    String::new(),
+                    Some(days),
+                )
+            };
             let p = client(&c)?.membership(&req).await?;
             print(&c, &p, published("Invited"))
         }
@@ -236,6 +240,7 @@ fn act(
         team,
         reason,
         days,
+        nodes: vec![],
     }
 }
 
@@ -260,6 +265,7 @@ fn init(a: InitArgs) -> Result<()> {
             "{}",
             serde_json::json!({
                 "team_id": profile.team.to_string(),
+                "node_id": profile.peers.first().and_then(|b| net::peer_id_from_bytes(b)).map(|p| p.to_string()),
                 "name": profile.name,
                 "data_dir": a.data_dir,
                 "profile": dir.file(crate::datadir::files::PROFILE),
@@ -276,8 +282,14 @@ fn init(a: InitArgs) -> Result<()> {
             "To found a mesh, share {} with your forum to be named in the charter.",
             dir.file(crate::datadir::files::PROFILE).display()
         );
+        let node = profile
+            .peers
+            .first()
+            .and_then(|b| net::peer_id_from_bytes(b))
+            .map(|p| format!(" --node {p}"))
+            .unwrap_or_default();
         println!(
-            "To join one, send the TeamId to a member: it runs `csirtmesh invite {}`, and your join request then enters the mesh.",
+            "To join one, send this to a member: it runs `csirtmesh invite {}{node}`, and your join request then enters the mesh.",
             profile.team
         );
     }

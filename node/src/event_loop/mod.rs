@@ -135,8 +135,9 @@ impl EventLoop {
     }
 
     async fn on_tick(&mut self) {
-        // With an objection window, membership changes with time alone.
-        if self.node.has_objection_window()
+        // Membership changes with time alone: objection windows pass,
+        // applications open and close.
+        if self.node.membership_due(now_ms())
             && let Err(e) = self.node.rebuild_membership(now_ms())
         {
             tracing::error!(error = %format!("{e:#}"), "cannot rebuild membership");
@@ -153,25 +154,26 @@ impl EventLoop {
                 data,
             } => {
                 let verdict = self.node.ingest(now_ms(), &data, Origin::Gossip(source));
+                // A fault every node sees blames the peer. So does any
+                // refusal from a peer that is not a member's node: it has
+                // nothing of the mesh's to relay (its own join request is
+                // not blamed, see `Node::prepare`), whereas a member's node
+                // may relay, in good faith, what its view of the members
+                // allows: that is not relayed, and costs it nothing, not
+                // even gossip score.
+                let blamed = matches!(&verdict, Verdict::Reject(reason)
+                    if reason.blames_sender() || self.node.sync_access(&source) != SyncAccess::Full);
                 let v = match verdict {
                     Verdict::Accept => net::Validation::Accept,
-                    Verdict::Reject(_) => net::Validation::Reject,
-                    Verdict::Ignore(_) => net::Validation::Ignore,
+                    Verdict::Reject(_) if blamed => net::Validation::Reject,
+                    Verdict::Reject(_) | Verdict::Ignore(_) => net::Validation::Ignore,
                 };
                 if let Err(e) = self.net.validate(message_id, source, v) {
                     // Unvalidated, gossipsub forgets it; anti-entropy brings
                     // what we accepted to those who miss it.
                     tracing::debug!(error = %e, "verdict not reported to gossip");
                 }
-                // A fault every node sees blames the peer. So does any
-                // refusal from a peer that is not a member's node: it has
-                // nothing of the mesh's to relay (its own join request is
-                // accepted, not refused), whereas a member's node may relay,
-                // in good faith, what its view of the members allows.
-                if let Verdict::Reject(reason) = &verdict
-                    && (reason.blames_sender()
-                        || self.node.sync_access(&source) != SyncAccess::Full)
-                {
+                if blamed {
                     self.penalise(source);
                 }
             }

@@ -211,6 +211,17 @@ impl Node {
             // by sync once they hold the invitation.
             Verdict::Reject(Reason::NotInvited(_))
                 if origin == Origin::Local && verified.content().author == self.me => {}
+            // A team's node handing in its own join request before its
+            // invitation reached us is not to blame (it is refused all the
+            // same; the per-peer join limit and the stranger window bound
+            // how often it may try).
+            Verdict::Reject(reason @ Reason::NotInvited(_))
+                if origin
+                    .peer()
+                    .is_some_and(|p| own_join_request(&verified, &p)) =>
+            {
+                return Err(Verdict::Ignore(reason));
+            }
             other => return Err(other),
         }
         let author = verified.content().author;
@@ -480,4 +491,16 @@ fn decode(bytes: &[u8]) -> Result<Envelope, Verdict> {
 pub(super) fn inner_of(plaintext: &[u8]) -> Result<InnerContent, proto::Error> {
     let signed = SignedInner::from_bytes(plaintext)?;
     InnerContent::from_bytes(&signed.content)
+}
+
+/// Whether a profile envelope lists `peer` among its team's nodes: the team
+/// handing in its own join request.
+fn own_join_request(env: &VerifiedEnvelope, peer: &PeerId) -> bool {
+    let Body::Clear(b) = &env.content().body else {
+        return false;
+    };
+    let node = peer.to_bytes();
+    proto::SignedProfile::from_bytes(b)
+        .and_then(|sp| sp.profile())
+        .is_ok_and(|p| p.team == env.content().author && p.peers.contains(&node))
 }

@@ -74,19 +74,29 @@ impl Node {
             tracing::warn!(team = %name(t), removal = ?r.removal, "removed from the mesh");
         }
         self.members = next;
-        let nodes = |p: &proto::Profile| {
-            p.peers
-                .iter()
+        self.membership_at = now;
+        let nodes = |ids: &[Vec<u8>]| {
+            ids.iter()
                 .filter_map(|b| net::peer_id_from_bytes(b))
                 .collect::<Vec<_>>()
         };
-        let members = self.members.members().flat_map(nodes).collect();
+        let members = self
+            .members
+            .members()
+            .flat_map(|p| nodes(&p.peers))
+            .collect();
+        // Applicants' nodes: from their profiles, and those their
+        // invitations name (welcome before the join request arrives).
         let applicants = self
             .members
             .applicants()
-            .keys()
-            .filter_map(|t| self.members.profile(t))
-            .flat_map(nodes)
+            .iter()
+            .flat_map(|(t, a)| {
+                let listed = self.members.profile(t).map(|p| nodes(&p.peers));
+                nodes(&a.nodes)
+                    .into_iter()
+                    .chain(listed.into_iter().flatten())
+            })
             .collect();
         self.effects.push(Effect::Admitted {
             members,
@@ -201,9 +211,25 @@ impl Node {
                     .days
                     .unwrap_or(DEFAULT_INVITATION_DAYS)
                     .clamp(1, mesh_core::membership::MAX_INVITATION_DAYS);
+                let nodes = req
+                    .nodes
+                    .iter()
+                    .map(|n| {
+                        n.trim()
+                            .parse::<net::PeerId>()
+                            .map(|p| p.to_bytes())
+                            .map_err(|_| {
+                                ApiError::BadRequest(format!(
+                                    "{:?} is not a node id (a PeerId like 12D3KooW...)",
+                                    proto::text::printable(n, false)
+                                ))
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 MembershipAct::Invite {
                     candidate,
                     expires_at: now + days * DAY_MS,
+                    nodes,
                 }
             }
             MembershipAction::Object => {

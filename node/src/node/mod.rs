@@ -94,6 +94,8 @@ pub struct Node {
     records: Vec<Record>,
     /// Who is a member now: a pure function of rules, profiles and records.
     members: Membership,
+    /// The `now` `members` was computed for.
+    membership_at: u64,
     /// Stamps this team's envelopes; observes every accepted one.
     hlc: Hlc,
     /// This team's last sequence number.
@@ -154,6 +156,7 @@ impl Node {
             mesh,
             charter,
             members: Membership::default(),
+            membership_at: 0,
             rules,
             own_profile,
             dir: None,
@@ -220,5 +223,16 @@ impl Node {
     /// with time alone, and the loop rebuilds it periodically).
     pub fn has_objection_window(&self) -> bool {
         self.rules.objection_window_ms.is_some()
+    }
+
+    /// Whether membership must be computed again at `now` although nothing
+    /// arrived: an objection window may have passed, or an application
+    /// opened or closed.
+    pub fn membership_due(&self, now: u64) -> bool {
+        self.has_objection_window()
+            || self
+                .members
+                .next_change(self.membership_at)
+                .is_some_and(|t| t <= now)
     }
 }

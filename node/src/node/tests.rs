@@ -48,6 +48,19 @@ fn mesh() -> (Team, Team, Team) {
     (a, b, c)
 }
 
+/// `n` teams founding one mesh (for tests that need many sponsors: each
+/// member opens at most `MAX_OPEN_INVITATIONS` applications at a time).
+fn mesh_of(n: usize) -> Vec<Team> {
+    let mut teams: Vec<Team> = (0..n).map(|i| Team::new(&format!("F{i}"))).collect();
+    let id = testkit::charter(&teams.iter().collect::<Vec<_>>())
+        .mesh_id()
+        .unwrap();
+    for t in &mut teams {
+        t.mesh = id;
+    }
+    teams
+}
+
 /// An incident request for the admin API.
 fn incident(title: &str, tlp: &str, to: Vec<String>) -> NewIncident {
     NewIncident {
@@ -380,6 +393,7 @@ fn invite(node: &mut Node, by: &Team, seq: u64, who: &Team) {
     let act = MembershipAct::Invite {
         candidate: who.id(),
         expires_at: NOW + 86_400_000,
+        nodes: vec![],
     };
     let env = by.act(seq, testkit::NOW + seq, &act);
     assert_eq!(
@@ -555,8 +569,9 @@ async fn a_key_rotation_needs_the_new_keys_consent() {
 
 #[tokio::test]
 async fn join_requests_are_rate_limited_per_forwarding_peer() {
-    let (a, b, c) = mesh();
-    let mut node = node_for(&a, &[&a, &b, &c]);
+    let f = mesh_of(5);
+    let (a, sponsors) = (&f[0], &f[1..]);
+    let mut node = node_for(a, &f.iter().collect::<Vec<_>>());
     let flooder = PeerId::random();
     let mut accepted = 0;
     let mut limited = 0;
@@ -564,7 +579,7 @@ async fn join_requests_are_rate_limited_per_forwarding_peer() {
         let mut t = Team::new(&format!("Sybil-{i}"));
         t.mesh = a.mesh;
         // (Each vouched for by a hostile member: the limit holds whoever did.)
-        vouch_for(&mut node, [&b, &c][i as usize % 2], 900 + u64::from(i), &t);
+        vouch_for(&mut node, &sponsors[i as usize % 4], 900 + u64::from(i), &t);
         match node.ingest(NOW, &bytes(&t.join_request(1)), Origin::Gossip(flooder)) {
             Verdict::Accept => accepted += 1,
             Verdict::Ignore(Reason::RateLimited(_)) => limited += 1,
@@ -580,7 +595,7 @@ async fn join_requests_are_rate_limited_per_forwarding_peer() {
     // Another peer has its own budget.
     let mut t = Team::new("Honest applicant");
     t.mesh = a.mesh;
-    invite(&mut node, &a, 800, &t);
+    invite(&mut node, a, 800, &t);
     assert_eq!(
         node.ingest(
             NOW,
@@ -606,6 +621,7 @@ async fn the_api_cannot_publish_as_a_non_member() {
             team: Some(a.id().to_string()),
             reason: String::new(),
             days: None,
+            nodes: vec![],
         },
     );
     assert!(matches!(r, Err(ApiError::Forbidden(_))));
@@ -1119,8 +1135,9 @@ async fn sync_is_served_to_known_teams_nodes_only() {
 #[test]
 fn ingest_follows_the_clock_it_is_given() {
     use mesh_core::{admission::MAX_JOIN_REQUESTS_PER_PEER_MINUTE, validate::MAX_CLOCK_SKEW_MS};
-    let (a, b, c) = mesh();
-    let mut node = node_for(&a, &[&a, &b, &c]);
+    let f = mesh_of(5);
+    let (a, b, sponsors) = (&f[0], &f[1], &f[1..]);
+    let mut node = node_for(a, &f.iter().collect::<Vec<_>>());
     // An envelope stamped ahead of the node's clock waits, whatever the wall clock says.
     let ahead = b.clear_comment(1, "from the future");
     let stamp = ahead.content().created_at;
@@ -1138,7 +1155,7 @@ fn ingest_follows_the_clock_it_is_given() {
     let applicant = |node: &mut Node, i: u32| {
         let mut t = Team::new(&format!("Applicant-{i}"));
         t.mesh = a.mesh;
-        vouch_for(node, [&b, &c][i as usize % 2], 900 + u64::from(i), &t);
+        vouch_for(node, &sponsors[i as usize % 4], 900 + u64::from(i), &t);
         bytes(&t.join_request(1))
     };
     for i in 0..MAX_JOIN_REQUESTS_PER_PEER_MINUTE {
@@ -1182,6 +1199,7 @@ fn comments_keep_their_text_and_only_incidents_are_retracted() {
                 team: None,
                 reason: "leaving".into(),
                 days: None,
+                nodes: vec![],
             },
         )
         .unwrap();
@@ -1445,6 +1463,7 @@ fn vouching_by_team_id_needs_no_pending_join_request() {
             team: Some(unseen.id().to_string()),
             reason: String::new(),
             days: None,
+            nodes: vec![],
         },
     );
     assert!(r.is_ok(), "{r:?}");
@@ -1456,6 +1475,7 @@ fn vouching_by_team_id_needs_no_pending_join_request() {
             team: Some("Unseen".into()),
             reason: String::new(),
             days: None,
+            nodes: vec![],
         },
     );
     assert!(matches!(r, Err(ApiError::NotFound(_))), "{r:?}");
@@ -1467,6 +1487,7 @@ fn invite_request(team: &Team) -> MembershipRequest {
         team: Some(team.id().to_string()),
         reason: String::new(),
         days: Some(14),
+        nodes: vec![],
     }
 }
 
@@ -1517,6 +1538,10 @@ fn only_invited_join_requests_enter_and_invitations_expire() {
     // Fifteen days on, D's invitation expired: D is nobody's applicant, and
     // a new join request from it is refused again.
     let later = NOW + 15 * 86_400_000;
+    // The loop recomputes membership on its tick when an application
+    // closes, though nothing arrives.
+    assert!(!node.membership_due(NOW));
+    assert!(node.membership_due(later));
     node.rebuild_membership(later).unwrap();
     assert!(node.members_view().applicants.is_empty());
     let v = node.ingest(later, &bytes(&d.join_request(2)), Origin::Gossip(stranger));
@@ -1536,4 +1561,57 @@ fn an_applicant_keeps_its_own_join_request_uninvited() {
     node.join_if_needed(NOW).unwrap();
     assert_eq!(node.store.count().unwrap(), 1);
     assert_eq!(node.joining_set.len(), 1);
+}
+
+/// A team's node handing in its own join request before its invitation
+/// reached us is refused without blame (an honest applicant that started
+/// first); a peer handing in someone else's uninvited join request is
+/// blamed.
+#[test]
+fn an_uninvited_join_request_blames_only_a_peer_that_is_not_its_team() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    let own_node = PeerId::random();
+    let mut d = Team::new("D");
+    d.mesh = a.mesh;
+    d.profile.peers = vec![own_node.to_bytes()];
+    let join = bytes(&d.join_request(1));
+    let v = node.ingest(NOW, &join, Origin::Gossip(own_node));
+    assert!(matches!(v, Verdict::Ignore(Reason::NotInvited(_))), "{v:?}");
+    let v = node.ingest(NOW, &join, Origin::Gossip(PeerId::random()));
+    assert!(matches!(v, Verdict::Reject(Reason::NotInvited(_))), "{v:?}");
+    assert_eq!(node.store.count().unwrap(), 0);
+}
+
+/// A profile or an invitation listing more nodes than a team may have is
+/// refused: each listed node may hold connections to every member.
+#[test]
+fn a_team_lists_a_bounded_number_of_nodes() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    let many: Vec<Vec<u8>> = (0..=proto::profile::MAX_NODES)
+        .map(|_| PeerId::random().to_bytes())
+        .collect();
+    let mut d = Team::new("D");
+    d.mesh = a.mesh;
+    invite(&mut node, &b, 900, &d);
+    let mut profile = d.profile.clone();
+    profile.peers = many.clone();
+    let env = join_request_bypassing_checks(&d, &profile, 1);
+    let v = node.ingest(NOW, &bytes(&env), Origin::Local);
+    assert!(matches!(v, Verdict::Reject(Reason::BadProfile(_))), "{v:?}");
+    let act = MembershipAct::Invite {
+        candidate: Team::new("E").id(),
+        expires_at: NOW + 1,
+        nodes: many,
+    };
+    assert!(act.to_bytes().is_err());
+    let r = node.act(
+        NOW,
+        MembershipRequest {
+            nodes: vec!["not a peer id".into()],
+            ..invite_request(&d)
+        },
+    );
+    assert!(matches!(r, Err(ApiError::BadRequest(_))), "{r:?}");
 }

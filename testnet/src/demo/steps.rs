@@ -347,7 +347,7 @@ impl Demo {
                     "{d}; it sent the stranger {} sync requests",
                     rep.sync_requests
                 );
-                if rep.rejected >= 3
+                if rep.rejected >= 2
                     && rep.disconnected
                     && rep.banned
                     && !rep.stored

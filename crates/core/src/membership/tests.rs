@@ -51,6 +51,12 @@ fn rec(author: u8, at: u64, act: MembershipAct) -> Record {
         MembershipAct::RotateKey { new, .. } => (5, new.0[0]),
         MembershipAct::Invite { candidate, .. } => (6, candidate.0[0]),
     };
+    // And the expiry: two acts differing only in it are two records.
+    if let MembershipAct::Endorse { expires_at, .. } | MembershipAct::Invite { expires_at, .. } =
+        &act
+    {
+        id[11..19].copy_from_slice(&expires_at.to_le_bytes());
+    }
     Record {
         id: EnvelopeId(id),
         author: t(author),
@@ -95,8 +101,54 @@ fn invite(by: u8, cand: u8, at: u64, until: u64) -> Record {
         MembershipAct::Invite {
             candidate: t(cand),
             expires_at: until,
+            nodes: vec![],
         },
     )
+}
+
+/// How many of `by`'s applications are open at `at`.
+fn open_at(m: &Membership, by: u8, at: u64) -> usize {
+    m.sponsorships.get(&t(by)).map_or(0, |v| {
+        v.iter().filter(|(c, e)| *c <= at && at <= *e).count()
+    })
+}
+
+#[test]
+fn a_future_dated_invitation_opens_nothing_before_its_time() {
+    // Ten invitations per future millisecond, each expiring at once: at
+    // any moment at most ten are open, and none before it is made.
+    let r = rules(&[1, 2], 2, None);
+    let records: Vec<Record> = (0..50u64)
+        .flat_map(|ms| {
+            (0..10u8).map(move |i| invite(1, 20 + i + 10 * (ms % 20) as u8, 5_000 + ms, 5_000 + ms))
+        })
+        .collect();
+    let m = Membership::compute(&r, [], &records, 4_999);
+    assert!(m.applicants().is_empty());
+    for at in 5_000..5_050 {
+        let m = Membership::compute(&r, [], &records, at);
+        assert!(m.applicants().len() <= MAX_OPEN_INVITATIONS, "at {at}");
+    }
+    assert_eq!(m.next_change(4_999), Some(5_000));
+}
+
+#[test]
+fn endorsements_share_the_budget_of_open_applications() {
+    // Member 1 endorses 20 Sybils: only the first ten become applicants;
+    // the others' endorsements still count toward admission.
+    let r = rules(&[1, 2], 2, None);
+    let mut records: Vec<Record> = (0..20u8)
+        .map(|i| endorse(1, 30 + i, 100 + u64::from(i)))
+        .collect();
+    let m = Membership::compute(&r, [], &records, 200);
+    assert_eq!(m.applicants().len(), MAX_OPEN_INVITATIONS);
+    assert!(!m.applicants().contains_key(&t(49)));
+    records.push(endorse(2, 49, 150));
+    let m = Membership::compute(&r, [], &records, 200);
+    assert!(
+        m.is_member(&t(49)),
+        "admitted by two endorsements all the same"
+    );
 }
 
 #[test]
@@ -445,6 +497,55 @@ proptest! {
         for m in a.member_ids() {
             let founder = [1u8, 2, 3].iter().any(|f| a.canon(&t(*f)) == *m);
             prop_assert!(founder || a.admission(m).is_some());
+        }
+    }
+}
+
+/// Invitations and endorsements only, from few authors, many at the same
+/// moments: enough to hit every author's budget.
+fn sponsorship() -> impl Strategy<Value = Record> {
+    (1u8..4, 4u8..60, 0u64..60, 0u64..40, any::<bool>()).prop_map(
+        |(author, cand, at, len, by_invite)| {
+            let at = 100 + at * 10;
+            if by_invite {
+                invite(author, cand, at, at + len * 10)
+            } else {
+                rec(
+                    author,
+                    at,
+                    MembershipAct::Endorse {
+                        candidate: t(cand),
+                        expires_at: at + len * 10,
+                    },
+                )
+            }
+        },
+    )
+}
+
+proptest! {
+    /// Whatever order the acts arrive in, every node opens the same
+    /// applications, and no author ever has more than its budget open.
+    #[test]
+    fn the_application_budget_holds_in_any_order(
+        records in prop::collection::vec(sponsorship(), 0..120),
+        seed in any::<u64>(),
+        at in 90u64..800,
+    ) {
+        let r = rules(&[1, 2, 3], 3, None);
+        let mut shuffled = records.clone();
+        let len = shuffled.len();
+        for i in 0..len {
+            let j = (seed.wrapping_mul(6364136223846793005).wrapping_add((i as u64).wrapping_mul(1442695040888963407)) >> 33) as usize % len.max(1);
+            shuffled.swap(i, j);
+        }
+        let a = Membership::compute(&r, [], &records, at);
+        let b = Membership::compute(&r, [], &shuffled, at);
+        prop_assert_eq!(&a, &b);
+        for author in 1u8..4 {
+            for moment in (90..800).step_by(5) {
+                prop_assert!(open_at(&a, author, moment) <= MAX_OPEN_INVITATIONS);
+            }
         }
     }
 }

@@ -219,6 +219,7 @@ impl EventLoop {
             return None;
         }
         self.connected.insert(peer_id);
+        self.apply_standing(&peer_id);
         Some(Event::Connected { peer: peer_id })
     }
 
