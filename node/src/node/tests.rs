@@ -1369,7 +1369,7 @@ fn check_finds_every_damaged_row() {
 /// the incident log, not even its ids), a member's node everything; and
 /// junk a peer serves by sync is counted, as junk by gossip is.
 #[test]
-fn applicants_see_only_membership_records_and_strangers_nothing() {
+fn applicants_and_strangers_see_only_membership_records() {
     let (mut a, mut b, mut c) = (Team::new("A"), Team::new("B"), Team::new("C"));
     let (b_node, d_node) = (PeerId::random(), PeerId::random());
     b.profile.peers = vec![b_node.to_bytes()];

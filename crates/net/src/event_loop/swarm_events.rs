@@ -112,9 +112,11 @@ impl EventLoop {
     }
 
     /// Discovery: connect to peers we learn of while short of the target,
-    /// so gossip has a mesh.
+    /// so gossip has a mesh. Only members' nodes (once the node said who
+    /// they are): a stranger that got into routing tables is not dialled.
     fn on_kademlia(&mut self, event: kad::Event) -> Option<Event> {
         if let kad::Event::RoutingUpdated { peer, .. } = event
+            && self.welcome.standing(&peer) == crate::welcome::Standing::Member
             && !self.connected.contains(&peer)
             && !self.dialling.contains(&peer)
             && peer != *self.swarm.local_peer_id()
