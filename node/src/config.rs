@@ -48,6 +48,8 @@ pub struct FileConfig {
     /// only).
     #[serde(default)]
     pub emulate_censor: bool,
+    /// Emulated bandwidth of every incoming link, kbit/s (test builds only).
+    pub emulate_bandwidth_kbps: Option<u64>,
 }
 
 impl FileConfig {
@@ -140,11 +142,13 @@ impl Config {
         let delay = flags.emulate_delay_ms.or(file.emulate_delay_ms);
         let loss = flags.emulate_loss.or(file.emulate_loss);
         let censor = flags.emulate_censor || file.emulate_censor;
+        let kbps = flags.emulate_bandwidth_kbps.or(file.emulate_bandwidth_kbps);
         let emulation = match (delay, loss) {
-            (None, None) if !censor => None,
+            (None, None) if !censor && kbps.is_none() => None,
             _ if !net::LINK_EMULATION => bail!(
-                "link emulation (emulate_delay_ms, emulate_loss, emulate_censor) is for tests: this build has no `link-emulation` feature"
+                "link emulation (emulate_delay_ms, emulate_loss, emulate_censor, emulate_bandwidth_kbps) is for tests: this build has no `link-emulation` feature"
             ),
+            _ if kbps == Some(0) => bail!("emulate_bandwidth_kbps must be at least 1"),
             (d, l) => {
                 let loss = l.unwrap_or(0.0);
                 if !(0.0..=1.0).contains(&loss) {
@@ -155,6 +159,7 @@ impl Config {
                     loss,
                     links: Default::default(),
                     censor,
+                    bandwidth: kbps.map(|k| k * 1000 / 8),
                 })
             }
         };

@@ -159,6 +159,16 @@ mod tests {
                 .unwrap(),
             ),
             (
+                "payload",
+                MembershipAct::Invite {
+                    candidate: b.id(),
+                    expires_at: 1,
+                    nodes: vec![vec![7; 38]],
+                }
+                .to_bytes()
+                .unwrap(),
+            ),
+            (
                 "sync",
                 SyncRequest::Reconcile(sync::initiate(&sync::Set::new()))
                     .to_bytes()

@@ -180,6 +180,9 @@ pub struct LinkEmulation {
     /// Play a censoring member: relay no gossip (every message is
     /// ignored, whatever the node says) and answer no sync request.
     pub censor: bool,
+    /// Bytes per second every incoming link without an entry in `links`
+    /// carries at most (`None`: no cap).
+    pub bandwidth: Option<u64>,
 }
 
 /// One emulated link, in the direction towards this node.
@@ -190,6 +193,16 @@ pub struct Link {
     pub delay: Duration,
     /// Share of gossip messages from the link that are dropped.
     pub loss: f64,
+    /// Bytes per second the link carries at most, all substreams of the
+    /// connection together (`None`: no cap).
+    pub bandwidth: Option<u64>,
+}
+
+impl Link {
+    /// Whether the link needs the delaying muxer.
+    pub fn shaped(&self) -> bool {
+        !self.delay.is_zero() || self.bandwidth.is_some()
+    }
 }
 
 impl LinkEmulation {
@@ -198,6 +211,7 @@ impl LinkEmulation {
         self.links.get(peer).copied().unwrap_or(Link {
             delay: self.delay,
             loss: self.loss,
+            bandwidth: self.bandwidth,
         })
     }
 }

@@ -7,11 +7,16 @@
 //! the remote peer: a node configured with a delay of `d` sees every link
 //! to it as `d` long in the direction towards it. Data keeps its order and
 //! its pace (bytes are read ahead and released when due), as on a long wire.
+//!
+//! A bandwidth cap makes the link serial: all substreams of a connection
+//! share one wire, and a chunk read when the wire is still busy is due only
+//! once the chunks before it have passed at the link's rate (plus the delay).
 
 use std::{
     collections::VecDeque,
     io,
     pin::Pin,
+    sync::{Arc, Mutex},
     task::{Context, Poll},
     time::Duration,
 };
@@ -26,15 +31,50 @@ const MAX_HELD: usize = 1024 * 1024;
 /// Size of one read from the underlying substream.
 const CHUNK: usize = 16 * 1024;
 
-/// A muxer whose substreams deliver what they read `delay` late.
+/// One connection's wire when its bandwidth is capped: bytes per second,
+/// and when the wire is free again (shared by its substreams).
+#[derive(Clone)]
+pub(crate) struct Wire {
+    rate: u64,
+    free_at: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Wire {
+    fn new(rate: u64) -> Self {
+        Wire {
+            rate: rate.max(1),
+            free_at: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// When `n` bytes that arrived at `now` have crossed the wire.
+    fn crossed(&self, now: Instant, n: usize) -> Instant {
+        let took = Duration::from_secs_f64(n as f64 / self.rate as f64);
+        let Ok(mut free) = self.free_at.lock() else {
+            return now + took;
+        };
+        let start = free.map_or(now, |f| f.max(now));
+        let done = start + took;
+        *free = Some(done);
+        done
+    }
+}
+
+/// A muxer whose substreams deliver what they read `delay` late (and, with
+/// a bandwidth cap, no faster than the wire carries).
 pub(crate) struct Delayed<M> {
     inner: M,
     delay: Duration,
+    wire: Option<Wire>,
 }
 
 impl<M> Delayed<M> {
-    pub(crate) fn new(inner: M, delay: Duration) -> Self {
-        Delayed { inner, delay }
+    pub(crate) fn new(inner: M, delay: Duration, bandwidth: Option<u64>) -> Self {
+        Delayed {
+            inner,
+            delay,
+            wire: bandwidth.map(Wire::new),
+        }
     }
 }
 
@@ -50,20 +90,20 @@ where
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Self::Substream, Self::Error>> {
-        let delay = self.delay;
+        let (delay, wire) = (self.delay, self.wire.clone());
         Pin::new(&mut self.inner)
             .poll_inbound(cx)
-            .map_ok(|s| DelayedStream::new(s, delay))
+            .map_ok(|s| DelayedStream::new(s, delay, wire))
     }
 
     fn poll_outbound(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Self::Substream, Self::Error>> {
-        let delay = self.delay;
+        let (delay, wire) = (self.delay, self.wire.clone());
         Pin::new(&mut self.inner)
             .poll_outbound(cx)
-            .map_ok(|s| DelayedStream::new(s, delay))
+            .map_ok(|s| DelayedStream::new(s, delay, wire))
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -82,6 +122,8 @@ where
 pub(crate) struct DelayedStream<S> {
     inner: S,
     delay: Duration,
+    /// The connection's capped wire, if any.
+    wire: Option<Wire>,
     /// Bytes read from `inner`, with when each chunk is due.
     held: VecDeque<(Instant, Vec<u8>)>,
     held_bytes: usize,
@@ -95,10 +137,11 @@ pub(crate) struct DelayedStream<S> {
 }
 
 impl<S> DelayedStream<S> {
-    fn new(inner: S, delay: Duration) -> Self {
+    fn new(inner: S, delay: Duration, wire: Option<Wire>) -> Self {
         DelayedStream {
             inner,
             delay,
+            wire,
             held: VecDeque::new(),
             held_bytes: 0,
             front_offset: 0,
@@ -134,8 +177,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for DelayedStream<S> {
                 Poll::Ready(Ok(0)) => this.end = Some((Instant::now() + this.delay, None)),
                 Poll::Ready(Ok(n)) => {
                     this.held_bytes += n;
+                    let now = Instant::now();
+                    let crossed = this.wire.as_ref().map_or(now, |w| w.crossed(now, n));
                     this.held
-                        .push_back((Instant::now() + this.delay, this.scratch[..n].to_vec()));
+                        .push_back((crossed + this.delay, this.scratch[..n].to_vec()));
                 }
                 Poll::Ready(Err(e)) => this.end = Some((Instant::now() + this.delay, Some(e))),
                 Poll::Pending => break,
@@ -201,7 +246,7 @@ mod tests {
         let (a, b) = tokio::io::duplex(64 * 1024);
         use tokio_util::compat::TokioAsyncReadCompatExt;
         let mut writer = a.compat();
-        let mut reader = DelayedStream::new(b.compat(), Duration::from_millis(50));
+        let mut reader = DelayedStream::new(b.compat(), Duration::from_millis(50), None);
         let start = Instant::now();
         writer.write_all(b"hello ").await.unwrap();
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -215,6 +260,42 @@ mod tests {
         assert!(
             took >= Duration::from_millis(60),
             "the last byte left 10 ms after the first and is due 50 ms later: {took:?}"
+        );
+    }
+
+    /// With a bandwidth cap, two substreams of one connection share the
+    /// wire: 20 KB at 10 KB/s take two seconds, whichever stream carries
+    /// them.
+    #[tokio::test(start_paused = true)]
+    async fn a_capped_link_carries_no_more_than_its_rate() {
+        use tokio_util::compat::TokioAsyncReadCompatExt;
+        let wire = Wire::new(10_000);
+        let mut readers = Vec::new();
+        let mut writers = Vec::new();
+        for _ in 0..2 {
+            let (a, b) = tokio::io::duplex(64 * 1024);
+            writers.push(a.compat());
+            readers.push(DelayedStream::new(
+                b.compat(),
+                Duration::ZERO,
+                Some(wire.clone()),
+            ));
+        }
+        let start = Instant::now();
+        for w in &mut writers {
+            w.write_all(&[7u8; 10_000]).await.unwrap();
+            w.close().await.unwrap();
+        }
+        drop(writers);
+        for r in &mut readers {
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).await.unwrap();
+            assert_eq!(got.len(), 10_000);
+        }
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(1_990) && took < Duration::from_millis(2_500),
+            "20 KB at 10 KB/s: {took:?}"
         );
     }
 }

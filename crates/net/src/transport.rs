@@ -34,10 +34,11 @@ pub(crate) fn build(
         let emulation = config.emulation.clone();
         Ok(upgraded
             .map(move |(peer, muxer), _| match &emulation {
-                Some(e) if !e.link(&peer).delay.is_zero() => (
-                    peer,
-                    StreamMuxerBox::new(crate::link::Delayed::new(muxer, e.link(&peer).delay)),
-                ),
+                Some(e) if e.link(&peer).shaped() => {
+                    let link = e.link(&peer);
+                    let shaped = crate::link::Delayed::new(muxer, link.delay, link.bandwidth);
+                    (peer, StreamMuxerBox::new(shaped))
+                }
                 _ => (peer, StreamMuxerBox::new(muxer)),
             })
             .boxed())

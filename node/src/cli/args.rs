@@ -276,6 +276,9 @@ pub(super) struct RunArgs {
     /// Play a censoring member: relay nothing, answer no sync (test builds only).
     #[arg(long, hide = true)]
     pub(super) emulate_censor: bool,
+    /// Emulated bandwidth of every incoming link, kbit/s (test builds only).
+    #[arg(long, hide = true)]
+    pub(super) emulate_bandwidth_kbps: Option<u64>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -358,6 +358,7 @@ async fn run(a: RunArgs) -> Result<()> {
         emulate_delay_ms: a.emulate_delay_ms,
         emulate_loss: a.emulate_loss,
         emulate_censor: a.emulate_censor,
+        emulate_bandwidth_kbps: a.emulate_bandwidth_kbps,
     };
     let config = Config::build(file, flags)?;
     let shutdown = CancellationToken::new();

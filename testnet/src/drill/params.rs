@@ -85,6 +85,9 @@ pub struct Params {
     /// The slow members' delay on each incoming link, ms (default: 400).
     #[arg(long)]
     pub slow_delay_ms: Option<u64>,
+    /// The slow members' bandwidth on each incoming link, kbit/s (default: 256).
+    #[arg(long)]
+    pub slow_kbps: Option<u64>,
     /// Abuse gossipsub's control messages with py-libp2p, a client nobody
     /// here wrote (needs `scripts/hostile-venv`) (default: false).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
@@ -147,6 +150,7 @@ pub struct DrillConfig {
     pub(super) censors: usize,
     pub(super) slow: usize,
     pub(super) slow_delay_ms: u64,
+    pub(super) slow_kbps: u64,
     pub(super) gossip_abuse: bool,
 }
 
@@ -212,6 +216,7 @@ impl Params {
             censors: self.censors.or(file.censors),
             slow: self.slow.or(file.slow),
             slow_delay_ms: self.slow_delay_ms.or(file.slow_delay_ms),
+            slow_kbps: self.slow_kbps.or(file.slow_kbps),
             gossip_abuse: self.gossip_abuse.or(file.gossip_abuse),
             fault: if self.fault.is_empty() {
                 file.fault
@@ -242,12 +247,16 @@ impl Params {
             censors: self.censors.unwrap_or(0),
             slow: self.slow.unwrap_or(0),
             slow_delay_ms: self.slow_delay_ms.unwrap_or(400),
+            slow_kbps: self.slow_kbps.unwrap_or(256),
             gossip_abuse: self.gossip_abuse.unwrap_or(false),
         };
         if cfg.relayed + cfg.censors + cfg.slow + cfg.last_resort >= cfg.teams {
             bail!(
                 "relayed, censoring, slow and last-resort teams must leave at least the first team (the bootstrap) honest and direct"
             );
+        }
+        if cfg.slow_kbps == 0 {
+            bail!("slow_kbps must be at least 1");
         }
         if cfg.censors > 0 && cfg.teams - cfg.censors < 3 {
             bail!("a drill with censors needs at least 3 honest teams");

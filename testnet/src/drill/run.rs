@@ -58,7 +58,9 @@ pub async fn run(command: NodeCommand, cfg: DrillConfig, json: bool) -> Result<D
     let loss = ["--emulate-loss".to_string(), cfg.loss.to_string()];
     for n in cfg.slow_names() {
         let delay = ["--emulate-delay-ms".into(), cfg.slow_delay_ms.to_string()];
-        net.team_emulation.insert(n, [delay, loss.clone()].concat());
+        let kbps = ["--emulate-bandwidth-kbps".into(), cfg.slow_kbps.to_string()];
+        net.team_emulation
+            .insert(n, [delay, kbps, loss.clone()].concat());
     }
     for n in cfg.censor_names() {
         let delay = ["--emulate-delay-ms".into(), cfg.latency_ms.to_string()];
