@@ -103,11 +103,14 @@ async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
     assert!(report.bytes_sent_per_delivery > 0.0);
 }
 
-/// A small hostile drill: two strangers flood every member with uninvited
-/// join requests, forgeries and junk and keep dialling; one member censors;
-/// py-libp2p abuses gossipsub's control messages. Every honest member still
-/// gets everything, no stranger's envelope is stored or connection held,
-/// and an invited team is admitted during the flood.
+/// A small hostile drill: four strangers (one forger, one flooder of
+/// uninvited join requests, one whose join requests list its own node, one
+/// lurker) and 18 more lurkers, more than the 16 places strangers may wait
+/// in, dial every member and keep dialling; one member censors; py-libp2p
+/// abuses gossipsub's control messages. Every honest member still gets
+/// everything, no stranger's envelope is stored or connection held, the
+/// lurkers are closed by the window, and an invited team is admitted during
+/// the flood.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_hostile_drill_keeps_strangers_out_and_delivers_everything() {
     let command = NodeCommand {
@@ -130,7 +133,8 @@ async fn a_small_hostile_drill_keeps_strangers_out_and_delivers_everything() {
         incidents: Some(30),
         churn: Some(0.0),
         seed: Some(3),
-        strangers: Some(2),
+        strangers: Some(4),
+        lurkers: Some(18),
         censors: Some(1),
         gossip_abuse: Some(abuse),
         rate_per_sec: Some(10.0),
@@ -153,8 +157,12 @@ async fn a_small_hostile_drill_keeps_strangers_out_and_delivers_everything() {
     assert_eq!(h.stranger_connections_held, 0);
     assert!(h.legit_applicant_admitted);
     assert_eq!(h.panics, 0);
-    let s = h.strangers.expect("strangers ran");
-    assert!(s.join_requests > 100 && s.connections > 0, "{s:?}");
+    let s = h.strangers.as_ref().expect("strangers ran");
+    // Each kind reached members (strangers dial only members) and was dealt
+    // with: the blamed ones banned, the lurkers closed by the window.
+    assert!(s.join_requests > 0 && s.forged + s.junk > 0, "{s:?}");
+    assert!(h.bans >= 2, "{} bans", h.bans);
+    assert!(s.lurker_closes > 0 && h.strangers_closed > 0, "{s:?}");
     if abuse {
         // The abuse got frames through to the nodes (it does not only fail
         // to connect).

@@ -348,6 +348,11 @@ impl EventLoop {
         let length = self.bans.ban(peer, reason.clone(), Instant::now());
         tracing::warn!(%peer, %reason, secs = length.as_secs(), "banned peer");
         self.swarm.behaviour_mut().blocked.block_peer(peer);
+        // Out of our routing table too: peers asking us for others must
+        // not learn of it.
+        if let Some(k) = self.swarm.behaviour_mut().kademlia.as_mut() {
+            k.remove_peer(&peer);
+        }
         self.unblock_evicted();
         self.dialling.remove(&peer);
         let _ = self.swarm.disconnect_peer_id(peer);

@@ -287,11 +287,15 @@ mod tests {
             w.close().await.unwrap();
         }
         drop(writers);
-        for r in &mut readers {
-            let mut got = Vec::new();
-            r.read_to_end(&mut got).await.unwrap();
-            assert_eq!(got.len(), 10_000);
-        }
+        // Both read at once: separate caps per stream would take 1 s.
+        let [r1, r2] = &mut readers[..] else {
+            unreachable!()
+        };
+        let (mut g1, mut g2) = (Vec::new(), Vec::new());
+        let (a, b) = futures::join!(r1.read_to_end(&mut g1), r2.read_to_end(&mut g2));
+        a.unwrap();
+        b.unwrap();
+        assert_eq!((g1.len(), g2.len()), (10_000, 10_000));
         let took = start.elapsed();
         assert!(
             took >= Duration::from_millis(1_990) && took < Duration::from_millis(2_500),

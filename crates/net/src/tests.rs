@@ -411,15 +411,22 @@ async fn a_stranger_gets_no_gossip_and_is_closed_after_its_window() {
     })
     .await;
     assert_eq!(got, b"for members");
-    next_matching(&mut a_events, |e| {
-        matches!(e, Event::Disconnected { peer } if peer == stranger_peer).then_some(())
+    // (Polled, not awaited as an event: on a loaded machine the close may
+    // come before the member's subscription.)
+    let closed = timeout(WAIT, async {
+        loop {
+            let s = a.status().await.unwrap();
+            if s.strangers_closed >= 1 {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     })
-    .await;
-    let status = timeout(WAIT, a.status()).await.unwrap().unwrap();
-    assert_eq!(status.strangers_closed, 1, "{status:?}");
-    assert!(status.connected.contains(&member_peer), "{status:?}");
+    .await
+    .expect("the stranger is closed within the bounded wait");
+    assert!(closed.connected.contains(&member_peer), "{closed:?}");
     // Past several windows, the member is still connected.
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    tokio::time::sleep(Duration::from_millis(4000)).await;
     let status = timeout(WAIT, a.status()).await.unwrap().unwrap();
     assert!(status.connected.contains(&member_peer), "{status:?}");
     shutdown.cancel();

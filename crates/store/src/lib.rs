@@ -102,6 +102,22 @@ fn migrations() -> Migrations<'static> {
             reason   TEXT NOT NULL
         ) WITHOUT ROWID;",
         ),
+        // A retraction counts per (target, author): another member's
+        // tombstone that arrived first must not stand in the author's place
+        // (it kept the author's own from being recorded, and the target
+        // came back by sync).
+        M::up(
+            "CREATE TABLE retracted_by_author (
+            id        BLOB NOT NULL,
+            author    BLOB NOT NULL,
+            tombstone BLOB NOT NULL,
+            PRIMARY KEY (id, author)
+        ) WITHOUT ROWID;
+        INSERT INTO retracted_by_author (id, author, tombstone)
+            SELECT id, author, tombstone FROM retracted;
+        DROP TABLE retracted;
+        ALTER TABLE retracted_by_author RENAME TO retracted;",
+        ),
     ])
 }
 
@@ -276,21 +292,15 @@ impl Store {
         Ok(())
     }
 
-    /// Who retracted `id`, if a tombstone for it is stored.
-    pub fn retracted_by(&self, id: &EnvelopeId) -> Result<Option<TeamId>> {
-        let author: Option<Vec<u8>> = self
+    /// Whether `author` retracted `id` (a tombstone by anyone else does not
+    /// count).
+    pub fn retracted_by(&self, id: &EnvelopeId, author: &TeamId) -> Result<bool> {
+        Ok(self
             .conn
-            .prepare_cached("SELECT author FROM retracted WHERE id = ?1")?
-            .query_row([id.0.as_slice()], |r| r.get(0))
-            .optional()?;
-        author
-            .map(|a| {
-                TeamId::from_slice(&a).map_err(|e| Error::Corrupt {
-                    id: id.to_string(),
-                    reason: e.to_string(),
-                })
-            })
-            .transpose()
+            .prepare_cached("SELECT 1 FROM retracted WHERE id = ?1 AND author = ?2")?
+            .query_row([id.0.as_slice(), author.0.as_slice()], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 
     /// Whether an envelope is stored.

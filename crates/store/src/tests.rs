@@ -184,6 +184,9 @@ fn a_tombstone_deletes_its_authors_envelope_in_the_same_transaction() {
     )
     .unwrap();
     assert!(s.contains(&target.id).unwrap());
+    // B's tombstone does not stand for A's, and does not keep A's from
+    // being recorded.
+    assert!(!s.retracted_by(&target.id, &a.id()).unwrap());
     // A can.
     let tomb = env(&a, 2);
     s.insert(
@@ -197,5 +200,5 @@ fn a_tombstone_deletes_its_authors_envelope_in_the_same_transaction() {
     .unwrap();
     assert!(!s.contains(&target.id).unwrap());
     assert!(s.get(&target.id).unwrap().is_none());
-    assert!(s.retracted_by(&target.id).unwrap().is_some());
+    assert!(s.retracted_by(&target.id, &a.id()).unwrap());
 }

@@ -196,9 +196,11 @@ impl Node {
         {
             return Err(Verdict::Ignore(Reason::Duplicate));
         }
-        if let Ok(Some(by)) = self.store.retracted_by(&envelope.id)
-            && by == envelope.content.author
-            && envelope.content.kind == Kind::Incident
+        if envelope.content.kind == Kind::Incident
+            && self
+                .store
+                .retracted_by(&envelope.id, &envelope.content.author)
+                .unwrap_or(false)
         {
             return Err(Verdict::Ignore(Reason::Retracted));
         }
@@ -213,14 +215,19 @@ impl Node {
                 if origin == Origin::Local && verified.content().author == self.me => {}
             // A team's node handing in its own join request before its
             // invitation reached us is not to blame (it is refused all the
-            // same; the per-peer join limit and the stranger window bound
-            // how often it may try).
+            // same), within the per-peer join budget; past it, it is blamed
+            // like any stranger's refused envelope (a stranger could
+            // otherwise mint identities that list its node, for free).
             Verdict::Reject(reason @ Reason::NotInvited(_))
                 if origin
                     .peer()
                     .is_some_and(|p| own_join_request(&verified, &p)) =>
             {
-                return Err(Verdict::Ignore(reason));
+                let pending = self.members.applicants().len();
+                return Err(match self.join_limiter.admit(now, origin.peer(), pending) {
+                    Ok(()) => Verdict::Ignore(reason),
+                    Err(_) => Verdict::Reject(reason),
+                });
             }
             other => return Err(other),
         }

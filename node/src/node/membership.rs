@@ -226,6 +226,8 @@ impl Node {
                             })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
+                proto::profile::check_nodes("nodes", &nodes)
+                    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
                 MembershipAct::Invite {
                     candidate,
                     expires_at: now + days * DAY_MS,

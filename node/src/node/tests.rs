@@ -1580,6 +1580,18 @@ fn an_uninvited_join_request_blames_only_a_peer_that_is_not_its_team() {
     assert!(matches!(v, Verdict::Ignore(Reason::NotInvited(_))), "{v:?}");
     let v = node.ingest(NOW, &join, Origin::Gossip(PeerId::random()));
     assert!(matches!(v, Verdict::Reject(Reason::NotInvited(_))), "{v:?}");
+    // Minting identities that list the sender's node is free only within
+    // the per-peer join budget: past it, the sender is blamed.
+    let mut blamed = 0;
+    for i in 0..mesh_core::admission::MAX_JOIN_REQUESTS_PER_PEER_MINUTE {
+        let mut t = Team::new(&format!("Minted-{i}"));
+        t.mesh = a.mesh;
+        t.profile.peers = vec![own_node.to_bytes()];
+        let v = node.ingest(NOW, &bytes(&t.join_request(1)), Origin::Gossip(own_node));
+        blamed += usize::from(matches!(v, Verdict::Reject(Reason::NotInvited(_))));
+    }
+    // One of the budget went to D's own request above.
+    assert_eq!(blamed, 1);
     assert_eq!(node.store.count().unwrap(), 0);
 }
 
@@ -1606,12 +1618,81 @@ fn a_team_lists_a_bounded_number_of_nodes() {
         nodes: many,
     };
     assert!(act.to_bytes().is_err());
-    let r = node.act(
-        NOW,
-        MembershipRequest {
-            nodes: vec!["not a peer id".into()],
-            ..invite_request(&d)
-        },
+    for nodes in [
+        vec!["not a peer id".to_string()],
+        (0..=proto::profile::MAX_NODES)
+            .map(|_| PeerId::random().to_string())
+            .collect(),
+    ] {
+        let r = node.act(
+            NOW,
+            MembershipRequest {
+                nodes,
+                ..invite_request(&d)
+            },
+        );
+        assert!(matches!(r, Err(ApiError::BadRequest(_))), "{r:?}");
+    }
+    // From a peer: an invitation naming too many nodes is an invalid act.
+    let act = MembershipAct::Invite {
+        candidate: Team::new("E").id(),
+        expires_at: NOW + 1,
+        nodes: (0..=proto::profile::MAX_NODES)
+            .map(|_| PeerId::random().to_bytes())
+            .collect(),
+    };
+    let body = proto::codec::encode("act", &act).unwrap();
+    let env = b.clear_record(Kind::Membership, 901, testkit::NOW + 901, body);
+    let v = node.ingest(NOW, &bytes(&env), Origin::Local);
+    assert!(
+        matches!(v, Verdict::Reject(Reason::BadMembershipAct(_))),
+        "{v:?}"
     );
-    assert!(matches!(r, Err(ApiError::BadRequest(_))), "{r:?}");
+}
+
+/// A tombstone counts only from its target's author, whatever arrives
+/// first: another member's tombstone that came before the author's does not
+/// stand in its place, and the target, once its author retracted it, does
+/// not come back by sync (issue 11, item 7).
+#[test]
+fn another_members_tombstone_does_not_shadow_the_authors() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&b, &[&a, &b, &c]);
+    let target = a.clear_comment(1, "to be retracted");
+    let tomb = |by: &Team, seq: u64| {
+        let r = proto::Retraction {
+            target: target.envelope().id,
+            reason: "withdrawn".into(),
+        };
+        by.clear_record(
+            Kind::Retraction,
+            seq,
+            testkit::NOW + seq,
+            r.to_bytes().unwrap(),
+        )
+    };
+    // C's fake tombstone first: kept (its target is not held yet).
+    assert_eq!(
+        node.ingest(NOW, &bytes(&tomb(&c, 5)), Origin::Local),
+        Verdict::Accept
+    );
+    // A's envelope arrives and is stored: C cannot retract it.
+    assert_eq!(
+        node.ingest(NOW, &bytes(&target), Origin::Local),
+        Verdict::Accept
+    );
+    // A's own tombstone removes it ...
+    assert_eq!(
+        node.ingest(NOW, &bytes(&tomb(&a, 6)), Origin::Local),
+        Verdict::Accept
+    );
+    assert!(!node.store.contains(&target.envelope().id).unwrap());
+    // ... for good: served again by a peer that still has it, it is not
+    // taken back (before, C's row stood for the retraction, and A's target
+    // was accepted again).
+    assert_eq!(
+        node.ingest(NOW, &bytes(&target), Origin::Sync(PeerId::random())),
+        Verdict::Ignore(Reason::Retracted)
+    );
+    assert!(!node.store.contains(&target.envelope().id).unwrap());
 }

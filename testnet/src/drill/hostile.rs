@@ -34,6 +34,25 @@ const REDIAL_EVERY: Duration = Duration::from_secs(2);
 /// round trip).
 const HELD_SLACK: Duration = Duration::from_secs(5);
 
+/// What a stranger does. Each kind tests another defence: a peer refused
+/// twice is banned, so one stranger doing everything would test only the
+/// first thing it sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// Membership acts forged in a member's name, and junk bytes: refused
+    /// by every node, the stranger banned.
+    Forger,
+    /// Join requests of fresh identities nobody invited: refused, blamed.
+    Flooder,
+    /// Join requests of fresh identities that list the stranger's own node
+    /// (as an applicant's node would): refused without blame within the
+    /// per-peer join budget, blamed past it.
+    SelfLister,
+    /// Connects, subscribes, sends nothing: only the stranger window
+    /// closes it, and it keeps dialling back.
+    Lurker,
+}
+
 /// What the strangers did and saw, shared by their tasks.
 #[derive(Default)]
 struct Seen {
@@ -44,8 +63,9 @@ struct Seen {
     junk: usize,
     /// Connections opened to members.
     connections: usize,
+    /// Lurkers' connections that members closed.
+    lurker_closes: usize,
     /// Open connections to members' nodes: (stranger, member) -> since.
-    /// (Strangers also find each other; those links do not count.)
     open: HashMap<(usize, net::PeerId), Instant>,
 }
 
@@ -54,54 +74,78 @@ pub(super) struct Strangers {
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     seen: Arc<Mutex<Seen>>,
+    peers: usize,
 }
 
 /// What the strangers achieved.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct StrangerFigures {
-    /// Stranger peers.
+    /// Stranger peers (of which lurkers).
     pub peers: usize,
-    /// Join requests sent (each by a fresh, uninvited identity).
+    /// Lurkers: they only connect and subscribe.
+    pub lurkers: usize,
+    /// Join requests that reached a member (each by a fresh, uninvited
+    /// identity; strangers dial only members).
     pub join_requests: usize,
-    /// Envelopes forged in a member's name.
+    /// Envelopes forged in a member's name that reached a member.
     pub forged: usize,
-    /// Junk messages.
+    /// Junk messages that reached a member.
     pub junk: usize,
     /// Connections the strangers opened to members.
     pub connections: usize,
+    /// Lurkers' connections members closed (by the stranger window).
+    pub lurker_closes: usize,
     /// Connections still open longer than the members' window allows.
     pub connections_held: usize,
 }
 
 impl Strangers {
-    /// Starts `n` strangers against the members listening at `members`.
-    pub(super) fn start(n: usize, mesh: MeshId, members: Vec<(String, TeamId)>) -> Result<Self> {
+    /// Starts `n` strangers of every kind in turn, and `lurkers` more that
+    /// only connect, against the members listening at `members`.
+    pub(super) fn start(
+        n: usize,
+        lurkers: usize,
+        mesh: MeshId,
+        members: Vec<(String, TeamId)>,
+    ) -> Result<Self> {
         let shutdown = CancellationToken::new();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let mut tasks = Vec::new();
-        for i in 0..n {
-            let addrs: Vec<net::Multiaddr> = members
-                .iter()
-                .map(|(a, _)| a.parse())
-                .collect::<Result<_, _>>()
-                .context("member address")?;
-            let victims: Vec<TeamId> = members.iter().map(|(_, t)| *t).collect();
+        let addrs: Vec<net::Multiaddr> = members
+            .iter()
+            .map(|(a, _)| a.parse())
+            .collect::<Result<_, _>>()
+            .context("member address")?;
+        let victims: Vec<TeamId> = members.iter().map(|(_, t)| *t).collect();
+        let kinds = [Role::Forger, Role::Flooder, Role::SelfLister, Role::Lurker];
+        for i in 0..n + lurkers {
+            let kind = if i < n {
+                kinds[i % kinds.len()]
+            } else {
+                Role::Lurker
+            };
             let config = net::Config {
                 listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],
                 bootstrap: addrs.clone(),
                 topic: net::protocol::envelope_topic(&mesh.to_string()),
                 heartbeat: Duration::from_millis(200),
-                discovery_interval: Duration::from_secs(1),
+                // Members only: strangers do not find each other, so a
+                // message that went out reached a member.
+                discovery: false,
                 ..net::Config::default()
             };
-            let (client, events, event_loop) = net::new(net::NodeKey::generate(), config)?;
+            let key = net::NodeKey::generate();
+            let node = key.peer_id().to_bytes();
+            let (client, events, event_loop) = net::new(key, config)?;
             tasks.push(tokio::spawn(event_loop.run(shutdown.clone())));
             let stranger = Stranger {
                 index: i,
+                kind,
+                node,
                 mesh,
                 client,
-                addrs,
-                victims,
+                addrs: addrs.clone(),
+                victims: victims.clone(),
                 seen: seen.clone(),
                 sent: 0,
             };
@@ -111,6 +155,7 @@ impl Strangers {
             shutdown,
             tasks,
             seen,
+            peers: n + lurkers,
         })
     }
 
@@ -121,17 +166,19 @@ impl Strangers {
 
     /// The figures so far: a connection is held when it has been open longer
     /// than `window` (plus slack).
-    pub(super) fn figures(&self, window: Duration) -> StrangerFigures {
+    pub(super) fn figures(&self, window: Duration, lurkers: usize) -> StrangerFigures {
         let Ok(s) = self.seen.lock() else {
             return StrangerFigures::default();
         };
         let now = Instant::now();
         StrangerFigures {
-            peers: self.tasks.len() / 2,
+            peers: self.peers,
+            lurkers,
             join_requests: s.join_requests,
             forged: s.forged,
             junk: s.junk,
             connections: s.connections,
+            lurker_closes: s.lurker_closes,
             connections_held: s
                 .open
                 .values()
@@ -140,17 +187,27 @@ impl Strangers {
         }
     }
 
-    /// Stops every stranger (bounded).
-    pub(super) async fn stop(self) {
+    /// Stops every stranger (bounded); returns how many of their tasks
+    /// panicked.
+    pub(super) async fn stop(self) -> usize {
         self.shutdown.cancel();
+        let mut panics = 0;
         for t in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+            if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(5), t).await
+                && e.is_panic()
+            {
+                panics += 1;
+            }
         }
+        panics
     }
 }
 
 struct Stranger {
     index: usize,
+    kind: Role,
+    /// Its own node id, as a profile lists it.
+    node: Vec<u8>,
     mesh: MeshId,
     client: net::Client,
     addrs: Vec<net::Multiaddr>,
@@ -175,14 +232,11 @@ impl Stranger {
                     None => break,
                     Some(e) => self.on_event(e, &mut connected),
                 },
-                _ = send.tick() => self.send_one().await,
+                _ = send.tick(), if self.kind != Role::Lurker => self.send_one().await,
                 _ = redial.tick() => {
-                    let peers: HashSet<net::PeerId> = self.addrs.iter().filter_map(peer_of).collect();
-                    if !peers.is_subset(&connected) {
-                        for a in &self.addrs {
-                            if peer_of(a).is_some_and(|p| !connected.contains(&p)) {
-                                let _ = self.client.dial(a.clone()).await;
-                            }
+                    for a in &self.addrs {
+                        if peer_of(a).is_some_and(|p| !connected.contains(&p)) {
+                            let _ = self.client.dial(a.clone()).await;
                         }
                     }
                 }
@@ -206,6 +260,9 @@ impl Stranger {
             net::Event::Disconnected { peer } => {
                 connected.remove(&peer);
                 seen.open.remove(&(self.index, peer));
+                if self.kind == Role::Lurker {
+                    seen.lurker_closes += 1;
+                }
             }
             // Relays nothing, answers nothing.
             net::Event::Gossip {
@@ -219,21 +276,28 @@ impl Stranger {
         }
     }
 
-    /// One of: a join request by a fresh, uninvited identity (most), an
-    /// incident forged in a member's name, junk.
+    /// One message of the stranger's kind.
     async fn send_one(&mut self) {
         self.sent += 1;
         let n = self.sent;
-        let (bytes, id, kind) = match n % 10 {
-            0 => (junk(n), None, 2),
-            5 => match self.forged(n) {
+        let (bytes, id, what) = match self.kind {
+            Role::Forger if n.is_multiple_of(2) => (junk(n), None, 2),
+            Role::Forger => match self.forged(n) {
                 Some(e) => (e.bytes.clone(), Some(e.id.to_string()), 1),
                 None => return,
             },
-            _ => match self.join_request(n) {
-                Some(e) => (e.bytes.clone(), Some(e.id.to_string()), 0),
-                None => return,
-            },
+            Role::Flooder | Role::SelfLister => {
+                let nodes = if self.kind == Role::SelfLister {
+                    vec![self.node.clone()]
+                } else {
+                    vec![]
+                };
+                match self.join_request(n, nodes) {
+                    Some(e) => (e.bytes.clone(), Some(e.id.to_string()), 0),
+                    None => return,
+                }
+            }
+            Role::Lurker => return,
         };
         match self.client.publish(bytes).await {
             Ok(()) => {}
@@ -244,7 +308,7 @@ impl Stranger {
             if let Some(id) = id {
                 seen.sent.insert(id);
             }
-            match kind {
+            match what {
                 0 => seen.join_requests += 1,
                 1 => seen.forged += 1,
                 _ => seen.junk += 1,
@@ -252,7 +316,7 @@ impl Stranger {
         }
     }
 
-    fn join_request(&self, n: u64) -> Option<Envelope> {
+    fn join_request(&self, n: u64, peers: Vec<Vec<u8>>) -> Option<Envelope> {
         let keys = TeamKeys::generate();
         let profile = Profile {
             team: keys.team_id(),
@@ -261,7 +325,7 @@ impl Stranger {
             constituency: vec![],
             contact: None,
             recipient: keys.recipient(),
-            peers: vec![],
+            peers,
             roles: vec![],
             updated_at: csirtmesh::now_ms(),
         };

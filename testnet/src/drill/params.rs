@@ -74,6 +74,11 @@ pub struct Params {
     /// flood it with join requests, forgeries and junk (default: 0).
     #[arg(long)]
     pub strangers: Option<usize>,
+    /// Strangers that only connect and subscribe (they send nothing, so
+    /// only the stranger window closes them; more than 16 fill the places
+    /// strangers may wait in) (default: 0).
+    #[arg(long)]
+    pub lurkers: Option<usize>,
     /// Members that censor: they relay no gossip and answer no sync
     /// (default: 0). They neither author nor count as recipients.
     #[arg(long)]
@@ -147,6 +152,7 @@ pub struct DrillConfig {
     pub(super) rate_per_sec: Option<f64>,
     pub(super) faults: Vec<Fault>,
     pub(super) strangers: usize,
+    pub(super) lurkers: usize,
     pub(super) censors: usize,
     pub(super) slow: usize,
     pub(super) slow_delay_ms: u64,
@@ -168,7 +174,11 @@ impl DrillConfig {
     /// Whether the drill has hostile parts (strangers, censors, a slow
     /// member, gossip abuse).
     pub fn hostile(&self) -> bool {
-        self.strangers > 0 || self.censors > 0 || self.slow > 0 || self.gossip_abuse
+        self.strangers > 0
+            || self.lurkers > 0
+            || self.censors > 0
+            || self.slow > 0
+            || self.gossip_abuse
     }
 
     /// The censoring members: the teams just before the relayed ones (never
@@ -213,6 +223,7 @@ impl Params {
             loss: self.loss.or(file.loss),
             rate_per_sec: self.rate_per_sec.or(file.rate_per_sec),
             strangers: self.strangers.or(file.strangers),
+            lurkers: self.lurkers.or(file.lurkers),
             censors: self.censors.or(file.censors),
             slow: self.slow.or(file.slow),
             slow_delay_ms: self.slow_delay_ms.or(file.slow_delay_ms),
@@ -244,6 +255,7 @@ impl Params {
             rate_per_sec: self.rate_per_sec,
             faults: self.fault,
             strangers: self.strangers.unwrap_or(0),
+            lurkers: self.lurkers.unwrap_or(0),
             censors: self.censors.unwrap_or(0),
             slow: self.slow.unwrap_or(0),
             slow_delay_ms: self.slow_delay_ms.unwrap_or(400),

@@ -91,7 +91,8 @@ pub struct HostileReport {
     /// The largest rise in an honest node's peak RSS from the hostiles'
     /// start to the end of the burst, MiB.
     pub rss_growth_mb: f64,
-    /// Panics in any node's log. Must be 0.
+    /// Panics in any node's log (read at the end) or in the strangers'
+    /// tasks. Must be 0.
     pub panics: usize,
     /// Peers banned or blocked on honest nodes at the end.
     pub bans: usize,
@@ -107,13 +108,19 @@ pub struct HostileReport {
 pub const MAX_RSS_GROWTH_MB: f64 = 50.0;
 
 impl HostileReport {
-    /// Whether the mesh held against the hostiles.
+    /// Whether the mesh held against the hostiles. Lurkers, which send
+    /// nothing to be banned for, must have been closed by the window (or
+    /// the window was not tested).
     pub fn held(&self) -> bool {
         self.stranger_connections_held == 0
             && self.stranger_envelopes_stored == 0
             && self.legit_applicant_admitted
             && self.panics == 0
             && self.rss_growth_mb < MAX_RSS_GROWTH_MB
+            && self
+                .strangers
+                .as_ref()
+                .is_none_or(|s| s.lurkers == 0 || s.lurker_closes > 0)
     }
 }
 
@@ -172,8 +179,14 @@ impl fmt::Display for DrillReport {
             if let Some(s) = &h.strangers {
                 writeln!(
                     f,
-                    "  {} strangers sent {} join requests, {} forgeries, {} junk; opened {} connections",
-                    s.peers, s.join_requests, s.forged, s.junk, s.connections
+                    "  {} strangers ({} lurkers) got {} join requests, {} forgeries and {} junk messages to members; opened {} connections; members closed {} lurker connections",
+                    s.peers,
+                    s.lurkers,
+                    s.join_requests,
+                    s.forged,
+                    s.junk,
+                    s.connections,
+                    s.lurker_closes
                 )?;
             }
             if let Some(a) = &h.gossip_abuse {
@@ -194,9 +207,8 @@ impl crate::Report for DrillReport {
     fn held(&self) -> bool {
         self.lost == 0
             && self.converged
-            && self
-                .hostile
-                .as_ref()
-                .is_none_or(|h| h.held() && self.delivery_ratio >= 1.0)
+            && self.hostile.as_ref().is_none_or(|h| {
+                h.held() && self.delivery_ratio >= 1.0 && self.not_acknowledged == 0
+            })
     }
 }

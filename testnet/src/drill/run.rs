@@ -186,7 +186,12 @@ impl Run<'_> {
         self.wind_down().await?;
         self.judge_hostiles().await?;
         self.converge().await?;
-        self.measure().await
+        self.measure().await?;
+        let panics = self.panics();
+        if let Some(h) = self.report.hostile.as_mut() {
+            h.panics += panics;
+        }
+        Ok(())
     }
 
     fn say(&self, line: &str) {
@@ -257,12 +262,12 @@ impl Run<'_> {
         }
         let status = self.net.api(&self.names[0])?.status().await?;
         let mesh: proto::MeshId = status.mesh_id.parse()?;
-        let strangers = if self.cfg.strangers > 0 {
+        let (n, lurkers) = (self.cfg.strangers, self.cfg.lurkers);
+        let strangers = if n + lurkers > 0 {
             self.say(&format!(
-                "{} strangers dial every member and flood join requests, forgeries and junk",
-                self.cfg.strangers
+                "{n} strangers dial every member and flood join requests, forgeries and junk; {lurkers} more only connect"
             ));
-            Some(Strangers::start(self.cfg.strangers, mesh, members.clone())?)
+            Some(Strangers::start(n, lurkers, mesh, members.clone())?)
         } else {
             None
         };
@@ -295,7 +300,7 @@ impl Run<'_> {
         if let Some(s) = &h.strangers {
             // Past a full window after the burst, as the strangers keep dialling.
             tokio::time::sleep(window + Duration::from_secs(6)).await;
-            let figures = s.figures(window);
+            let figures = s.figures(window, self.cfg.lurkers);
             report.stranger_connections_held = figures.connections_held;
             let sent = s.sent_ids();
             for n in self.honest {
@@ -317,25 +322,24 @@ impl Run<'_> {
             strangers, abuse, ..
         } = h;
         if let Some(s) = strangers {
-            s.stop().await;
+            // Panics in the strangers' own tasks (the project's net crate).
+            report.panics += s.stop().await;
         }
         if let Some((a, log)) = abuse {
             report.gossip_abuse = Some(a.finish(&log, Duration::from_secs(1)).await);
         }
-        report.panics = self.panics();
         self.say(&format!(
-            "hostiles: {} stranger connections held, {} stranger envelopes stored, {} bans, RSS growth {:.1} MiB, {} panics",
+            "hostiles: {} stranger connections held, {} stranger envelopes stored, {} bans, RSS growth {:.1} MiB",
             report.stranger_connections_held,
             report.stranger_envelopes_stored,
             report.bans,
             report.rss_growth_mb,
-            report.panics
         ));
         self.report.hostile = Some(report);
         Ok(())
     }
 
-    /// Panics in any node's log.
+    /// Panics in any node's log, read at the very end (catch-up included).
     fn panics(&self) -> usize {
         self.names
             .iter()
