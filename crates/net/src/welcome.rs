@@ -107,7 +107,8 @@ impl Welcome {
         self.chosen.contains(peer) || self.welcome.as_ref().is_none_or(|w| w.contains(peer))
     }
 
-    /// A peer's first connection opened at `now`. Returns whether to close
+    /// A connection of `peer` opened at `now` (any: a stranger may open a
+    /// second while its first is being closed). Returns whether to close
     /// it at once: a stranger while [`MAX_STRANGERS`] are on probation.
     pub(crate) fn connected(&mut self, peer: PeerId, now: Instant) -> bool {
         if self.is_welcome(&peer) || self.strangers.contains_key(&peer) {

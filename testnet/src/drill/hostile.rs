@@ -65,8 +65,11 @@ struct Seen {
     connections: usize,
     /// Lurkers' connections that members closed.
     lurker_closes: usize,
-    /// Open connections to members' nodes: (stranger, member) -> since.
-    open: HashMap<(usize, net::PeerId), Instant>,
+    /// Open connections to members' nodes: (stranger, member) -> (since,
+    /// the stranger's role).
+    open: HashMap<(usize, net::PeerId), (Instant, Role)>,
+    /// Each stranger's own node id.
+    ids: HashMap<usize, net::PeerId>,
 }
 
 /// The strangers, running.
@@ -97,6 +100,8 @@ pub struct StrangerFigures {
     pub lurker_closes: usize,
     /// Connections still open longer than the members' window allows.
     pub connections_held: usize,
+    /// Those connections: the stranger's role, the member's node, how long.
+    pub held: Vec<String>,
 }
 
 impl Strangers {
@@ -136,6 +141,9 @@ impl Strangers {
             };
             let key = net::NodeKey::generate();
             let node = key.peer_id().to_bytes();
+            if let Ok(mut s) = seen.lock() {
+                s.ids.insert(i, key.peer_id());
+            }
             let (client, events, event_loop) = net::new(key, config)?;
             tasks.push(tokio::spawn(event_loop.run(shutdown.clone())));
             let stranger = Stranger {
@@ -171,6 +179,18 @@ impl Strangers {
             return StrangerFigures::default();
         };
         let now = Instant::now();
+        let held: Vec<String> = s
+            .open
+            .iter()
+            .filter(|(_, (since, _))| now.duration_since(*since) > window + HELD_SLACK)
+            .map(|((i, member), (since, role))| {
+                let me = s.ids.get(i).map(|p| p.to_string()).unwrap_or_default();
+                format!(
+                    "stranger {i} {me} ({role:?}) to {member} for {} s",
+                    now.duration_since(*since).as_secs()
+                )
+            })
+            .collect();
         StrangerFigures {
             peers: self.peers,
             lurkers,
@@ -179,11 +199,8 @@ impl Strangers {
             junk: s.junk,
             connections: s.connections,
             lurker_closes: s.lurker_closes,
-            connections_held: s
-                .open
-                .values()
-                .filter(|since| now.duration_since(**since) > window + HELD_SLACK)
-                .count(),
+            connections_held: held.len(),
+            held,
         }
     }
 
@@ -255,7 +272,8 @@ impl Stranger {
             net::Event::Connected { peer } => {
                 connected.insert(peer);
                 seen.connections += 1;
-                seen.open.insert((self.index, peer), Instant::now());
+                seen.open
+                    .insert((self.index, peer), (Instant::now(), self.kind));
             }
             net::Event::Disconnected { peer } => {
                 connected.remove(&peer);

@@ -205,6 +205,14 @@ impl EventLoop {
                 .insert(connection_id);
         }
         self.dialling.remove(&peer_id);
+        // Every connection, not only a peer's first: a stranger's second
+        // connection, opened while its first was being closed, must not
+        // outlive it unwatched.
+        if self.welcome.connected(peer_id, std::time::Instant::now()) {
+            tracing::debug!(peer = %peer_id, "closing a stranger's connection at once: too many on probation");
+            let _ = self.swarm.disconnect_peer_id(peer_id);
+            return None;
+        }
         if num_established != 1 {
             return None;
         }
@@ -214,11 +222,6 @@ impl EventLoop {
             .any(|(_, relay, l)| *relay == peer_id && l.is_none())
         {
             self.listen_through_relays();
-        }
-        if self.welcome.connected(peer_id, std::time::Instant::now()) {
-            tracing::debug!(peer = %peer_id, "closing a stranger's connection at once: too many on probation");
-            let _ = self.swarm.disconnect_peer_id(peer_id);
-            return None;
         }
         self.connected.insert(peer_id);
         self.apply_standing(&peer_id);
