@@ -159,7 +159,7 @@ impl Config {
                     loss,
                     links: Default::default(),
                     censor,
-                    bandwidth: kbps.map(|k| k * 1000 / 8),
+                    bandwidth: kbps.map(|k| k.saturating_mul(1000) / 8),
                 })
             }
         };

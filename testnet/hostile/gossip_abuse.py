@@ -15,7 +15,8 @@ Each round takes a fresh identity (a ban of the last one does not stop
 it) and goes through every target; a target that closes the connection
 (the mesh closes strangers after a short window and bans misbehaving
 peers) is left for the next round, until the time is up. After each round a summary line starting with {"abuse" is printed:
-the last one is the total.
+the last one is the total. Counts are of frames written on our side (the
+node may have refused them: see the node's log at debug level).
 
 Usage: gossip_abuse.py --topic TOPIC --seconds N MULTIADDR...
 """
@@ -59,7 +60,7 @@ async def abuse_once(host, info, topic, counts):
     async def send(rpc, what, n):
         data = rpc.SerializeToString()
         await stream.write(encode_varint_prefixed(data))
-        counts["frames"] += 1
+        counts["frames_written"] += 1
         counts["bytes"] += len(data)
         counts[what] += n
 
@@ -135,7 +136,7 @@ async def main():
             "rounds",
             "connections",
             "failures",
-            "frames",
+            "frames_written",
             "bytes",
             "subscriptions",
             "grafts",

@@ -173,7 +173,7 @@ async fn a_small_hostile_drill_keeps_strangers_out_and_delivers_everything() {
         // to connect).
         let a = h.gossip_abuse.expect("the abuse reports");
         let v: serde_json::Value = serde_json::from_str(&a).expect("a JSON summary");
-        assert!(v["abuse"]["frames"].as_u64() > Some(0), "{a}");
+        assert!(v["abuse"]["frames_written"].as_u64() > Some(0), "{a}");
     }
 }
 
