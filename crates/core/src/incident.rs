@@ -5,6 +5,17 @@
 //! set of envelopes gives the same state on every node whatever order they
 //! arrived in. An entry this team cannot read (not a recipient, or its GREEN
 //! key has not arrived yet) still shows that it exists: author, time, label.
+//!
+//! A conversation under a named-recipient label (AMBER, AMBER+STRICT, RED)
+//! has its participants fixed by its root: the root's author and
+//! recipients, plus each team a hand-off named once it accepts. A reply by
+//! anyone else is refused by the fold (shown, not applied), and replies are
+//! sealed to the participants only (`Incident::participants`), so a member
+//! that learns a thread's id cannot join the conversation by replying. Only
+//! the team handling the incident, or its reporter, hands it off, and never
+//! under AMBER+STRICT or RED.
+
+use std::collections::BTreeSet;
 
 use proto::{EnvelopeId, IncidentPayload, IncidentStatus, TeamId, Tlp};
 
@@ -173,6 +184,11 @@ pub struct Incident {
     pub handled_by: Vec<TeamId>,
     /// Teams a hand-off awaits an answer from.
     pub pending_handoff: Vec<TeamId>,
+    /// Who is in the conversation, when this team reads the root of a
+    /// named-recipient thread: the root's author and recipients, and teams
+    /// that accepted a hand-off. `None` when the thread is not closed
+    /// (CLEAR, GREEN) or this team cannot read its root.
+    pub participants: Option<BTreeSet<TeamId>>,
     /// Replies in thread order.
     pub events: Vec<IncidentEvent>,
 }
@@ -225,6 +241,11 @@ impl Incident {
             report,
             handled_by: root.recipients.clone(),
             pending_handoff: Vec::new(),
+            participants: (root.payload.is_some() && root.tlp.is_named_recipients()).then(|| {
+                std::iter::once(root.author)
+                    .chain(root.recipients.iter().copied())
+                    .collect()
+            }),
             events: Vec::with_capacity(replies),
         }
     }
@@ -249,8 +270,8 @@ impl Incident {
                 e.tlp, self.tlp
             ));
         }
-        self.updated_at = self.updated_at.max(at);
         let Some(payload) = e.payload else {
+            self.updated_at = self.updated_at.max(at);
             return IncidentEvent::Sealed {
                 id,
                 author,
@@ -258,6 +279,20 @@ impl Incident {
                 waiting_for_key: e.waiting_for_key,
             };
         };
+        let answers_handoff = matches!(
+            payload,
+            IncidentPayload::Accept | IncidentPayload::Decline { .. }
+        ) && self.pending_handoff.contains(&author);
+        if let Some(people) = &self.participants
+            && !people.contains(&author)
+            && !answers_handoff
+        {
+            return refused(format!(
+                "not in this {} conversation: only its reporter, its recipients and teams that accepted a hand-off take part",
+                self.tlp
+            ));
+        }
+        self.updated_at = self.updated_at.max(at);
         match payload {
             IncidentPayload::Comment { text } => IncidentEvent::Comment {
                 id,
@@ -290,6 +325,14 @@ impl Incident {
                         self.tlp
                     ));
                 }
+                if self.participants.is_some()
+                    && author != self.author
+                    && !self.handled_by.contains(&author)
+                {
+                    return refused(
+                        "only the team handling it, or its reporter, hands it off".into(),
+                    );
+                }
                 // A team the report was handed to, which cannot read the
                 // original, reads it from the hand-off.
                 if self.title.is_none() {
@@ -317,6 +360,9 @@ impl Incident {
                 if self.pending_handoff.contains(&author) {
                     self.handled_by = vec![author];
                     self.pending_handoff.clear();
+                    if let Some(people) = self.participants.as_mut() {
+                        people.insert(author);
+                    }
                 }
                 IncidentEvent::Accepted { id, author, at }
             }
@@ -359,16 +405,21 @@ mod tests {
         }
     }
 
+    /// An AMBER incident by team 0 to teams 1 and 2 (the authors of the
+    /// `entry` helper's replies).
     fn root() -> ThreadEntry {
-        entry(
-            0,
-            10,
-            Tlp::Amber,
-            Some(IncidentPayload::Open {
-                title: "t".into(),
-                description: "d".into(),
-            }),
-        )
+        ThreadEntry {
+            recipients: vec![TeamId([1; 32]), TeamId([2; 32])],
+            ..entry(
+                0,
+                10,
+                Tlp::Amber,
+                Some(IncidentPayload::Open {
+                    title: "t".into(),
+                    description: "d".into(),
+                }),
+            )
+        }
     }
 
     fn status(n: u8, at: u64, s: IncidentStatus) -> ThreadEntry {
@@ -504,5 +555,87 @@ mod tests {
             }
             prop_assert_eq!(Incident::fold(&root(), replies), Incident::fold(&root(), shuffled));
         }
+    }
+
+    /// Issue 11, finding 1: a member that learns a thread's id cannot join
+    /// the conversation by replying; a hand-off adds its target only once it
+    /// accepts, and only the handling team or the reporter hands off.
+    #[test]
+    fn only_participants_take_part_in_a_named_recipient_thread() {
+        let outsider = TeamId([9; 32]);
+        let intrusion = step(
+            1,
+            20,
+            9,
+            Tlp::Amber,
+            IncidentPayload::Status {
+                status: IncidentStatus::Closed,
+            },
+        );
+        let inc = Incident::fold(&root(), vec![intrusion]);
+        assert!(matches!(inc.events[0], IncidentEvent::Refused { .. }));
+        assert_eq!(inc.status, IncidentStatus::New);
+        assert!(!inc.participants.as_ref().unwrap().contains(&outsider));
+        // Nor can it hand the incident to itself or anyone.
+        let mut report = root();
+        report.recipients = vec![TeamId([7; 32])];
+        let by_outsider = step(
+            1,
+            20,
+            9,
+            Tlp::Amber,
+            IncidentPayload::Handoff {
+                to: vec![outsider],
+                title: "t".into(),
+                description: "d".into(),
+                note: "mine".into(),
+            },
+        );
+        let inc = Incident::fold(&report, vec![by_outsider]);
+        assert!(inc.pending_handoff.is_empty());
+        // A participant that no longer handles it cannot either: 7 handed it
+        // to 8, 8 accepted, then 7 tries to hand it to the outsider.
+        let mut report = root();
+        report.recipients = vec![TeamId([7; 32])];
+        let accepted = step(2, 30, 8, Tlp::Amber, IncidentPayload::Accept);
+        let again = step(
+            3,
+            40,
+            7,
+            Tlp::Amber,
+            IncidentPayload::Handoff {
+                to: vec![outsider],
+                title: "t".into(),
+                description: "d".into(),
+                note: "yours".into(),
+            },
+        );
+        let inc = Incident::fold(&report, vec![handoff(1, 20, Tlp::Amber), accepted, again]);
+        assert_eq!(inc.handled_by, vec![TeamId([8; 32])]);
+        assert!(matches!(inc.events[2], IncidentEvent::Refused { .. }));
+        assert!(inc.pending_handoff.is_empty());
+        // The handling team hands off; the target is in once it accepts.
+        let mut report = root();
+        report.recipients = vec![TeamId([7; 32])];
+        let target = TeamId([8; 32]);
+        let inc = Incident::fold(&report, vec![handoff(1, 20, Tlp::Amber)]);
+        assert!(!inc.participants.as_ref().unwrap().contains(&target));
+        let accept = step(2, 30, 8, Tlp::Amber, IncidentPayload::Accept);
+        let comment = step(
+            3,
+            40,
+            8,
+            Tlp::Amber,
+            IncidentPayload::Comment {
+                text: "on it".into(),
+            },
+        );
+        let inc = Incident::fold(&report, vec![handoff(1, 20, Tlp::Amber), accept, comment]);
+        assert!(inc.participants.as_ref().unwrap().contains(&target));
+        assert!(matches!(inc.events[2], IncidentEvent::Comment { .. }));
+        // GREEN and CLEAR threads are open to every member.
+        let mut green = root();
+        green.tlp = Tlp::Green;
+        assert!(Incident::fold(&green, vec![]).participants.is_none());
     }
 }

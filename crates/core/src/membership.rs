@@ -53,6 +53,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proto::{EnvelopeId, MembershipAct, Profile, TeamId};
 
+use applications::Sponsorship;
+
 /// Invitations one member may have open (not expired) at once.
 pub const MAX_OPEN_INVITATIONS: usize = 10;
 
@@ -178,18 +180,6 @@ struct Endorsement {
     expires_at: u64,
 }
 
-/// An open application: an invitation or an endorsement within its
-/// author's budget.
-struct Sponsorship {
-    sponsor: TeamId,
-    created_at: u64,
-    expires_at: u64,
-    /// By `Invite` (else by `Endorse`).
-    invited: bool,
-    /// Node ids the invitation names.
-    nodes: Vec<Vec<u8>>,
-}
-
 /// The acts that count, sorted out by kind, every team by its current key.
 #[derive(Default)]
 struct Acts {
@@ -202,37 +192,6 @@ struct Acts {
     suspensions: BTreeMap<TeamId, Vec<(TeamId, u64)>>,
     /// Per candidate: the sponsorships within their author's budget.
     sponsorships: BTreeMap<TeamId, Vec<Sponsorship>>,
-}
-
-impl Acts {
-    /// Opens an application for `candidate` if `author`'s budget allows
-    /// (`open`: per author, the expiry of each application it opened).
-    fn sponsor(
-        &mut self,
-        open: &mut BTreeMap<TeamId, Vec<u64>>,
-        r: &Record,
-        author: TeamId,
-        candidate: TeamId,
-        (expires_at, invited, nodes): (u64, bool, &[Vec<u8>]),
-    ) {
-        let expires_at = expires_at.min(r.created_at.saturating_add(MAX_INVITATION_DAYS * DAY_MS));
-        let mine = open.entry(author).or_default();
-        let still_open = mine.iter().filter(|e| **e >= r.created_at).count();
-        if candidate == author || expires_at < r.created_at || still_open >= MAX_OPEN_INVITATIONS {
-            return;
-        }
-        mine.push(expires_at);
-        self.sponsorships
-            .entry(candidate)
-            .or_default()
-            .push(Sponsorship {
-                sponsor: author,
-                created_at: r.created_at,
-                expires_at,
-                invited,
-                nodes: nodes.to_vec(),
-            });
-    }
 }
 
 impl Membership {
@@ -451,79 +410,6 @@ impl Membership {
         }
     }
 
-    /// Applicants: teams that are not members, removed or rotated away, and
-    /// that a current member invites or endorses now (open invitation or
-    /// endorsement), with their valid sponsors and the objections of teams
-    /// that were members. Without either, a team is nobody's applicant.
-    fn applicants_of(&self, acts: &Acts, now: u64) -> BTreeMap<TeamId, Applicant> {
-        let mut out = BTreeMap::new();
-        for (team, sponsorships) in &acts.sponsorships {
-            let team = *team;
-            if self.members.contains(&team)
-                || self.removed.contains_key(&team)
-                || self.rotated.contains_key(&team)
-            {
-                continue;
-            }
-            // Open now: made (a future-dated act opens nothing yet), not
-            // expired, by a current member.
-            let open: Vec<&Sponsorship> = sponsorships
-                .iter()
-                .filter(|s| {
-                    s.created_at <= now && now <= s.expires_at && self.members.contains(&s.sponsor)
-                })
-                .collect();
-            let Some(expires_at) = open.iter().map(|s| s.expires_at).max() else {
-                continue;
-            };
-            let mut invited_by = Vec::new();
-            let mut nodes = Vec::new();
-            for s in open.iter().filter(|s| s.invited) {
-                if !invited_by.contains(&s.sponsor) {
-                    invited_by.push(s.sponsor);
-                }
-                for n in &s.nodes {
-                    if !nodes.contains(n) {
-                        nodes.push(n.clone());
-                    }
-                }
-            }
-            let mut sponsors = Vec::new();
-            for e in acts.endorsements.get(&team).into_iter().flatten() {
-                if self.members.contains(&e.sponsor)
-                    && e.expires_at >= now
-                    && !sponsors.contains(&e.sponsor)
-                {
-                    sponsors.push(e.sponsor);
-                }
-            }
-            let objections = acts
-                .objections
-                .get(&team)
-                .into_iter()
-                .flatten()
-                .filter(|(by, _, _)| self.ever.contains(by))
-                .cloned()
-                .collect();
-            let threshold_reached_at = acts
-                .endorsements
-                .get(&team)
-                .and_then(|e| admission_time(e, &self.members, self.threshold));
-            out.insert(
-                team,
-                Applicant {
-                    sponsors,
-                    objections,
-                    threshold_reached_at,
-                    invited_by,
-                    expires_at,
-                    nodes,
-                },
-            );
-        }
-        out
-    }
-
     /// A team's current key: follows rotations (bounded, cycle-safe).
     pub fn canon(&self, key: &TeamId) -> TeamId {
         let mut k = *key;
@@ -579,27 +465,6 @@ impl Membership {
             .values()
             .find(|p| p.peers.iter().any(|b| b.as_slice() == peer))
             .map(|p| p.team)
-    }
-
-    /// How many applications (invitations, endorsements) `team` has open at
-    /// `now`, or made for later: they count toward its budget,
-    /// [`MAX_OPEN_INVITATIONS`], until they expire.
-    pub fn open_invitations(&self, team: &TeamId, now: u64) -> usize {
-        self.sponsorships.get(&self.canon(team)).map_or(0, |e| {
-            e.iter().filter(|(_, expires)| *expires >= now).count()
-        })
-    }
-
-    /// The earliest time after `now` at which an application opens or
-    /// closes: membership must be computed again then, even if nothing
-    /// arrives.
-    pub fn next_change(&self, now: u64) -> Option<u64> {
-        self.sponsorships
-            .values()
-            .flatten()
-            .flat_map(|(made, expires)| [*made, expires.saturating_add(1)])
-            .filter(|t| *t > now)
-            .min()
     }
 
     /// Whether `team` (a current key) is a member now.
@@ -812,6 +677,8 @@ pub enum FindError {
     #[error("{0:?} matches more than one member; use the full team id")]
     Ambiguous(String),
 }
+
+mod applications;
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -91,9 +91,13 @@ impl Node {
         )
     }
 
-    /// Everyone in an incident's conversation this team can see: authors
-    /// and recipients of every entry it can read (the reporter, its
-    /// recipients, teams a report was handed to). Empty if it reads nothing.
+    /// Who an incident's conversation goes to, current members only. When
+    /// this team reads the root of a named-recipient thread, its
+    /// participants as the fold fixes them (the root's author and
+    /// recipients, teams that accepted a hand-off): a reply by anyone else
+    /// adds nobody. Otherwise (a team a report was handed to, which cannot
+    /// read the root; a GREEN or CLEAR thread) the authors and recipients of
+    /// every entry it reads. Empty if it reads nothing.
     pub(super) fn participants(
         &mut self,
         now: u64,
@@ -102,18 +106,26 @@ impl Node {
         let root = self
             .load_entry(now, root_id)?
             .ok_or_else(|| ApiError::NotFound(format!("no incident {root_id}")))?;
-        let mut people = BTreeSet::new();
         let replies = self.store.thread(root_id)?;
         let replies = self.keep_intact(now, replies);
-        let entries = std::iter::once(Ok(root.clone())).chain(replies.iter().map(entry_of));
-        for e in entries {
-            let e = e?;
-            if e.payload.is_some() {
-                people.insert(e.author);
-                people.extend(e.recipients.iter().copied());
-            }
-        }
-        Ok((root, people.into_iter().collect()))
+        let replies = replies
+            .iter()
+            .map(entry_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        let people: BTreeSet<TeamId> =
+            match mesh_core::Incident::fold(&root, replies.clone()).participants {
+                Some(fixed) => fixed,
+                None => std::iter::once(&root)
+                    .chain(&replies)
+                    .filter(|e| e.payload.is_some())
+                    .flat_map(|e| std::iter::once(e.author).chain(e.recipients.iter().copied()))
+                    .collect(),
+            };
+        let people = people
+            .into_iter()
+            .filter(|t| self.members.is_member(t))
+            .collect();
+        Ok((root, people))
     }
 
     /// Replies to everyone in the conversation, under the thread's label.

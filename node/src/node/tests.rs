@@ -1696,3 +1696,39 @@ fn another_members_tombstone_does_not_shadow_the_authors() {
     );
     assert!(!node.store.contains(&target.envelope().id).unwrap());
 }
+
+/// Issue 11, item 1: a member that learns a thread's id cannot join an
+/// AMBER conversation by replying in it: its reply is shown as refused, and
+/// the participants' next replies are not sealed to it.
+#[tokio::test]
+async fn a_reply_from_outside_the_conversation_joins_nothing() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    let opened = node
+        .open_incident(NOW, incident("for B", "amber", vec!["B".into()]))
+        .unwrap();
+    let root: EnvelopeId = opened.id.parse().unwrap();
+    // C, not addressed, replies to A (it knows the thread id and the author
+    // from the envelope's clear metadata).
+    let inner = c.inner(
+        Tlp::Amber,
+        vec![a.id()],
+        IncidentPayload::Comment {
+            text: "let me in".into(),
+        },
+    );
+    let a_recipient = seal::parse_recipient(&a.keys_copy().recipient()).unwrap();
+    let body = seal::seal_to_teams(&c.keys_copy(), &inner, &[a_recipient]).unwrap();
+    let intrusion = c.envelope(5, Tlp::Amber, Some(root), body);
+    assert_eq!(
+        node.ingest(NOW, &bytes(&intrusion), Origin::Local),
+        Verdict::Accept
+    );
+    let (_, people) = node.participants(NOW, &root).unwrap();
+    assert_eq!(people.len(), 2);
+    assert!(people.contains(&a.id()) && people.contains(&b.id()));
+    assert!(!people.contains(&c.id()), "C joined the conversation");
+    let view = node.incident_view(NOW, &opened.id).unwrap();
+    let shown = serde_json::to_string(&view).unwrap();
+    assert!(shown.contains("not in this"), "{shown}");
+}
