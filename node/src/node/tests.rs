@@ -440,7 +440,9 @@ async fn applicants_are_admitted_by_k_members_and_not_before() {
         ),
         Verdict::Ignore(Reason::NotYetAdmitted(_))
     ));
-    // D cannot vouch for itself, and a non-member cannot vouch at all.
+    // A non-member cannot vouch at all, nor can D, an applicant, publish an
+    // act (its endorsement of itself included: refused as an applicant's;
+    // the self-endorsement rule itself is in the core's membership tests).
     let mut stranger = Team::new("Stranger");
     stranger.mesh = a.mesh;
     assert!(matches!(

@@ -420,11 +420,10 @@ impl Demo {
         })
         .await;
         self.report.late_node_caught_up = caught_up.is_ok();
-        let old_green_read = net
-            .api(D)?
-            .incident(&self.green_incident)
-            .await
-            .is_ok_and(|i| i.summary.title.is_some());
+        // D must hold the old advisory (an error is no proof of anything)
+        // and be unable to read it.
+        let old_green = net.api(D)?.incident(&self.green_incident).await;
+        let old_green_sealed = matches!(&old_green, Ok(i) if i.summary.title.is_none());
         let fresh = net
             .api(A)?
             .open(&NewIncident {
@@ -451,10 +450,10 @@ impl Demo {
         let detail = format!(
             "D holds all {} envelopes A holds ({synced} fetched by sync, not gossip); the GREEN advisory sent before D joined is {} to D; the one sent after is {}",
             a_ids.len(),
-            if old_green_read {
-                "READABLE (wrong)"
-            } else {
-                "sealed"
+            match (&old_green, old_green_sealed) {
+                (_, true) => "sealed".to_string(),
+                (Ok(_), false) => "READABLE (wrong)".to_string(),
+                (Err(e), _) => format!("not found at D ({e:#})"),
             },
             if fresh_read.is_ok() {
                 "readable"
@@ -462,7 +461,7 @@ impl Demo {
                 "NOT readable"
             }
         );
-        let r = if caught_up.is_ok() && !old_green_read && fresh_read.is_ok() {
+        let r = if caught_up.is_ok() && old_green_sealed && fresh_read.is_ok() {
             Ok(detail)
         } else {
             Err(detail)
