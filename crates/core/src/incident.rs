@@ -12,8 +12,8 @@
 //! anyone else is refused by the fold (shown, not applied), and replies are
 //! sealed to the participants only (`Incident::participants`), so a member
 //! that learns a thread's id cannot join the conversation by replying. Only
-//! the team handling the incident, or its reporter, hands it off, and never
-//! under AMBER+STRICT or RED.
+//! a team it was addressed to, the team handling it, or its reporter hands
+//! it off, and never under AMBER+STRICT or RED.
 
 use std::collections::BTreeSet;
 
@@ -271,7 +271,14 @@ impl Incident {
             ));
         }
         let Some(payload) = e.payload else {
-            self.updated_at = self.updated_at.max(at);
+            // (An outsider's entry does not move the incident forward.)
+            if self
+                .participants
+                .as_ref()
+                .is_none_or(|p| p.contains(&author))
+            {
+                self.updated_at = self.updated_at.max(at);
+            }
             return IncidentEvent::Sealed {
                 id,
                 author,
@@ -328,9 +335,11 @@ impl Incident {
                 if self.participants.is_some()
                     && author != self.author
                     && !self.handled_by.contains(&author)
+                    && !self.recipients.contains(&author)
                 {
                     return refused(
-                        "only the team handling it, or its reporter, hands it off".into(),
+                        "only a team it was addressed to or handed to, or its reporter, hands it off"
+                            .into(),
                     );
                 }
                 // A team the report was handed to, which cannot read the
@@ -593,27 +602,42 @@ mod tests {
         );
         let inc = Incident::fold(&report, vec![by_outsider]);
         assert!(inc.pending_handoff.is_empty());
-        // A participant that no longer handles it cannot either: 7 handed it
-        // to 8, 8 accepted, then 7 tries to hand it to the outsider.
+        // A participant that neither handles it nor was addressed cannot
+        // either: 7 handed it to 8, 8 accepted and handed it to 6, 6
+        // accepted; then 8 tries to hand it to the outsider. (7, addressed
+        // by the reporter, still may: a report whose handler left the mesh
+        // must not be stuck.)
         let mut report = root();
         report.recipients = vec![TeamId([7; 32])];
-        let accepted = step(2, 30, 8, Tlp::Amber, IncidentPayload::Accept);
-        let again = step(
-            3,
-            40,
-            7,
-            Tlp::Amber,
-            IncidentPayload::Handoff {
-                to: vec![outsider],
-                title: "t".into(),
-                description: "d".into(),
-                note: "yours".into(),
-            },
-        );
-        let inc = Incident::fold(&report, vec![handoff(1, 20, Tlp::Amber), accepted, again]);
-        assert_eq!(inc.handled_by, vec![TeamId([8; 32])]);
-        assert!(matches!(inc.events[2], IncidentEvent::Refused { .. }));
+        let hand = |n: u8, at: u64, by: u8, to: TeamId| {
+            step(
+                n,
+                at,
+                by,
+                Tlp::Amber,
+                IncidentPayload::Handoff {
+                    to: vec![to],
+                    title: "t".into(),
+                    description: "d".into(),
+                    note: "yours".into(),
+                },
+            )
+        };
+        let chain = vec![
+            hand(1, 20, 7, TeamId([8; 32])),
+            step(2, 30, 8, Tlp::Amber, IncidentPayload::Accept),
+            hand(3, 40, 8, TeamId([6; 32])),
+            step(4, 50, 6, Tlp::Amber, IncidentPayload::Accept),
+            hand(5, 60, 8, outsider),
+        ];
+        let inc = Incident::fold(&report, chain.clone());
+        assert_eq!(inc.handled_by, vec![TeamId([6; 32])]);
+        assert!(matches!(inc.events[4], IncidentEvent::Refused { .. }));
         assert!(inc.pending_handoff.is_empty());
+        let mut by_recipient = chain;
+        by_recipient[4] = hand(5, 60, 7, outsider);
+        let inc = Incident::fold(&report, by_recipient);
+        assert_eq!(inc.pending_handoff, vec![outsider]);
         // The handling team hands off; the target is in once it accepts.
         let mut report = root();
         report.recipients = vec![TeamId([7; 32])];
@@ -637,5 +661,43 @@ mod tests {
         let mut green = root();
         green.tlp = Tlp::Green;
         assert!(Incident::fold(&green, vec![]).participants.is_none());
+    }
+
+    proptest! {
+        /// With outsiders, hand-offs and accepts mixed in, the fold (and its
+        /// participants) is still the same in any arrival order.
+        #[test]
+        fn participants_are_independent_of_arrival_order(
+            steps in proptest::collection::vec((1u8..200, 11u64..60, 0u8..5), 0..30),
+            seed in any::<u64>(),
+        ) {
+            let mut seen = std::collections::HashSet::new();
+            let replies: Vec<_> = steps
+                .into_iter()
+                .filter(|(n, _, _)| seen.insert(*n))
+                .map(|(n, at, kind)| match kind {
+                    0 => status(n, at, IncidentStatus::InProgress),
+                    1 => step(n, at, 9, Tlp::Amber, IncidentPayload::Comment { text: "x".into() }),
+                    2 => step(n, at, 1, Tlp::Amber, IncidentPayload::Handoff {
+                        to: vec![TeamId([8; 32])],
+                        title: "t".into(),
+                        description: "d".into(),
+                        note: "n".into(),
+                    }),
+                    3 => step(n, at, 8, Tlp::Amber, IncidentPayload::Accept),
+                    _ => step(n, at, 8, Tlp::Amber, IncidentPayload::Comment { text: "y".into() }),
+                })
+                .collect();
+            let mut shuffled = replies.clone();
+            let len = shuffled.len();
+            for i in 0..len {
+                let j = ((seed.wrapping_mul(6364136223846793005).wrapping_add(i as u64)) % len as u64) as usize;
+                shuffled.swap(i, j);
+            }
+            let a = Incident::fold(&root(), replies);
+            let b = Incident::fold(&root(), shuffled);
+            prop_assert!(!a.participants.as_ref().unwrap().contains(&TeamId([9; 32])));
+            prop_assert_eq!(a, b);
+        }
     }
 }

@@ -95,9 +95,11 @@ impl Node {
     /// this team reads the root of a named-recipient thread, its
     /// participants as the fold fixes them (the root's author and
     /// recipients, teams that accepted a hand-off): a reply by anyone else
-    /// adds nobody. Otherwise (a team a report was handed to, which cannot
-    /// read the root; a GREEN or CLEAR thread) the authors and recipients of
-    /// every entry it reads. Empty if it reads nothing.
+    /// adds nobody. A team a report was handed to cannot read the root: it
+    /// takes the participants from the hand-offs that name it (their author
+    /// and recipients; a hand-off is sealed to every participant), never
+    /// from other replies. In a GREEN or CLEAR thread, the authors and
+    /// recipients of every entry it reads. Empty if it takes no part.
     pub(super) fn participants(
         &mut self,
         now: u64,
@@ -112,13 +114,22 @@ impl Node {
             .iter()
             .map(entry_of)
             .collect::<Result<Vec<_>, _>>()?;
+        let me = self.me;
+        let everyone = |e: &ThreadEntry| std::iter::once(e.author).chain(e.recipients.clone());
         let people: BTreeSet<TeamId> =
             match mesh_core::Incident::fold(&root, replies.clone()).participants {
                 Some(fixed) => fixed,
+                None if root.tlp.is_named_recipients() => replies
+                    .iter()
+                    .filter(|e| {
+                        matches!(&e.payload, Some(IncidentPayload::Handoff { to, .. }) if to.contains(&me))
+                    })
+                    .flat_map(everyone)
+                    .collect(),
                 None => std::iter::once(&root)
                     .chain(&replies)
                     .filter(|e| e.payload.is_some())
-                    .flat_map(|e| std::iter::once(e.author).chain(e.recipients.iter().copied()))
+                    .flat_map(everyone)
                     .collect(),
             };
         let people = people
@@ -262,7 +273,7 @@ impl Node {
                 }
             }
             StepAction::Handoff => {
-                return self.hand_off(now, &root, &inc, step);
+                return self.hand_off(now, &root, &inc, &people, step);
             }
         };
         let to: Vec<TeamId> = people.into_iter().filter(|t| *t != self.me).collect();
@@ -277,6 +288,7 @@ impl Node {
         now: u64,
         root: &ThreadEntry,
         inc: &Incident,
+        people: &[TeamId],
         step: IncidentStep,
     ) -> Result<Published, ApiError> {
         let to = self.resolve_recipients(&step.to)?;
@@ -298,9 +310,14 @@ impl Node {
             };
             (payload, vec![root.author])
         } else {
+            // Sealed to everyone in the conversation as well as the new
+            // teams: every participant learns who joins, and the new teams
+            // (which cannot read the root) learn who takes part.
             let mut recipients = to.clone();
-            if !recipients.contains(&root.author) {
-                recipients.push(root.author);
+            for t in people.iter().chain([&root.author]) {
+                if *t != self.me && !recipients.contains(t) {
+                    recipients.push(*t);
+                }
             }
             let payload = IncidentPayload::Handoff {
                 to,

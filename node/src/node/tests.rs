@@ -1734,3 +1734,51 @@ async fn a_reply_from_outside_the_conversation_joins_nothing() {
     let shown = serde_json::to_string(&view).unwrap();
     assert!(shown.contains("not in this"), "{shown}");
 }
+
+/// A team a report was handed to cannot read the report itself: it takes
+/// the conversation's participants from the hand-off that names it, never
+/// from other replies, so a member replying to it uninvited (and claiming
+/// recipients) does not join the conversation through it.
+#[tokio::test]
+async fn a_handed_to_team_takes_participants_from_the_hand_off_only() {
+    let f = mesh_of(4);
+    let (a, b, c, m) = (&f[0], &f[1], &f[2], &f[3]);
+    let mut node = node_for(b, &f.iter().collect::<Vec<_>>());
+    let recipient = |t: &Team| seal::parse_recipient(&t.keys_copy().recipient()).unwrap();
+    // A's report, sealed to C only: B holds it and cannot read it.
+    let root = a.amber_open(1, "report", &[c]);
+    let root_id = root.envelope().id;
+    // C hands it to B, sealed to B and A.
+    let handoff = c.inner(
+        Tlp::Amber,
+        vec![b.id(), a.id()],
+        IncidentPayload::Handoff {
+            to: vec![b.id()],
+            title: "report".into(),
+            description: "fixture".into(),
+            note: "yours".into(),
+        },
+    );
+    let body =
+        seal::seal_to_teams(&c.keys_copy(), &handoff, &[recipient(b), recipient(a)]).unwrap();
+    let handoff = c.envelope(2, Tlp::Amber, Some(root_id), body);
+    // M, not in the conversation, writes to B claiming to address M too.
+    let intrusion = m.inner(
+        Tlp::Amber,
+        vec![b.id(), m.id()],
+        IncidentPayload::Comment {
+            text: "include me".into(),
+        },
+    );
+    let body = seal::seal_to_teams(&m.keys_copy(), &intrusion, &[recipient(b)]).unwrap();
+    let intrusion = m.envelope(3, Tlp::Amber, Some(root_id), body);
+    for e in [&root, &handoff, &intrusion] {
+        assert_eq!(node.ingest(NOW, &bytes(e), Origin::Local), Verdict::Accept);
+    }
+    let (_, people) = node.participants(NOW, &root_id).unwrap();
+    let mut want = vec![a.id(), b.id(), c.id()];
+    want.sort();
+    let mut got = people.clone();
+    got.sort();
+    assert_eq!(got, want, "M must not be among them");
+}
