@@ -536,6 +536,20 @@ mod tests {
         }
     }
 
+    /// A cheap deterministic shuffle driven by the seed.
+    fn shuffle(entries: &[ThreadEntry], seed: u64) -> Vec<ThreadEntry> {
+        let mut out = entries.to_vec();
+        let len = out.len();
+        for i in 0..len {
+            let j = (seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(i as u64)
+                % len as u64) as usize;
+            out.swap(i, j);
+        }
+        out
+    }
+
     #[test]
     fn unreadable_entries_still_show() {
         let inc = Incident::fold(&root(), vec![entry(4, 20, Tlp::Red, None)]);
@@ -555,13 +569,7 @@ mod tests {
                 .filter(|(n, _, _)| seen.insert(*n))
                 .map(|(n, at, s)| status(n, at, statuses[s]))
                 .collect();
-            let mut shuffled = replies.clone();
-            // A cheap deterministic shuffle driven by the seed.
-            let len = shuffled.len();
-            for i in 0..len {
-                let j = ((seed.wrapping_mul(6364136223846793005).wrapping_add(i as u64)) % len as u64) as usize;
-                shuffled.swap(i, j);
-            }
+            let shuffled = shuffle(&replies, seed);
             prop_assert_eq!(Incident::fold(&root(), replies), Incident::fold(&root(), shuffled));
         }
     }
@@ -688,12 +696,7 @@ mod tests {
                     _ => step(n, at, 8, Tlp::Amber, IncidentPayload::Comment { text: "y".into() }),
                 })
                 .collect();
-            let mut shuffled = replies.clone();
-            let len = shuffled.len();
-            for i in 0..len {
-                let j = ((seed.wrapping_mul(6364136223846793005).wrapping_add(i as u64)) % len as u64) as usize;
-                shuffled.swap(i, j);
-            }
+            let shuffled = shuffle(&replies, seed);
             let a = Incident::fold(&root(), replies);
             let b = Incident::fold(&root(), shuffled);
             prop_assert!(!a.participants.as_ref().unwrap().contains(&TeamId([9; 32])));
