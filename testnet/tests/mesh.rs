@@ -5,15 +5,30 @@
 
 use testnet::{demo, harness::NodeCommand};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn four_node_mesh_admits_by_endorsement_refuses_strangers_and_survives_kill() {
-    let command = NodeCommand {
+/// This test binary's own nodes: the testnet binary's `node` subcommand.
+fn command() -> NodeCommand {
+    NodeCommand {
         program: env!("CARGO_BIN_EXE_testnet").into(),
         prefix: vec!["node".into()],
-    };
+    }
+}
+
+/// Runs a drill, bounded (every process stopped on return).
+async fn run_drill(cfg: testnet::drill::DrillConfig) -> testnet::drill::DrillReport {
+    tokio::time::timeout(
+        std::time::Duration::from_secs(300),
+        testnet::drill::run(command(), cfg, true),
+    )
+    .await
+    .expect("the drill finishes within its bound")
+    .expect("the drill runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_node_mesh_admits_by_endorsement_refuses_strangers_and_survives_kill() {
     let report = tokio::time::timeout(
         std::time::Duration::from_secs(240),
-        demo::run(command, true),
+        demo::run(command(), true),
     )
     .await
     .expect("the demo finishes within its bound")
@@ -42,10 +57,6 @@ async fn four_node_mesh_admits_by_endorsement_refuses_strangers_and_survives_kil
 /// killing and partitioning, heal, and lose nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
-    let command = NodeCommand {
-        program: env!("CARGO_BIN_EXE_testnet").into(),
-        prefix: vec!["node".into()],
-    };
     let cfg = testnet::drill::Params {
         teams: Some(5),
         incidents: Some(40),
@@ -79,13 +90,7 @@ async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
     }
     .validate()
     .expect("a valid drill");
-    let report = tokio::time::timeout(
-        std::time::Duration::from_secs(300),
-        testnet::drill::run(command, cfg, true),
-    )
-    .await
-    .expect("the drill finishes within its bound")
-    .expect("the drill runs");
+    let report = run_drill(cfg).await;
     assert_eq!(report.lost, 0, "lost: {:?}", report.lost_examples);
     assert!(report.converged);
     assert_eq!(report.kills, 2);
@@ -113,10 +118,6 @@ async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
 /// the flood.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_hostile_drill_keeps_strangers_out_and_delivers_everything() {
-    let command = NodeCommand {
-        program: env!("CARGO_BIN_EXE_testnet").into(),
-        prefix: vec!["node".into()],
-    };
     let python = testnet::drill::hostile::hostile_python();
     let abuse = python.exists();
     if !abuse {
@@ -142,13 +143,7 @@ async fn a_small_hostile_drill_keeps_strangers_out_and_delivers_everything() {
     }
     .validate()
     .expect("a valid drill");
-    let report = tokio::time::timeout(
-        std::time::Duration::from_secs(300),
-        testnet::drill::run(command, cfg, true),
-    )
-    .await
-    .expect("the drill finishes within its bound")
-    .expect("the drill runs");
+    let report = run_drill(cfg).await;
     assert_eq!(report.lost, 0, "lost: {:?}", report.lost_examples);
     assert!(report.converged);
     assert_eq!(report.delivery_ratio, 1.0);

@@ -219,17 +219,11 @@ impl Node {
         &self.store
     }
 
-    /// Whether the charter sets an objection window (then membership changes
-    /// with time alone, and the loop rebuilds it periodically).
-    pub fn has_objection_window(&self) -> bool {
-        self.rules.objection_window_ms.is_some()
-    }
-
     /// Whether membership must be computed again at `now` although nothing
     /// arrived: an objection window may have passed, or an application
     /// opened or closed.
     pub fn membership_due(&self, now: u64) -> bool {
-        self.has_objection_window()
+        self.rules.objection_window_ms.is_some()
             || self
                 .members
                 .next_change(self.membership_at)
