@@ -10,6 +10,7 @@
 //!   through (gossip, sync, the local API alike), returning a [`Verdict`].
 //! - [`incident`]: an incident's state as a deterministic fold of its thread.
 //! - [`admission`]: bounds on join requests (per forwarding peer, pending).
+//! - [`chain`]: authors' chains (`seq` unique, time never back) and forks.
 //! - [`clock`]: the hybrid logical clock that stamps envelopes.
 //!
 //! The crate is named `csirtmesh-core` and imported as `mesh_core`, because
@@ -17,6 +18,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod admission;
+pub mod chain;
 pub mod clock;
 pub mod directory;
 pub mod incident;

@@ -82,6 +82,8 @@ pub struct Record {
     pub id: EnvelopeId,
     /// Who signed it.
     pub author: TeamId,
+    /// Its place in the author's chain.
+    pub seq: u64,
     /// When (author's HLC, ms).
     pub created_at: u64,
     /// What it says.
@@ -121,6 +123,10 @@ pub enum Removal {
         /// Who suspended it.
         by: Vec<TeamId>,
     },
+    /// Its key's chain forked: two envelopes at one position, or a later
+    /// position stamped earlier. Evidence of a stolen key (or a copied data
+    /// directory); the team rejoins under a new key.
+    Forked,
 }
 
 /// A removed team.
@@ -128,8 +134,27 @@ pub enum Removal {
 pub struct Removed {
     /// Why.
     pub removal: Removal,
-    /// From when its new envelopes are refused (ms).
+    /// When the act that removed it says it was made (ms; 0 for a fork):
+    /// for display. What counts is `last_seq`.
     pub at: u64,
+    /// The last position of its current key's chain that stays valid:
+    /// everything it wrote after is refused, whatever time it claims.
+    pub last_seq: u64,
+}
+
+/// Where each key's chain forked (key -> lowest contradicting position), as
+/// the node found it in the envelopes it holds ([`crate::chain`]).
+pub type Forks = BTreeMap<TeamId, u64>;
+
+/// A key rotation as it counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rotation {
+    /// The new key.
+    pub to: TeamId,
+    /// When the act says it was made (ms), for display.
+    pub at: u64,
+    /// Its position in the old key's chain: the old key's last valid one.
+    pub seq: u64,
 }
 
 /// Why a key may not author an envelope.
@@ -141,17 +166,20 @@ pub enum Refusal {
     /// An applicant, not yet admitted.
     #[error("an applicant, not yet admitted")]
     Applicant,
-    /// The team was removed before this envelope was created.
-    #[error("removed from the mesh at {0} ms")]
+    /// The team was removed before this envelope's place in its chain.
+    #[error("removed from the mesh after its envelope {0}")]
     Removed(u64),
-    /// The key was rotated away before this envelope was created.
-    #[error("key replaced by {to} at {at} ms")]
+    /// The key was rotated away before this envelope's place in its chain.
+    #[error("key replaced by {to} after its envelope {seq}")]
     Rotated {
         /// The new key.
         to: TeamId,
-        /// When.
-        at: u64,
+        /// The rotation's place in the old key's chain.
+        seq: u64,
     },
+    /// The key's chain forked at or before this envelope's place.
+    #[error("its key's chain forked at envelope {0} (evidence of a stolen key)")]
+    Forked(u64),
 }
 
 /// The member set and what led to it.
@@ -165,8 +193,10 @@ pub struct Membership {
     ever: BTreeSet<TeamId>,
     applicants: BTreeMap<TeamId, Applicant>,
     removed: BTreeMap<TeamId, Removed>,
-    /// Key rotations: old key -> (new key, when).
-    rotated: BTreeMap<TeamId, (TeamId, u64)>,
+    /// Key rotations: old key -> the rotation.
+    rotated: BTreeMap<TeamId, Rotation>,
+    /// Forks that count (at or before their key's other cuts).
+    forks: Forks,
     /// Latest known profile of every team (by key).
     profiles: BTreeMap<TeamId, Profile>,
     /// Per sponsor: (made, expires) of each application it opened.
@@ -186,10 +216,10 @@ struct Acts {
     endorsements: BTreeMap<TeamId, Vec<Endorsement>>,
     /// Per candidate: (objector, reason, when).
     objections: BTreeMap<TeamId, Vec<(TeamId, String, u64)>>,
-    /// A team's first self-revocation: (reason, when).
-    self_revoked: BTreeMap<TeamId, (String, u64)>,
-    /// Per target: (suspending member, when).
-    suspensions: BTreeMap<TeamId, Vec<(TeamId, u64)>>,
+    /// A team's first self-revocation (in its chain): (reason, when, seq).
+    self_revoked: BTreeMap<TeamId, (String, u64, u64)>,
+    /// Per target: (suspending member, when, the target's last valid seq).
+    suspensions: BTreeMap<TeamId, Vec<(TeamId, u64, u64)>>,
     /// Per candidate: the sponsorships within their author's budget.
     sponsorships: BTreeMap<TeamId, Vec<Sponsorship>>,
 }
@@ -208,23 +238,78 @@ impl Membership {
         records: &[Record],
         now: u64,
     ) -> Self {
+        Self::compute_with_forks(rules, profiles, records, &Forks::new(), now)
+    }
+
+    /// [`Membership::compute`] knowing where keys' chains forked.
+    ///
+    /// Chains first: nothing a key signed at or after its fork counts; a
+    /// key's chain ends at its first (lowest `seq`) revocation or valid
+    /// rotation, and nothing after counts, whatever time it claims.
+    ///
+    /// Validity is decided here, not on arrival: an act counts only if its
+    /// author's chain was not cut before it. A suspension cuts a chain, and
+    /// what the suspended team signed after the cut (its own suspensions
+    /// and objections included) is taken out and everything recomputed,
+    /// until nothing more is taken out (the set only shrinks, so this ends).
+    pub fn compute_with_forks(
+        rules: &Rules,
+        profiles: impl IntoIterator<Item = Profile>,
+        records: &[Record],
+        forks: &Forks,
+        now: u64,
+    ) -> Self {
+        let profiles: Vec<Profile> = profiles.into_iter().collect();
+        let mut kept: Vec<&Record> = records.iter().collect();
+        loop {
+            let m = Self::compute_once(rules, &profiles, &kept, forks, now);
+            let cuts = m.cuts();
+            let before = kept.len();
+            kept.retain(|r| cuts.get(&r.author).is_none_or(|last| r.seq <= *last));
+            if kept.len() == before {
+                return m;
+            }
+        }
+    }
+
+    fn compute_once(
+        rules: &Rules,
+        profiles: &[Profile],
+        records: &[&Record],
+        forks: &Forks,
+        now: u64,
+    ) -> Self {
         let mut m = Membership {
             threshold: rules.threshold.max(1),
             ..Membership::default()
         };
-        for p in rules.founders.iter().cloned().chain(profiles) {
+        for p in rules.founders.iter().chain(profiles).cloned() {
             m.observe_profile(p);
         }
-        let mut sorted: Vec<&Record> = records.iter().collect();
+        let mut sorted: Vec<&Record> = records.to_vec();
         sorted.sort_by_key(|r| (r.created_at, r.id));
         sorted.dedup_by_key(|r| r.id);
         let founder_keys: BTreeSet<TeamId> = rules.founders.iter().map(|p| p.team).collect();
+        sorted.retain(|r| forks.get(&r.author).is_none_or(|at| r.seq < *at));
         m.rotated = rotations(&sorted, &founder_keys);
-        // Acts by a key after its rotation are void.
-        sorted.retain(|r| match m.rotated.get(&r.author) {
-            Some((_, at)) => r.created_at < *at,
-            None => true,
-        });
+        let revoked = first_revocations(&sorted);
+        // A revocation before the rotation in the chain voids the rotation.
+        m.rotated
+            .retain(|key, rot| revoked.get(key).is_none_or(|s| rot.seq < *s));
+        let end = |key: &TeamId| {
+            let rotation = m.rotated.get(key).map(|r| r.seq);
+            match (rotation, revoked.get(key)) {
+                (Some(a), Some(b)) => Some(a.min(*b)),
+                (a, b) => a.or(b.copied()),
+            }
+        };
+        sorted.retain(|r| end(&r.author).is_none_or(|last| r.seq <= last));
+        // A fork after a key's chain already ended changes nothing.
+        m.forks = forks
+            .iter()
+            .filter(|(key, _)| end(key).is_none())
+            .map(|(k, at)| (*k, *at))
+            .collect();
         let acts = m.acts(&sorted);
         let founders: BTreeSet<TeamId> = founder_keys.iter().map(|f| m.canon(f)).collect();
         let window = rules.objection_window_ms;
@@ -247,6 +332,20 @@ impl Membership {
             .filter(|(t, _)| m.members.contains(t))
             .collect();
         m.founders = founders;
+        // Forks that a suspension made moot (see `removals`) no longer count.
+        let moot: Vec<TeamId> = m
+            .forks
+            .keys()
+            .filter(|key| {
+                removed
+                    .get(*key)
+                    .is_some_and(|r| r.removal != Removal::Forked && **key == m.canon(key))
+            })
+            .copied()
+            .collect();
+        for key in moot {
+            m.forks.remove(&key);
+        }
         m.removed = removed;
         m.applicants = m.applicants_of(&acts, now);
         for s in acts.sponsorships.values().flatten() {
@@ -291,17 +390,22 @@ impl Membership {
                         .push((author, reason.clone(), r.created_at));
                 }
                 MembershipAct::Revoke { reason } => {
-                    acts.self_revoked
-                        .entry(author)
-                        .or_insert((reason.clone(), r.created_at));
+                    acts.self_revoked.entry(author).or_insert((
+                        reason.clone(),
+                        r.created_at,
+                        r.seq,
+                    ));
                 }
-                MembershipAct::Suspend { target, .. } => {
+                MembershipAct::Suspend {
+                    target, after_seq, ..
+                } => {
                     let target = self.canon(target);
                     if target != author {
-                        acts.suspensions
-                            .entry(target)
-                            .or_default()
-                            .push((author, r.created_at));
+                        acts.suspensions.entry(target).or_default().push((
+                            author,
+                            r.created_at,
+                            *after_seq,
+                        ));
                     }
                 }
                 MembershipAct::Invite {
@@ -367,13 +471,31 @@ impl Membership {
             .self_revoked
             .iter()
             .filter(|(team, _)| self.ever.contains(team))
-            .map(|(team, (reason, at))| {
+            .map(|(team, (reason, at, seq))| {
                 let removal = Removal::Revoked {
                     reason: reason.clone(),
                 };
-                (*team, Removed { removal, at: *at })
+                let gone = Removed {
+                    removal,
+                    at: *at,
+                    last_seq: *seq,
+                };
+                (*team, gone)
             })
             .collect();
+        // A fork on a team's current key removes the team (forks on a key
+        // whose chain ended before them were left out).
+        for (key, at) in &self.forks {
+            let team = self.canon(key);
+            if team == *key && self.ever.contains(&team) && !removed.contains_key(&team) {
+                let gone = Removed {
+                    removal: Removal::Forked,
+                    at: 0,
+                    last_seq: at.saturating_sub(1),
+                };
+                removed.insert(team, gone);
+            }
+        }
         loop {
             let out: BTreeSet<TeamId> = removed.keys().copied().collect();
             let current = fixpoint(
@@ -390,31 +512,60 @@ impl Membership {
                 if removed.contains_key(target) || !current.0.contains(target) {
                     continue;
                 }
-                let mut seen = BTreeSet::new();
-                let sponsors: Vec<(TeamId, u64)> = by
-                    .iter()
-                    .filter(|(who, _)| current.0.contains(who) && seen.insert(*who))
-                    .copied()
-                    .collect();
-                if sponsors.len() >= self.threshold {
-                    let at = sponsors[self.threshold - 1].1;
-                    let by = sponsors.iter().map(|(w, _)| *w).collect();
-                    let removal = Removal::Suspended { by };
-                    removed.insert(*target, Removed { removal, at });
+                if let Some(gone) = self.suspension(by, &current.0) {
+                    removed.insert(*target, gone);
                     changed = true;
                 }
             }
             if !changed {
+                // A fork past where a suspension cuts the chain is beyond
+                // what a node that knows the suspension stores, so it must
+                // not count where it happened to be seen first: such a team
+                // is suspended, not forked.
+                for (team, gone) in removed.iter_mut() {
+                    if gone.removal == Removal::Forked
+                        && let Some(by) = acts.suspensions.get(team)
+                        && let Some(s) = self.suspension(by, &current.0)
+                        && s.last_seq < gone.last_seq + 1
+                    {
+                        *gone = s;
+                    }
+                }
                 return (current, removed);
             }
         }
+    }
+
+    /// The suspension `by` (a target's suspensions, in order) comes to, if
+    /// `threshold` of its authors are in `current`: the k-th suspension
+    /// makes it; the lowest point any of the k named cuts the chain (a
+    /// target cannot outrun it by writing faster than the last suspender
+    /// saw).
+    fn suspension(&self, by: &[(TeamId, u64, u64)], current: &BTreeSet<TeamId>) -> Option<Removed> {
+        let mut seen = BTreeSet::new();
+        let sponsors: Vec<(TeamId, u64, u64)> = by
+            .iter()
+            .filter(|(who, _, _)| current.contains(who) && seen.insert(*who))
+            .take(self.threshold)
+            .copied()
+            .collect();
+        if sponsors.len() < self.threshold {
+            return None;
+        }
+        Some(Removed {
+            removal: Removal::Suspended {
+                by: sponsors.iter().map(|s| s.0).collect(),
+            },
+            at: sponsors[self.threshold - 1].1,
+            last_seq: sponsors.iter().map(|s| s.2).min().unwrap_or(0),
+        })
     }
 
     /// A team's current key: follows rotations (bounded, cycle-safe).
     pub fn canon(&self, key: &TeamId) -> TeamId {
         let mut k = *key;
         let mut steps = 0;
-        while let Some((next, _)) = self.rotated.get(&k) {
+        while let Some(Rotation { to: next, .. }) = self.rotated.get(&k) {
             k = *next;
             steps += 1;
             if steps > self.rotated.len() {
@@ -434,19 +585,31 @@ impl Membership {
         }
     }
 
-    /// Whether `key` may author an envelope created at `created_at`.
-    pub fn may_author(&self, key: &TeamId, created_at: u64) -> Result<(), Refusal> {
-        if let Some((to, at)) = self.rotated.get(key)
-            && created_at >= *at
+    /// Whether `key` may author the envelope at position `seq` of its
+    /// chain. Time plays no part: what a key signed after its chain was cut
+    /// (rotation, revocation, suspension, fork) is refused whatever time it
+    /// claims, and what it signed before stays valid.
+    pub fn may_author(&self, key: &TeamId, seq: u64) -> Result<(), Refusal> {
+        if let Some(at) = self.forks.get(key)
+            && seq >= *at
         {
-            return Err(Refusal::Rotated { to: *to, at: *at });
+            return Err(Refusal::Forked(*at));
+        }
+        if let Some(r) = self.rotated.get(key)
+            && seq > r.seq
+        {
+            return Err(Refusal::Rotated {
+                to: r.to,
+                seq: r.seq,
+            });
         }
         let team = self.canon(key);
         if let Some(r) = self.removed.get(&team) {
-            return if created_at < r.at && self.ever.contains(&team) {
+            let within = team != *key || seq <= r.last_seq;
+            return if within && self.ever.contains(&team) {
                 Ok(())
             } else {
-                Err(Refusal::Removed(r.at))
+                Err(Refusal::Removed(r.last_seq))
             };
         }
         if self.members.contains(&team) {
@@ -504,8 +667,30 @@ impl Membership {
     }
 
     /// Rotated-away keys.
-    pub fn rotated(&self) -> &BTreeMap<TeamId, (TeamId, u64)> {
+    pub fn rotated(&self) -> &BTreeMap<TeamId, Rotation> {
         &self.rotated
+    }
+
+    /// Forks that count, by key.
+    pub fn forks(&self) -> &Forks {
+        &self.forks
+    }
+
+    /// Per key, the last position of its chain a node keeps: after a
+    /// rotation, revocation or suspension its last valid one; after a fork
+    /// the fork's position (the two envelopes there are the evidence every
+    /// node needs to find it). A node deletes what it holds beyond, so
+    /// nodes that learned of a cut late hold what the others hold.
+    pub fn cuts(&self) -> BTreeMap<TeamId, u64> {
+        let mut cuts: BTreeMap<TeamId, u64> =
+            self.rotated.iter().map(|(k, r)| (*k, r.seq)).collect();
+        for (team, r) in &self.removed {
+            if r.removal != Removal::Forked {
+                cuts.insert(*team, r.last_seq);
+            }
+        }
+        cuts.extend(self.forks.iter().map(|(k, at)| (*k, *at)));
+        cuts
     }
 
     /// The endorsement threshold `k`.
@@ -582,16 +767,19 @@ impl Membership {
 
 /// The earliest moment at which `k` distinct sponsors in `members` have
 /// endorsements valid at once.
-/// Key chains: the earliest valid rotation of a key wins; a key can be
-/// rotated to only once and never to a key already in a chain (a founder's
-/// included). Old key -> (new key, when).
-fn rotations(
-    sorted: &[&Record],
-    founder_keys: &BTreeSet<TeamId>,
-) -> BTreeMap<TeamId, (TeamId, u64)> {
+/// Key chains: a key's first valid rotation in its chain (lowest `seq`)
+/// wins, whatever time it claims; a key can be rotated to only once and
+/// never to a key already in a chain (a founder's included).
+fn rotations(sorted: &[&Record], founder_keys: &BTreeSet<TeamId>) -> BTreeMap<TeamId, Rotation> {
+    let mut by_place: Vec<&Record> = sorted
+        .iter()
+        .copied()
+        .filter(|r| matches!(r.act, MembershipAct::RotateKey { .. }))
+        .collect();
+    by_place.sort_by_key(|r| (r.seq, r.created_at, r.id));
     let mut rotated = BTreeMap::new();
     let mut used: BTreeSet<TeamId> = founder_keys.clone();
-    for r in sorted {
+    for r in by_place {
         if let MembershipAct::RotateKey { new, .. } = &r.act
             && !rotated.contains_key(&r.author)
             && !used.contains(new)
@@ -599,10 +787,27 @@ fn rotations(
         {
             used.insert(r.author);
             used.insert(*new);
-            rotated.insert(r.author, (*new, r.created_at));
+            let rotation = Rotation {
+                to: *new,
+                at: r.created_at,
+                seq: r.seq,
+            };
+            rotated.insert(r.author, rotation);
         }
     }
     rotated
+}
+
+/// Each key's first revocation in its chain (lowest `seq`).
+fn first_revocations(sorted: &[&Record]) -> BTreeMap<TeamId, u64> {
+    let mut first: BTreeMap<TeamId, u64> = BTreeMap::new();
+    for r in sorted {
+        if let MembershipAct::Revoke { .. } = r.act {
+            let e = first.entry(r.author).or_insert(r.seq);
+            *e = (*e).min(r.seq);
+        }
+    }
+    first
 }
 
 fn admission_time(ends: &[Endorsement], members: &BTreeSet<TeamId>, k: usize) -> Option<u64> {

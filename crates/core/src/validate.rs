@@ -182,7 +182,7 @@ pub fn check(
         return Verdict::Reject(Reason::BadProfile("a profile must be CLEAR".into()));
     }
     let author = c.author.to_string();
-    match members.may_author(&c.author, c.created_at) {
+    match members.may_author(&c.author, c.seq) {
         Ok(()) => Verdict::Accept,
         // An invited applicant's profile is its join request. Rate limits on
         // join requests are the node's (they depend on who forwarded it).
@@ -195,7 +195,10 @@ pub fn check(
         // An applicant may already be a member in the sender's view; no penalty.
         Err(Refusal::Applicant) => Verdict::Ignore(Reason::NotYetAdmitted(author)),
         Err(Refusal::NotAMember) => Verdict::Reject(Reason::NotAMember(author)),
-        Err(why @ (Refusal::Removed(_) | Refusal::Rotated { .. })) => {
+        // The envelopes at a fork's position are its evidence: every node
+        // keeps them, so every node finds the fork.
+        Err(Refusal::Forked(at)) if c.seq == at => Verdict::Accept,
+        Err(why @ (Refusal::Removed(_) | Refusal::Rotated { .. } | Refusal::Forked(_))) => {
             Verdict::Reject(Reason::Revoked {
                 author,
                 why: why.to_string(),

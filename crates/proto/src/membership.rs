@@ -47,6 +47,11 @@ pub enum MembershipAct {
         target: TeamId,
         /// Why.
         reason: String,
+        /// Where the suspension cuts the target's chain: the `seq` of the
+        /// target's latest envelope the author had seen. Once `k` members
+        /// suspend it, whatever the target's current key wrote after the
+        /// lowest such point is refused, whatever time it claims.
+        after_seq: u64,
     },
     /// The author's key is replaced by `new`; the team stays the same.
     RotateKey {

@@ -118,6 +118,17 @@ fn migrations() -> Migrations<'static> {
         DROP TABLE retracted;
         ALTER TABLE retracted_by_author RENAME TO retracted;",
         ),
+        // Where an author key's chain forked (its lowest contradiction, and
+        // the two envelopes that show it), kept with the envelope that
+        // revealed it, in its transaction.
+        M::up(
+            "CREATE TABLE forks (
+            author BLOB PRIMARY KEY,
+            seq    INTEGER NOT NULL,
+            first  BLOB NOT NULL,
+            second BLOB NOT NULL
+        ) WITHOUT ROWID;",
+        ),
     ])
 }
 
@@ -132,6 +143,9 @@ pub struct Derived {
     /// For a tombstone: the envelope it retracts (deleted in the same
     /// transaction if stored and by the same author).
     pub retracts: Option<EnvelopeId>,
+    /// The author's chain forks at this position, shown by this envelope
+    /// and the stored one named: recorded unless a lower fork is known.
+    pub fork: Option<(u64, EnvelopeId)>,
 }
 
 /// A stored envelope with what this node derived from it.
@@ -196,7 +210,7 @@ fn tlp_code(t: Tlp) -> i64 {
 
 /// SQLite stores signed 64-bit integers; our stamps are u64 but stay far
 /// below i64::MAX (ms since 1970 until the year 292 million).
-fn int(v: u64) -> i64 {
+pub(crate) fn int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
@@ -535,6 +549,20 @@ fn insert_in(
             params![env.id.0.as_slice(), k.0.as_slice()],
         )?;
     }
+    if let Some((seq, other)) = &derived.fork {
+        tx.execute(
+            "INSERT INTO forks (author, seq, first, second) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (author) DO UPDATE SET
+                seq = excluded.seq, first = excluded.first, second = excluded.second
+             WHERE excluded.seq < forks.seq",
+            params![
+                c.author.0.as_slice(),
+                int(*seq),
+                other.0.as_slice(),
+                env.id.0.as_slice()
+            ],
+        )?;
+    }
     if let Some(target) = &derived.retracts {
         let t = target.0.as_slice();
         tx.execute(
@@ -640,5 +668,7 @@ fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<SenderKeyRow>> {
     })())
 }
 
+mod chain;
+pub use chain::{ChainLink, ForkRow};
 #[cfg(test)]
 mod tests;

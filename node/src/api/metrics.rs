@@ -66,6 +66,12 @@ pub fn render(s: &StatusView) -> Result<String, std::fmt::Error> {
         "Stored envelopes found damaged (bytes not hashing to their id) and quarantined",
         as_i64(s.quarantined),
     );
+    gauge(
+        &mut registry,
+        "forked_keys",
+        "Team keys whose chain forked (two histories signed by one key: evidence of a stolen key)",
+        as_i64(s.forks.len() as u64),
+    );
     counter(
         &mut registry,
         "envelopes_accepted",
@@ -163,6 +169,7 @@ mod tests {
             gossip_duplicates: 7,
             blocked: vec![],
             strangers_closed: 2,
+            forks: vec![],
         };
         let text = render(&s).unwrap();
         for line in [
@@ -173,6 +180,7 @@ mod tests {
             "csirtmesh_network_sent_bytes_total 800",
             "csirtmesh_gossip_duplicates_total 7",
             "csirtmesh_strangers_closed_total 2",
+            "csirtmesh_forked_keys 0",
         ] {
             assert!(text.contains(line), "{line} missing in:\n{text}");
         }

@@ -263,6 +263,10 @@ pub struct StatusView {
     /// closed since start, their short window over.
     #[serde(default)]
     pub strangers_closed: u64,
+    /// Keys whose chain forked (evidence of a stolen key); their teams are
+    /// removed.
+    #[serde(default)]
+    pub forks: Vec<ForkView>,
 }
 
 /// `POST /v1/check`: a scan of every stored envelope.
@@ -524,8 +528,24 @@ pub struct RemovedView {
     pub team: TeamRef,
     /// How, in words.
     pub how: String,
-    /// From when its envelopes are refused (ms).
+    /// When the act that removed it says it was made (ms; 0 for a fork).
     pub at: u64,
+    /// The last envelope of its chain that stays valid: whatever it signed
+    /// after is refused, whatever time it claims.
+    #[serde(default)]
+    pub last_seq: u64,
+}
+
+/// A key whose chain forked: two envelopes at one place, or a later place
+/// stamped earlier. Evidence of a stolen key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ForkView {
+    /// The key (team id) that signed both.
+    pub key: String,
+    /// The team it belongs to.
+    pub team: TeamRef,
+    /// Where its chain forked.
+    pub seq: u64,
 }
 
 /// `POST /v1/vouch`, `/v1/object`, `/v1/suspend`, `/v1/revoke`.

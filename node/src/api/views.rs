@@ -264,8 +264,13 @@ pub fn members(m: &Membership, objection_window_ms: Option<u64>) -> MembersView 
                 how: match &r.removal {
                     Removal::Revoked { reason } => format!("revoked its own key: {reason}"),
                     Removal::Suspended { by } => format!("suspended by {}", names(m, by)),
+                    Removal::Forked => {
+                        "its key signed two different histories (a fork: evidence of a stolen key)"
+                            .into()
+                    }
                 },
                 at: r.at,
+                last_seq: r.last_seq,
             })
             .collect(),
     }
@@ -413,5 +418,14 @@ pub fn status(s: StatusParts<'_>) -> StatusView {
             })
             .collect(),
         strangers_closed: s.net.strangers_closed,
+        forks: m
+            .forks()
+            .iter()
+            .map(|(key, at)| ForkView {
+                key: key.to_string(),
+                team: team(m, key),
+                seq: *at,
+            })
+            .collect(),
     }
 }

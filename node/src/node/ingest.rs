@@ -14,8 +14,6 @@
 //! The step reads no clock (`now` is given) and touches no network: the
 //! caller turns the verdict into a gossip validation and a penalty.
 
-use std::collections::HashSet;
-
 use anyhow::{Context, Result, bail};
 use mesh_core::{Reason, Verdict};
 use net::PeerId;
@@ -26,7 +24,7 @@ use proto::{
 use seal::{SenderKey, VerifiedEnvelope};
 use store::{Derived, SenderKeyRow};
 
-use super::{MAX_CACHED_SENDER_KEYS, MAX_LOGGED, Node};
+use super::{MAX_CACHED_SENDER_KEYS, MAX_LOGGED, Node, chains::Batch};
 
 /// Where an envelope came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +65,7 @@ impl Node {
 
     fn ingest_one(&mut self, now: u64, bytes: &[u8], origin: Origin) -> Verdict {
         let prepared =
-            match decode(bytes).and_then(|e| self.prepare(now, e, origin, &HashSet::new())) {
+            match decode(bytes).and_then(|e| self.prepare(now, e, origin, &Batch::default())) {
                 Ok(p) => p,
                 Err(v) => return v,
             };
@@ -90,7 +88,7 @@ impl Node {
     pub fn ingest_batch(&mut self, now: u64, batch: &[Vec<u8>], origin: Origin) -> Vec<Verdict> {
         let mut verdicts: Vec<Option<Verdict>> = vec![None; batch.len()];
         let mut pending: Vec<(usize, Prepared)> = Vec::new();
-        let mut ids = HashSet::new();
+        let mut prepared = Batch::default();
         for (i, bytes) in batch.iter().enumerate() {
             let envelope = match decode(bytes) {
                 Ok(e) => e,
@@ -104,13 +102,13 @@ impl Node {
                 Kind::Profile | Kind::Membership | Kind::KeyShare | Kind::Retraction
             ) {
                 self.flush(now, &mut pending, &mut verdicts, origin);
-                ids.clear();
+                prepared = Batch::default();
                 verdicts[i] = Some(self.ingest(now, bytes, origin));
                 continue;
             }
-            match self.prepare(now, envelope, origin, &ids) {
+            match self.prepare(now, envelope, origin, &prepared) {
                 Ok(p) => {
-                    ids.insert(p.verified.envelope().id);
+                    prepared.add(&p.verified);
                     pending.push((i, p));
                 }
                 Err(v) => verdicts[i] = Some(self.count(v, origin)),
@@ -178,18 +176,19 @@ impl Node {
     /// Everything before the durable write on a decoded envelope: duplicate
     /// and tombstone checks, outer signature, the mesh's rules, join-request
     /// limits, and what the node learns (opened content, awaited key,
-    /// retraction). `batch` holds ids already prepared in the same batch.
+    /// retraction), and the fork it reveals in its author's chain. `batch`
+    /// is what was prepared earlier in the same batch.
     fn prepare(
         &mut self,
         now: u64,
         envelope: Envelope,
         origin: Origin,
-        batch: &HashSet<EnvelopeId>,
+        batch: &Batch,
     ) -> Result<Prepared, Verdict> {
         // Duplicates go first, before any signature check, and from memory:
         // the reconciliation set mirrors the store. The store stays the
         // authority: a duplicate that got past this is refused by the insert.
-        if batch.contains(&envelope.id)
+        if batch.ids.contains(&envelope.id)
             || self
                 .sync_set
                 .contains(&(envelope.content.created_at, envelope.id))
@@ -245,7 +244,9 @@ impl Node {
                 return Err(Verdict::Ignore(reason));
             }
         }
-        let derived = self.derive(now, &verified).map_err(Verdict::Reject)?;
+        let fork = self.chain_check(&verified, batch)?;
+        let mut derived = self.derive(now, &verified).map_err(Verdict::Reject)?;
+        derived.fork = fork;
         let retracted_key = derived
             .retracts
             .and_then(|t| self.stored_envelope(now, &t))
@@ -281,6 +282,15 @@ impl Node {
         }
         if let Err(e) = self.after_accept(now, &p.verified, &p.derived) {
             tracing::error!(error = %format!("{e:#}"), id = %env.id, "post-accept processing failed");
+        }
+        let author = env.content.author;
+        let chain = match (p.derived.fork, p.derived.retracts) {
+            (Some((at, _)), _) => self.fork_found(now, author, at),
+            (None, Some(_)) => self.refind_fork(now, author),
+            (None, None) => Ok(()),
+        };
+        if let Err(e) = chain {
+            tracing::error!(error = %format!("{e:#}"), id = %env.id, "checking the author's chain failed");
         }
         Verdict::Accept
     }

@@ -51,12 +51,14 @@ impl Node {
     /// tells the loop which nodes are admitted (members' may use our relay;
     /// applicants' may stay connected; others are strangers).
     pub fn rebuild_membership(&mut self, now: u64) -> Result<()> {
-        let next = Membership::compute(
+        let next = Membership::compute_with_forks(
             &self.rules,
             self.profiles.iter().cloned(),
             &self.records,
+            &self.forks,
             now,
         );
+        self.enforce_cuts(&self.members.cuts(), &next)?;
         let name = |t: &TeamId| {
             next.profile(t)
                 .map_or_else(|| t.short(), |p| p.name.clone())
@@ -151,6 +153,11 @@ impl Node {
 
     /// Vouch, object, suspend or revoke.
     pub fn act(&mut self, now: u64, req: MembershipRequest) -> Result<Published, ApiError> {
+        if req.action == MembershipAction::Revoke
+            && let Some(stolen) = self.members.rotated().get(&self.me).copied()
+        {
+            return self.revoke_stolen(now, stolen, req.reason);
+        }
         if !self.members.is_member(&self.me) {
             return Err(ApiError::Forbidden(
                 "this team is not a member of the mesh (yet): only members vouch, object, suspend or revoke".into(),
@@ -260,15 +267,36 @@ impl Node {
                         "to leave, revoke your own key (`csirtmesh revoke`)".into(),
                     ));
                 }
+                // The target's chain is cut after the last of its envelopes
+                // this node holds.
                 MembershipAct::Suspend {
                     target,
                     reason: req.reason,
+                    after_seq: self.store.max_seq(&target)?,
                 }
             }
             MembershipAction::Revoke => MembershipAct::Revoke { reason: req.reason },
         };
         let body = Body::Clear(act.to_bytes()?);
         let id = self.publish(now, Kind::Membership, Tlp::Clear, None, body)?;
+        Ok(published(id, None))
+    }
+
+    /// Our key was rotated away by an act this node did not write (our own
+    /// rotation switches `me` to the new key): someone holds our signing
+    /// key. A revocation after the rotation would be refused, so it goes at
+    /// the rotation's own place in our chain: two envelopes at one place are
+    /// a fork, and a fork voids the thief's rotation and removes the team
+    /// (it rejoins under a new key).
+    fn revoke_stolen(
+        &mut self,
+        now: u64,
+        stolen: mesh_core::membership::Rotation,
+        reason: String,
+    ) -> Result<Published, ApiError> {
+        tracing::error!(to = %stolen.to.short(), seq = stolen.seq, "this team's key was rotated to a key this node does not hold: revoking at the rotation's place in the chain");
+        let body = Body::Clear(MembershipAct::Revoke { reason }.to_bytes()?);
+        let id = self.sign_and_store(now, stolen.seq, Kind::Membership, Tlp::Clear, None, body)?;
         Ok(published(id, None))
     }
 
@@ -325,6 +353,7 @@ pub(super) fn record_of(env: &Envelope) -> Option<Record> {
         (Kind::Membership, Body::Clear(b)) => MembershipAct::from_bytes(b).ok().map(|act| Record {
             id: env.id,
             author: env.content.author,
+            seq: env.content.seq,
             created_at: env.content.created_at,
             act,
         }),

@@ -21,12 +21,17 @@
 //! - `incidents`: open, reply, report, steps, retract, and the one id resolver;
 //! - `membership`: the member view, join, vouch/object/suspend/revoke, key
 //!   rotation;
+//! - `chains`: each author's chain checked at ingest (forks), and what lies
+//!   beyond a chain's cut deleted;
 //! - `integrity`: every stored row is checked against its id before use;
 //!   damaged ones are quarantined and fetched again;
 //! - [`sync_set`](Node::sync_set) and [`answer_sync`](Node::answer_sync)
 //!   (`anti_entropy`): what a peer's reconciliation sees.
 
 mod anti_entropy;
+#[cfg(test)]
+mod chain_tests;
+mod chains;
 mod incidents;
 mod ingest;
 mod integrity;
@@ -42,7 +47,7 @@ use mesh_core::{
     Membership,
     admission::JoinLimiter,
     clock::Hlc,
-    membership::{Record, Rules},
+    membership::{Forks, Record, Rules},
 };
 use net::PeerId;
 use proto::{Charter, KeyId, MeshId, Profile, TeamId};
@@ -92,6 +97,8 @@ pub struct Node {
     profiles: Vec<Profile>,
     /// Every membership act held.
     records: Vec<Record>,
+    /// Where authors' chains forked, as found in what the store holds.
+    forks: Forks,
     /// Who is a member now: a pure function of rules, profiles and records.
     members: Membership,
     /// The `now` `members` was computed for.
@@ -162,6 +169,7 @@ impl Node {
             dir: None,
             profiles: Vec::new(),
             records: Vec::new(),
+            forks: Forks::new(),
             join_limiter: JoinLimiter::default(),
             join_refusal_logged: None,
             hlc,
@@ -174,6 +182,7 @@ impl Node {
             effects: Vec::new(),
         };
         node.load_membership_records(now)?;
+        node.load_forks()?;
         node.rebuild_membership(now)?;
         Ok(node)
     }

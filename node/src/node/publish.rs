@@ -28,11 +28,25 @@ impl Node {
         if kind != Kind::Profile && !self.members.is_member(&self.me) {
             return Err(ApiError::Forbidden(self.why_not_a_member()));
         }
+        self.sign_and_store(now, self.seq + 1, kind, tlp, thread, body)
+    }
+
+    /// Signs at place `seq` of this team's chain, ingests, stores and queues
+    /// the gossip (membership is [`Node::publish`]'s to check).
+    pub(super) fn sign_and_store(
+        &mut self,
+        now: u64,
+        seq: u64,
+        kind: Kind,
+        tlp: Tlp,
+        thread: Option<EnvelopeId>,
+        body: Body,
+    ) -> Result<EnvelopeId, ApiError> {
         let content = EnvelopeContent {
             mesh: self.mesh,
             kind,
             author: self.me,
-            seq: self.seq + 1,
+            seq,
             created_at: self.hlc.tick(now),
             tlp,
             thread,

@@ -18,12 +18,12 @@ use proto::{
 use seal::VerifiedEnvelope;
 
 /// The tests' clock: every step happens at this time unless a test moves it.
-const NOW: u64 = testkit::NOW + 60_000;
+pub(super) const NOW: u64 = testkit::NOW + 60_000;
 
 /// A node acting as `me` in a mesh founded by `founders`, with an in-memory
 /// store and a network that is built but never started (ingest does not
 /// touch the network).
-fn node_for(me: &Team, founders: &[&Team]) -> Node {
+pub(super) fn node_for(me: &Team, founders: &[&Team]) -> Node {
     let charter = testkit::charter(founders);
     let profiles = founders.iter().map(|t| t.profile.clone()).collect();
     let store = Store::open_in_memory().unwrap();
@@ -39,7 +39,7 @@ fn node_for(me: &Team, founders: &[&Team]) -> Node {
 }
 
 /// Teams A, B, C founding one mesh, their envelopes addressed to it.
-fn mesh() -> (Team, Team, Team) {
+pub(super) fn mesh() -> (Team, Team, Team) {
     let (mut a, mut b, mut c) = (Team::new("A"), Team::new("B"), Team::new("C"));
     let id = testkit::charter(&[&a, &b, &c]).mesh_id().unwrap();
     a.mesh = id;
@@ -50,7 +50,7 @@ fn mesh() -> (Team, Team, Team) {
 
 /// `n` teams founding one mesh (for tests that need many sponsors: each
 /// member opens at most `MAX_OPEN_INVITATIONS` applications at a time).
-fn mesh_of(n: usize) -> Vec<Team> {
+pub(super) fn mesh_of(n: usize) -> Vec<Team> {
     let mut teams: Vec<Team> = (0..n).map(|i| Team::new(&format!("F{i}"))).collect();
     let id = testkit::charter(&teams.iter().collect::<Vec<_>>())
         .mesh_id()
@@ -71,7 +71,7 @@ fn incident(title: &str, tlp: &str, to: Vec<String>) -> NewIncident {
     }
 }
 
-fn bytes(e: &VerifiedEnvelope) -> Vec<u8> {
+pub(super) fn bytes(e: &VerifiedEnvelope) -> Vec<u8> {
     e.envelope().bytes.clone()
 }
 
@@ -793,6 +793,7 @@ async fn a_suspended_team_cannot_read_green_sent_after_its_removal() {
             &MembershipAct::Suspend {
                 target: c.id(),
                 reason: "test".into(),
+                after_seq: 1_000,
             },
         )
     };

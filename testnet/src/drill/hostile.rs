@@ -372,6 +372,7 @@ impl Stranger {
         let act = proto::MembershipAct::Suspend {
             target: victim,
             reason: "forged".into(),
+            after_seq: 0,
         };
         let content = EnvelopeContent {
             mesh: self.mesh,

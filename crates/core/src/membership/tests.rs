@@ -57,9 +57,11 @@ fn rec(author: u8, at: u64, act: MembershipAct) -> Record {
     {
         id[11..19].copy_from_slice(&expires_at.to_le_bytes());
     }
+    // Each author's acts in time order along its chain.
     Record {
         id: EnvelopeId(id),
         author: t(author),
+        seq: at,
         created_at: at,
         act,
     }
@@ -339,8 +341,10 @@ fn self_revocation_keeps_history_and_refuses_what_follows() {
     );
     let m = Membership::compute(&r, [], &[revoke], NOW);
     assert!(!m.is_member(&t(3)));
+    // By place in the chain (the revocation is envelope 500 of 3's chain).
     assert_eq!(m.may_author(&t(3), 499), Ok(()));
-    assert_eq!(m.may_author(&t(3), 500), Err(Refusal::Removed(500)));
+    assert_eq!(m.may_author(&t(3), 500), Ok(()));
+    assert_eq!(m.may_author(&t(3), 501), Err(Refusal::Removed(500)));
     assert!(matches!(
         m.removed()[&t(3)].removal,
         Removal::Revoked { .. }
@@ -368,16 +372,7 @@ fn removing_a_sponsor_removes_what_depended_on_it_only() {
 #[test]
 fn k_members_suspend_a_team_and_non_members_cannot() {
     let r = rules(&[1, 2, 3], 2, None);
-    let s = |by: u8, at: u64| {
-        rec(
-            by,
-            at,
-            MembershipAct::Suspend {
-                target: t(3),
-                reason: "abuse".into(),
-            },
-        )
-    };
+    let s = |by: u8, at: u64| suspend(by, 3, at, at / 10);
     let one = Membership::compute(&r, [], &[s(1, 100)], NOW);
     assert!(one.is_member(&t(3)));
     let outsider = Membership::compute(&r, [], &[s(1, 100), s(8, 120)], NOW);
@@ -385,7 +380,156 @@ fn k_members_suspend_a_team_and_non_members_cannot() {
     let two = Membership::compute(&r, [], &[s(1, 100), s(2, 150)], NOW);
     assert!(!two.is_member(&t(3)));
     assert_eq!(two.removed()[&t(3)].at, 150);
-    assert_eq!(two.may_author(&t(3), 149), Ok(()));
+    // The chain is cut at the lowest point the two suspenders named (10 and
+    // 15): what 3 wrote after is refused whatever time it claims.
+    assert_eq!(two.removed()[&t(3)].last_seq, 10);
+    assert_eq!(two.may_author(&t(3), 10), Ok(()));
+    assert_eq!(two.may_author(&t(3), 11), Err(Refusal::Removed(10)));
+}
+
+fn suspend(by: u8, target: u8, at: u64, after_seq: u64) -> Record {
+    rec(
+        by,
+        at,
+        MembershipAct::Suspend {
+            target: t(target),
+            reason: "abuse".into(),
+            after_seq,
+        },
+    )
+}
+
+fn rotate(by: u8, to: u8, seq: u64, at: u64) -> Record {
+    let mut r = rec(
+        by,
+        at,
+        MembershipAct::RotateKey {
+            new: t(to),
+            proof: Signature([0; 64]),
+        },
+    );
+    r.seq = seq;
+    r.id.0[20..28].copy_from_slice(&seq.to_le_bytes());
+    r
+}
+
+fn revoke(by: u8, seq: u64, at: u64) -> Record {
+    let mut r = rec(
+        by,
+        at,
+        MembershipAct::Revoke {
+            reason: "stolen".into(),
+        },
+    );
+    r.seq = seq;
+    r.id.0[20..28].copy_from_slice(&seq.to_le_bytes());
+    r
+}
+
+/// Issue 11, item 3: a thief of founder 1's key backdates a rotation to its
+/// own key, before the owner's real rotation. The rotation that counts is
+/// the first in the key's chain, whatever time either claims.
+#[test]
+fn a_backdated_rotation_does_not_outrank_the_earlier_one_in_the_chain() {
+    let r = rules(&[1, 2], 2, None);
+    let owner = rotate(1, 11, 20, 5_000);
+    let thief = rotate(1, 66, 21, 100);
+    let m = Membership::compute(&r, [], &[thief.clone(), owner.clone()], NOW);
+    assert!(m.is_member(&t(11)), "the owner's new key is the team");
+    assert!(!m.is_member(&t(66)));
+    assert_eq!(m.may_author(&t(1), 20), Ok(()));
+    assert_eq!(
+        m.may_author(&t(1), 21),
+        Err(Refusal::Rotated { to: t(11), seq: 20 })
+    );
+    // Before: the earliest *time* won, and the thief had the team.
+    assert_eq!(m.canon(&t(1)), t(11));
+}
+
+/// A thief that gets its rotation in first (the next place in the chain):
+/// the owner answers with a revocation at that same place. Two envelopes at
+/// one place are a fork; the team is removed, the thief's key is nobody.
+#[test]
+fn a_fork_voids_the_thiefs_rotation_and_removes_the_team() {
+    let r = rules(&[1, 2, 3], 2, None);
+    let thief = rotate(1, 66, 21, 6_000);
+    let owner = revoke(1, 21, 6_100);
+    let before = [thief.clone(), endorse(1, 9, 15), endorse(2, 9, 16)];
+    let stolen = Membership::compute(&r, [], &before, NOW);
+    assert_eq!(
+        stolen.canon(&t(1)),
+        t(66),
+        "until the owner answers, the rotation counts"
+    );
+    let records = [thief, owner, endorse(1, 9, 15), endorse(2, 9, 16)];
+    let forks = Forks::from([(t(1), 21)]);
+    let m = Membership::compute_with_forks(&r, [], &records, &forks, NOW);
+    assert_eq!(m.canon(&t(1)), t(1));
+    assert!(!m.is_member(&t(1)) && !m.is_member(&t(66)));
+    assert_eq!(m.removed()[&t(1)].removal, Removal::Forked);
+    assert_eq!(m.removed()[&t(1)].last_seq, 20);
+    assert_eq!(m.may_author(&t(1), 20), Ok(()));
+    assert_eq!(m.may_author(&t(1), 21), Err(Refusal::Forked(21)));
+    assert_eq!(m.may_author(&t(66), 1), Err(Refusal::NotAMember));
+    // What 1 vouched for before the fork stands (9 stays a member only while
+    // it has two sponsors that are members: 1 is gone, so 9 is out too).
+    assert!(!m.is_member(&t(9)));
+    assert_eq!(
+        m.cuts()[&t(1)],
+        21,
+        "nodes keep the fork's two envelopes as evidence"
+    );
+}
+
+/// A suspended team's acts after its cut do not count, whatever time they
+/// claim: its objection no longer blocks anyone, its suspensions no longer
+/// remove anyone.
+#[test]
+fn a_suspended_teams_acts_after_its_cut_count_for_nothing() {
+    let window = Some(1_000);
+    let r = rules(&[1, 2, 3, 4], 2, window);
+    let mut records = vec![
+        endorse(1, 9, 100),
+        endorse(2, 9, 110),
+        suspend(1, 3, 200, 50),
+        suspend(2, 3, 210, 50),
+    ];
+    // 3's objection, its 120th envelope, claims a time inside the window.
+    let mut objection = rec(
+        3,
+        150,
+        MembershipAct::Object {
+            candidate: t(9),
+            reason: "no".into(),
+        },
+    );
+    objection.seq = 120;
+    records.push(objection);
+    // And it tries to take 4 down with it.
+    let mut revenge = suspend(3, 4, 300, 0);
+    revenge.seq = 121;
+    records.push(revenge);
+    records.push(suspend(4, 3, 90, 50));
+    let m = Membership::compute(&r, [], &records, NOW);
+    assert!(!m.is_member(&t(3)));
+    assert!(
+        m.is_member(&t(9)),
+        "the objection after 3's cut does not count"
+    );
+    assert!(m.is_member(&t(4)), "nor does its suspension of 4");
+    // The same objection inside 3's chain before the cut still counts.
+    let mut early = records.clone();
+    early.retain(|r| !matches!(r.act, MembershipAct::Object { .. }));
+    early.push(rec(
+        3,
+        150,
+        MembershipAct::Object {
+            candidate: t(9),
+            reason: "no".into(),
+        },
+    ));
+    early.last_mut().unwrap().seq = 40;
+    assert!(!Membership::compute(&r, [], &early, NOW).is_member(&t(9)));
 }
 
 #[test]
@@ -402,9 +546,9 @@ fn key_rotation_keeps_the_team_and_retires_the_old_key() {
     let m = Membership::compute(&r, [], &[rotate.clone(), endorse(1, 9, 400)], NOW);
     assert!(m.is_member(&t(11)));
     assert!(!m.is_member(&t(1)));
-    assert_eq!(m.may_author(&t(1), 299), Ok(()));
+    assert_eq!(m.may_author(&t(1), 300), Ok(()));
     assert!(matches!(
-        m.may_author(&t(1), 300),
+        m.may_author(&t(1), 301),
         Err(Refusal::Rotated { .. })
     ));
     assert_eq!(m.canon(&t(1)), t(11));
@@ -444,6 +588,7 @@ fn act() -> impl Strategy<Value = Record> {
             MembershipAct::Suspend {
                 target: t(subject),
                 reason: String::new(),
+                after_seq: at / 2,
             },
         ),
         _ => rec(
@@ -478,7 +623,9 @@ proptest! {
         window in prop::option::of(0u64..1_500),
         k in 1usize..4,
         seed in any::<u64>(),
+        forks in prop::collection::btree_map(1u8..10, 1u64..2_000, 0..3),
     ) {
+        let forks: Forks = forks.into_iter().map(|(k, at)| (t(k), at)).collect();
         let r = rules(&[1, 2, 3], k, window);
         let mut shuffled = records.clone();
         let len = shuffled.len();
@@ -488,9 +635,9 @@ proptest! {
         }
         let mut doubled = records.clone();
         doubled.extend(records.iter().cloned());
-        let a = Membership::compute(&r, [], &records, 3_000);
-        let b = Membership::compute(&r, [], &shuffled, 3_000);
-        let c = Membership::compute(&r, [], &doubled, 3_000);
+        let a = Membership::compute_with_forks(&r, [], &records, &forks, 3_000);
+        let b = Membership::compute_with_forks(&r, [], &shuffled, &forks, 3_000);
+        let c = Membership::compute_with_forks(&r, [], &doubled, &forks, 3_000);
         prop_assert_eq!(&a, &b);
         prop_assert_eq!(&a, &c);
         // Nobody outside the founders gets in without a member's endorsement.

@@ -1,0 +1,290 @@
+//! Issue 11, items 3 and 4, through ingest with a manual clock: history
+//! cannot be rewritten (a key's chain is cut by place, not by claimed time;
+//! a fork is found and removes the team), and nodes holding the same
+//! envelopes hold the same members and the same log, whatever order the
+//! envelopes came in.
+
+use std::collections::BTreeSet;
+
+use mesh_core::{
+    Verdict,
+    membership::{Refusal, Removal},
+};
+use proptest::prelude::*;
+use proto::{EnvelopeId, MembershipAct, TeamId};
+use seal::{TeamKeys, VerifiedEnvelope};
+
+use testkit::Team;
+
+use super::tests::{NOW, bytes, mesh, mesh_of, node_for};
+use super::{Node, Origin};
+use crate::api::types::{MembershipAction, MembershipRequest};
+
+fn from_peer() -> Origin {
+    Origin::Sync(net::PeerId::random())
+}
+
+/// A rotation of `team`'s key to `to`, at place `seq`, claiming `at`.
+fn rotation(team: &Team, to: &TeamKeys, seq: u64, at: u64) -> VerifiedEnvelope {
+    let msg = proto::membership::rotation_message(&team.mesh, &team.id());
+    let act = MembershipAct::RotateKey {
+        new: to.team_id(),
+        proof: to.sign(proto::context::KEY_ROTATION, &msg),
+    };
+    team.act(seq, at, &act)
+}
+
+fn suspension(by: &Team, seq: u64, target: &Team, after_seq: u64) -> VerifiedEnvelope {
+    let act = MembershipAct::Suspend {
+        target: target.id(),
+        reason: "abuse".into(),
+        after_seq,
+    };
+    by.act(seq, testkit::NOW + 1_000 + seq, &act)
+}
+
+/// What a node holds: its members, removed teams, and stored ids.
+fn state(node: &Node) -> (Vec<TeamId>, Vec<TeamId>, BTreeSet<EnvelopeId>) {
+    let m = node.members();
+    (
+        m.member_ids().copied().collect(),
+        m.removed().keys().copied().collect(),
+        node.store.ids().unwrap().into_iter().collect(),
+    )
+}
+
+/// A thief of A's signing key backdates a rotation to its own key, stamped
+/// before A's latest envelope. However the two arrive, the chain shows two
+/// writers (a later place stamped earlier): a fork. The rotation is void, the
+/// thief's key is nobody, A is removed; both nodes agree.
+#[test]
+fn a_backdated_rotation_by_a_thief_is_a_fork_whatever_the_order() {
+    let (a, b, c) = mesh();
+    let thief = TeamKeys::generate();
+    let honest = a.clear_comment(2, "A's own, stamped NOW+2");
+    let stolen = rotation(&a, &thief, 3, testkit::NOW);
+    let mut first = node_for(&b, &[&a, &b, &c]);
+    let mut second = node_for(&c, &[&a, &b, &c]);
+    for env in [&honest, &stolen] {
+        assert_eq!(first.ingest(NOW, &bytes(env), from_peer()), Verdict::Accept);
+    }
+    assert_eq!(
+        second.ingest(NOW, &bytes(&stolen), from_peer()),
+        Verdict::Accept
+    );
+    assert_eq!(
+        second.members().canon(&a.id()),
+        thief.team_id(),
+        "alone, the rotation counts (nothing shows it is stolen yet)"
+    );
+    assert_eq!(
+        second.ingest(NOW, &bytes(&honest), from_peer()),
+        Verdict::Accept
+    );
+    for node in [&first, &second] {
+        let m = node.members();
+        assert_eq!(m.forks().get(&a.id()), Some(&3));
+        assert_eq!(m.removed()[&a.id()].removal, Removal::Forked);
+        assert!(!m.is_member(&thief.team_id()));
+        assert_eq!(m.canon(&a.id()), a.id(), "the rotation is void");
+        assert_eq!(m.may_author(&a.id(), 4), Err(Refusal::Forked(3)));
+    }
+    assert_eq!(state(&first), state(&second));
+    // The fork is stored with the envelope that showed it: a restarted
+    // node knows it without seeing the pair again.
+    assert_eq!(first.store.forks().unwrap()[0].1, 3);
+}
+
+/// The thief is quicker and does not backdate: its rotation takes the next
+/// place in A's chain. A's own node sees its key rotated to a key it does not
+/// hold; `revoke` then goes at the rotation's place, which forks the chain:
+/// the thief's rotation is void and the team is removed, on every node.
+#[test]
+fn the_owner_answers_a_stolen_rotation_with_a_revocation_at_its_place() {
+    let (a, b, c) = mesh();
+    let thief = TeamKeys::generate();
+    let mut owner = node_for(&a, &[&a, &b, &c]);
+    let stolen = rotation(&a, &thief, 1, NOW);
+    assert_eq!(
+        owner.ingest(NOW, &bytes(&stolen), from_peer()),
+        Verdict::Accept
+    );
+    assert!(owner.members().is_member(&thief.team_id()));
+    let req = MembershipRequest {
+        action: MembershipAction::Revoke,
+        team: None,
+        reason: "key stolen".into(),
+        days: None,
+        nodes: vec![],
+    };
+    owner.act(NOW + 10, req).unwrap();
+    let revocation = owner.store.by_kind(proto::Kind::Membership).unwrap();
+    assert_eq!(revocation.len(), 2, "the rotation and the revocation");
+    assert!(!owner.members().is_member(&thief.team_id()));
+    assert_eq!(owner.members().removed()[&a.id()].removal, Removal::Forked);
+    // Another node, given both in the other order, agrees.
+    let mut other = node_for(&b, &[&a, &b, &c]);
+    let thief_id = thief.team_id();
+    let mut held: Vec<Vec<u8>> = revocation.into_iter().map(|s| s.bytes).collect();
+    held.reverse();
+    for bytes in &held {
+        assert_eq!(other.ingest(NOW + 20, bytes, from_peer()), Verdict::Accept);
+    }
+    assert_eq!(state(&other).0, state(&owner).0);
+    assert_eq!(state(&other).1, vec![a.id()]);
+    // The thief's key can publish nothing, whatever time it claims.
+    let mut as_thief = Team::new("T");
+    as_thief.keys = thief;
+    as_thief.mesh = a.mesh;
+    assert_eq!(as_thief.id(), thief_id);
+    let late = as_thief.clear_comment(1, "mine now");
+    assert!(matches!(
+        other.ingest(NOW + 30, &bytes(&late), from_peer()),
+        Verdict::Reject(_)
+    ));
+}
+
+/// Two members suspend C, each naming the last of C's envelopes it saw.
+/// A node that already holds more of C deletes what lies past the cut; a
+/// node that learns of the suspension first refuses it: both end up holding
+/// the same log. C's suspension of A, signed after its cut, counts for
+/// nothing.
+#[test]
+fn a_suspension_cuts_the_chain_and_every_node_ends_up_holding_the_same() {
+    let (a, b, c) = mesh();
+    let comments: Vec<VerifiedEnvelope> = (1..=5)
+        .map(|seq| c.clear_comment(seq, &format!("C {seq}")))
+        .collect();
+    let revenge = suspension(&c, 6, &a, 0);
+    let cut = [suspension(&a, 1, &c, 3), suspension(&b, 1, &c, 2)];
+    let mut early = node_for(&a, &[&a, &b, &c]);
+    let mut late = node_for(&b, &[&a, &b, &c]);
+    for env in comments.iter().chain([&revenge]) {
+        assert_eq!(early.ingest(NOW, &bytes(env), from_peer()), Verdict::Accept);
+    }
+    for env in &cut {
+        assert_eq!(early.ingest(NOW, &bytes(env), from_peer()), Verdict::Accept);
+        assert_eq!(late.ingest(NOW, &bytes(env), from_peer()), Verdict::Accept);
+    }
+    for env in comments.iter().chain([&revenge]) {
+        let v = late.ingest(NOW, &bytes(env), from_peer());
+        if env.content().seq <= 2 {
+            assert_eq!(v, Verdict::Accept);
+        } else {
+            assert!(
+                matches!(v, Verdict::Reject(_)),
+                "seq {}: {v:?}",
+                env.content().seq
+            );
+        }
+    }
+    assert_eq!(state(&early), state(&late));
+    let held = state(&early).2;
+    for env in &comments[2..] {
+        assert!(!held.contains(&env.envelope().id), "past the cut: deleted");
+    }
+    assert!(
+        !early
+            .sync_set
+            .contains(&(comments[4].content().created_at, comments[4].envelope().id))
+    );
+    assert_eq!(early.members().removed()[&c.id()].last_seq, 2);
+    assert!(
+        early.members().is_member(&a.id()),
+        "C's late suspension of A counts for nothing"
+    );
+}
+
+/// Two envelopes at one place are kept as evidence (every node needs them
+/// to find the fork); a third is not stored, and nothing after the fork is.
+#[test]
+fn a_forks_evidence_is_kept_and_nothing_more() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    let one = c.clear_comment(2, "one");
+    let two = c.clear_comment(2, "two");
+    let three = c.clear_comment(2, "three");
+    for env in [&c.clear_comment(1, "first"), &one, &two] {
+        assert_eq!(node.ingest(NOW, &bytes(env), from_peer()), Verdict::Accept);
+    }
+    assert_eq!(node.members().forks().get(&c.id()), Some(&2));
+    assert!(matches!(
+        node.ingest(NOW, &bytes(&three), from_peer()),
+        Verdict::Ignore(_)
+    ));
+    assert!(matches!(
+        node.ingest(NOW, &bytes(&c.clear_comment(3, "after")), from_peer()),
+        Verdict::Reject(_)
+    ));
+    assert_eq!(node.store.count_at(&c.id(), 2).unwrap(), 2);
+}
+
+/// The envelopes of a mesh of four founders under attack: A's stolen key
+/// rotated away by a backdated act; C suspended by B and D, with envelopes
+/// past the cut, a revenge suspension of B signed after it, and a fork of
+/// its own; ordinary traffic.
+fn attacked_mesh() -> (Vec<Team>, Vec<Vec<u8>>) {
+    let teams = mesh_of(4);
+    let (a, b, c, d) = (&teams[0], &teams[1], &teams[2], &teams[3]);
+    let thief = TeamKeys::generate();
+    let mut all: Vec<VerifiedEnvelope> = vec![
+        a.clear_comment(1, "A 1"),
+        a.clear_comment(2, "A 2"),
+        rotation(a, &thief, 3, testkit::NOW),
+        b.clear_comment(1, "B 1"),
+        d.clear_comment(1, "D 1"),
+    ];
+    all.extend((1..=4).map(|seq| c.clear_comment(seq, "C")));
+    all.push(c.clear_comment(3, "C 3, the other history"));
+    all.push(suspension(c, 5, b, 0));
+    all.push(suspension(b, 2, c, 2));
+    all.push(suspension(d, 2, c, 3));
+    let all = all.iter().map(bytes).collect();
+    (teams, all)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, max_shrink_iters: 16, ..ProptestConfig::default() })]
+
+    /// Three nodes get the same envelopes, attacks included, each in its own
+    /// order, and again (as sync would offer what was refused early): they
+    /// end with the same members, the same removed teams and the same log.
+    #[test]
+    fn nodes_given_the_same_envelopes_in_any_order_agree(
+        orders in prop::collection::vec(any::<u64>(), 3),
+    ) {
+        let (teams, all) = attacked_mesh();
+        let founders: Vec<&Team> = teams.iter().collect();
+        let mut states = vec![];
+        for (i, seed) in orders.into_iter().enumerate() {
+            let mut node = node_for(founders[i], &founders);
+            let mut order: Vec<&Vec<u8>> = all.iter().collect();
+            shuffle(&mut order, seed);
+            for _ in 0..3 {
+                for env in &order {
+                    node.ingest(NOW, env, from_peer());
+                }
+            }
+            states.push(state(&node));
+        }
+        prop_assert_eq!(&states[0], &states[1]);
+        prop_assert_eq!(&states[0], &states[2]);
+        // And what they agree on is the attack undone: A (forked by its
+        // thief) and C (suspended, and forked) are out; B and D stay.
+        let (members, removed, _) = &states[0];
+        prop_assert_eq!(removed, &vec![teams[0].id(), teams[2].id()].into_iter().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>());
+        let mut stay = vec![teams[1].id(), teams[3].id()];
+        stay.sort();
+        prop_assert_eq!(members, &stay);
+    }
+}
+
+fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut s = seed | 1;
+    for i in (1..items.len()).rev() {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        items.swap(i, (s % (i as u64 + 1)) as usize);
+    }
+}
