@@ -19,29 +19,29 @@
 
 use proto::EnvelopeId;
 
-/// One envelope's place in its author's chain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One envelope's place in its author's chain: the envelope's own, or the
+/// place a tombstone says the envelope it retracts held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Link {
     /// Its position.
     pub seq: u64,
-    /// Its self-declared time (ms).
-    pub created_at: u64,
+    /// Its self-declared time (ms); unknown for a place a tombstone names.
+    pub created_at: Option<u64>,
     /// The envelope.
     pub id: EnvelopeId,
 }
 
 /// Where two links of one key's chain contradict each other, if they do:
-/// the position from which the chain is forked.
+/// the position from which the chain is forked. Two envelopes at one place,
+/// one envelope at two places (a tombstone lying about its target's), or a
+/// later place stamped earlier.
 pub fn contradiction(a: &Link, b: &Link) -> Option<u64> {
-    if a.id == b.id {
-        return None;
-    }
     let (lo, hi) = if a.seq <= b.seq { (a, b) } else { (b, a) };
-    if lo.seq == hi.seq || lo.created_at > hi.created_at {
-        Some(hi.seq)
-    } else {
-        None
+    if a.id == b.id {
+        return (lo.seq != hi.seq).then_some(lo.seq);
     }
+    let backwards = matches!((lo.created_at, hi.created_at), (Some(l), Some(h)) if l > h);
+    (lo.seq == hi.seq || backwards).then_some(hi.seq)
 }
 
 /// A new link checked against its neighbours in what a node holds of the
@@ -59,7 +59,8 @@ pub fn check<'a>(
 
 /// The fork of a whole chain (any order), if it has one: the lowest
 /// position at which two of its links contradict each other, and two links
-/// that show it.
+/// that show it. What the neighbour checks of [`check`] must come to (their
+/// property test compares the two).
 pub fn fork_of(links: &[Link]) -> Option<(u64, EnvelopeId, EnvelopeId)> {
     let mut sorted: Vec<&Link> = links.iter().collect();
     sorted.sort_by_key(|l| (l.seq, l.created_at, l.id));
@@ -76,8 +77,13 @@ pub fn fork_of(links: &[Link]) -> Option<(u64, EnvelopeId, EnvelopeId)> {
     for pair in sorted.windows(2) {
         note(pair[0], pair[1]);
     }
+    let mut by_id = sorted.clone();
+    by_id.sort_by_key(|l| (l.id, l.seq));
+    for pair in by_id.windows(2) {
+        note(pair[0], pair[1]);
+    }
     let mut highest: Option<&Link> = None;
-    for l in &sorted {
+    for l in sorted.iter().filter(|l| l.created_at.is_some()) {
         if let Some(h) = highest {
             note(h, l);
         }
@@ -97,7 +103,7 @@ mod tests {
     fn link(seq: u64, created_at: u64, n: u8) -> Link {
         Link {
             seq,
-            created_at,
+            created_at: Some(created_at),
             id: EnvelopeId([n; 32]),
         }
     }

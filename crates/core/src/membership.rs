@@ -250,8 +250,9 @@ impl Membership {
     /// Validity is decided here, not on arrival: an act counts only if its
     /// author's chain was not cut before it. A suspension cuts a chain, and
     /// what the suspended team signed after the cut (its own suspensions
-    /// and objections included) is taken out and everything recomputed,
-    /// until nothing more is taken out (the set only shrinks, so this ends).
+    /// included) and a removed team's objections are taken out and
+    /// everything recomputed, until nothing more is taken out (the set only
+    /// shrinks, so this ends).
     pub fn compute_with_forks(
         rules: &Rules,
         profiles: impl IntoIterator<Item = Profile>,
@@ -265,7 +266,14 @@ impl Membership {
             let m = Self::compute_once(rules, &profiles, &kept, forks, now);
             let cuts = m.cuts();
             let before = kept.len();
-            kept.retain(|r| cuts.get(&r.author).is_none_or(|last| r.seq <= *last));
+            // Past a cut nothing counts; and a removed team's objections
+            // stop blocking, as its endorsements stop admitting (so one
+            // written into its own past, below the cut, blocks nothing).
+            kept.retain(|r| {
+                cuts.get(&r.author).is_none_or(|last| r.seq <= *last)
+                    && !(matches!(r.act, MembershipAct::Object { .. })
+                        && m.removed.contains_key(&m.canon(&r.author)))
+            });
             if kept.len() == before {
                 return m;
             }
@@ -674,6 +682,18 @@ impl Membership {
     /// Forks that count, by key.
     pub fn forks(&self) -> &Forks {
         &self.forks
+    }
+
+    /// The last position of `key`'s chain a node keeps, if its chain is
+    /// cut (see [`Membership::cuts`]).
+    pub fn cut_of(&self, key: &TeamId) -> Option<u64> {
+        if let Some(at) = self.forks.get(key) {
+            return Some(*at);
+        }
+        if let Some(r) = self.rotated.get(key) {
+            return Some(r.seq);
+        }
+        self.removed.get(key).map(|r| r.last_seq)
     }
 
     /// Per key, the last position of its chain a node keeps: after a

@@ -65,6 +65,10 @@ pub enum SealedTo {
     SenderKey(KeyId),
 }
 
+/// The highest sequence number: what SQLite's signed 64-bit integers hold,
+/// so a stored position is the signed one.
+pub const MAX_SEQ: u64 = i64::MAX as u64;
+
 /// At most this many recipient hints (and so named recipients) per envelope.
 pub const MAX_RECIPIENT_HINTS: usize = 2048;
 
@@ -216,6 +220,12 @@ fn check_content(content: &EnvelopeContent) -> Result<(), Error> {
         return Err(Error::Invalid {
             field: "seq",
             reason: "sequence numbers start at 1".into(),
+        });
+    }
+    if content.seq > MAX_SEQ {
+        return Err(Error::Invalid {
+            field: "seq",
+            reason: format!("sequence number {} above {MAX_SEQ}", content.seq),
         });
     }
     if content.parents.len() > MAX_PARENTS {

@@ -116,6 +116,10 @@ pub fn rotation_message(mesh: &MeshId, old: &TeamId) -> Vec<u8> {
 pub struct Retraction {
     /// The retracted envelope (by the same author).
     pub target: crate::EnvelopeId,
+    /// Its place in the author's chain. Every node learns from it that the
+    /// place is taken, including nodes that never held the target: nothing
+    /// else can be written there later.
+    pub target_seq: u64,
     /// Why, for those who saw it.
     pub reason: String,
 }

@@ -8,9 +8,9 @@ use rusqlite::params;
 
 use crate::{Result, Store, int};
 
-/// One stored envelope's place in its author's chain: `(seq, created_at,
-/// id)`.
-pub type ChainLink = (u64, u64, EnvelopeId);
+/// A place in an author's chain: `(seq, created_at, id)`, from a stored
+/// envelope, or (with no time) from a tombstone naming its target's place.
+pub type ChainLink = (u64, Option<u64>, EnvelopeId);
 
 /// A recorded fork: the key, the position, and the two envelopes that show
 /// it.
@@ -21,14 +21,26 @@ pub type ForkRow = (TeamId, u64, EnvelopeId, EnvelopeId);
 const SAME_PLACE_LIMIT: i64 = 4;
 
 impl Store {
-    /// The stored envelopes of `author`'s chain that an arrival at `seq`
-    /// must be checked against: those at `seq`, the nearest below (the
-    /// latest stamped at that position) and the nearest above (the earliest
-    /// stamped).
-    pub fn chain_neighbours(&self, author: &TeamId, seq: u64) -> Result<Vec<ChainLink>> {
+    /// What an arrival `id` at place `seq` of `author`'s chain must be
+    /// checked against: the stored envelopes and tombstone-named places at
+    /// `seq`, the places tombstones name for `id`, the nearest stored
+    /// envelope below (the latest stamped at that position) and the nearest
+    /// above (the earliest stamped).
+    pub fn chain_neighbours(
+        &self,
+        author: &TeamId,
+        seq: u64,
+        id: &EnvelopeId,
+    ) -> Result<Vec<ChainLink>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT * FROM (SELECT seq, created_at, id FROM envelopes
                 WHERE author = ?1 AND seq = ?2 LIMIT ?3)
+             UNION ALL
+             SELECT * FROM (SELECT seq, NULL, id FROM places
+                WHERE author = ?1 AND seq = ?2 LIMIT ?3)
+             UNION ALL
+             SELECT * FROM (SELECT seq, NULL, id FROM places
+                WHERE author = ?1 AND id = ?4 LIMIT ?3)
              UNION ALL
              SELECT * FROM (SELECT seq, created_at, id FROM envelopes
                 WHERE author = ?1 AND seq < ?2 ORDER BY seq DESC, created_at DESC LIMIT 1)
@@ -37,19 +49,36 @@ impl Store {
                 WHERE author = ?1 AND seq > ?2 ORDER BY seq ASC, created_at ASC LIMIT 1)",
         )?;
         let rows = stmt.query_map(
-            params![author.0.as_slice(), int(seq), SAME_PLACE_LIMIT],
+            params![
+                author.0.as_slice(),
+                int(seq),
+                SAME_PLACE_LIMIT,
+                id.0.as_slice()
+            ],
             link_row,
         )?;
         collect(rows)
     }
 
-    /// Every stored envelope of `author`'s chain, by position.
-    pub fn chain(&self, author: &TeamId) -> Result<Vec<ChainLink>> {
+    /// The last place of `author`'s chain up to which every place is taken
+    /// (by a stored envelope or a retracted one's named place): where a
+    /// suspension cuts, so that nothing can be written into a gap below the
+    /// cut afterwards (a gap is beyond it).
+    pub fn unbroken_to(&self, author: &TeamId) -> Result<u64> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, created_at, id FROM envelopes WHERE author = ?1 ORDER BY seq, created_at",
+            "SELECT seq FROM envelopes WHERE author = ?1
+             UNION SELECT seq FROM places WHERE author = ?1 ORDER BY seq",
         )?;
-        let rows = stmt.query_map([author.0.as_slice()], link_row)?;
-        collect(rows)
+        let mut rows = stmt.query([author.0.as_slice()])?;
+        let mut top = 0u64;
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            if seq.max(0) as u64 != top + 1 {
+                break;
+            }
+            top += 1;
+        }
+        Ok(top)
     }
 
     /// How many envelopes of `author` are stored at position `seq`.
@@ -60,6 +89,17 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(n.max(0) as u64)
+    }
+
+    /// Whether an envelope is one of a recorded fork's two (kept whatever
+    /// its author retracts).
+    pub fn is_fork_evidence(&self, id: &EnvelopeId) -> Result<bool> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM forks WHERE first = ?1 OR second = ?1",
+            [id.0.as_slice()],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
     }
 
     /// Every recorded fork.
@@ -89,30 +129,6 @@ impl Store {
         collect(rows)
     }
 
-    /// Replaces what is recorded of `author`'s fork (after one of its
-    /// envelopes left the store, its fork is found again from what is left).
-    pub fn set_fork(
-        &mut self,
-        author: &TeamId,
-        fork: Option<(u64, EnvelopeId, EnvelopeId)>,
-    ) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM forks WHERE author = ?1", [author.0.as_slice()])?;
-        if let Some((seq, first, second)) = fork {
-            tx.execute(
-                "INSERT INTO forks (author, seq, first, second) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    author.0.as_slice(),
-                    int(seq),
-                    first.0.as_slice(),
-                    second.0.as_slice()
-                ],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
     /// Deletes `author`'s envelopes after position `last` of its chain, with
     /// what was derived from them, in one transaction. Returns their
     /// reconciliation keys `(created_at, id)`.
@@ -125,9 +141,18 @@ impl Store {
             let rows = stmt.query_map(params![author.0.as_slice(), int(last)], link_row)?;
             collect(rows)?
                 .into_iter()
-                .map(|(_, t, id)| (t, id))
+                .map(|(_, t, id)| (t.unwrap_or(0), id))
                 .collect()
         };
+        tx.execute(
+            "DELETE FROM retracted WHERE tombstone IN
+             (SELECT id FROM envelopes WHERE author = ?1 AND seq > ?2)",
+            params![author.0.as_slice(), int(last)],
+        )?;
+        tx.execute(
+            "DELETE FROM places WHERE author = ?1 AND seq > ?2",
+            params![author.0.as_slice(), int(last)],
+        )?;
         for table in ["opened", "pending_key"] {
             tx.execute(
                 &format!(
@@ -148,12 +173,13 @@ impl Store {
 
 fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChainLink> {
     let seq: i64 = r.get(0)?;
-    let created_at: i64 = r.get(1)?;
+    let created_at: Option<i64> = r.get(1)?;
     let id: Vec<u8> = r.get(2)?;
     let id: [u8; 32] = id.try_into().map_err(|_| {
         rusqlite::Error::InvalidColumnType(2, "32 bytes".into(), rusqlite::types::Type::Blob)
     })?;
-    Ok((seq.max(0) as u64, created_at.max(0) as u64, EnvelopeId(id)))
+    let created_at = created_at.map(|t| t.max(0) as u64);
+    Ok((seq.max(0) as u64, created_at, EnvelopeId(id)))
 }
 
 fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<T>>) -> Result<Vec<T>> {

@@ -121,13 +121,23 @@ fn migrations() -> Migrations<'static> {
         // Where an author key's chain forked (its lowest contradiction, and
         // the two envelopes that show it), kept with the envelope that
         // revealed it, in its transaction.
+        // And the places tombstones say their targets held: a place stays
+        // taken after its envelope is retracted, on every node, including
+        // those that never held the target.
         M::up(
             "CREATE TABLE forks (
             author BLOB PRIMARY KEY,
             seq    INTEGER NOT NULL,
             first  BLOB NOT NULL,
             second BLOB NOT NULL
-        ) WITHOUT ROWID;",
+        ) WITHOUT ROWID;
+        CREATE TABLE places (
+            author BLOB NOT NULL,
+            seq    INTEGER NOT NULL,
+            id     BLOB NOT NULL,
+            PRIMARY KEY (author, seq, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX places_by_id ON places(id);",
         ),
     ])
 }
@@ -141,8 +151,11 @@ pub struct Derived {
     /// The GREEN sender key it waits for, when this node lacks it.
     pub waiting_for: Option<KeyId>,
     /// For a tombstone: the envelope it retracts (deleted in the same
-    /// transaction if stored and by the same author).
+    /// transaction if stored and by the same author, unless it is a fork's
+    /// evidence), and the place it says the target held (kept).
     pub retracts: Option<EnvelopeId>,
+    /// The place in its author's chain the retracted envelope held.
+    pub retracts_seq: Option<u64>,
     /// The author's chain forks at this position, shown by this envelope
     /// and the stored one named: recorded unless a lower fork is known.
     pub fork: Option<(u64, EnvelopeId)>,
@@ -563,13 +576,22 @@ fn insert_in(
             ],
         )?;
     }
+    if let (Some(target), Some(seq)) = (&derived.retracts, derived.retracts_seq) {
+        tx.execute(
+            "INSERT OR IGNORE INTO places (author, seq, id) VALUES (?1, ?2, ?3)",
+            params![c.author.0.as_slice(), int(seq), target.0.as_slice()],
+        )?;
+    }
     if let Some(target) = &derived.retracts {
         let t = target.0.as_slice();
         tx.execute(
             "INSERT OR IGNORE INTO retracted (id, author, tombstone) VALUES (?1, ?2, ?3)",
             params![t, c.author.0.as_slice(), env.id.0.as_slice()],
         )?;
-        let same_author = "(SELECT author FROM envelopes WHERE id = ?1) = ?2";
+        // A fork's evidence stays whatever its author retracts: every node
+        // needs both envelopes to find the fork.
+        let same_author = "(SELECT author FROM envelopes WHERE id = ?1) = ?2
+            AND ?1 NOT IN (SELECT first FROM forks UNION SELECT second FROM forks)";
         tx.execute(
             &format!("DELETE FROM opened WHERE id = ?1 AND {same_author}"),
             params![t, c.author.0.as_slice()],
@@ -579,7 +601,8 @@ fn insert_in(
             params![t, c.author.0.as_slice()],
         )?;
         tx.execute(
-            "DELETE FROM envelopes WHERE id = ?1 AND author = ?2",
+            "DELETE FROM envelopes WHERE id = ?1 AND author = ?2
+             AND ?1 NOT IN (SELECT first FROM forks UNION SELECT second FROM forks)",
             params![t, c.author.0.as_slice()],
         )?;
     }

@@ -16,7 +16,7 @@ use seal::{TeamKeys, VerifiedEnvelope};
 
 use testkit::Team;
 
-use super::tests::{NOW, bytes, mesh, mesh_of, node_for};
+use super::tests::{NOW, bytes, incident, mesh, mesh_of, node_for};
 use super::{Node, Origin};
 use crate::api::types::{MembershipAction, MembershipRequest};
 
@@ -148,17 +148,23 @@ fn the_owner_answers_a_stolen_rotation_with_a_revocation_at_its_place() {
 /// A node that already holds more of C deletes what lies past the cut; a
 /// node that learns of the suspension first refuses it: both end up holding
 /// the same log. C's suspension of A, signed after its cut, counts for
-/// nothing.
+/// nothing (D's alone does not make two).
 #[test]
 fn a_suspension_cuts_the_chain_and_every_node_ends_up_holding_the_same() {
-    let (a, b, c) = mesh();
+    let teams = mesh_of(4);
+    let (a, b, c, d) = (&teams[0], &teams[1], &teams[2], &teams[3]);
+    let all: Vec<&Team> = teams.iter().collect();
     let comments: Vec<VerifiedEnvelope> = (1..=5)
         .map(|seq| c.clear_comment(seq, &format!("C {seq}")))
         .collect();
-    let revenge = suspension(&c, 6, &a, 0);
-    let cut = [suspension(&a, 1, &c, 3), suspension(&b, 1, &c, 2)];
-    let mut early = node_for(&a, &[&a, &b, &c]);
-    let mut late = node_for(&b, &[&a, &b, &c]);
+    let revenge = suspension(c, 6, a, 0);
+    let cut = [
+        suspension(a, 1, c, 3),
+        suspension(b, 1, c, 2),
+        suspension(d, 1, a, 0),
+    ];
+    let mut early = node_for(a, &all);
+    let mut late = node_for(b, &all);
     for env in comments.iter().chain([&revenge]) {
         assert_eq!(early.ingest(NOW, &bytes(env), from_peer()), Verdict::Accept);
     }
@@ -219,12 +225,135 @@ fn a_forks_evidence_is_kept_and_nothing_more() {
     assert_eq!(node.store.count_at(&c.id(), 2).unwrap(), 2);
 }
 
-/// The envelopes of a mesh of four founders under attack: A's stolen key
+/// E's chain: 1..4, then two envelopes at 5 (a fork), and at 6 a tombstone
+/// retracting the first of them, naming its place.
+fn hidden_fork(e: &Team) -> Vec<VerifiedEnvelope> {
+    let mut chain: Vec<VerifiedEnvelope> = (1..=4).map(|seq| e.clear_comment(seq, "E")).collect();
+    let first = e.clear_comment(5, "E 5");
+    let tomb = proto::Retraction {
+        target: first.envelope().id,
+        reason: "hide the fork".into(),
+        target_seq: 5,
+    };
+    let tomb = e.clear_record(
+        proto::Kind::Retraction,
+        6,
+        testkit::NOW + 6,
+        tomb.to_bytes().unwrap(),
+    );
+    chain.extend([first, e.clear_comment(5, "E 5, the other history"), tomb]);
+    chain
+}
+
+/// A member that jumps ahead in its chain (1, then 1,000) leaves a gap a
+/// suspension's cut must not leave open: a suspending node names where
+/// what it holds is first broken (1), so the jump is past the cut, deleted,
+/// and nothing can be written into the gap afterwards.
+#[test]
+fn a_gap_in_a_chain_cannot_be_filled_after_a_suspension() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    for seq in [1, 1_000] {
+        let env = c.clear_comment(seq, "C");
+        assert_eq!(node.ingest(NOW, &bytes(&env), from_peer()), Verdict::Accept);
+    }
+    let req = MembershipRequest {
+        action: MembershipAction::Suspend,
+        team: Some(c.id().to_string()),
+        reason: "abuse".into(),
+        days: None,
+        nodes: vec![],
+    };
+    node.act(NOW, req).unwrap();
+    let theirs = suspension(&b, 1, &c, 1_000);
+    assert_eq!(
+        node.ingest(NOW, &bytes(&theirs), from_peer()),
+        Verdict::Accept
+    );
+    assert_eq!(node.members().removed()[&c.id()].last_seq, 1);
+    assert_eq!(
+        node.store.count_at(&c.id(), 1_000).unwrap(),
+        0,
+        "past the cut"
+    );
+    let filled = c.clear_comment(2, "written into the gap after the suspension");
+    assert!(matches!(
+        node.ingest(NOW, &bytes(&filled), from_peer()),
+        Verdict::Reject(_)
+    ));
+}
+
+/// E forks its chain at 5 and retracts one branch. A node that gets the
+/// tombstone first still finds the fork (the tombstone names the place its
+/// target held); a node that found the fork first keeps both envelopes
+/// (evidence is not retracted) and refuses what E wrote after. Fed each
+/// other's envelopes, they end up holding the same.
+#[test]
+fn a_fork_hidden_behind_a_retraction_is_found_by_every_node() {
+    let (a, b, c) = mesh();
+    let chain = hidden_fork(&c);
+    let mut tomb_first = node_for(&a, &[&a, &b, &c]);
+    let mut fork_first = node_for(&b, &[&a, &b, &c]);
+    let mut reordered: Vec<&VerifiedEnvelope> = chain.iter().collect();
+    reordered.swap(4, 6);
+    for _ in 0..2 {
+        for env in &reordered {
+            tomb_first.ingest(NOW, &bytes(env), from_peer());
+        }
+        for env in &chain {
+            fork_first.ingest(NOW, &bytes(env), from_peer());
+        }
+    }
+    // And a node that never gets the retracted branch at all (every node
+    // that held it got the tombstone first and deleted it) finds the fork
+    // from the place the tombstone names.
+    let mut never_saw_it = node_for(&c, &[&a, &b, &c]);
+    for env in reordered
+        .iter()
+        .filter(|e| e.envelope().id != chain[4].envelope().id)
+    {
+        never_saw_it.ingest(NOW, &bytes(env), from_peer());
+    }
+    for node in [&tomb_first, &fork_first, &never_saw_it] {
+        assert_eq!(node.members().forks().get(&c.id()), Some(&5));
+        assert_eq!(node.members().removed()[&c.id()].removal, Removal::Forked);
+    }
+    assert_eq!(state(&tomb_first), state(&fork_first));
+}
+
+/// A node restored from an old backup catches up with its own later
+/// envelopes from the mesh, and then writes after them, not over them.
+#[test]
+fn a_restored_node_writes_after_its_own_later_envelopes() {
+    let (a, b, c) = mesh();
+    let mut restored = node_for(&a, &[&a, &b, &c]);
+    for seq in 1..=3 {
+        let env = a.clear_comment(seq, "written before the backup was restored");
+        assert_eq!(
+            restored.ingest(NOW, &bytes(&env), from_peer()),
+            Verdict::Accept
+        );
+    }
+    let p = restored
+        .open_incident(NOW + 10, incident("after", "clear", vec![]))
+        .unwrap();
+    let id: EnvelopeId = p.id.parse().unwrap();
+    let stored = restored.store.get(&id).unwrap().unwrap();
+    assert_eq!(
+        proto::Envelope::decode(&stored.bytes).unwrap().content.seq,
+        4
+    );
+    assert!(restored.members().forks().is_empty());
+    assert!(restored.members().is_member(&a.id()));
+}
+
+/// The envelopes of a mesh of five founders under attack: A's stolen key
 /// rotated away by a backdated act; C suspended by B and D, with envelopes
-/// past the cut, a revenge suspension of B signed after it, and a fork of
-/// its own; ordinary traffic.
+/// past the cut, a revenge suspension of B signed after it (D's alone does
+/// not make two), and a fork of its own; E's fork hidden behind a
+/// retraction; ordinary traffic.
 fn attacked_mesh() -> (Vec<Team>, Vec<Vec<u8>>) {
-    let teams = mesh_of(4);
+    let teams = mesh_of(5);
     let (a, b, c, d) = (&teams[0], &teams[1], &teams[2], &teams[3]);
     let thief = TeamKeys::generate();
     let mut all: Vec<VerifiedEnvelope> = vec![
@@ -237,8 +366,10 @@ fn attacked_mesh() -> (Vec<Team>, Vec<Vec<u8>>) {
     all.extend((1..=4).map(|seq| c.clear_comment(seq, "C")));
     all.push(c.clear_comment(3, "C 3, the other history"));
     all.push(suspension(c, 5, b, 0));
+    all.push(suspension(d, 3, b, 0));
     all.push(suspension(b, 2, c, 2));
     all.push(suspension(d, 2, c, 3));
+    all.extend(hidden_fork(&teams[4]));
     let all = all.iter().map(bytes).collect();
     (teams, all)
 }
@@ -247,8 +378,9 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 12, max_shrink_iters: 16, ..ProptestConfig::default() })]
 
     /// Three nodes get the same envelopes, attacks included, each in its own
-    /// order, and again (as sync would offer what was refused early): they
-    /// end with the same members, the same removed teams and the same log.
+    /// order, first in batches as sync brings them, then one by one again
+    /// (as sync would offer what was refused early): they end with the same
+    /// members, the same removed teams and the same log.
     #[test]
     fn nodes_given_the_same_envelopes_in_any_order_agree(
         orders in prop::collection::vec(any::<u64>(), 3),
@@ -260,7 +392,11 @@ proptest! {
             let mut node = node_for(founders[i], &founders);
             let mut order: Vec<&Vec<u8>> = all.iter().collect();
             shuffle(&mut order, seed);
-            for _ in 0..3 {
+            for chunk in order.chunks(1 + (seed % 7) as usize) {
+                let batch: Vec<Vec<u8>> = chunk.iter().map(|e| (*e).clone()).collect();
+                node.ingest_batch(NOW, &batch, from_peer());
+            }
+            for _ in 0..2 {
                 for env in &order {
                     node.ingest(NOW, env, from_peer());
                 }
@@ -270,9 +406,11 @@ proptest! {
         prop_assert_eq!(&states[0], &states[1]);
         prop_assert_eq!(&states[0], &states[2]);
         // And what they agree on is the attack undone: A (forked by its
-        // thief) and C (suspended, and forked) are out; B and D stay.
+        // thief), C (suspended, and forked) and E (forked) are out; B and D
+        // stay.
         let (members, removed, _) = &states[0];
-        prop_assert_eq!(removed, &vec![teams[0].id(), teams[2].id()].into_iter().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>());
+        let out: BTreeSet<TeamId> = [0, 2, 4].iter().map(|i| teams[*i].id()).collect();
+        prop_assert_eq!(removed, &out.into_iter().collect::<Vec<_>>());
         let mut stay = vec![teams[1].id(), teams[3].id()];
         stay.sort();
         prop_assert_eq!(members, &stay);

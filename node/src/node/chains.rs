@@ -37,12 +37,26 @@ fn link_of(env: &VerifiedEnvelope) -> Link {
     let c = env.content();
     Link {
         seq: c.seq,
-        created_at: c.created_at,
+        created_at: Some(c.created_at),
         id: env.envelope().id,
     }
 }
 
-fn link(row: store::ChainLink) -> Link {
+/// The place a tombstone says its target held, if it is one.
+fn claim_of(env: &VerifiedEnvelope) -> Option<Link> {
+    match (&env.content().kind, &env.content().body) {
+        (proto::Kind::Retraction, proto::Body::Clear(b)) => {
+            proto::Retraction::from_bytes(b).ok().map(|r| Link {
+                seq: r.target_seq,
+                created_at: None,
+                id: r.target,
+            })
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn link(row: store::ChainLink) -> Link {
     Link {
         seq: row.0,
         created_at: row.1,
@@ -59,31 +73,49 @@ impl Node {
         Ok(())
     }
 
-    /// Checks an arrival against its author's chain. Returns the fork it
-    /// reveals (the position, and the envelope it contradicts), if any. At a
-    /// known fork's position two envelopes are evidence enough: a third is
-    /// not stored (its author could otherwise fill disks through it).
+    /// Checks an arrival against its author's chain, and a tombstone's
+    /// named place too. Returns the fork it reveals (the position, and the
+    /// envelope it contradicts), if any. At a known fork's position two
+    /// envelopes are evidence enough: a third is not stored (its author
+    /// could otherwise fill disks through it).
     pub(super) fn chain_check(
         &self,
         env: &VerifiedEnvelope,
         batch: &Batch,
     ) -> Result<Option<(u64, EnvelopeId)>, Verdict> {
         let c = env.content();
-        let stored = self
-            .store
-            .chain_neighbours(&c.author, c.seq)
-            .map_err(|e| Verdict::Ignore(Reason::Unstored(e.to_string())))?;
-        let pending = batch.links.get(&c.author).into_iter().flatten().copied();
-        let neighbours: Vec<Link> = stored.into_iter().map(link).chain(pending).collect();
-        if self.members.forks().get(&c.author) == Some(&c.seq)
-            && neighbours.iter().filter(|l| l.seq == c.seq).count() >= 2
-        {
-            return Err(Verdict::Ignore(Reason::Revoked {
-                author: c.author.to_string(),
-                why: "its chain forked here and the evidence is already held".into(),
-            }));
+        let pending: Vec<Link> = batch.links.get(&c.author).cloned().unwrap_or_default();
+        let mut found: Option<(u64, EnvelopeId)> = None;
+        for own in [Some(link_of(env)), claim_of(env)].into_iter().flatten() {
+            let stored = self
+                .store
+                .chain_neighbours(&c.author, own.seq, &own.id)
+                .map_err(|e| Verdict::Ignore(Reason::Unstored(e.to_string())))?;
+            let neighbours: Vec<Link> = stored
+                .into_iter()
+                .map(link)
+                .chain(pending.iter().copied())
+                .collect();
+            if own.created_at.is_some()
+                && self.members.forks().get(&c.author) == Some(&c.seq)
+                && neighbours
+                    .iter()
+                    .filter(|l| l.seq == c.seq && l.created_at.is_some() && l.id != own.id)
+                    .count()
+                    >= 2
+            {
+                return Err(Verdict::Ignore(Reason::Revoked {
+                    author: c.author.to_string(),
+                    why: "its chain forked here and the evidence is already held".into(),
+                }));
+            }
+            let this = mesh_core::chain::check(&own, &neighbours);
+            found = match (found, this) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
         }
-        Ok(mesh_core::chain::check(&link_of(env), &neighbours))
+        Ok(found)
     }
 
     /// A stored envelope revealed a fork in `author`'s chain at `at`: note
@@ -105,23 +137,6 @@ impl Node {
                 .map_or_else(|| author.short(), |p| p.name.clone());
             tracing::warn!(team = %name, seq = at, "a team's key signed two different histories (its chain forked): evidence of a stolen key; the team is removed from the mesh");
         }
-        self.rebuild_membership(now)
-    }
-
-    /// An envelope of `author` left the store (retracted): if its chain had
-    /// a fork, it is found again from what is left, as a node that never
-    /// held the retracted envelope finds it.
-    pub(super) fn refind_fork(&mut self, now: u64, author: TeamId) -> Result<()> {
-        if !self.forks.contains_key(&author) {
-            return Ok(());
-        }
-        let links: Vec<Link> = self.store.chain(&author)?.into_iter().map(link).collect();
-        let fork = mesh_core::chain::fork_of(&links);
-        self.store.set_fork(&author, fork)?;
-        match fork {
-            Some((at, _, _)) => self.forks.insert(author, at),
-            None => self.forks.remove(&author),
-        };
         self.rebuild_membership(now)
     }
 

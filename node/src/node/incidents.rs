@@ -495,6 +495,7 @@ impl Node {
         let body = proto::Retraction {
             target,
             reason: req.reason,
+            target_seq: env.content.seq,
         }
         .to_bytes()?;
         let thread = env.content.thread.unwrap_or(target);

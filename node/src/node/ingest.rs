@@ -195,14 +195,13 @@ impl Node {
         {
             return Err(Verdict::Ignore(Reason::Duplicate));
         }
-        if envelope.content.kind == Kind::Incident
+        // A retracted envelope is refused, unless it shows a fork (below):
+        // evidence is kept whatever its author retracts.
+        let retracted = envelope.content.kind == Kind::Incident
             && self
                 .store
                 .retracted_by(&envelope.id, &envelope.content.author)
-                .unwrap_or(false)
-        {
-            return Err(Verdict::Ignore(Reason::Retracted));
-        }
+                .unwrap_or(false);
         let verified = seal::verify_envelope(envelope)
             .map_err(|e| Verdict::Reject(Reason::BadSignature(e.to_string())))?;
         match mesh_core::validate::check(&verified, &self.mesh, &self.members, now) {
@@ -245,10 +244,15 @@ impl Node {
             }
         }
         let fork = self.chain_check(&verified, batch)?;
+        if retracted && fork.is_none() {
+            return Err(Verdict::Ignore(Reason::Retracted));
+        }
         let mut derived = self.derive(now, &verified).map_err(Verdict::Reject)?;
         derived.fork = fork;
         let retracted_key = derived
             .retracts
+            .filter(|t| !self.store.is_fork_evidence(t).unwrap_or(true))
+            .filter(|t| fork.is_none_or(|(_, other)| other != *t))
             .and_then(|t| self.stored_envelope(now, &t))
             .filter(|t| t.content.author == author)
             .map(|t| (t.content.created_at, t.id));
@@ -268,6 +272,19 @@ impl Node {
     /// Everything after the durable write.
     fn finish(&mut self, now: u64, p: Prepared, origin: Origin) -> Verdict {
         let env = p.verified.envelope();
+        // Stored in a batch with an envelope that cut its author's chain
+        // before it, and deleted then: not held.
+        let c = &env.content;
+        if self
+            .members
+            .cut_of(&c.author)
+            .is_some_and(|last| c.seq > last)
+        {
+            return Verdict::Ignore(Reason::Revoked {
+                author: c.author.to_string(),
+                why: "its chain was cut before this envelope".into(),
+            });
+        }
         self.hlc.observe(env.content.created_at);
         self.sync_set.insert((env.content.created_at, env.id));
         if matches!(env.content.kind, Kind::Profile | Kind::Membership) {
@@ -277,17 +294,24 @@ impl Node {
             // The retracted envelope left the store; its key leaves the set.
             self.sync_set.remove(&key);
         }
-        if origin == Origin::Local {
+        if env.content.author == self.me {
+            if origin != Origin::Local && env.content.seq > self.seq {
+                tracing::warn!(
+                    seq = env.content.seq,
+                    "an envelope signed with this team's key, past the last one this node wrote, came from the network: expected after restoring from a backup; otherwise the key may be stolen (`csirtmesh revoke`)"
+                );
+            }
+            // Never write at a place already taken (after a restore, the
+            // node catches up with its own later envelopes first).
             self.seq = self.seq.max(env.content.seq);
         }
         if let Err(e) = self.after_accept(now, &p.verified, &p.derived) {
             tracing::error!(error = %format!("{e:#}"), id = %env.id, "post-accept processing failed");
         }
         let author = env.content.author;
-        let chain = match (p.derived.fork, p.derived.retracts) {
-            (Some((at, _)), _) => self.fork_found(now, author, at),
-            (None, Some(_)) => self.refind_fork(now, author),
-            (None, None) => Ok(()),
+        let chain = match p.derived.fork {
+            Some((at, _)) => self.fork_found(now, author, at),
+            None => Ok(()),
         };
         if let Err(e) = chain {
             tracing::error!(error = %format!("{e:#}"), id = %env.id, "checking the author's chain failed");
@@ -323,6 +347,7 @@ impl Node {
                 mesh_core::validate::check_retraction(&c.author, target)?;
                 Ok(Derived {
                     retracts: Some(r.target),
+                    retracts_seq: Some(r.target_seq),
                     ..Derived::default()
                 })
             }

@@ -267,12 +267,13 @@ impl Node {
                         "to leave, revoke your own key (`csirtmesh revoke`)".into(),
                     ));
                 }
-                // The target's chain is cut after the last of its envelopes
-                // this node holds.
+                // The target's chain is cut where what this node holds of it
+                // is first broken: a gap below the cut could be filled
+                // afterwards, a gap beyond it cannot.
                 MembershipAct::Suspend {
                     target,
                     reason: req.reason,
-                    after_seq: self.store.max_seq(&target)?,
+                    after_seq: self.store.unbroken_to(&target)?,
                 }
             }
             MembershipAction::Revoke => MembershipAct::Revoke { reason: req.reason },

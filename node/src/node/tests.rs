@@ -62,7 +62,7 @@ pub(super) fn mesh_of(n: usize) -> Vec<Team> {
 }
 
 /// An incident request for the admin API.
-fn incident(title: &str, tlp: &str, to: Vec<String>) -> NewIncident {
+pub(super) fn incident(title: &str, tlp: &str, to: Vec<String>) -> NewIncident {
     NewIncident {
         title: title.into(),
         description: String::new(),
@@ -865,6 +865,7 @@ async fn a_retraction_converges_whichever_arrives_first() {
         proto::Retraction {
             target,
             reason: "not yours".into(),
+            target_seq: 1,
         }
         .to_bytes()
         .unwrap(),
@@ -1666,6 +1667,7 @@ fn another_members_tombstone_does_not_shadow_the_authors() {
         let r = proto::Retraction {
             target: target.envelope().id,
             reason: "withdrawn".into(),
+            target_seq: target.content().seq,
         };
         by.clear_record(
             Kind::Retraction,

@@ -505,10 +505,12 @@ fn a_suspended_teams_acts_after_its_cut_count_for_nothing() {
     );
     objection.seq = 120;
     records.push(objection);
-    // And it tries to take 4 down with it.
+    // And it tries to take 4 down with it, with 1 (k = 2: 3's is the one
+    // that would make it).
     let mut revenge = suspend(3, 4, 300, 0);
     revenge.seq = 121;
     records.push(revenge);
+    records.push(suspend(1, 4, 320, 0));
     records.push(suspend(4, 3, 90, 50));
     let m = Membership::compute(&r, [], &records, NOW);
     assert!(!m.is_member(&t(3)));
@@ -517,19 +519,34 @@ fn a_suspended_teams_acts_after_its_cut_count_for_nothing() {
         "the objection after 3's cut does not count"
     );
     assert!(m.is_member(&t(4)), "nor does its suspension of 4");
-    // The same objection inside 3's chain before the cut still counts.
+    // Before its cut, 3's suspension of 4 counts (so the test can fail):
+    // 4 is suspended, and 4's suspension of 3 with it, so 3 stays.
     let mut early = records.clone();
-    early.retain(|r| !matches!(r.act, MembershipAct::Object { .. }));
-    early.push(rec(
+    early.iter_mut().find(|r| r.seq == 121).unwrap().seq = 45;
+    let m = Membership::compute(&r, [], &early, NOW);
+    assert!(!m.is_member(&t(4)));
+}
+
+/// A removed team's objection blocks nobody, even one written into its own
+/// past (below its cut): its objections stop counting as its endorsements
+/// do.
+#[test]
+fn a_removed_teams_objection_blocks_nobody() {
+    let r = rules(&[1, 2, 3], 2, Some(1_000));
+    let mut objection = rec(
         3,
         150,
         MembershipAct::Object {
             candidate: t(9),
             reason: "no".into(),
         },
-    ));
-    early.last_mut().unwrap().seq = 40;
-    assert!(!Membership::compute(&r, [], &early, NOW).is_member(&t(9)));
+    );
+    objection.seq = 2;
+    let records = vec![endorse(1, 9, 100), endorse(2, 9, 110), objection];
+    assert!(!Membership::compute(&r, [], &records, NOW).is_member(&t(9)));
+    let mut removed = records.clone();
+    removed.push(revoke(3, 40, 5_000));
+    assert!(Membership::compute(&r, [], &removed, NOW).is_member(&t(9)));
 }
 
 #[test]
