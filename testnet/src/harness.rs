@@ -208,6 +208,11 @@ impl Testnet {
         Ok(())
     }
 
+    /// A team's data directory (its keys, for drills that play a thief).
+    pub fn data_dir(&self, name: &str) -> Result<&DataDir> {
+        Ok(&self.teams[self.index(name)?].dir)
+    }
+
     /// The index of a team by name.
     pub fn index(&self, name: &str) -> Result<usize> {
         self.teams

@@ -12,10 +12,9 @@
 //! Every node decides a fork from the envelopes it holds, pair by pair, so
 //! two nodes holding the same envelopes find the same fork position,
 //! whatever order they came in: the position is the lowest `seq` at which
-//! some pair contradicts. Checking each arrival against its neighbours in
-//! the chain (the nearest lower and higher `seq`, and any at the same `seq`)
-//! finds it: along the part below the lowest contradiction the chain is in
-//! order, so the nearest lower neighbour has the highest time below.
+//! some pair contradicts. Checking each arrival against a few chosen
+//! neighbours (see [`check`]) finds it in any arrival order
+//! (property-tested against [`fork_of`], which looks at every pair).
 
 use proto::EnvelopeId;
 
@@ -29,66 +28,67 @@ pub struct Link {
     pub created_at: Option<u64>,
     /// The envelope.
     pub id: EnvelopeId,
+    /// The envelope whose signature says so: `id` itself, or the tombstone
+    /// that names the place. What a fork's evidence is made of.
+    pub shown_by: EnvelopeId,
+    /// Its place: `seq` itself, or the tombstone's.
+    pub shown_at: u64,
 }
 
 /// Where two links of one key's chain contradict each other, if they do:
-/// the position from which the chain is forked. Two envelopes at one place,
-/// one envelope at two places (a tombstone lying about its target's), or a
-/// later place stamped earlier.
+/// the position from which the chain is forked. Two envelopes at one place:
+/// that place. A tombstone's named place taken by another envelope, or one
+/// envelope named at two places: the place of the later envelope that says
+/// so (the tombstone). A later place stamped earlier: the *earlier*
+/// place, since either could be the lie, and cutting at the later one would
+/// leave the key everything below it (a key that stamps an envelope at the
+/// top of the range back in time would keep its whole range).
 pub fn contradiction(a: &Link, b: &Link) -> Option<u64> {
     let (lo, hi) = if a.seq <= b.seq { (a, b) } else { (b, a) };
+    if a.created_at.is_none() || b.created_at.is_none() {
+        // A tombstone's named place against another link: the fork is where
+        // the later of the two envelopes that say so sits, so that both
+        // stay within what every node keeps of the chain.
+        let clash = (a.id == b.id) != (a.seq == b.seq);
+        return clash.then_some(a.shown_at.max(b.shown_at));
+    }
     if a.id == b.id {
         return (lo.seq != hi.seq).then_some(lo.seq);
     }
     let backwards = matches!((lo.created_at, hi.created_at), (Some(l), Some(h)) if l > h);
-    (lo.seq == hi.seq || backwards).then_some(hi.seq)
+    (lo.seq == hi.seq || backwards).then_some(lo.seq)
 }
 
-/// A new link checked against its neighbours in what a node holds of the
-/// chain: those at the same position, the nearest below and the nearest
-/// above. Returns the lowest contradiction and the link it contradicts.
+/// A new link checked against what a node holds of its chain. The
+/// neighbours that find the lowest contradiction, whatever the arrival
+/// order: the links at its place; the places tombstones name for it; the
+/// lowest-placed link below it stamped later; one link above it stamped
+/// earlier. Every contradicting pair is examined when the later of its two
+/// links arrives, and each of those neighbours gives the lowest position
+/// any pair with the new link can. Returns the lowest contradiction and the
+/// envelope that shows the link it contradicts.
 pub fn check<'a>(
     new: &Link,
     neighbours: impl IntoIterator<Item = &'a Link>,
 ) -> Option<(u64, EnvelopeId)> {
     neighbours
         .into_iter()
-        .filter_map(|n| contradiction(new, n).map(|at| (at, n.id)))
+        .filter_map(|n| contradiction(new, n).map(|at| (at, n.shown_by)))
         .min()
 }
 
 /// The fork of a whole chain (any order), if it has one: the lowest
 /// position at which two of its links contradict each other, and two links
-/// that show it. What the neighbour checks of [`check`] must come to (their
+/// that show it. What the arrival checks of [`check`] must come to (their
 /// property test compares the two).
 pub fn fork_of(links: &[Link]) -> Option<(u64, EnvelopeId, EnvelopeId)> {
-    let mut sorted: Vec<&Link> = links.iter().collect();
-    sorted.sort_by_key(|l| (l.seq, l.created_at, l.id));
     let mut found: Option<(u64, EnvelopeId, EnvelopeId)> = None;
-    let mut note = |a: &Link, b: &Link| {
-        if let Some(at) = contradiction(a, b) {
-            let this = (at, a.id, b.id);
-            found = Some(found.map_or(this, |f| f.min(this)));
-        }
-    };
-    // Same position: neighbours in this order. Time going back: against the
-    // latest stamped so far (below the lowest contradiction the chain is in
-    // order, so that is the one a later link contradicts).
-    for pair in sorted.windows(2) {
-        note(pair[0], pair[1]);
-    }
-    let mut by_id = sorted.clone();
-    by_id.sort_by_key(|l| (l.id, l.seq));
-    for pair in by_id.windows(2) {
-        note(pair[0], pair[1]);
-    }
-    let mut highest: Option<&Link> = None;
-    for l in sorted.iter().filter(|l| l.created_at.is_some()) {
-        if let Some(h) = highest {
-            note(h, l);
-        }
-        if highest.is_none_or(|h| l.created_at >= h.created_at) {
-            highest = Some(l);
+    for (i, a) in links.iter().enumerate() {
+        for b in &links[i + 1..] {
+            if let Some(at) = contradiction(a, b) {
+                let this = (at, a.id.min(b.id), a.id.max(b.id));
+                found = Some(found.map_or(this, |f| f.min(this)));
+            }
         }
     }
     found
@@ -105,6 +105,8 @@ mod tests {
             seq,
             created_at: Some(created_at),
             id: EnvelopeId([n; 32]),
+            shown_by: EnvelopeId([n; 32]),
+            shown_at: seq,
         }
     }
 
@@ -128,16 +130,20 @@ mod tests {
     }
 
     #[test]
-    fn a_later_position_stamped_earlier_forks_the_chain_at_the_later_one() {
+    fn a_later_position_stamped_earlier_forks_the_chain_at_the_earlier_one() {
         // A backdated act at seq 5 against an honest seq 3 stamped later.
         let chain = [link(1, 10, 1), link(3, 500, 3), link(5, 100, 5)];
-        assert_eq!(fork_of(&chain).map(|f| f.0), Some(5));
-        assert_eq!(check(&chain[2], &chain[..2]), Some((5, chain[1].id)));
+        assert_eq!(fork_of(&chain).map(|f| f.0), Some(3));
+        assert_eq!(check(&chain[2], &chain[..2]), Some((3, chain[1].id)));
         // The same envelope arriving before the others is found by them.
         assert_eq!(
             check(&chain[1], &[chain[0], chain[2]]),
-            Some((5, chain[2].id))
+            Some((3, chain[2].id))
         );
+        // One stamped back in time at the top of the range does not leave
+        // the key everything below it.
+        let top = [link(10, 100, 1), link(proto::envelope::MAX_SEQ, 0, 2)];
+        assert_eq!(fork_of(&top).map(|f| f.0), Some(10));
     }
 
     /// Links of one key, some contradicting: seq 1..=12, times that mostly
@@ -146,7 +152,11 @@ mod tests {
         prop::collection::vec((1u64..=12, 0u64..60), 1..14).prop_map(|raw| {
             raw.into_iter()
                 .enumerate()
-                .map(|(i, (seq, jitter))| link(seq, seq * 40 + jitter, i as u8))
+                .map(|(i, (seq, jitter))| {
+                    // Now and then one stamped far back in time.
+                    let at = if jitter == 59 { 0 } else { seq * 40 + jitter };
+                    link(seq, at, i as u8)
+                })
                 .collect()
         })
     }
@@ -166,8 +176,8 @@ mod tests {
             for pick in order.iter().take(links.len()) {
                 let new = pending.remove(pick.index(pending.len()));
                 let same: Vec<&Link> = held.iter().filter(|l| l.seq == new.seq).collect();
-                let below = held.iter().filter(|l| l.seq < new.seq).max_by_key(|l| (l.seq, l.created_at, l.id));
-                let above = held.iter().filter(|l| l.seq > new.seq).min_by_key(|l| (l.seq, l.created_at, l.id));
+                let below = held.iter().filter(|l| l.seq < new.seq && l.created_at > new.created_at).min_by_key(|l| l.seq);
+                let above = held.iter().find(|l| l.seq > new.seq && l.created_at < new.created_at);
                 let neighbours: Vec<&Link> = same.into_iter().chain(below).chain(above).collect();
                 if let Some((at, _)) = check(&new, neighbours) {
                     found = Some(found.map_or(at, |f| f.min(at)));

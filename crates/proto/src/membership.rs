@@ -125,8 +125,15 @@ pub struct Retraction {
 }
 
 impl Retraction {
-    /// Checks its text: the reason is one line of plain text, within limits.
+    /// Checks its text (the reason is one line of plain text, within
+    /// limits) and the place it names (a valid `seq`).
     pub fn check(&self) -> Result<(), Error> {
+        if !(1..=crate::envelope::MAX_SEQ).contains(&self.target_seq) {
+            return Err(Error::Invalid {
+                field: "target_seq",
+                reason: format!("{} is not a place in a chain", self.target_seq),
+            });
+        }
         crate::text::check_line("reason", &self.reason, MAX_REASON_BYTES)
     }
 

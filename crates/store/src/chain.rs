@@ -8,9 +8,11 @@ use rusqlite::params;
 
 use crate::{Result, Store, int};
 
-/// A place in an author's chain: `(seq, created_at, id)`, from a stored
-/// envelope, or (with no time) from a tombstone naming its target's place.
-pub type ChainLink = (u64, Option<u64>, EnvelopeId);
+/// A place in an author's chain: `(seq, created_at, id, shown_by,
+/// shown_at)`, from a stored envelope (`shown_by` is `id`, `shown_at` its
+/// `seq`), or (with no time) from a tombstone naming its target's place
+/// (`shown_by` and `shown_at` are the tombstone's).
+pub type ChainLink = (u64, Option<u64>, EnvelopeId, EnvelopeId, u64);
 
 /// A recorded fork: the key, the position, and the two envelopes that show
 /// it.
@@ -21,39 +23,45 @@ pub type ForkRow = (TeamId, u64, EnvelopeId, EnvelopeId);
 const SAME_PLACE_LIMIT: i64 = 4;
 
 impl Store {
-    /// What an arrival `id` at place `seq` of `author`'s chain must be
-    /// checked against: the stored envelopes and tombstone-named places at
-    /// `seq`, the places tombstones name for `id`, the nearest stored
-    /// envelope below (the latest stamped at that position) and the nearest
-    /// above (the earliest stamped).
+    /// What an arrival `id` at place `seq` of `author`'s chain, stamped
+    /// `created_at` (none for a place a tombstone names), must be checked
+    /// against (see `mesh_core::chain::check`): the stored envelopes and
+    /// tombstone-named places at `seq`, the places tombstones name for `id`,
+    /// the lowest-placed stored envelope below stamped later, and one above
+    /// stamped earlier.
     pub fn chain_neighbours(
         &self,
         author: &TeamId,
         seq: u64,
         id: &EnvelopeId,
+        created_at: Option<u64>,
     ) -> Result<Vec<ChainLink>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT * FROM (SELECT seq, created_at, id FROM envelopes
+            "SELECT * FROM (SELECT seq, created_at, id, id, seq FROM envelopes
                 WHERE author = ?1 AND seq = ?2 LIMIT ?3)
              UNION ALL
-             SELECT * FROM (SELECT seq, NULL, id FROM places
+             SELECT * FROM (SELECT seq, NULL, id, tombstone, tombstone_seq FROM places
                 WHERE author = ?1 AND seq = ?2 LIMIT ?3)
              UNION ALL
-             SELECT * FROM (SELECT seq, NULL, id FROM places
+             SELECT * FROM (SELECT seq, NULL, id, tombstone, tombstone_seq FROM places
                 WHERE author = ?1 AND id = ?4 LIMIT ?3)
              UNION ALL
-             SELECT * FROM (SELECT seq, created_at, id FROM envelopes
-                WHERE author = ?1 AND seq < ?2 ORDER BY seq DESC, created_at DESC LIMIT 1)
+             SELECT * FROM (SELECT seq, created_at, id, id, seq FROM envelopes
+                WHERE author = ?1 AND id = ?4 AND seq != ?2)
              UNION ALL
-             SELECT * FROM (SELECT seq, created_at, id FROM envelopes
-                WHERE author = ?1 AND seq > ?2 ORDER BY seq ASC, created_at ASC LIMIT 1)",
+             SELECT * FROM (SELECT seq, created_at, id, id, seq FROM envelopes
+                WHERE author = ?1 AND seq < ?2 AND created_at > ?5 ORDER BY seq ASC LIMIT 1)
+             UNION ALL
+             SELECT * FROM (SELECT seq, created_at, id, id, seq FROM envelopes
+                WHERE author = ?1 AND seq > ?2 AND created_at < ?5 LIMIT 1)",
         )?;
         let rows = stmt.query_map(
             params![
                 author.0.as_slice(),
                 int(seq),
                 SAME_PLACE_LIMIT,
-                id.0.as_slice()
+                id.0.as_slice(),
+                created_at.map(int)
             ],
             link_row,
         )?;
@@ -102,6 +110,14 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Forgets `author`'s fork (one a cut below it made moot: its evidence
+    /// goes with what lies past the cut, as on nodes that never saw it).
+    pub fn clear_fork(&mut self, author: &TeamId) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM forks WHERE author = ?1", [author.0.as_slice()])?;
+        Ok(())
+    }
+
     /// Every recorded fork.
     pub fn forks(&self) -> Result<Vec<ForkRow>> {
         let mut stmt = self
@@ -130,40 +146,42 @@ impl Store {
     }
 
     /// Deletes `author`'s envelopes after position `last` of its chain, with
-    /// what was derived from them, in one transaction. Returns their
-    /// reconciliation keys `(created_at, id)`.
+    /// what was derived from them, in one transaction, except a recorded
+    /// fork's two (every node needs them to find the fork, wherever they
+    /// lie). Returns their reconciliation keys `(created_at, id)`.
     pub fn remove_after(&mut self, author: &TeamId, last: u64) -> Result<Vec<(u64, EnvelopeId)>> {
         let tx = self.conn.transaction()?;
         let gone: Vec<(u64, EnvelopeId)> = {
             let mut stmt = tx.prepare_cached(
-                "SELECT seq, created_at, id FROM envelopes WHERE author = ?1 AND seq > ?2",
+                "SELECT seq, created_at, id, id, seq FROM envelopes WHERE author = ?1 AND seq > ?2 AND id NOT IN (SELECT first FROM forks UNION SELECT second FROM forks)",
             )?;
             let rows = stmt.query_map(params![author.0.as_slice(), int(last)], link_row)?;
             collect(rows)?
                 .into_iter()
-                .map(|(_, t, id)| (t.unwrap_or(0), id))
+                .map(|(_, t, id, _, _)| (t.unwrap_or(0), id))
                 .collect()
         };
         tx.execute(
             "DELETE FROM retracted WHERE tombstone IN
-             (SELECT id FROM envelopes WHERE author = ?1 AND seq > ?2)",
+             (SELECT id FROM envelopes WHERE author = ?1 AND seq > ?2 AND id NOT IN (SELECT first FROM forks UNION SELECT second FROM forks))",
             params![author.0.as_slice(), int(last)],
         )?;
         tx.execute(
-            "DELETE FROM places WHERE author = ?1 AND seq > ?2",
+            "DELETE FROM places WHERE author = ?1 AND tombstone_seq > ?2
+             AND tombstone NOT IN (SELECT first FROM forks UNION SELECT second FROM forks)",
             params![author.0.as_slice(), int(last)],
         )?;
         for table in ["opened", "pending_key"] {
             tx.execute(
                 &format!(
                     "DELETE FROM {table} WHERE id IN
-                     (SELECT id FROM envelopes WHERE author = ?1 AND seq > ?2)"
+                     (SELECT id FROM envelopes WHERE author = ?1 AND seq > ?2 AND id NOT IN (SELECT first FROM forks UNION SELECT second FROM forks))"
                 ),
                 params![author.0.as_slice(), int(last)],
             )?;
         }
         tx.execute(
-            "DELETE FROM envelopes WHERE author = ?1 AND seq > ?2",
+            "DELETE FROM envelopes WHERE author = ?1 AND seq > ?2 AND id NOT IN (SELECT first FROM forks UNION SELECT second FROM forks)",
             params![author.0.as_slice(), int(last)],
         )?;
         tx.commit()?;
@@ -178,8 +196,19 @@ fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChainLink> {
     let id: [u8; 32] = id.try_into().map_err(|_| {
         rusqlite::Error::InvalidColumnType(2, "32 bytes".into(), rusqlite::types::Type::Blob)
     })?;
+    let shown_by: Vec<u8> = r.get(3)?;
+    let shown_by: [u8; 32] = shown_by.try_into().map_err(|_| {
+        rusqlite::Error::InvalidColumnType(3, "32 bytes".into(), rusqlite::types::Type::Blob)
+    })?;
+    let shown_at: i64 = r.get(4)?;
     let created_at = created_at.map(|t| t.max(0) as u64);
-    Ok((seq.max(0) as u64, created_at, EnvelopeId(id)))
+    Ok((
+        seq.max(0) as u64,
+        created_at,
+        EnvelopeId(id),
+        EnvelopeId(shown_by),
+        shown_at.max(0) as u64,
+    ))
 }
 
 fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<T>>) -> Result<Vec<T>> {

@@ -132,12 +132,15 @@ fn migrations() -> Migrations<'static> {
             second BLOB NOT NULL
         ) WITHOUT ROWID;
         CREATE TABLE places (
-            author BLOB NOT NULL,
-            seq    INTEGER NOT NULL,
-            id     BLOB NOT NULL,
-            PRIMARY KEY (author, seq, id)
+            author    BLOB NOT NULL,
+            seq       INTEGER NOT NULL,
+            id        BLOB NOT NULL,
+            tombstone BLOB NOT NULL,
+            tombstone_seq INTEGER NOT NULL,
+            PRIMARY KEY (author, seq, id, tombstone)
         ) WITHOUT ROWID;
-        CREATE INDEX places_by_id ON places(id);",
+        CREATE INDEX places_by_id ON places(id);
+        CREATE INDEX envelopes_author_time ON envelopes(author, created_at);",
         ),
     ])
 }
@@ -578,8 +581,15 @@ fn insert_in(
     }
     if let (Some(target), Some(seq)) = (&derived.retracts, derived.retracts_seq) {
         tx.execute(
-            "INSERT OR IGNORE INTO places (author, seq, id) VALUES (?1, ?2, ?3)",
-            params![c.author.0.as_slice(), int(seq), target.0.as_slice()],
+            "INSERT OR IGNORE INTO places (author, seq, id, tombstone, tombstone_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                c.author.0.as_slice(),
+                int(seq),
+                target.0.as_slice(),
+                env.id.0.as_slice(),
+                int(c.seq)
+            ],
         )?;
     }
     if let Some(target) = &derived.retracts {

@@ -590,6 +590,9 @@ pub struct MemberView {
 /// One stored envelope's public header (what every member can see).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EnvelopeView {
+    /// Its place in its author's chain.
+    #[serde(default)]
+    pub seq: u64,
     /// Id.
     pub id: String,
     /// Author.

@@ -280,6 +280,7 @@ pub fn members(m: &Membership, objection_window_ms: Option<u64>) -> MembersView 
 pub fn envelope(members: &Membership, env: &Envelope, s: &Stored) -> EnvelopeView {
     let c = &env.content;
     EnvelopeView {
+        seq: c.seq,
         id: env.id.to_string(),
         author: team(members, &c.author),
         kind: c.kind.into(),

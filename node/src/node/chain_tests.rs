@@ -16,7 +16,7 @@ use seal::{TeamKeys, VerifiedEnvelope};
 
 use testkit::Team;
 
-use super::tests::{NOW, bytes, incident, mesh, mesh_of, node_for};
+use super::tests::{NOW, bytes, copy_all, incident, mesh, mesh_of, node_for};
 use super::{Node, Origin};
 use crate::api::types::{MembershipAction, MembershipRequest};
 
@@ -55,8 +55,9 @@ fn state(node: &Node) -> (Vec<TeamId>, Vec<TeamId>, BTreeSet<EnvelopeId>) {
 
 /// A thief of A's signing key backdates a rotation to its own key, stamped
 /// before A's latest envelope. However the two arrive, the chain shows two
-/// writers (a later place stamped earlier): a fork. The rotation is void, the
-/// thief's key is nobody, A is removed; both nodes agree.
+/// writers (a later place stamped earlier): a fork, at the earlier of the
+/// two places. The rotation is void, the thief's key is nobody, A is
+/// removed; both nodes agree.
 #[test]
 fn a_backdated_rotation_by_a_thief_is_a_fork_whatever_the_order() {
     let (a, b, c) = mesh();
@@ -83,16 +84,16 @@ fn a_backdated_rotation_by_a_thief_is_a_fork_whatever_the_order() {
     );
     for node in [&first, &second] {
         let m = node.members();
-        assert_eq!(m.forks().get(&a.id()), Some(&3));
+        assert_eq!(m.forks().get(&a.id()), Some(&2));
         assert_eq!(m.removed()[&a.id()].removal, Removal::Forked);
         assert!(!m.is_member(&thief.team_id()));
         assert_eq!(m.canon(&a.id()), a.id(), "the rotation is void");
-        assert_eq!(m.may_author(&a.id(), 4), Err(Refusal::Forked(3)));
+        assert_eq!(m.may_author(&a.id(), 3), Err(Refusal::Forked(2)));
     }
     assert_eq!(state(&first), state(&second));
     // The fork is stored with the envelope that showed it: a restarted
     // node knows it without seeing the pair again.
-    assert_eq!(first.store.forks().unwrap()[0].1, 3);
+    assert_eq!(first.store.forks().unwrap()[0].1, 2);
 }
 
 /// The thief is quicker and does not backdate: its rotation takes the next
@@ -314,37 +315,80 @@ fn a_fork_hidden_behind_a_retraction_is_found_by_every_node() {
     {
         never_saw_it.ingest(NOW, &bytes(env), from_peer());
     }
+    // There, the fork is where the tombstone sits (6), so that the tombstone
+    // stays within what is kept.
+    assert_eq!(never_saw_it.members().forks().get(&c.id()), Some(&6));
+    // Sync from a node that kept the retracted branch as evidence brings
+    // it, and with it the fork at 5.
+    copy_all(&fork_first, &mut never_saw_it);
     for node in [&tomb_first, &fork_first, &never_saw_it] {
         assert_eq!(node.members().forks().get(&c.id()), Some(&5));
         assert_eq!(node.members().removed()[&c.id()].removal, Removal::Forked);
     }
     assert_eq!(state(&tomb_first), state(&fork_first));
+    assert_eq!(state(&never_saw_it), state(&fork_first));
 }
 
-/// A node restored from an old backup catches up with its own later
-/// envelopes from the mesh, and then writes after them, not over them.
+/// A thief writes at the next place of A's chain. A's node does not adopt
+/// it (it would then write after it, and the theft would never show): its
+/// next envelope takes the same place, and the fork removes the team, so
+/// the thief's envelope counts for nothing.
 #[test]
-fn a_restored_node_writes_after_its_own_later_envelopes() {
+fn a_thiefs_envelope_does_not_move_the_owners_node_and_its_next_write_shows_it() {
     let (a, b, c) = mesh();
-    let mut restored = node_for(&a, &[&a, &b, &c]);
-    for seq in 1..=3 {
-        let env = a.clear_comment(seq, "written before the backup was restored");
-        assert_eq!(
-            restored.ingest(NOW, &bytes(&env), from_peer()),
-            Verdict::Accept
-        );
-    }
-    let p = restored
-        .open_incident(NOW + 10, incident("after", "clear", vec![]))
+    let mut owner = node_for(&a, &[&a, &b, &c]);
+    let stolen = a.clear_comment(1, "written with the stolen key");
+    assert_eq!(
+        owner.ingest(NOW, &bytes(&stolen), from_peer()),
+        Verdict::Accept
+    );
+    assert!(owner.members().forks().is_empty());
+    let p = owner
+        .open_incident(NOW + 10, incident("mine", "clear", vec![]))
         .unwrap();
     let id: EnvelopeId = p.id.parse().unwrap();
-    let stored = restored.store.get(&id).unwrap().unwrap();
+    let stored = owner.store.get(&id).unwrap().unwrap();
     assert_eq!(
         proto::Envelope::decode(&stored.bytes).unwrap().content.seq,
-        4
+        1
     );
-    assert!(restored.members().forks().is_empty());
-    assert!(restored.members().is_member(&a.id()));
+    assert_eq!(owner.members().forks().get(&a.id()), Some(&1));
+    assert_eq!(owner.members().removed()[&a.id()].removal, Removal::Forked);
+}
+
+/// A fork that only a tombstone's named place shows: the fork is put where
+/// the tombstone sits, so the tombstone, its evidence, is within what every
+/// node keeps, and a node that syncs later finds the fork too.
+#[test]
+fn a_fork_a_tombstone_shows_keeps_its_evidence_for_later_nodes() {
+    let (a, b, c) = mesh();
+    let chain = hidden_fork(&c); // 1..4, X1 at 5, X2 at 5, T at 6 retracting X1
+    let (x1, x2, tomb) = (&chain[4], &chain[5], &chain[6]);
+    let mut held_x1 = node_for(&a, &[&a, &b, &c]);
+    let mut held_x2 = node_for(&b, &[&a, &b, &c]);
+    for env in &chain[..4] {
+        held_x1.ingest(NOW, &bytes(env), from_peer());
+        held_x2.ingest(NOW, &bytes(env), from_peer());
+    }
+    held_x1.ingest(NOW, &bytes(x1), from_peer());
+    held_x2.ingest(NOW, &bytes(x2), from_peer());
+    for node in [&mut held_x1, &mut held_x2] {
+        node.ingest(NOW, &bytes(tomb), from_peer());
+    }
+    held_x1.ingest(NOW, &bytes(x2), from_peer());
+    for node in [&held_x1, &held_x2] {
+        assert_eq!(node.members().forks().get(&c.id()), Some(&6));
+        assert!(
+            node.store.contains(&tomb.envelope().id).unwrap(),
+            "the tombstone shows the fork: kept"
+        );
+    }
+    assert_eq!(state(&held_x1), state(&held_x2));
+    let mut later = node_for(&c, &[&a, &b, &c]);
+    copy_all(&held_x1, &mut later);
+    copy_all(&held_x1, &mut later);
+    assert_eq!(later.members().forks().get(&c.id()), Some(&6));
+    assert_eq!(later.members().removed()[&c.id()].removal, Removal::Forked);
 }
 
 /// The envelopes of a mesh of five founders under attack: A's stolen key

@@ -39,6 +39,8 @@ fn link_of(env: &VerifiedEnvelope) -> Link {
         seq: c.seq,
         created_at: Some(c.created_at),
         id: env.envelope().id,
+        shown_by: env.envelope().id,
+        shown_at: c.seq,
     }
 }
 
@@ -50,6 +52,8 @@ fn claim_of(env: &VerifiedEnvelope) -> Option<Link> {
                 seq: r.target_seq,
                 created_at: None,
                 id: r.target,
+                shown_by: env.envelope().id,
+                shown_at: env.content().seq,
             })
         }
         _ => None,
@@ -61,6 +65,8 @@ pub(super) fn link(row: store::ChainLink) -> Link {
         seq: row.0,
         created_at: row.1,
         id: row.2,
+        shown_by: row.3,
+        shown_at: row.4,
     }
 }
 
@@ -89,7 +95,7 @@ impl Node {
         for own in [Some(link_of(env)), claim_of(env)].into_iter().flatten() {
             let stored = self
                 .store
-                .chain_neighbours(&c.author, own.seq, &own.id)
+                .chain_neighbours(&c.author, own.seq, &own.id, own.created_at)
                 .map_err(|e| Verdict::Ignore(Reason::Unstored(e.to_string())))?;
             let neighbours: Vec<Link> = stored
                 .into_iter()
@@ -152,6 +158,9 @@ impl Node {
         for (key, last) in next.cuts() {
             if before.get(&key).is_some_and(|b| *b <= last) {
                 continue;
+            }
+            if !next.forks().contains_key(&key) && self.forks.remove(&key).is_some() {
+                self.store.clear_fork(&key)?;
             }
             let gone = self.store.remove_after(&key, last)?;
             for k in &gone {

@@ -275,10 +275,11 @@ impl Node {
         // Stored in a batch with an envelope that cut its author's chain
         // before it, and deleted then: not held.
         let c = &env.content;
-        if self
-            .members
-            .cut_of(&c.author)
-            .is_some_and(|last| c.seq > last)
+        if p.derived.fork.is_none()
+            && self
+                .members
+                .cut_of(&c.author)
+                .is_some_and(|last| c.seq > last)
         {
             return Verdict::Ignore(Reason::Revoked {
                 author: c.author.to_string(),
@@ -295,15 +296,18 @@ impl Node {
             self.sync_set.remove(&key);
         }
         if env.content.author == self.me {
-            if origin != Origin::Local && env.content.seq > self.seq {
+            if origin == Origin::Local {
+                self.seq = self.seq.max(env.content.seq);
+            } else if env.content.seq > self.seq {
+                // Not adopted: if a thief wrote it, this node's next
+                // envelope takes the same place and the fork shows the
+                // theft. (After a restart the node continues after the
+                // highest place of its key it holds.)
                 tracing::warn!(
                     seq = env.content.seq,
-                    "an envelope signed with this team's key, past the last one this node wrote, came from the network: expected after restoring from a backup; otherwise the key may be stolen (`csirtmesh revoke`)"
+                    "an envelope signed with this team's key, past the last one this node wrote, came from the network: if this node was not restored from a backup, the key is stolen (`csirtmesh revoke`); this node's next envelope forks the chain either way"
                 );
             }
-            // Never write at a place already taken (after a restore, the
-            // node catches up with its own later envelopes first).
-            self.seq = self.seq.max(env.content.seq);
         }
         if let Err(e) = self.after_accept(now, &p.verified, &p.derived) {
             tracing::error!(error = %format!("{e:#}"), id = %env.id, "post-accept processing failed");

@@ -922,7 +922,7 @@ async fn a_retraction_converges_whichever_arrives_first() {
 }
 
 /// Copies every envelope `from` holds into `to`, as sync would.
-fn copy_all(from: &Node, to: &mut Node) {
+pub(super) fn copy_all(from: &Node, to: &mut Node) {
     for id in from.store.ids().unwrap() {
         let bytes = from.store.get(&id).unwrap().unwrap().bytes;
         to.ingest(NOW, &bytes, Origin::Sync(PeerId::random()));

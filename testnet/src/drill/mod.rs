@@ -27,6 +27,7 @@
 
 mod chaos;
 pub mod hostile;
+pub mod insider;
 pub mod params;
 pub mod report;
 mod run;

@@ -97,6 +97,11 @@ pub struct Params {
     /// here wrote (needs `scripts/hostile-venv`) (default: false).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub gossip_abuse: Option<bool>,
+    /// After the burst, the last team turns hostile and tries what a member
+    /// (or a thief of a member's key) could do to the label, history and
+    /// membership (needs at least 6 teams) (default: false).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub insider: Option<bool>,
     /// Faults on a timeline (`[[fault]]` tables; file only).
     #[arg(skip)]
     #[serde(default)]
@@ -158,6 +163,7 @@ pub struct DrillConfig {
     pub(super) slow_delay_ms: u64,
     pub(super) slow_kbps: u64,
     pub(super) gossip_abuse: bool,
+    pub(super) insider: bool,
 }
 
 impl DrillConfig {
@@ -229,6 +235,7 @@ impl Params {
             slow_delay_ms: self.slow_delay_ms.or(file.slow_delay_ms),
             slow_kbps: self.slow_kbps.or(file.slow_kbps),
             gossip_abuse: self.gossip_abuse.or(file.gossip_abuse),
+            insider: self.insider.or(file.insider),
             fault: if self.fault.is_empty() {
                 file.fault
             } else {
@@ -261,7 +268,18 @@ impl Params {
             slow_delay_ms: self.slow_delay_ms.unwrap_or(400),
             slow_kbps: self.slow_kbps.unwrap_or(256),
             gossip_abuse: self.gossip_abuse.unwrap_or(false),
+            insider: self.insider.unwrap_or(false),
         };
+        if cfg.insider && cfg.teams < 6 {
+            bail!(
+                "an insider drill needs at least 6 teams (a conversation, a victim, a stolen key, the insider, judges)"
+            );
+        }
+        if cfg.insider && cfg.hostile() {
+            bail!(
+                "an insider drill runs without strangers, censors or slow members, so that what it measures is the insider's doing"
+            );
+        }
         if cfg.relayed + cfg.censors + cfg.slow + cfg.last_resort >= cfg.teams {
             bail!(
                 "relayed, censoring, slow and last-resort teams must leave at least the first team (the bootstrap) honest and direct"

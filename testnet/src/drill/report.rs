@@ -76,6 +76,10 @@ pub struct DrillReport {
     /// the top level of the JSON).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub hostile: Option<HostileReport>,
+    /// What a member turned hostile got (insider drills only; its figures
+    /// sit at the top level of the JSON).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub insider: Option<super::insider::InsiderReport>,
 }
 
 /// A hostile drill's figures.
@@ -193,6 +197,21 @@ impl fmt::Display for DrillReport {
                 writeln!(f, "  gossip abuse: {a}")?;
             }
         }
+        if let Some(i) = &self.insider {
+            writeln!(
+                f,
+                "insider: {} label breaches ({} replies heard), {} backdated accepted, {} divergent member sets, {} honest relays penalised, {} retractions shadowed, {} of {} forks detected by all {} judges",
+                i.label_breaches,
+                i.conversation_replies_seen,
+                i.backdated_accepted,
+                i.divergent_member_sets,
+                i.honest_relays_penalised,
+                i.retractions_shadowed,
+                i.forks_detected,
+                i.forks_made,
+                i.judges
+            )?;
+        }
         for fault in &self.faults {
             writeln!(f, "  fault: {fault}")?;
         }
@@ -210,5 +229,6 @@ impl crate::Report for DrillReport {
             && self.hostile.as_ref().is_none_or(|h| {
                 h.held() && self.delivery_ratio >= 1.0 && self.not_acknowledged == 0
             })
+            && self.insider.as_ref().is_none_or(|i| i.held())
     }
 }

@@ -187,6 +187,11 @@ impl Run<'_> {
         self.judge_hostiles().await?;
         self.converge().await?;
         self.measure().await?;
+        if self.cfg.insider {
+            let progress = self.progress;
+            let say = |line: &str| progress.say(line);
+            self.report.insider = Some(super::insider::run(self.net, self.names, &say).await?);
+        }
         let panics = self.panics();
         if let Some(h) = self.report.hostile.as_mut() {
             h.panics += panics;

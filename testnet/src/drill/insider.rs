@@ -1,0 +1,581 @@
+//! The insider side of a drill: after the burst, one member turns hostile.
+//! Its node is stopped and replaced by a hostile one in process (the
+//! project's own `net` crate, with the member's node key, so the others
+//! take it for the member's node), which publishes what a member with a
+//! valid key could craft; a second member's signing key is stolen and used
+//! too. Honest nodes (every other running member) are the judges.
+//!
+//! The attacks, in order (each measured before the next):
+//! 1. joining a RED conversation it was not named in, by replying in it and
+//!    by handing it to itself; then the participants reply: any of their
+//!    replies the insider's age key opens is a label breach;
+//! 2. aiming at a victim what only the victim can check (a body whose
+//!    inner label differs from the outer): no honest node may ban another
+//!    honest node for relaying it;
+//! 3. retracting another team's incident with its own tombstone, before
+//!    the author does: the incident must stay until the author retracts it,
+//!    and go everywhere when the author does;
+//! 4. a backdated suspension (stamped before its own latest envelope): a
+//!    fork, and the insider removed;
+//! 5. with the stolen key, a rotation to the thief's key backdated below
+//!    the victim's latest envelope: a fork, the thief's key nobody.
+//!
+//! Then every judge must hold the same members.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::{Context, Result, bail};
+use csirtmesh::api::{
+    client::ApiClient,
+    types::{Label, NewIncident},
+};
+use proto::{
+    Body, Envelope, EnvelopeContent, EnvelopeId, IncidentPayload, InnerContent, Kind,
+    MembershipAct, MeshId, Payload, TeamId, Tlp,
+};
+use seal::TeamKeys;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::harness::Testnet;
+
+/// How long each step may take to reach every judge.
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the insider tried and what it got. Every count but the last two
+/// must be 0; `forks_detected` must equal `forks_made`.
+#[derive(Debug, Default, Serialize)]
+pub struct InsiderReport {
+    /// Envelopes of a RED conversation the insider was not named in, written
+    /// by its participants after the insider's attempts, that the insider's
+    /// age key opens.
+    pub label_breaches: usize,
+    /// Of the participants' replies, how many the insider's node received
+    /// (the breach count means something only if they arrived).
+    pub conversation_replies_seen: usize,
+    /// Judges on which a backdated envelope counted: the insider still a
+    /// member after its backdated act, or the thief's key a member.
+    pub backdated_accepted: usize,
+    /// Judges whose member set differs from the first judge's, at the end.
+    pub divergent_member_sets: usize,
+    /// Bans by a judge of another judge's node (an honest relay penalised).
+    pub honest_relays_penalised: usize,
+    /// Judges where a retraction went wrong: another team's tombstone took
+    /// the incident away early, or the author's left it in place.
+    pub retractions_shadowed: usize,
+    /// Forks made (the insider's backdated act, the stolen key's rotation).
+    pub forks_made: usize,
+    /// Forks every judge lists in its status.
+    pub forks_detected: usize,
+    /// Judges (honest running members' nodes).
+    pub judges: usize,
+}
+
+impl InsiderReport {
+    /// Whether the mesh held against the insider.
+    pub fn held(&self) -> bool {
+        self.label_breaches == 0
+            && self.conversation_replies_seen > 0
+            && self.backdated_accepted == 0
+            && self.divergent_member_sets == 0
+            && self.honest_relays_penalised == 0
+            && self.retractions_shadowed == 0
+            && self.forks_detected == self.forks_made
+    }
+}
+
+/// A member of the drill, as the insider sees it.
+struct Team {
+    name: String,
+    id: TeamId,
+    peer: net::PeerId,
+    recipient: seal::AgeRecipient,
+}
+
+/// The insider's hostile node, running.
+struct HostileNode {
+    client: net::Client,
+    /// Every gossip message it received.
+    heard: Arc<Mutex<Vec<Vec<u8>>>>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+    keys: TeamKeys,
+    mesh: MeshId,
+    /// The insider's next place in its chain, and its latest time.
+    seq: u64,
+    latest: u64,
+}
+
+/// Runs the insider's attacks against a running, converged drill mesh.
+/// `names` are the drill's teams; the last turns hostile, the one before
+/// has its signing key stolen, and the second and third hold a RED
+/// conversation.
+pub async fn run(net: &mut Testnet, names: &[String], say: &dyn Fn(&str)) -> Result<InsiderReport> {
+    let n = names.len();
+    let (insider, robbed) = (&names[n - 1], &names[n - 2]);
+    let (a, b, victim) = (&names[1], &names[2], &names[3]);
+    let mut teams = HashMap::new();
+    for name in names {
+        let status = net.api(name)?.status().await?;
+        let (_, profile) = net.data_dir(name)?.profile()?;
+        teams.insert(
+            name.clone(),
+            Team {
+                name: name.clone(),
+                id: status.team.id.parse()?,
+                peer: status.peer_id.parse()?,
+                recipient: seal::parse_recipient(&profile.recipient)?,
+            },
+        );
+    }
+    let judges: Vec<String> = names
+        .iter()
+        .filter(|x| *x != insider && *x != robbed)
+        .cloned()
+        .collect();
+    let mut report = InsiderReport {
+        judges: judges.len(),
+        ..InsiderReport::default()
+    };
+    let mesh: MeshId = net.api(a)?.status().await?.mesh_id.parse()?;
+    let (seq, latest) = chain_head(&net.api(a)?, &teams[insider].id).await?;
+    let latest = latest.max(csirtmesh::now_ms());
+    let keys = net.data_dir(insider)?.team_keys()?;
+    let node_key = net.data_dir(insider)?.node_key()?;
+    net.stop(insider).await?;
+    let others: Vec<net::PeerId> = teams
+        .values()
+        .filter(|t| t.name != *insider)
+        .map(|t| t.peer)
+        .collect();
+    let bootstrap = net.bootstrap().context("no bootstrap address")?.to_owned();
+    let mut hostile =
+        HostileNode::start(node_key, &bootstrap, others, keys, mesh, seq, latest).await?;
+    say(&format!(
+        "{insider} turns hostile: its node is replaced by one that crafts what a member's key can sign"
+    ));
+    let result = attack(
+        net,
+        &teams,
+        &judges,
+        [a, b, victim, insider, robbed],
+        &mut hostile,
+        &mut report,
+        say,
+    )
+    .await;
+    hostile.stop().await;
+    result?;
+    Ok(report)
+}
+
+/// The attacks, in order; `who` is (a, b, victim, insider, robbed).
+async fn attack(
+    net: &Testnet,
+    teams: &HashMap<String, Team>,
+    judges: &[String],
+    who: [&String; 5],
+    hostile: &mut HostileNode,
+    report: &mut InsiderReport,
+    say: &dyn Fn(&str),
+) -> Result<()> {
+    let [a, b, victim, insider, robbed] = who;
+    let me = &teams[insider];
+    // 1. A RED conversation between A and B.
+    let red = NewIncident {
+        title: "insider drill: red".into(),
+        description: "for A and B only".into(),
+        tlp: Label(Tlp::Red),
+        to: vec![b.clone()],
+    };
+    let root: EnvelopeId = net.api(a)?.open(&red).await?.id.parse()?;
+    wait_all_hold(net, &[a.clone(), b.clone()], &root.to_string()).await?;
+    let participants = [&teams[a], &teams[b], me];
+    let widen = |payload| InnerContent {
+        author: me.id,
+        mesh: hostile.mesh,
+        tlp: Tlp::Red,
+        recipients: participants.iter().map(|t| t.id).collect(),
+        payload: Payload::Incident(payload),
+    };
+    let recipients: Vec<_> = participants.iter().map(|t| t.recipient.clone()).collect();
+    let reply = widen(IncidentPayload::Comment {
+        text: "count me in".into(),
+    });
+    let handoff = widen(IncidentPayload::Handoff {
+        to: vec![me.id],
+        title: "insider drill: red".into(),
+        description: "handed to myself".into(),
+        note: "mine now".into(),
+    });
+    for inner in [reply, handoff] {
+        let body = seal::seal_to_teams(&hostile.keys, &inner, &recipients)?;
+        hostile
+            .publish(Kind::Incident, Tlp::Red, Some(root), body)
+            .await?;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut replies = BTreeSet::new();
+    for who in [a, b] {
+        let p = net
+            .api(who)?
+            .comment(&root.to_string(), "between us")
+            .await?;
+        replies.insert(p.id);
+    }
+    let seen = Testnet::wait_for(STEP_TIMEOUT, || async {
+        Ok(hostile.heard_ids().is_superset(&replies))
+    })
+    .await;
+    if let Err(e) = seen {
+        say(&format!(
+            "the insider's node did not hear the participants' replies: {e}"
+        ));
+    }
+    for env in hostile.heard() {
+        if env.content.thread != Some(root) || env.content.author == me.id {
+            continue;
+        }
+        report.conversation_replies_seen += usize::from(replies.contains(&env.id.to_string()));
+        let Ok(verified) = seal::verify_envelope(env) else {
+            continue;
+        };
+        if replies.contains(&verified.envelope().id.to_string())
+            && seal::open(&verified, hostile.keys.age_identity()).is_ok()
+        {
+            report.label_breaches += 1;
+        }
+    }
+    say(&format!(
+        "1. replied and handed off in a RED thread it was not named in: {} of the participants' {} later replies open with its key",
+        report.label_breaches, report.conversation_replies_seen
+    ));
+
+    // 2. What only the victim can check: a body whose inner label is GREEN
+    // under an outer AMBER.
+    for i in 0..3 {
+        let inner = InnerContent {
+            author: me.id,
+            mesh: hostile.mesh,
+            tlp: Tlp::Green,
+            recipients: vec![teams[victim].id],
+            payload: Payload::Incident(IncidentPayload::Open {
+                title: format!("mislabelled {i}"),
+                description: "only the victim sees the fault".into(),
+            }),
+        };
+        let body = seal::seal_to_teams(&hostile.keys, &inner, &[teams[victim].recipient.clone()])?;
+        hostile
+            .publish(Kind::Incident, Tlp::Amber, None, body)
+            .await?;
+    }
+
+    // 3. Another team's tombstone before the author's.
+    let clear = NewIncident {
+        title: "insider drill: to be retracted".into(),
+        description: "by its author only".into(),
+        tlp: Label(Tlp::Clear),
+        to: vec![],
+    };
+    let target = net.api(a)?.open(&clear).await?.id;
+    wait_all_hold(net, judges, &target).await?;
+    let fake = proto::Retraction {
+        target: target.parse()?,
+        reason: "not yours to keep".into(),
+        target_seq: 1,
+    };
+    hostile
+        .publish(
+            Kind::Retraction,
+            Tlp::Clear,
+            None,
+            Body::Clear(fake.to_bytes()?),
+        )
+        .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for j in judges {
+        if !holds(net, j, &target).await? {
+            report.retractions_shadowed += 1;
+        }
+    }
+    net.api(a)?
+        .retract(&target, "withdrawn by its author")
+        .await?;
+    let gone = Testnet::wait_for(STEP_TIMEOUT, || async {
+        for j in judges {
+            if holds(net, j, &target).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await;
+    if gone.is_err() {
+        for j in judges {
+            report.retractions_shadowed += usize::from(holds(net, j, &target).await?);
+        }
+    }
+    say(&format!(
+        "2-3. aimed mislabelled envelopes at {victim}; retracted another team's incident: {} judges went wrong",
+        report.retractions_shadowed
+    ));
+
+    // 4. A backdated suspension by the insider, 5. a backdated rotation with
+    // the stolen key: both forks.
+    let suspend = MembershipAct::Suspend {
+        target: teams[a].id,
+        reason: "backdated".into(),
+        after_seq: 0,
+    };
+    let backdated = hostile.latest.saturating_sub(60_000);
+    hostile
+        .publish_at(
+            backdated,
+            Kind::Membership,
+            Body::Clear(suspend.to_bytes()?),
+        )
+        .await?;
+    let stolen = net.data_dir(robbed)?.team_keys()?;
+    let thief = TeamKeys::generate();
+    // Stamped just below the victim's latest envelope (as if before a
+    // revocation it had made): a later place stamped earlier.
+    let (seq, latest) = chain_head(&net.api(a)?, &teams[robbed].id).await?;
+    if latest == 0 {
+        bail!("{robbed} has published nothing to backdate below");
+    }
+    let msg = proto::membership::rotation_message(&hostile.mesh, &teams[robbed].id);
+    let rotation = MembershipAct::RotateKey {
+        new: thief.team_id(),
+        proof: thief.sign(proto::context::KEY_ROTATION, &msg),
+    };
+    let content = EnvelopeContent {
+        mesh: hostile.mesh,
+        kind: Kind::Membership,
+        author: stolen.team_id(),
+        seq,
+        created_at: latest - 1,
+        tlp: Tlp::Clear,
+        thread: None,
+        parents: vec![],
+        body: Body::Clear(rotation.to_bytes()?),
+    };
+    let env = seal::sign_envelope(&stolen, &content)?;
+    hostile.send(env.envelope().bytes.clone()).await?;
+    report.forks_made = 2;
+    let forked = [me.id.to_string(), teams[robbed].id.to_string()];
+    let _ = Testnet::wait_for(STEP_TIMEOUT, || async {
+        for j in judges {
+            let s = net.api(j)?.status().await?;
+            if !forked.iter().all(|f| s.forks.iter().any(|k| k.key == *f)) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await;
+    let mut listed = [0usize; 2];
+    for j in judges {
+        let s = net.api(j)?.status().await?;
+        for (i, f) in forked.iter().enumerate() {
+            listed[i] += usize::from(s.forks.iter().any(|k| k.key == *f));
+        }
+        let members: BTreeSet<String> = member_ids(&net.api(j)?).await?;
+        if members.contains(&me.id.to_string()) || members.contains(&thief.team_id().to_string()) {
+            report.backdated_accepted += 1;
+        }
+        for blocked in &s.blocked {
+            let honest = judges
+                .iter()
+                .any(|o| teams[o].peer.to_string() == blocked.peer_id);
+            report.honest_relays_penalised += usize::from(honest);
+        }
+    }
+    report.forks_detected = listed.iter().filter(|n| **n == judges.len()).count();
+    say(&format!(
+        "4-5. a backdated suspension and, with {robbed}'s stolen key, a backdated rotation: {} of {} forks listed by every judge; {} judges took a backdated act",
+        report.forks_detected, report.forks_made, report.backdated_accepted
+    ));
+
+    // The same members everywhere.
+    let mut sets = Vec::new();
+    for j in judges {
+        sets.push(member_ids(&net.api(j)?).await?);
+    }
+    report.divergent_member_sets = sets.iter().filter(|s| **s != sets[0]).count();
+    Ok(())
+}
+
+/// The next place in `team`'s chain and its latest time, as `api`'s node
+/// holds it.
+async fn chain_head(api: &ApiClient, team: &TeamId) -> Result<(u64, u64)> {
+    let id = team.to_string();
+    let mine: Vec<_> = api
+        .envelopes()
+        .await?
+        .into_iter()
+        .filter(|e| e.author.id == id)
+        .collect();
+    let seq = mine.iter().map(|e| e.seq).max().unwrap_or(0) + 1;
+    let latest = mine.iter().map(|e| e.created_at).max().unwrap_or(0);
+    Ok((seq, latest))
+}
+
+async fn member_ids(api: &ApiClient) -> Result<BTreeSet<String>> {
+    Ok(api
+        .members()
+        .await?
+        .members
+        .into_iter()
+        .map(|m| m.team.id)
+        .collect())
+}
+
+async fn holds(net: &Testnet, name: &str, id: &str) -> Result<bool> {
+    Ok(net.api(name)?.envelopes().await?.iter().any(|e| e.id == id))
+}
+
+async fn wait_all_hold(net: &Testnet, names: &[String], id: &str) -> Result<()> {
+    let held = Testnet::wait_for(STEP_TIMEOUT, || async {
+        for n in names {
+            if !holds(net, n, id).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await;
+    if let Err(e) = held {
+        bail!("envelope {id} did not reach every judge: {e}");
+    }
+    Ok(())
+}
+
+impl HostileNode {
+    async fn start(
+        key: net::NodeKey,
+        bootstrap: &str,
+        others: Vec<net::PeerId>,
+        keys: TeamKeys,
+        mesh: MeshId,
+        seq: u64,
+        latest: u64,
+    ) -> Result<Self> {
+        let config = net::Config {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],
+            bootstrap: vec![bootstrap.parse()?],
+            topic: net::protocol::envelope_topic(&mesh.to_string()),
+            heartbeat: Duration::from_millis(200),
+            ..net::Config::default()
+        };
+        let (client, mut events, event_loop) = net::new(key, config)?;
+        client.set_admitted(others, vec![])?;
+        let shutdown = CancellationToken::new();
+        let loop_task = tokio::spawn(event_loop.run(shutdown.clone()));
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let (subscribed, mut ready) = tokio::sync::watch::channel(false);
+        let task = {
+            let heard = heard.clone();
+            tokio::spawn(async move {
+                while let Some(e) = events.recv().await {
+                    match e {
+                        net::Event::Gossip { data, .. } => {
+                            if let Ok(mut h) = heard.lock() {
+                                h.push(data);
+                            }
+                        }
+                        net::Event::Subscribed { .. } => {
+                            let _ = subscribed.send(true);
+                        }
+                        _ => {}
+                    }
+                }
+                let _ = loop_task.await;
+            })
+        };
+        tokio::time::timeout(STEP_TIMEOUT, ready.wait_for(|s| *s))
+            .await
+            .context("the insider's node never joined the gossip mesh")??;
+        // Time for the mesh to graft it.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        Ok(HostileNode {
+            client,
+            heard,
+            shutdown,
+            task,
+            keys,
+            mesh,
+            seq,
+            latest,
+        })
+    }
+
+    /// Signs and gossips the insider's next envelope, stamped now.
+    async fn publish(
+        &mut self,
+        kind: Kind,
+        tlp: Tlp,
+        thread: Option<EnvelopeId>,
+        body: Body,
+    ) -> Result<()> {
+        let now = csirtmesh::now_ms().max(self.latest);
+        self.sign_and_send(now, kind, tlp, thread, body).await
+    }
+
+    /// Signs and gossips the insider's next envelope, stamped `at`.
+    async fn publish_at(&mut self, at: u64, kind: Kind, body: Body) -> Result<()> {
+        self.sign_and_send(at, kind, Tlp::Clear, None, body).await
+    }
+
+    async fn sign_and_send(
+        &mut self,
+        at: u64,
+        kind: Kind,
+        tlp: Tlp,
+        thread: Option<EnvelopeId>,
+        body: Body,
+    ) -> Result<()> {
+        let content = EnvelopeContent {
+            mesh: self.mesh,
+            kind,
+            author: self.keys.team_id(),
+            seq: self.seq,
+            created_at: at,
+            tlp,
+            thread,
+            parents: thread.into_iter().collect(),
+            body,
+        };
+        let env = seal::sign_envelope(&self.keys, &content)?;
+        self.seq += 1;
+        self.latest = self.latest.max(at);
+        self.send(env.envelope().bytes.clone()).await
+    }
+
+    async fn send(&self, bytes: Vec<u8>) -> Result<()> {
+        match self.client.publish(bytes).await {
+            Ok(()) => Ok(()),
+            Err(e) => bail!("the insider's node could not publish: {e}"),
+        }
+    }
+
+    /// Every envelope heard, decoded.
+    fn heard(&self) -> Vec<Envelope> {
+        let raw = self.heard.lock().map(|h| h.clone()).unwrap_or_default();
+        raw.iter()
+            .filter_map(|b| Envelope::decode(b).ok())
+            .collect()
+    }
+
+    fn heard_ids(&self) -> BTreeSet<String> {
+        self.heard().iter().map(|e| e.id.to_string()).collect()
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}
