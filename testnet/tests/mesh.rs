@@ -210,3 +210,36 @@ async fn a_small_simulation_reaches_every_team() {
     assert!(bare.bare);
     assert_eq!((bare.load.published, bare.load.delivery_ratio), (5, 1.0));
 }
+
+/// Issue 11: a member turns hostile after a short burst (its node replaced
+/// by one that crafts what its key can sign) and another member's key is
+/// stolen. No label breach, no backdated act counted, no honest relay
+/// banned, no retraction shadowed, every fork found by every judge, and
+/// every judge with the same members.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_insider_drill_breaches_nothing_and_finds_every_fork() {
+    let cfg = testnet::drill::Params {
+        teams: Some(6),
+        incidents: Some(12),
+        churn: Some(0.0),
+        seed: Some(5),
+        insider: Some(true),
+        rate_per_sec: Some(10.0),
+        ..testnet::drill::Params::default()
+    }
+    .validate()
+    .expect("a valid drill");
+    let report = run_drill(cfg).await;
+    assert_eq!(report.lost, 0, "lost: {:?}", report.lost_examples);
+    let i = report
+        .insider
+        .expect("an insider drill reports its figures");
+    assert!(i.conversation_replies_seen > 0, "the insider heard nothing");
+    assert_eq!(i.label_breaches, 0);
+    assert_eq!(i.backdated_accepted, 0);
+    assert_eq!(i.honest_relays_penalised, 0);
+    assert_eq!(i.retractions_shadowed, 0);
+    assert_eq!(i.divergent_member_sets, 0);
+    assert_eq!(i.forks_made, 2);
+    assert_eq!(i.forks_detected, 2, "{i:?}");
+}
