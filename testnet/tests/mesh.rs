@@ -235,6 +235,18 @@ async fn an_insider_drill_breaches_nothing_and_finds_every_fork() {
         .insider
         .expect("an insider drill reports its figures");
     assert!(i.conversation_replies_seen > 0, "the insider heard nothing");
+    assert!(
+        i.attack_delivered,
+        "the insider's reply never reached A and B"
+    );
+    assert_eq!(
+        i.victim_received, 3,
+        "the aimed envelopes did not reach the victim"
+    );
+    assert!(
+        i.fake_tombstone_refused > 0,
+        "the fake tombstone reached no judge"
+    );
     assert_eq!(i.label_breaches, 0);
     assert_eq!(i.backdated_accepted, 0);
     assert_eq!(i.honest_relays_penalised, 0);

@@ -41,10 +41,10 @@ impl Store {
                 WHERE author = ?1 AND seq = ?2 LIMIT ?3)
              UNION ALL
              SELECT * FROM (SELECT seq, NULL, id, tombstone, tombstone_seq FROM places
-                WHERE author = ?1 AND seq = ?2 LIMIT ?3)
+                WHERE author = ?1 AND seq = ?2 ORDER BY tombstone_seq LIMIT ?3)
              UNION ALL
              SELECT * FROM (SELECT seq, NULL, id, tombstone, tombstone_seq FROM places
-                WHERE author = ?1 AND id = ?4 LIMIT ?3)
+                WHERE author = ?1 AND id = ?4 ORDER BY tombstone_seq LIMIT ?3)
              UNION ALL
              SELECT * FROM (SELECT seq, created_at, id, id, seq FROM envelopes
                 WHERE author = ?1 AND id = ?4 AND seq != ?2)
@@ -116,6 +116,21 @@ impl Store {
         self.conn
             .execute("DELETE FROM forks WHERE author = ?1", [author.0.as_slice()])?;
         Ok(())
+    }
+
+    /// The highest place of `author`'s chain this node wrote, if it
+    /// recorded any (stores from before the record have none).
+    pub fn written_to(&self, author: &TeamId) -> Result<Option<u64>> {
+        use rusqlite::OptionalExtension;
+        let n: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT seq FROM written WHERE author = ?1",
+                [author.0.as_slice()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(n.map(|n| n.max(0) as u64))
     }
 
     /// Every recorded fork.

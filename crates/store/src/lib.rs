@@ -140,7 +140,11 @@ fn migrations() -> Migrations<'static> {
             PRIMARY KEY (author, seq, id, tombstone)
         ) WITHOUT ROWID;
         CREATE INDEX places_by_id ON places(id);
-        CREATE INDEX envelopes_author_time ON envelopes(author, created_at);",
+        CREATE INDEX envelopes_author_time ON envelopes(author, created_at);
+        CREATE TABLE written (
+            author BLOB PRIMARY KEY,
+            seq    INTEGER NOT NULL
+        ) WITHOUT ROWID;",
         ),
     ])
 }
@@ -162,6 +166,10 @@ pub struct Derived {
     /// The author's chain forks at this position, shown by this envelope
     /// and the stored one named: recorded unless a lower fork is known.
     pub fork: Option<(u64, EnvelopeId)>,
+    /// This node wrote it: the highest such place of its key is kept, so a
+    /// restarted node continues after what it wrote, not after what a
+    /// thief wrote with its key.
+    pub written_here: bool,
 }
 
 /// A stored envelope with what this node derived from it.
@@ -563,6 +571,13 @@ fn insert_in(
         tx.execute(
             "INSERT INTO pending_key (id, key_id) VALUES (?1, ?2)",
             params![env.id.0.as_slice(), k.0.as_slice()],
+        )?;
+    }
+    if derived.written_here {
+        tx.execute(
+            "INSERT INTO written (author, seq) VALUES (?1, ?2)
+             ON CONFLICT (author) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            params![c.author.0.as_slice(), int(c.seq)],
         )?;
     }
     if let Some((seq, other)) = &derived.fork {

@@ -329,6 +329,56 @@ fn a_fork_hidden_behind_a_retraction_is_found_by_every_node() {
     assert_eq!(state(&never_saw_it), state(&fork_first));
 }
 
+/// A thief with A's retired key writes past the rotation, stamped back
+/// between two of A's earlier envelopes. A node that knew of the rotation
+/// refuses it as past the cut, but still sees the fork it shows (lower than
+/// any known) and keeps it as evidence, so it ends where a node that got it
+/// before the rotation ends.
+#[test]
+fn an_envelope_past_a_cut_that_shows_a_lower_fork_counts_on_every_node() {
+    let (a, b, c) = mesh();
+    let thief = TeamKeys::generate();
+    let honest = [a.clear_comment(1, "A 1"), a.clear_comment(2, "A 2")];
+    let rotated = rotation(&a, &thief, 3, testkit::NOW + 30);
+    let inner = a.inner(
+        proto::Tlp::Clear,
+        vec![],
+        proto::IncidentPayload::Comment {
+            text: "with the retired key".into(),
+        },
+    );
+    let content = proto::EnvelopeContent {
+        mesh: a.mesh,
+        kind: proto::Kind::Incident,
+        author: a.id(),
+        seq: 4,
+        created_at: testkit::NOW + 1,
+        tlp: proto::Tlp::Clear,
+        thread: None,
+        parents: vec![],
+        body: proto::Body::Clear(seal::sign_inner(&a.keys, &inner).unwrap()),
+    };
+    let late = seal::sign_envelope(&a.keys, &content).unwrap();
+    let mut knew = node_for(&b, &[&a, &b, &c]);
+    let mut did_not = node_for(&c, &[&a, &b, &c]);
+    for env in honest.iter().chain([&rotated]) {
+        knew.ingest(NOW, &bytes(env), from_peer());
+    }
+    knew.ingest(NOW, &bytes(&late), from_peer());
+    for env in honest.iter().chain([&late, &rotated]) {
+        did_not.ingest(NOW, &bytes(env), from_peer());
+    }
+    for node in [&knew, &did_not] {
+        assert_eq!(node.members().forks().get(&a.id()), Some(&2));
+        assert_eq!(
+            node.members().canon(&a.id()),
+            a.id(),
+            "the rotation is void"
+        );
+    }
+    assert_eq!(state(&knew), state(&did_not));
+}
+
 /// A thief writes at the next place of A's chain. A's node does not adopt
 /// it (it would then write after it, and the theft would never show): its
 /// next envelope takes the same place, and the fork removes the team, so

@@ -227,6 +227,17 @@ impl Node {
                     Err(_) => Verdict::Reject(reason),
                 });
             }
+            // Past its key's cut, refused, unless it shows a fork lower than
+            // any known: then it is evidence, kept (every node that gets it
+            // finds the same fork, whatever cut it knew of first).
+            Verdict::Reject(reason @ Reason::Revoked { .. }) => {
+                let c = verified.content();
+                let known = self.forks.get(&c.author).copied();
+                match self.chain_check(&verified, batch)? {
+                    Some((at, _)) if known.is_none_or(|k| at < k) => {}
+                    _ => return Err(Verdict::Reject(reason)),
+                }
+            }
             other => return Err(other),
         }
         let author = verified.content().author;
@@ -249,6 +260,7 @@ impl Node {
         }
         let mut derived = self.derive(now, &verified).map_err(Verdict::Reject)?;
         derived.fork = fork;
+        derived.written_here = origin == Origin::Local && author == self.me;
         let retracted_key = derived
             .retracts
             .filter(|t| !self.store.is_fork_evidence(t).unwrap_or(true))
@@ -275,7 +287,7 @@ impl Node {
         // Stored in a batch with an envelope that cut its author's chain
         // before it, and deleted then: not held.
         let c = &env.content;
-        if p.derived.fork.is_none()
+        if !self.store.is_fork_evidence(&env.id).unwrap_or(false)
             && self
                 .members
                 .cut_of(&c.author)

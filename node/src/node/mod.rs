@@ -148,7 +148,12 @@ impl Node {
     ) -> Result<Self> {
         let me = keys.team_id();
         let mesh = charter.mesh_id()?;
-        let seq = store.max_seq(&me)?;
+        // After what this node wrote, not after what a thief wrote with its
+        // key (its next envelope then forks the chain and shows the theft).
+        let seq = match store.written_to(&me)? {
+            Some(seq) => seq,
+            None => store.max_seq(&me)?,
+        };
         let hlc = Hlc::new(store.max_created_at()?);
         let rules = Rules {
             founders,

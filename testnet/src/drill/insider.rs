@@ -57,6 +57,17 @@ pub struct InsiderReport {
     /// Of the participants' replies, how many the insider's node received
     /// (the breach count means something only if they arrived).
     pub conversation_replies_seen: usize,
+    /// Whether both participants held the insider's reply and hand-off
+    /// before they replied (else the attack did not land).
+    pub attack_delivered: bool,
+    /// Mislabelled envelopes the victim holds (kept unread), of 3: it got
+    /// them through honest relays, since the insider's node does not talk
+    /// to it.
+    pub victim_received: usize,
+    /// Judges whose refusals rose when the fake tombstone went out (it
+    /// reached them; refused, it is relayed by nobody, so only the judges
+    /// the insider's node talks to get it).
+    pub fake_tombstone_refused: usize,
     /// Judges on which a backdated envelope counted: the insider still a
     /// member after its backdated act, or the thief's key a member.
     pub backdated_accepted: usize,
@@ -80,6 +91,9 @@ impl InsiderReport {
     pub fn held(&self) -> bool {
         self.label_breaches == 0
             && self.conversation_replies_seen > 0
+            && self.attack_delivered
+            && self.victim_received == 3
+            && self.fake_tombstone_refused > 0
             && self.backdated_accepted == 0
             && self.divergent_member_sets == 0
             && self.honest_relays_penalised == 0
@@ -153,8 +167,21 @@ pub async fn run(net: &mut Testnet, names: &[String], say: &dyn Fn(&str)) -> Res
         .map(|t| t.peer)
         .collect();
     let bootstrap = net.bootstrap().context("no bootstrap address")?.to_owned();
-    let mut hostile =
-        HostileNode::start(node_key, &bootstrap, others, keys, mesh, seq, latest).await?;
+    // It does not talk to the victim: what it aims at the victim must come
+    // through honest relays, which must not be blamed for it.
+    let victim_peer = teams[victim].peer;
+    let others: Vec<net::PeerId> = others.into_iter().filter(|p| *p != victim_peer).collect();
+    let mut hostile = HostileNode::start(
+        node_key,
+        &bootstrap,
+        others,
+        victim_peer,
+        keys,
+        mesh,
+        seq,
+        latest,
+    )
+    .await?;
     say(&format!(
         "{insider} turns hostile: its node is replaced by one that crafts what a member's key can sign"
     ));
@@ -212,13 +239,26 @@ async fn attack(
         description: "handed to myself".into(),
         note: "mine now".into(),
     });
+    let mut crafted = Vec::new();
     for inner in [reply, handoff] {
         let body = seal::seal_to_teams(&hostile.keys, &inner, &recipients)?;
-        hostile
+        let id = hostile
             .publish(Kind::Incident, Tlp::Red, Some(root), body)
             .await?;
+        crafted.push(id.to_string());
     }
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let landed = Testnet::wait_for(STEP_TIMEOUT, || async {
+        for who in [a, b] {
+            for id in &crafted {
+                if !holds(net, who, id).await? {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    })
+    .await;
+    report.attack_delivered = landed.is_ok();
     let mut replies = BTreeSet::new();
     for who in [a, b] {
         let p = net
@@ -257,6 +297,7 @@ async fn attack(
 
     // 2. What only the victim can check: a body whose inner label is GREEN
     // under an outer AMBER.
+    let mut aimed = Vec::new();
     for i in 0..3 {
         let inner = InnerContent {
             author: me.id,
@@ -269,10 +310,21 @@ async fn attack(
             }),
         };
         let body = seal::seal_to_teams(&hostile.keys, &inner, &[teams[victim].recipient.clone()])?;
-        hostile
+        let id = hostile
             .publish(Kind::Incident, Tlp::Amber, None, body)
             .await?;
+        aimed.push(id.to_string());
     }
+    let _ = Testnet::wait_for(STEP_TIMEOUT, || async {
+        let held = net.api(victim)?.envelopes().await?;
+        Ok(aimed.iter().all(|id| held.iter().any(|e| e.id == *id)))
+    })
+    .await;
+    let held = net.api(victim)?.envelopes().await?;
+    report.victim_received = aimed
+        .iter()
+        .filter(|id| held.iter().any(|e| e.id == **id))
+        .count();
 
     // 3. Another team's tombstone before the author's.
     let clear = NewIncident {
@@ -288,6 +340,10 @@ async fn attack(
         reason: "not yours to keep".into(),
         target_seq: 1,
     };
+    let mut refused_before = HashMap::new();
+    for j in judges {
+        refused_before.insert(j.clone(), net.api(j)?.status().await?.rejected);
+    }
     hostile
         .publish(
             Kind::Retraction,
@@ -296,7 +352,19 @@ async fn attack(
             Body::Clear(fake.to_bytes()?),
         )
         .await?;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let _ = Testnet::wait_for(STEP_TIMEOUT, || async {
+        for j in judges {
+            if net.api(j)?.status().await?.rejected <= refused_before[j] {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await;
+    for j in judges {
+        let now = net.api(j)?.status().await?.rejected;
+        report.fake_tombstone_refused += usize::from(now > refused_before[j]);
+    }
     for j in judges {
         if !holds(net, j, &target).await? {
             report.retractions_shadowed += 1;
@@ -455,10 +523,12 @@ async fn wait_all_hold(net: &Testnet, names: &[String], id: &str) -> Result<()> 
 }
 
 impl HostileNode {
+    #[allow(clippy::too_many_arguments)]
     async fn start(
         key: net::NodeKey,
         bootstrap: &str,
         others: Vec<net::PeerId>,
+        shunned: net::PeerId,
         keys: TeamKeys,
         mesh: MeshId,
         seq: u64,
@@ -473,6 +543,7 @@ impl HostileNode {
         };
         let (client, mut events, event_loop) = net::new(key, config)?;
         client.set_admitted(others, vec![])?;
+        client.block(vec![shunned])?;
         let shutdown = CancellationToken::new();
         let loop_task = tokio::spawn(event_loop.run(shutdown.clone()));
         let heard = Arc::new(Mutex::new(Vec::new()));
@@ -496,9 +567,12 @@ impl HostileNode {
                 let _ = loop_task.await;
             })
         };
-        tokio::time::timeout(STEP_TIMEOUT, ready.wait_for(|s| *s))
-            .await
-            .context("the insider's node never joined the gossip mesh")??;
+        let joined = tokio::time::timeout(STEP_TIMEOUT, ready.wait_for(|s| *s)).await;
+        if !matches!(joined, Ok(Ok(_))) {
+            shutdown.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+            bail!("the insider's node never joined the gossip mesh");
+        }
         // Time for the mesh to graft it.
         tokio::time::sleep(Duration::from_secs(2)).await;
         Ok(HostileNode {
@@ -520,13 +594,13 @@ impl HostileNode {
         tlp: Tlp,
         thread: Option<EnvelopeId>,
         body: Body,
-    ) -> Result<()> {
+    ) -> Result<EnvelopeId> {
         let now = csirtmesh::now_ms().max(self.latest);
         self.sign_and_send(now, kind, tlp, thread, body).await
     }
 
     /// Signs and gossips the insider's next envelope, stamped `at`.
-    async fn publish_at(&mut self, at: u64, kind: Kind, body: Body) -> Result<()> {
+    async fn publish_at(&mut self, at: u64, kind: Kind, body: Body) -> Result<EnvelopeId> {
         self.sign_and_send(at, kind, Tlp::Clear, None, body).await
     }
 
@@ -537,7 +611,7 @@ impl HostileNode {
         tlp: Tlp,
         thread: Option<EnvelopeId>,
         body: Body,
-    ) -> Result<()> {
+    ) -> Result<EnvelopeId> {
         let content = EnvelopeContent {
             mesh: self.mesh,
             kind,
@@ -552,7 +626,8 @@ impl HostileNode {
         let env = seal::sign_envelope(&self.keys, &content)?;
         self.seq += 1;
         self.latest = self.latest.max(at);
-        self.send(env.envelope().bytes.clone()).await
+        self.send(env.envelope().bytes.clone()).await?;
+        Ok(env.envelope().id)
     }
 
     async fn send(&self, bytes: Vec<u8>) -> Result<()> {

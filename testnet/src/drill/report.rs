@@ -200,9 +200,12 @@ impl fmt::Display for DrillReport {
         if let Some(i) = &self.insider {
             writeln!(
                 f,
-                "insider: {} label breaches ({} replies heard), {} backdated accepted, {} divergent member sets, {} honest relays penalised, {} retractions shadowed, {} of {} forks detected by all {} judges",
+                "insider: {} label breaches ({} replies heard, attack delivered {}), {} of 3 aimed envelopes reached the victim, fake tombstone refused by {} judges, {} backdated accepted, {} divergent member sets, {} honest relays penalised, {} retractions shadowed, {} of {} forks detected by all {} judges",
                 i.label_breaches,
                 i.conversation_replies_seen,
+                i.attack_delivered,
+                i.victim_received,
+                i.fake_tombstone_refused,
                 i.backdated_accepted,
                 i.divergent_member_sets,
                 i.honest_relays_penalised,
