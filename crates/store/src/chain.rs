@@ -23,6 +23,11 @@ pub type ForkRow = (TeamId, u64, EnvelopeId, EnvelopeId);
 const SAME_PLACE_LIMIT: i64 = 4;
 
 impl Store {
+    /// Each look-up names its index: an arrival in order (the usual case)
+    /// finds nothing stamped later below it and nothing placed above it, and
+    /// each is then an empty range of the right index; the other index
+    /// would scan the author's whole chain on every arrival.
+    ///
     /// What an arrival `id` at place `seq` of `author`'s chain, stamped
     /// `created_at` (none for a place a tombstone names), must be checked
     /// against (see `mesh_core::chain::check`): the stored envelopes and
@@ -50,9 +55,11 @@ impl Store {
                 WHERE author = ?1 AND id = ?4 AND seq != ?2)
              UNION ALL
              SELECT * FROM (SELECT seq, created_at, id, id, seq FROM envelopes
-                WHERE author = ?1 AND seq < ?2 AND created_at > ?5 ORDER BY seq ASC LIMIT 1)
+                INDEXED BY envelopes_author_time
+                WHERE author = ?1 AND created_at > ?5 AND seq < ?2 ORDER BY seq ASC LIMIT 1)
              UNION ALL
              SELECT * FROM (SELECT seq, created_at, id, id, seq FROM envelopes
+                INDEXED BY envelopes_author_seq
                 WHERE author = ?1 AND seq > ?2 AND created_at < ?5 LIMIT 1)",
         )?;
         let rows = stmt.query_map(
