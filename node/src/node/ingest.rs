@@ -382,7 +382,7 @@ impl Node {
             (
                 _,
                 Body::Sealed {
-                    to: SealedTo::Teams { .. },
+                    to: SealedTo::Teams { hints },
                     ..
                 },
             ) => {
@@ -390,7 +390,10 @@ impl Node {
                     return Ok(Derived::default());
                 }
                 match seal::open(env, self.keys.age_identity()) {
-                    Ok(o) => Ok(opened(o.plaintext)),
+                    Ok(o) => match sealed_as_named(self.me, &o.inner, hints.len()) {
+                        Ok(()) => Ok(opened(o.plaintext)),
+                        Err(why) => Ok(unreadable(env, &why)),
+                    },
                     Err(seal::Error::NotForUs) => Ok(Derived::default()),
                     Err(e) => Ok(unreadable(env, &e)),
                 }
@@ -520,6 +523,31 @@ impl Node {
     }
 }
 
+/// An opener's check that a body sealed to named teams was sealed to the
+/// teams its inner content names, and to no other: one recipient hint per
+/// named team, plus one for its author (who may keep a copy), and the
+/// opener among them. Otherwise the author hid a recipient (sealed to a
+/// team it does not name, which the others are not told of) or named one
+/// it did not seal to (the others believe it was told).
+fn sealed_as_named(me: TeamId, inner: &InnerContent, hints: usize) -> Result<(), String> {
+    let named: std::collections::BTreeSet<TeamId> = inner
+        .recipients
+        .iter()
+        .copied()
+        .filter(|t| *t != inner.author)
+        .collect();
+    if me != inner.author && !named.contains(&me) {
+        return Err("sealed to this team, which it does not name".into());
+    }
+    if hints != named.len() && hints != named.len() + 1 {
+        return Err(format!(
+            "sealed to {hints} teams, but names {} (and its author)",
+            named.len()
+        ));
+    }
+    Ok(())
+}
+
 /// What a recipient keeps of an envelope addressed to it that is wrong
 /// inside (re-wrapped under another author, mislabelled, not opening with
 /// its announced key): the envelope, as every non-recipient does, and none
@@ -527,7 +555,7 @@ impl Node {
 /// the peer that relayed it checked all it could, and a member could aim
 /// such envelopes at a victim to cut it off from honest relays. Kept, it is
 /// not fetched again by every sync round.
-fn unreadable(env: &VerifiedEnvelope, e: &seal::Error) -> Derived {
+fn unreadable(env: &VerifiedEnvelope, e: &dyn std::fmt::Display) -> Derived {
     tracing::warn!(id = %env.envelope().id, author = %env.content().author.short(), error = %e, "an envelope addressed to this team is wrong inside: kept unread");
     Derived::default()
 }

@@ -38,6 +38,8 @@ mod integrity;
 mod membership;
 mod publish;
 #[cfg(test)]
+mod recipient_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{HashMap, HashSet};
