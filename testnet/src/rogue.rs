@@ -69,6 +69,18 @@ fn clear_incident(
     Ok(Envelope::assemble(bytes, signature)?)
 }
 
+/// The network configuration of an in-process peer of a drill (a rogue, an
+/// insider's node): loopback, dialling `bootstrap`, on `mesh`'s topic.
+pub fn peer_config(bootstrap: &str, mesh: MeshId) -> Result<net::Config> {
+    Ok(net::Config {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],
+        bootstrap: vec![bootstrap.parse()?],
+        topic: net::protocol::envelope_topic(&mesh.to_string()),
+        heartbeat: Duration::from_millis(200),
+        ..net::Config::default()
+    })
+}
+
 /// Runs the attack against the node at `bootstrap`, watched through `target`.
 pub async fn attack(
     bootstrap: &str,
@@ -97,13 +109,7 @@ pub async fn attack(
         )?);
     }
 
-    let config = net::Config {
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],
-        bootstrap: vec![bootstrap.parse()?],
-        topic: net::protocol::envelope_topic(&mesh.to_string()),
-        heartbeat: Duration::from_millis(200),
-        ..net::Config::default()
-    };
+    let config = peer_config(bootstrap, mesh)?;
     let key = net::NodeKey::generate();
     let rogue_peer = key.peer_id().to_string();
     let (client, mut events, event_loop) = net::new(key, config)?;

@@ -536,13 +536,7 @@ impl HostileNode {
         seq: u64,
         latest: u64,
     ) -> Result<Self> {
-        let config = net::Config {
-            listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],
-            bootstrap: vec![bootstrap.parse()?],
-            topic: net::protocol::envelope_topic(&mesh.to_string()),
-            heartbeat: Duration::from_millis(200),
-            ..net::Config::default()
-        };
+        let config = crate::rogue::peer_config(bootstrap, mesh)?;
         let (client, mut events, event_loop) = net::new(key, config)?;
         client.set_admitted(others, vec![])?;
         client.block(vec![shunned])?;

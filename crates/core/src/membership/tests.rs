@@ -399,31 +399,34 @@ fn suspend(by: u8, target: u8, at: u64, after_seq: u64) -> Record {
     )
 }
 
-fn rotate(by: u8, to: u8, seq: u64, at: u64) -> Record {
-    let mut r = rec(
-        by,
-        at,
-        MembershipAct::RotateKey {
-            new: t(to),
-            proof: Signature([0; 64]),
-        },
-    );
+/// `r` moved to place `seq` of its author's chain (its id with it).
+fn placed(mut r: Record, seq: u64) -> Record {
     r.seq = seq;
     r.id.0[20..28].copy_from_slice(&seq.to_le_bytes());
     r
 }
 
+fn rotate(by: u8, to: u8, seq: u64, at: u64) -> Record {
+    let act = MembershipAct::RotateKey {
+        new: t(to),
+        proof: Signature([0; 64]),
+    };
+    placed(rec(by, at, act), seq)
+}
+
 fn revoke(by: u8, seq: u64, at: u64) -> Record {
-    let mut r = rec(
-        by,
-        at,
-        MembershipAct::Revoke {
-            reason: "stolen".into(),
-        },
-    );
-    r.seq = seq;
-    r.id.0[20..28].copy_from_slice(&seq.to_le_bytes());
-    r
+    let act = MembershipAct::Revoke {
+        reason: "stolen".into(),
+    };
+    placed(rec(by, at, act), seq)
+}
+
+fn object(by: u8, candidate: u8, at: u64, seq: u64) -> Record {
+    let act = MembershipAct::Object {
+        candidate: t(candidate),
+        reason: "no".into(),
+    };
+    placed(rec(by, at, act), seq)
 }
 
 /// Issue 11, item 3: a thief of founder 1's key backdates a rotation to its
@@ -495,21 +498,10 @@ fn a_suspended_teams_acts_after_its_cut_count_for_nothing() {
         suspend(2, 3, 210, 50),
     ];
     // 3's objection, its 120th envelope, claims a time inside the window.
-    let mut objection = rec(
-        3,
-        150,
-        MembershipAct::Object {
-            candidate: t(9),
-            reason: "no".into(),
-        },
-    );
-    objection.seq = 120;
-    records.push(objection);
+    records.push(object(3, 9, 150, 120));
     // And it tries to take 4 down with it, with 1 (k = 2: 3's is the one
     // that would make it).
-    let mut revenge = suspend(3, 4, 300, 0);
-    revenge.seq = 121;
-    records.push(revenge);
+    records.push(placed(suspend(3, 4, 300, 0), 121));
     records.push(suspend(1, 4, 320, 0));
     records.push(suspend(4, 3, 90, 50));
     let m = Membership::compute(&r, [], &records, NOW);
@@ -533,16 +525,7 @@ fn a_suspended_teams_acts_after_its_cut_count_for_nothing() {
 #[test]
 fn a_removed_teams_objection_blocks_nobody() {
     let r = rules(&[1, 2, 3], 2, Some(1_000));
-    let mut objection = rec(
-        3,
-        150,
-        MembershipAct::Object {
-            candidate: t(9),
-            reason: "no".into(),
-        },
-    );
-    objection.seq = 2;
-    let records = vec![endorse(1, 9, 100), endorse(2, 9, 110), objection];
+    let records = vec![endorse(1, 9, 100), endorse(2, 9, 110), object(3, 9, 150, 2)];
     assert!(!Membership::compute(&r, [], &records, NOW).is_member(&t(9)));
     let mut removed = records.clone();
     removed.push(revoke(3, 40, 5_000));
