@@ -25,6 +25,13 @@ use anyhow::{Context, Result, bail};
 use proto::{Constituency, Profile, SignedProfile};
 use seal::TeamKeys;
 
+/// How long a replaced age identity is kept: a sender that had not yet
+/// learned the new recipient, or an envelope sealed before the change that
+/// arrives late, still opens. Past it, what was sealed to the old recipient
+/// and not yet opened stays unread: a later theft of the data directory no
+/// longer yields the old key.
+pub const RETIRED_AGE_KEY_KEEP_MS: u64 = 30 * 24 * 3_600_000;
+
 /// File names, in one place.
 pub mod files {
     /// The team's signing key.
@@ -33,6 +40,13 @@ pub mod files {
     pub const TEAM_KEY_NEXT: &str = "team.key.next";
     /// The team's age identity.
     pub const AGE_KEY: &str = "age.key";
+    /// A new age identity while its profile is being published.
+    pub const AGE_KEY_NEXT: &str = "age.key.next";
+    /// Age identities the team replaced, one per line with the time it was
+    /// replaced (ms since epoch): kept [`super::RETIRED_AGE_KEY_KEEP_MS`] to
+    /// open what senders sealed to the old recipient before they learned the
+    /// new one, then deleted.
+    pub const AGE_KEY_RETIRED: &str = "age.key.retired";
     /// The node's libp2p key.
     pub const NODE_KEY: &str = "node.key";
     /// The admin API token.
@@ -126,11 +140,64 @@ impl DataDir {
         Ok(profile)
     }
 
-    /// The team's keys.
+    /// The team's keys, with the retired age identities still kept.
     pub fn team_keys(&self) -> Result<TeamKeys> {
         let signing = self.read_secret(files::TEAM_KEY)?;
         let age = self.read_secret(files::AGE_KEY)?;
-        Ok(TeamKeys::from_secrets(&signing, &age)?)
+        let retired = self.retired_age_keys()?.into_iter().map(|(_, k)| k);
+        Ok(TeamKeys::from_secrets(&signing, &age)?.with_retired(retired.collect()))
+    }
+
+    /// The retired age identities with the time each was replaced, newest
+    /// first.
+    pub fn retired_age_keys(&self) -> Result<Vec<(u64, seal::AgeIdentity)>> {
+        let path = self.file(files::AGE_KEY_RETIRED);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let mut keys = Vec::new();
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let bad = || {
+                format!(
+                    "{} line {}: expected `TIME_MS AGE-SECRET-KEY-1...`",
+                    path.display(),
+                    n + 1
+                )
+            };
+            let (at, secret) = line.trim().split_once(' ').with_context(bad)?;
+            let at: u64 = at.parse().ok().with_context(bad)?;
+            let key = seal::parse_identity(secret).ok().with_context(bad)?;
+            keys.push((at, key));
+        }
+        keys.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+        Ok(keys)
+    }
+
+    /// Keeps `identity` as retired at `now` (atomically, with the others
+    /// still within [`RETIRED_AGE_KEY_KEEP_MS`]) and deletes those past it.
+    pub fn retire_age_keys(&self, identity: Option<&seal::AgeIdentity>, now: u64) -> Result<usize> {
+        let mut keys = self.retired_age_keys()?;
+        let before = keys.len();
+        keys.retain(|(at, _)| at.saturating_add(RETIRED_AGE_KEY_KEEP_MS) > now);
+        let dropped = before - keys.len();
+        if let Some(id) = identity {
+            keys.insert(0, (now, id.clone()));
+        }
+        if identity.is_none() && dropped == 0 {
+            return Ok(0);
+        }
+        let text: String = keys
+            .iter()
+            .map(|(at, k)| format!("{at} {}\n", seal::identity_secret(k)))
+            .collect();
+        replace(&self.file(files::AGE_KEY_RETIRED), text.as_bytes(), 0o600)?;
+        Ok(dropped)
     }
 
     /// The signing key being rotated to, if a rotation was interrupted.

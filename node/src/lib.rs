@@ -58,7 +58,15 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
     let (charter, founders) = adopt_charter(dir, config.charter.as_deref())?;
     let store = Store::open(&dir.file(files::DATABASE))
         .with_context(|| format!("cannot open the database in {}", dir.root().display()))?;
+    recover_age_rotation(dir)?;
     recover_key_rotation(dir, &store)?;
+    let dropped = dir.retire_age_keys(None, now_ms())?;
+    if dropped > 0 {
+        tracing::info!(
+            dropped,
+            "deleted retired age keys past their keeping time; what was sealed to them and never opened stays unread"
+        );
+    }
     let keys = dir.team_keys()?;
     let (own_profile, profile) = dir.profile()?;
     if profile.team != keys.team_id() {
@@ -153,6 +161,32 @@ pub fn recover_key_rotation(dir: &DataDir, store: &Store) -> Result<()> {
     Ok(())
 }
 
+/// Finishes or discards an age-key replacement interrupted by a crash: if
+/// the profile already names the new recipient, the new identity replaces
+/// `age.key` (the node publishes the profile at start); otherwise the unused
+/// new identity is removed. The old identity was retired before the profile
+/// named the new one, so neither order loses a key.
+pub fn recover_age_rotation(dir: &DataDir) -> Result<()> {
+    let next = dir.file(files::AGE_KEY_NEXT);
+    let secret = match std::fs::read_to_string(&next) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).context("cannot read age.key.next"),
+    };
+    let named = seal::parse_identity(&secret).is_ok_and(|id| {
+        dir.profile_unchecked()
+            .is_ok_and(|(_, p)| p.recipient == id.to_public().to_string())
+    });
+    if named {
+        std::fs::rename(&next, dir.file(files::AGE_KEY))?;
+        tracing::warn!("finished an interrupted age-key replacement");
+    } else {
+        std::fs::remove_file(&next)?;
+        tracing::warn!("discarded a new age key that no profile named");
+    }
+    Ok(())
+}
+
 /// Re-signs the team's profile with `keys` (after a key rotation).
 pub fn resign_profile(
     dir: &DataDir,
@@ -161,6 +195,7 @@ pub fn resign_profile(
 ) -> Result<proto::SignedProfile> {
     let (_, mut profile) = dir.profile_unchecked()?;
     profile.team = keys.team_id();
+    profile.recipient = keys.recipient();
     profile.updated_at = now.max(profile.updated_at + 1);
     let signed = seal::sign_profile(keys, &profile)?;
     datadir::replace(&dir.file(files::PROFILE), &signed.to_bytes()?, 0o644)?;

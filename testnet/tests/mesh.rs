@@ -254,4 +254,10 @@ async fn an_insider_drill_breaches_nothing_and_finds_every_fork() {
     assert_eq!(i.divergent_member_sets, 0);
     assert_eq!(i.forks_made, 2);
     assert_eq!(i.forks_detected, 2, "{i:?}");
+    assert_eq!(
+        i.stolen_age_key_reads_before, 2,
+        "the stolen copy should open what was sealed before: {i:?}"
+    );
+    assert_eq!(i.stolen_age_key_reads_after, 0, "{i:?}");
+    assert_eq!(i.victim_reads_after_replacement, 2, "{i:?}");
 }

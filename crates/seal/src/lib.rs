@@ -83,8 +83,14 @@ pub enum Error {
 pub struct TeamKeys {
     signing: SigningKey,
     age: AgeIdentity,
-    /// Hint keys already agreed, by the other team's X25519 public key.
-    hint_keys: std::sync::Mutex<std::collections::HashMap<[u8; 32], HintKey>>,
+    /// Age identities this team replaced, newest first: kept a while to open
+    /// what senders sealed to its old recipient before they learned the new
+    /// one. Never sealed to, never given out.
+    retired: Vec<AgeIdentity>,
+    /// Hint keys already agreed, by (the place of our identity in
+    /// [`TeamKeys::age_identities`], their X25519 public key). Keys with
+    /// another current identity start with an empty cache.
+    hint_keys: std::sync::Mutex<std::collections::HashMap<(usize, [u8; 32]), HintKey>>,
 }
 
 /// At most this many hint keys are kept; past it the cache starts over.
@@ -102,18 +108,63 @@ impl TeamKeys {
         TeamKeys {
             signing: SigningKey::generate(&mut rand::rngs::OsRng),
             age: AgeIdentity::generate(),
+            retired: Vec::new(),
             hint_keys: Default::default(),
         }
     }
 
-    /// A new signing key for the same team (key rotation); the age identity,
-    /// which others encrypt to, stays.
+    /// A new signing key for the same team (key rotation); the age
+    /// identities stay.
     pub fn with_new_signing_key(&self) -> Self {
         TeamKeys {
             signing: SigningKey::generate(&mut rand::rngs::OsRng),
             age: self.age.clone(),
+            retired: self.retired.clone(),
             hint_keys: Default::default(),
         }
+    }
+
+    /// A new age identity (others seal to its recipient once the team's
+    /// profile names it); the current one joins the retired ones.
+    pub fn with_new_age_key(&self) -> Self {
+        self.with_age(AgeIdentity::generate())
+    }
+
+    /// These keys with `age` as the current age identity; the current one
+    /// joins the retired ones (an identity already among them is not added
+    /// twice).
+    pub fn with_age(&self, age: AgeIdentity) -> Self {
+        let mut retired = vec![self.age.clone()];
+        retired.extend(self.retired.iter().cloned());
+        let current = age.to_public().to_string();
+        let mut seen = std::collections::HashSet::new();
+        retired.retain(|r| {
+            let public = r.to_public().to_string();
+            public != current && seen.insert(public)
+        });
+        TeamKeys {
+            signing: self.signing.clone(),
+            age,
+            retired,
+            hint_keys: Default::default(),
+        }
+    }
+
+    /// These keys with `retired` as the retired age identities (newest
+    /// first), as the data directory keeps them.
+    pub fn with_retired(mut self, retired: Vec<AgeIdentity>) -> Self {
+        let mut seen = std::collections::HashSet::from([self.recipient()]);
+        self.retired = retired
+            .into_iter()
+            .filter(|r| seen.insert(r.to_public().to_string()))
+            .collect();
+        self.hint_keys = Default::default();
+        self
+    }
+
+    /// The retired age identities, newest first.
+    pub fn retired(&self) -> &[AgeIdentity] {
+        &self.retired
     }
 
     /// Rebuilds keys from their secret strings (as [`TeamKeys::secrets`] gives).
@@ -133,6 +184,7 @@ impl TeamKeys {
         Ok(TeamKeys {
             signing: SigningKey::from_bytes(&arr),
             age,
+            retired: Vec::new(),
             hint_keys: Default::default(),
         })
     }
@@ -155,9 +207,14 @@ impl TeamKeys {
         self.age.to_public().to_string()
     }
 
-    /// The age identity, to open what was sealed to this team.
+    /// The current age identity, to open what was sealed to this team.
     pub fn age_identity(&self) -> &AgeIdentity {
         &self.age
+    }
+
+    /// Every age identity this team holds, the current one first.
+    pub fn age_identities(&self) -> impl Iterator<Item = &AgeIdentity> {
+        std::iter::once(&self.age).chain(&self.retired)
     }
 
     /// Signs `context || 0 || bytes`.
@@ -170,13 +227,33 @@ impl TeamKeys {
     /// nobody else) compute the same key. One agreement per pair of teams:
     /// the keys remember the result.
     pub fn hint_key(&self, their: &AgeRecipient) -> Result<HintKey, Error> {
+        self.hint_key_as(0, &self.age, their)
+    }
+
+    /// The hint keys of every age identity this team holds (the current one
+    /// first) with `their`: what senders that had not yet learned of a new
+    /// recipient marked their envelopes with.
+    pub fn hint_keys(&self, their: &AgeRecipient) -> Result<Vec<HintKey>, Error> {
+        self.age_identities()
+            .enumerate()
+            .map(|(place, ours)| self.hint_key_as(place, ours, their))
+            .collect()
+    }
+
+    fn hint_key_as(
+        &self,
+        place: usize,
+        ours_id: &AgeIdentity,
+        their: &AgeRecipient,
+    ) -> Result<HintKey, Error> {
         let theirs = x25519_key(&their.to_string(), "age recipient")?;
+        let pair = (place, *theirs);
         let cached =
-            |keys: &std::collections::HashMap<[u8; 32], HintKey>| keys.get(&*theirs).cloned();
+            |keys: &std::collections::HashMap<(usize, [u8; 32]), HintKey>| keys.get(&pair).cloned();
         if let Some(key) = self.hint_keys.lock().ok().as_deref().and_then(cached) {
             return Ok(key);
         }
-        let secret = self.age.to_string();
+        let secret = ours_id.to_string();
         let ours = x25519_key(secret.expose_secret(), "age identity")?;
         let shared = x25519_dalek::StaticSecret::from(*ours)
             .diffie_hellman(&x25519_dalek::PublicKey::from(*theirs));
@@ -194,7 +271,7 @@ impl TeamKeys {
             if keys.len() >= MAX_CACHED_HINT_KEYS {
                 keys.clear();
             }
-            keys.insert(*theirs, key.clone());
+            keys.insert(pair, key.clone());
         }
         Ok(key)
     }
@@ -266,6 +343,21 @@ pub fn addressed_to(envelope: &VerifiedEnvelope, key: &HintKey) -> bool {
     }
 }
 
+/// Whether a body sealed to named teams carries the hint any of `keys`
+/// gives (the ciphertext is hashed once).
+pub fn addressed_to_any(envelope: &VerifiedEnvelope, keys: &[HintKey]) -> bool {
+    match &envelope.content().body {
+        Body::Sealed {
+            to: SealedTo::Teams { hints },
+            ciphertext,
+        } => {
+            let digest = blake3::hash(ciphertext);
+            keys.iter().any(|k| hints.contains(&k.hint(&digest)))
+        }
+        _ => false,
+    }
+}
+
 fn framed(context: &[u8], bytes: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(context.len() + 1 + bytes.len());
     m.extend_from_slice(context);
@@ -286,6 +378,20 @@ pub fn verify(
     let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
     key.verify_strict(&framed(context, bytes), &sig)
         .map_err(|_| Error::BadSignature { what, team: *team })
+}
+
+/// The secret string of an age identity (`AGE-SECRET-KEY-1...`), to keep
+/// in a file only its owner reads.
+pub fn identity_secret(identity: &AgeIdentity) -> String {
+    identity.to_string().expose_secret().to_owned()
+}
+
+/// Parses an age identity's secret string.
+pub fn parse_identity(s: &str) -> Result<AgeIdentity, Error> {
+    AgeIdentity::from_str(s.trim()).map_err(|e| Error::BadKey {
+        what: "age identity",
+        reason: e.to_string(),
+    })
 }
 
 /// Parses a public age recipient.
@@ -468,6 +574,19 @@ pub fn open(envelope: &VerifiedEnvelope, identity: &AgeIdentity) -> Result<Opene
     check_plaintext(envelope, plaintext)
 }
 
+/// Opens a body sealed to named teams with any of `keys`' age identities
+/// (the current one, then the retired ones), and checks it.
+pub fn open_as_team(envelope: &VerifiedEnvelope, keys: &TeamKeys) -> Result<Opened, Error> {
+    let plaintext = match &envelope.content().body {
+        Body::Clear(bytes) => bytes.clone(),
+        Body::Sealed { ciphertext, .. } => decrypt_any(
+            ciphertext,
+            keys.age_identities().map(|i| i as &dyn age::Identity),
+        )?,
+    };
+    check_plaintext(envelope, plaintext)
+}
+
 /// Reads the inner content of a CLEAR envelope, checked.
 pub fn read_clear(envelope: &VerifiedEnvelope) -> Result<Opened, Error> {
     match &envelope.content().body {
@@ -514,14 +633,19 @@ pub fn check_plaintext(envelope: &VerifiedEnvelope, plaintext: Vec<u8>) -> Resul
 }
 
 fn decrypt(ciphertext: &[u8], identity: &AgeIdentity) -> Result<Vec<u8>, Error> {
+    decrypt_any(ciphertext, std::iter::once(identity as &dyn age::Identity))
+}
+
+fn decrypt_any<'a>(
+    ciphertext: &[u8],
+    identities: impl Iterator<Item = &'a dyn age::Identity>,
+) -> Result<Vec<u8>, Error> {
     let decryptor =
         age::Decryptor::new_buffered(ciphertext).map_err(|e| Error::Decrypt(e.to_string()))?;
-    let reader = decryptor
-        .decrypt(std::iter::once(identity as &dyn age::Identity))
-        .map_err(|e| match e {
-            age::DecryptError::NoMatchingKeys => Error::NotForUs,
-            other => Error::Decrypt(other.to_string()),
-        })?;
+    let reader = decryptor.decrypt(identities).map_err(|e| match e {
+        age::DecryptError::NoMatchingKeys => Error::NotForUs,
+        other => Error::Decrypt(other.to_string()),
+    })?;
     let mut out = Vec::with_capacity(ciphertext.len());
     // age plaintext is never longer than its ciphertext; the bound is belt and braces.
     reader

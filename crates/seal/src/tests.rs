@@ -259,3 +259,44 @@ fn profile_signature_binds_the_team() {
     };
     assert!(verify_profile(&forged).is_err());
 }
+
+#[test]
+fn a_replaced_age_key_opens_what_was_sealed_to_it_and_new_seals_miss_it() {
+    let (a, b) = (TeamKeys::generate(), TeamKeys::generate());
+    let before = sealed_to(&a, &[&b]);
+    let b2 = b.with_new_age_key();
+    assert_ne!(b2.recipient(), b.recipient());
+    assert_eq!(b2.team_id(), b.team_id(), "the team stays");
+    assert_eq!(b2.retired().len(), 1);
+    // Sealed to the old recipient: the retired identity opens it, and one
+    // of the hint keys finds it.
+    assert!(open_as_team(&before, &b2).is_ok());
+    assert!(matches!(
+        open(&before, b2.age_identity()),
+        Err(Error::NotForUs)
+    ));
+    let theirs = parse_recipient(&a.recipient()).unwrap();
+    let keys = b2.hint_keys(&theirs).unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(!addressed_to(&before, &keys[0]));
+    assert!(addressed_to(&before, &keys[1]));
+    // Sealed to the new recipient: the old identity (a thief's copy) cannot
+    // open it.
+    let after = sealed_to(&a, &[&b2]);
+    assert!(open_as_team(&after, &b2).is_ok());
+    assert!(matches!(
+        open(&after, b.age_identity()),
+        Err(Error::NotForUs)
+    ));
+    // Dropping the retired identity forgets the old traffic.
+    let forgetful = b2.with_new_signing_key().with_retired(vec![]);
+    assert!(matches!(
+        open_as_team(&before, &forgetful),
+        Err(Error::NotForUs)
+    ));
+    // The current identity is never listed as retired, nor one twice.
+    let again = b2.with_age(b.age_identity().clone());
+    assert_eq!(again.recipient(), b.recipient());
+    assert_eq!(again.retired().len(), 1);
+    assert_eq!(again.retired()[0].to_public().to_string(), b2.recipient());
+}

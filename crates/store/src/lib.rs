@@ -479,6 +479,23 @@ impl Store {
             .map_err(Error::from)
     }
 
+    /// `author`'s envelopes sealed to named teams (AMBER and above) at
+    /// places above `after_seq` that this node has not opened: those to look
+    /// at again once the author's new age recipient is known.
+    pub fn unopened_sealed_by(&self, author: &TeamId, after_seq: u64) -> Result<Vec<Stored>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{STORED_SELECT} WHERE e.author = ?1 AND e.seq > ?2 AND e.tlp >= ?3
+               AND e.sender_key IS NULL AND o.id IS NULL
+             ORDER BY e.seq"
+        ))?;
+        let rows = stmt.query_map(
+            params![author.0.as_slice(), int(after_seq), tlp_code(Tlp::Amber)],
+            stored_row,
+        )?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(Error::from)
+    }
+
     /// Number of envelopes waiting for a sender key.
     pub fn waiting_count(&self) -> Result<u64> {
         let n: i64 = self
@@ -511,6 +528,19 @@ impl Store {
             .query_row([key.0.as_slice()], key_row)
             .optional()?
             .transpose()
+    }
+
+    /// Deletes our own sender keys that a newer own key replaced before
+    /// `cutoff` (ms since epoch); the newest is never deleted. Returns how
+    /// many were deleted.
+    pub fn delete_own_sender_keys_before(&mut self, cutoff: u64) -> Result<usize> {
+        Ok(self.conn.execute(
+            "DELETE FROM sender_keys WHERE own = 1 AND EXISTS (
+                 SELECT 1 FROM sender_keys AS newer
+                 WHERE newer.own = 1 AND newer.created_at > sender_keys.created_at
+                   AND newer.created_at < ?1)",
+            [int(cutoff)],
+        )?)
     }
 
     /// Our newest own sender key.

@@ -162,8 +162,8 @@ impl ApiClient {
     }
 
     /// `POST /v1/rotate-key`.
-    pub async fn rotate_key(&self) -> Result<Published> {
-        self.post("/v1/rotate-key", &serde_json::json!({})).await
+    pub async fn rotate_key(&self, req: RotateKeyRequest) -> Result<Published> {
+        self.post("/v1/rotate-key", &req).await
     }
 
     /// `POST /v1/membership`: vouch, object, suspend, revoke.

@@ -253,7 +253,9 @@ fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/rotate-key",
-            post(|State(s): State<AppState>| async move { ask(&s, ApiRequest::RotateKey).await }),
+            post(|State(s): State<AppState>, Body(b): Body<RotateKeyRequest>| async move {
+                ask(&s, |r| ApiRequest::RotateKey(b, r)).await
+            }),
         )
         .route(
             "/v1/check",

@@ -32,8 +32,8 @@ pub enum ApiRequest {
     Envelopes(Reply<Vec<EnvelopeView>>),
     /// Check every stored envelope against its id; quarantine the damaged.
     Check(Reply<CheckView>),
-    /// Replace this team's signing key.
-    RotateKey(Reply<Published>),
+    /// Replace this team's signing key, age key or both.
+    RotateKey(RotateKeyRequest, Reply<Published>),
     /// Open a routed report.
     Report(NewReport, Reply<ReportPublished>),
     /// Look up who is responsible for an indicator (and country).

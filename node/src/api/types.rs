@@ -623,6 +623,31 @@ pub struct NewRetraction {
     pub reason: String,
 }
 
+/// `POST /v1/rotate-key`: which of the team's keys to replace (both unless
+/// told otherwise).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct RotateKeyRequest {
+    /// The signing key (the team's id): a rotation act.
+    #[serde(default = "yes")]
+    pub signing: bool,
+    /// The age key members seal to: a new profile.
+    #[serde(default = "yes")]
+    pub age: bool,
+}
+
+impl Default for RotateKeyRequest {
+    fn default() -> Self {
+        RotateKeyRequest {
+            signing: true,
+            age: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// `POST /v1/peers`: block peers (by PeerId), or lift every block.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PeerBlock {

@@ -169,9 +169,21 @@ pub(super) enum Command {
         #[arg(long, default_value = "")]
         reason: String,
     },
-    /// Replace this team's signing key; the team, its membership and its
-    /// history stay. The old key signs the change, the new key consents.
-    RotateKey(ClientArgs),
+    /// Replace this team's keys (both unless told otherwise); the team, its
+    /// membership and its history stay. For the signing key the old key
+    /// signs the change and the new key consents; for the age key a new
+    /// profile names the new recipient, and every member's GREEN key is
+    /// replaced before its next use. Do both after a data directory leaked.
+    RotateKey {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Replace only the signing key.
+        #[arg(long, conflicts_with = "age_only")]
+        signing_only: bool,
+        /// Replace only the age key.
+        #[arg(long)]
+        age_only: bool,
+    },
     /// Revoke this team's own key (e.g. it was compromised). Cannot be undone.
     Revoke {
         #[command(flatten)]

@@ -206,15 +206,26 @@ async fn dispatch(command: Command) -> Result<()> {
             let p = client(&c)?.retract(&envelope, &reason).await?;
             print(&c, &p, published("Retracted; the tombstone is"))
         }
-        Command::RotateKey(c) => {
-            let p = client(&c)?.rotate_key().await?;
-            print(
-                &c,
-                &p,
-                published(
-                    "Rotated this team's signing key (`csirtmesh status` shows the new TeamId)",
-                ),
-            )
+        Command::RotateKey {
+            client: c,
+            signing_only,
+            age_only,
+        } => {
+            let req = crate::api::types::RotateKeyRequest {
+                signing: !age_only,
+                age: !signing_only,
+            };
+            let p = client(&c)?.rotate_key(req).await?;
+            let what = match (req.signing, req.age) {
+                (true, true) => {
+                    "Replaced this team's signing and age keys (`csirtmesh status` shows the new TeamId); the new profile is"
+                }
+                (true, false) => {
+                    "Rotated this team's signing key (`csirtmesh status` shows the new TeamId)"
+                }
+                _ => "Replaced this team's age key; the new profile is",
+            };
+            print(&c, &p, published(what))
         }
         Command::Envelopes(c) => {
             let e = client(&c)?.envelopes().await?;

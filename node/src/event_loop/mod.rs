@@ -348,8 +348,8 @@ impl EventLoop {
                 let r = node.check(now);
                 self.answer(reply, r).await
             }
-            ApiRequest::RotateKey(reply) => {
-                let r = node.rotate_key(now);
+            ApiRequest::RotateKey(req, reply) => {
+                let r = node.rotate_keys(now, req);
                 self.answer(reply, r).await
             }
             ApiRequest::Envelopes(reply) => {

@@ -389,7 +389,7 @@ impl Node {
                 if !self.addressed_to_us(env) {
                     return Ok(Derived::default());
                 }
-                match seal::open(env, self.keys.age_identity()) {
+                match seal::open_as_team(env, &self.keys) {
                     Ok(o) => match sealed_as_named(self.me, &o.inner, hints.len()) {
                         Ok(()) => Ok(opened(o.plaintext)),
                         Err(why) => Ok(unreadable(env, &why)),
@@ -422,17 +422,8 @@ impl Node {
     /// [`seal::TeamKeys`]). Without the author's profile, or a usable key in
     /// it, there is no hint to check, and age decides.
     fn addressed_to_us(&self, env: &VerifiedEnvelope) -> bool {
-        let author = env.content().author;
-        let Some(profile) = self.members.profile(&author) else {
-            return true;
-        };
-        match seal::parse_recipient(&profile.recipient).and_then(|r| self.keys.hint_key(&r)) {
-            Ok(key) => seal::addressed_to(env, &key),
-            Err(e) => {
-                tracing::debug!(team = %author.short(), error = %e, "no recipient-hint key with this team");
-                true
-            }
-        }
+        let keys = self.hint_keys_with(&env.content().author);
+        keys.is_empty() || seal::addressed_to_any(env, &keys)
     }
 
     /// A GREEN sender key by id: from the cache, else from the store.
@@ -459,7 +450,11 @@ impl Node {
                     && let Ok(p) = sp.profile()
                 {
                     // Verified in `derive` before it was stored.
+                    let replaced = self.note_recipient(&p);
                     self.profiles.push(p);
+                    if replaced && c.author != self.me {
+                        self.reopen_sealed_by(now, c.author, c.seq)?;
+                    }
                 }
                 self.rebuild_membership(now)?
             }
@@ -476,6 +471,33 @@ impl Node {
                 if let Payload::SenderKey(share) = inner_of(plaintext)?.payload {
                     self.adopt_sender_key(now, c.author, c.created_at, share)?;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Looks again at what `author` sealed to named teams after place
+    /// `after_seq` of its chain and this node could not open: once its
+    /// profile names a new age recipient, hints made with it are ours to
+    /// recognise (an envelope can arrive before the profile that announced
+    /// the key it was sealed with).
+    fn reopen_sealed_by(&mut self, now: u64, author: TeamId, after_seq: u64) -> Result<()> {
+        let unopened = self.store.unopened_sealed_by(&author, after_seq)?;
+        for stored in self.keep_intact(now, unopened) {
+            let env =
+                seal::verify_envelope(Envelope::decode(&stored.bytes).context("stored envelope")?)?;
+            let Ok(derived) = self.derive(now, &env) else {
+                continue;
+            };
+            let Some(plaintext) = &derived.opened else {
+                continue;
+            };
+            self.store.set_opened(&env.envelope().id, plaintext)?;
+            tracing::info!(id = %env.envelope().id, author = %author.short(), "opened an envelope sealed with a recipient this node learned later");
+            if env.content().kind == Kind::KeyShare
+                && let Payload::SenderKey(share) = inner_of(plaintext)?.payload
+            {
+                self.adopt_sender_key(now, author, env.content().created_at, share)?;
             }
         }
         Ok(())

@@ -1,6 +1,6 @@
 //! Membership from this node's side: the member view recomputed from the
 //! records it holds, this team's join request, its acts (vouch, object,
-//! suspend, revoke) and its key rotation.
+//! suspend, revoke).
 
 use anyhow::{Context, Result};
 use mesh_core::{Membership, membership::Record};
@@ -32,6 +32,7 @@ impl Node {
                 && let Ok(sp) = proto::SignedProfile::from_bytes(b)
                 && let Ok(p) = seal::verify_profile(&sp)
             {
+                self.note_recipient(&p);
                 self.profiles.push(p);
             }
         }
@@ -121,8 +122,23 @@ impl Node {
 
     /// Publishes a join request on first start, if this team is not a member
     /// and has not asked yet.
+    /// A member whose profile file is newer than the profile the mesh holds
+    /// (a key replacement cut short before its profile was published)
+    /// publishes it.
     pub fn join_if_needed(&mut self, now: u64) -> Result<(), ApiError> {
-        if self.members.is_member(&self.me) || self.store.max_seq(&self.me)? > 0 {
+        if self.members.is_member(&self.me) {
+            let mine = self.own_profile.profile()?;
+            if self
+                .members
+                .profile(&self.me)
+                .is_some_and(|p| p.updated_at < mine.updated_at)
+            {
+                let p = self.join(now)?;
+                tracing::info!(envelope = %p.id, "published this team's newer profile");
+            }
+            return Ok(());
+        }
+        if self.store.max_seq(&self.me)? > 0 {
             return Ok(());
         }
         let p = self.join(now)?;
@@ -280,70 +296,6 @@ impl Node {
         };
         let body = Body::Clear(act.to_bytes()?);
         let id = self.publish(now, Kind::Membership, Tlp::Clear, None, body)?;
-        Ok(published(id, None))
-    }
-
-    /// Our key was rotated away by an act this node did not write (our own
-    /// rotation switches `me` to the new key): someone holds our signing
-    /// key. A revocation after the rotation would be refused, so it goes at
-    /// the rotation's own place in our chain: two envelopes at one place are
-    /// a fork, and a fork voids the thief's rotation and removes the team
-    /// (it rejoins under a new key).
-    fn revoke_stolen(
-        &mut self,
-        now: u64,
-        stolen: mesh_core::membership::Rotation,
-        reason: String,
-    ) -> Result<Published, ApiError> {
-        tracing::error!(to = %stolen.to.short(), seq = stolen.seq, "this team's key was rotated to a key this node does not hold: revoking at the rotation's place in the chain");
-        let body = Body::Clear(MembershipAct::Revoke { reason }.to_bytes()?);
-        let id = self.sign_and_store(now, stolen.seq, Kind::Membership, Tlp::Clear, None, body)?;
-        Ok(published(id, None))
-    }
-
-    /// Replaces the team's signing key. Crash-safe order: the new key is
-    /// durable in `team.key.next` before the rotation act names it; the act
-    /// is durable before `team.key` is replaced; a restart finishes or
-    /// discards an interrupted rotation (`crate::recover_key_rotation`).
-    pub fn rotate_key(&mut self, now: u64) -> Result<Published, ApiError> {
-        if !self.members.is_member(&self.me) {
-            return Err(ApiError::Forbidden("only a member rotates its key".into()));
-        }
-        let dir = self.dir.clone().ok_or_else(|| {
-            ApiError::Other(anyhow::anyhow!(
-                "this node has no data directory to keep a new key in"
-            ))
-        })?;
-        let new = self.keys.with_new_signing_key();
-        let next = dir.file(crate::datadir::files::TEAM_KEY_NEXT);
-        let _ = std::fs::remove_file(&next);
-        crate::datadir::write_new(&next, new.secrets().0.as_bytes(), 0o600)?;
-        let msg = proto::membership::rotation_message(&self.mesh, &self.me);
-        let act = MembershipAct::RotateKey {
-            new: new.team_id(),
-            proof: new.sign(proto::context::KEY_ROTATION, &msg),
-        };
-        let id = self.publish(
-            now,
-            Kind::Membership,
-            Tlp::Clear,
-            None,
-            Body::Clear(act.to_bytes()?),
-        )?;
-        std::fs::rename(&next, dir.file(crate::datadir::files::TEAM_KEY)).map_err(|source| {
-            ApiError::Io {
-                what: "the rotation is published but team.key was not replaced; restart the node to finish it".into(),
-                source,
-            }
-        })?;
-        let old = self.me;
-        self.keys = new;
-        self.me = self.keys.team_id();
-        self.seq = self.store.max_seq(&self.me)?;
-        self.own_profile = crate::resign_profile(&dir, &self.keys, now)?;
-        // Publish the profile under the new key, so others can address it.
-        self.join(now)?;
-        tracing::info!(old = %old.short(), new = %self.me.short(), "rotated the team's signing key");
         Ok(published(id, None))
     }
 }

@@ -35,6 +35,9 @@ mod chains;
 mod incidents;
 mod ingest;
 mod integrity;
+#[cfg(test)]
+mod key_tests;
+mod keys;
 mod membership;
 mod publish;
 #[cfg(test)]
@@ -126,6 +129,10 @@ pub struct Node {
     /// changes under its id), so each GREEN envelope does not pay a look-up
     /// and an X25519 base-point multiplication.
     sender_keys: HashMap<KeyId, SenderKey>,
+    /// Every age recipient each team's profiles have named, oldest first: an
+    /// envelope sealed before a team replaced its age key carries hints
+    /// made with the old one.
+    recipients: HashMap<TeamId, Vec<String>>,
     /// (peer, reason) pairs already logged, so a noisy peer is logged once.
     logged: HashSet<(Option<PeerId>, &'static str)>,
     /// What the loop is to do on the network, in order.
@@ -185,9 +192,13 @@ impl Node {
             sync_set,
             joining_set: sync::Set::new(),
             sender_keys: HashMap::new(),
+            recipients: HashMap::new(),
             logged: HashSet::new(),
             effects: Vec::new(),
         };
+        for f in node.rules.founders.clone() {
+            node.note_recipient(&f);
+        }
         node.load_membership_records(now)?;
         node.load_forks()?;
         node.rebuild_membership(now)?;

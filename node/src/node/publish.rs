@@ -95,11 +95,15 @@ impl Node {
     }
 
     /// Our GREEN sender key for the current member set; a new one (shared in
-    /// a key-share envelope) when the members changed since the last one.
+    /// a key-share envelope) when the members or their age recipients
+    /// changed since the last one, or when it is [`SENDER_KEY_MAX_AGE_MS`]
+    /// old. Our keys it replaced are deleted once
+    /// [`crate::datadir::RETIRED_AGE_KEY_KEEP_MS`] has passed.
     pub(super) fn current_sender_key(&mut self, now: u64) -> Result<SenderKey, ApiError> {
         let digest = members_digest(&self.members);
         if let Some(row) = self.store.own_sender_key()?
             && row.members == Some(digest)
+            && row.created_at.saturating_add(SENDER_KEY_MAX_AGE_MS) > now
         {
             return self.sender_key(&row.key_id).ok_or_else(|| {
                 ApiError::Other(anyhow::anyhow!(
@@ -109,6 +113,13 @@ impl Node {
             });
         }
         let key = SenderKey::generate();
+        let forgotten = self.store.delete_own_sender_keys_before(
+            now.saturating_sub(crate::datadir::RETIRED_AGE_KEY_KEEP_MS),
+        )?;
+        if forgotten > 0 {
+            self.sender_keys.clear();
+            tracing::info!(forgotten, "deleted this team's replaced GREEN sender keys");
+        }
         self.store.put_sender_key(
             &SenderKeyRow {
                 key_id: key.id(),
@@ -192,11 +203,21 @@ fn too_large(e: seal::Error) -> ApiError {
     ApiError::BadRequest(format!("cannot publish this: {e}"))
 }
 
-/// A digest of the member set, to tell when the GREEN key must rotate.
+/// The longest this team seals GREEN to one sender key: past it the next
+/// GREEN envelope starts a new key, so a key that leaked unnoticed stops
+/// opening new traffic within this time.
+pub(super) const SENDER_KEY_MAX_AGE_MS: u64 = 30 * 24 * 3_600_000;
+
+/// A digest of the member set and each member's age recipient, to tell when
+/// the GREEN key must rotate: a member that leaves must not read on, and a
+/// member that replaced its age key (it may have leaked) must get the next
+/// key under the new one.
 fn members_digest(m: &Membership) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
     for p in m.members() {
         h.update(p.team.as_bytes());
+        h.update(&(p.recipient.len() as u64).to_le_bytes());
+        h.update(p.recipient.as_bytes());
     }
     *h.finalize().as_bytes()
 }

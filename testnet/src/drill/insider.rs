@@ -18,7 +18,11 @@
 //! 4. a backdated suspension (stamped before its own latest envelope): a
 //!    fork, and the insider removed;
 //! 5. with the stolen key, a rotation to the thief's key backdated below
-//!    the victim's latest envelope: a fork, the thief's key nobody.
+//!    the victim's latest envelope: a fork, the thief's key nobody;
+//! 6. (played between 3 and 4, while the insider's node still hears the
+//!    mesh) a copy of the victim's data directory, after which the victim
+//!    replaces its age key: nothing sealed after that opens with the copy
+//!    (`stolen_age`).
 //!
 //! Then every judge must hold the same members.
 
@@ -44,7 +48,7 @@ use tokio_util::sync::CancellationToken;
 use crate::harness::Testnet;
 
 /// How long each step may take to reach every judge.
-const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the insider tried and what it got. Every count but the last two
 /// must be 0; `forks_detected` must equal `forks_made`.
@@ -84,6 +88,14 @@ pub struct InsiderReport {
     pub forks_detected: usize,
     /// Judges (honest running members' nodes).
     pub judges: usize,
+    /// Of an AMBER incident to the victim and a GREEN one sealed before the
+    /// theft of its data directory, how many the stolen copy opens (2).
+    pub stolen_age_key_reads_before: usize,
+    /// Of the same two sealed after the victim replaced its age key, how
+    /// many the stolen copy opens (0).
+    pub stolen_age_key_reads_after: usize,
+    /// Of those two, how many the victim reads (2).
+    pub victim_reads_after_replacement: usize,
 }
 
 impl InsiderReport {
@@ -99,6 +111,9 @@ impl InsiderReport {
             && self.honest_relays_penalised == 0
             && self.retractions_shadowed == 0
             && self.forks_detected == self.forks_made
+            && self.stolen_age_key_reads_before == 2
+            && self.stolen_age_key_reads_after == 0
+            && self.victim_reads_after_replacement == 2
     }
 }
 
@@ -394,6 +409,17 @@ async fn attack(
         report.retractions_shadowed
     ));
 
+    // 6. The victim's data directory copied, then its age key replaced:
+    // played now, while the insider's node still hears the mesh.
+    let stolen = super::stolen_age::run(net, a, victim, judges, &|| hostile.heard()).await?;
+    report.stolen_age_key_reads_before = stolen.before;
+    report.stolen_age_key_reads_after = stolen.after;
+    report.victim_reads_after_replacement = stolen.member_reads_after;
+    say(&format!(
+        "6. copied {victim}'s data directory; {victim} replaced its age key: the copy opens {} of 2 sealed before, {} of 2 sealed after; {victim} reads {} of 2",
+        stolen.before, stolen.after, stolen.member_reads_after
+    ));
+
     // 4. A backdated suspension by the insider, 5. a backdated rotation with
     // the stolen key: both forks.
     let suspend = MembershipAct::Suspend {
@@ -508,7 +534,7 @@ async fn holds(net: &Testnet, name: &str, id: &str) -> Result<bool> {
     Ok(net.api(name)?.envelopes().await?.iter().any(|e| e.id == id))
 }
 
-async fn wait_all_hold(net: &Testnet, names: &[String], id: &str) -> Result<()> {
+pub(super) async fn wait_all_hold(net: &Testnet, names: &[String], id: &str) -> Result<()> {
     let held = Testnet::wait_for(STEP_TIMEOUT, || async {
         for n in names {
             if !holds(net, n, id).await? {

@@ -31,6 +31,7 @@ pub mod insider;
 pub mod params;
 pub mod report;
 mod run;
+mod stolen_age;
 
 pub use params::{DrillConfig, Fault, FaultAction, Params};
 pub use report::{DrillReport, HostileReport, Latency};
