@@ -32,6 +32,15 @@ use seal::TeamKeys;
 /// longer yields the old key.
 pub const RETIRED_AGE_KEY_KEEP_MS: u64 = 30 * 24 * 3_600_000;
 
+/// The node's signature consenting to be listed in `team`'s profile.
+pub fn node_proof(key: &net::NodeKey, team: &proto::TeamId) -> Result<proto::Signature> {
+    let sig = key.sign(&proto::profile::node_proof_message(team))?;
+    let sig: [u8; 64] = sig
+        .try_into()
+        .map_err(|s: Vec<u8>| anyhow::anyhow!("a node signature of {} bytes, not 64", s.len()))?;
+    Ok(proto::Signature(sig))
+}
+
 /// File names, in one place.
 pub mod files {
     /// The team's signing key.
@@ -122,6 +131,7 @@ impl DataDir {
             contact: opts.contact.clone(),
             recipient: keys.recipient(),
             peers: vec![node_key.peer_id().to_bytes()],
+            node_proofs: vec![node_proof(&node_key, &keys.team_id())?],
             roles: opts.roles.clone(),
             updated_at: now_ms,
         };
@@ -180,11 +190,21 @@ impl DataDir {
     }
 
     /// Keeps `identity` as retired at `now` (atomically, with the others
-    /// still within [`RETIRED_AGE_KEY_KEEP_MS`]) and deletes those past it.
-    pub fn retire_age_keys(&self, identity: Option<&seal::AgeIdentity>, now: u64) -> Result<usize> {
+    /// still within [`RETIRED_AGE_KEY_KEEP_MS`]) and deletes those past it,
+    /// except one whose recipient is `named` (the recipient the mesh holds
+    /// for this team: while it names a key, the key stays).
+    pub fn retire_age_keys(
+        &self,
+        identity: Option<&seal::AgeIdentity>,
+        now: u64,
+        named: Option<&str>,
+    ) -> Result<usize> {
         let mut keys = self.retired_age_keys()?;
         let before = keys.len();
-        keys.retain(|(at, _)| at.saturating_add(RETIRED_AGE_KEY_KEEP_MS) > now);
+        keys.retain(|(at, k)| {
+            at.saturating_add(RETIRED_AGE_KEY_KEEP_MS) > now
+                || named.is_some_and(|n| k.to_public().to_string() == n)
+        });
         let dropped = before - keys.len();
         if let Some(id) = identity {
             keys.insert(0, (now, id.clone()));
@@ -278,7 +298,25 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         .with_context(|| format!("cannot create {}", path.display()))?;
     f.write_all(bytes)?;
     f.sync_all()?;
-    set_mode(path, mode)
+    set_mode(path, mode)?;
+    sync_parent(path)
+}
+
+/// Makes a file's creation or renaming in its directory durable (a
+/// renamed key file must survive a power loss once anything names it).
+pub fn sync_parent(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("cannot sync directory {}", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Replaces a file atomically (write to a temporary name, sync, rename).
@@ -286,7 +324,8 @@ pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let _ = fs::remove_file(&tmp);
     write_new(&tmp, bytes, mode)?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+    fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    sync_parent(path)
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {

@@ -60,13 +60,6 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
         .with_context(|| format!("cannot open the database in {}", dir.root().display()))?;
     recover_age_rotation(dir)?;
     recover_key_rotation(dir, &store)?;
-    let dropped = dir.retire_age_keys(None, now_ms())?;
-    if dropped > 0 {
-        tracing::info!(
-            dropped,
-            "deleted retired age keys past their keeping time; what was sealed to them and never opened stays unread"
-        );
-    }
     let keys = dir.team_keys()?;
     let (own_profile, profile) = dir.profile()?;
     if profile.team != keys.team_id() {
@@ -173,10 +166,13 @@ pub fn recover_age_rotation(dir: &DataDir) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e).context("cannot read age.key.next"),
     };
-    let named = seal::parse_identity(&secret).is_ok_and(|id| {
-        dir.profile_unchecked()
-            .is_ok_and(|(_, p)| p.recipient == id.to_public().to_string())
-    });
+    // A profile that cannot be read cannot say the new key is unused: stop
+    // rather than delete a key the mesh may already seal to.
+    let (_, profile) = dir
+        .profile_unchecked()
+        .context("an age-key replacement was interrupted and profile.bin cannot be read")?;
+    let named = seal::parse_identity(&secret)
+        .is_ok_and(|id| profile.recipient == id.to_public().to_string());
     if named {
         std::fs::rename(&next, dir.file(files::AGE_KEY))?;
         tracing::warn!("finished an interrupted age-key replacement");
@@ -196,10 +192,37 @@ pub fn resign_profile(
     let (_, mut profile) = dir.profile_unchecked()?;
     profile.team = keys.team_id();
     profile.recipient = keys.recipient();
+    // Each node signs its listing for the team's id: this node signs again
+    // for a new id; another node's listing cannot be signed here, so it is
+    // dropped (it lists itself again from its own data directory).
+    let node = dir.node_key()?;
+    let own = node.peer_id().to_bytes();
+    profile.peers.retain(|p| *p == own);
+    profile.node_proofs = profile
+        .peers
+        .iter()
+        .map(|_| datadir::node_proof(&node, &profile.team))
+        .collect::<Result<_>>()?;
     profile.updated_at = now.max(profile.updated_at + 1);
     let signed = seal::sign_profile(keys, &profile)?;
     datadir::replace(&dir.file(files::PROFILE), &signed.to_bytes()?, 0o644)?;
     Ok(signed)
+}
+
+/// Checks that every node a profile lists signed its listing for the team
+/// (a team cannot claim another team's node and so take its connections
+/// or its join requests).
+pub fn verify_profile_nodes(p: &Profile) -> Result<()> {
+    let msg = proto::profile::node_proof_message(&p.team);
+    for (peer, proof) in p.peers.iter().zip(&p.node_proofs) {
+        net::verify_node_signature(peer, &msg, &proof.0).with_context(|| {
+            format!(
+                "team {:?} lists a node that did not sign its listing",
+                p.name
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Loads a charter file and verifies every founder's signed profile.
@@ -214,6 +237,8 @@ pub fn load_charter(path: &Path) -> Result<(Charter, Vec<Profile>)> {
     let mut founders: Vec<Profile> = Vec::with_capacity(charter.founders.len());
     for sp in &charter.founders {
         let p = seal::verify_profile(sp)
+            .with_context(|| format!("a founder profile in {} does not verify", path.display()))?;
+        verify_profile_nodes(&p)
             .with_context(|| format!("a founder profile in {} does not verify", path.display()))?;
         if founders.iter().any(|f| f.team == p.team) {
             bail!("charter {} names founder {} twice", path.display(), p.name);

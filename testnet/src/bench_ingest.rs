@@ -167,6 +167,7 @@ fn profile(k: &TeamKeys, name: &str) -> Profile {
         contact: None,
         recipient: k.recipient(),
         peers: vec![],
+        node_proofs: vec![],
         roles: vec![],
         updated_at: 1,
     }

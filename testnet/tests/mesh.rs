@@ -260,4 +260,9 @@ async fn an_insider_drill_breaches_nothing_and_finds_every_fork() {
     );
     assert_eq!(i.stolen_age_key_reads_after, 0, "{i:?}");
     assert_eq!(i.victim_reads_after_replacement, 2, "{i:?}");
+    assert!(
+        i.prefix_captured,
+        "the insider's claim never arrived: {i:?}"
+    );
+    assert_eq!(i.captures_unseen, 0, "{i:?}");
 }

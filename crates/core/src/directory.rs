@@ -8,6 +8,12 @@
 //! it is a country code), and failing those to the mesh's point of contact
 //! named in the charter. Teams that tie (two teams listing the same most
 //! specific prefix, say a national team and an ISP) all receive it.
+//!
+//! Claims are self-declared: a member can list a prefix inside another
+//! team's and win its reports. So nothing is won silently: a route lists
+//! every other team whose constituency also covers the indicator
+//! (`Route::contested`), and [`overlaps`] gives each team every other
+//! member's entry that overlaps one of its own.
 
 use std::{fmt, net::IpAddr, str::FromStr};
 
@@ -99,6 +105,79 @@ pub struct Route {
     pub teams: Vec<TeamId>,
     /// Why.
     pub why: Why,
+    /// Other teams whose constituency also covers the indicator, less
+    /// specifically (most specific first): the report does not go to them,
+    /// but the reporter is shown them.
+    pub contested: Vec<Claim>,
+}
+
+/// One entry of a team's constituency.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Claim {
+    /// The team.
+    pub team: TeamId,
+    /// The entry.
+    pub entry: Constituency,
+}
+
+/// Another member's entry that overlaps one of a team's own (one contains
+/// the other, or they are equal).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Overlap {
+    /// The team's own entry.
+    pub ours: Constituency,
+    /// The other team's.
+    pub theirs: Claim,
+}
+
+/// Every other member's entry that overlaps one of `team`'s entries, in
+/// (our entry, their team) order: what a team is shown so that a member
+/// claiming a prefix inside its own (to receive its reports) is seen.
+pub fn overlaps<'a>(members: impl IntoIterator<Item = &'a Profile>, team: &TeamId) -> Vec<Overlap> {
+    let members: Vec<&Profile> = members.into_iter().collect();
+    let Some(own) = members.iter().find(|p| p.team == *team) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for ours in &own.constituency {
+        for p in members.iter().filter(|p| p.team != *team) {
+            for theirs in p.constituency.iter().filter(|c| overlapping(ours, c)) {
+                out.push(Overlap {
+                    ours: ours.clone(),
+                    theirs: Claim {
+                        team: p.team,
+                        entry: theirs.clone(),
+                    },
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        (
+            a.ours.to_string(),
+            &a.theirs.team,
+            a.theirs.entry.to_string(),
+        )
+            .cmp(&(
+                b.ours.to_string(),
+                &b.theirs.team,
+                b.theirs.entry.to_string(),
+            ))
+    });
+    out.dedup();
+    out
+}
+
+/// Whether two entries cover some network in common.
+fn overlapping(a: &Constituency, b: &Constituency) -> bool {
+    match (a, b) {
+        (Constituency::Prefix(p), Constituency::Prefix(q)) => p.contains(q) || q.contains(p),
+        (Constituency::Asn(x), Constituency::Asn(y)) => x == y,
+        (Constituency::Domain(d), Constituency::Domain(e)) => {
+            d == e || d.ends_with(&format!(".{e}")) || e.ends_with(&format!(".{d}"))
+        }
+        _ => false,
+    }
 }
 
 /// Finds who is responsible for `indicator`. `country` is the economy to fall
@@ -110,32 +189,41 @@ pub fn lookup<'a>(
     country: Option<&str>,
 ) -> Option<Route> {
     // Score every constituency entry that matches; higher is more specific.
-    let mut best: Option<(u32, Constituency)> = None;
-    let mut teams: Vec<TeamId> = Vec::new();
+    let mut matches: Vec<(u32, Claim)> = Vec::new();
     for p in members.clone() {
         for c in &p.constituency {
-            let Some(score) = specificity(c, indicator) else {
-                continue;
-            };
-            match &best {
-                Some((b, _)) if score < *b => {}
-                Some((b, _)) if score == *b => {
-                    if !teams.contains(&p.team) {
-                        teams.push(p.team);
-                    }
-                }
-                _ => {
-                    best = Some((score, c.clone()));
-                    teams = vec![p.team];
-                }
+            if let Some(score) = specificity(c, indicator) {
+                matches.push((
+                    score,
+                    Claim {
+                        team: p.team,
+                        entry: c.clone(),
+                    },
+                ));
             }
         }
     }
-    if let Some((_, c)) = best {
+    // Most specific first; among equals, in (team, entry) order, so the
+    // entry named in `why` is the same on every node.
+    matches.sort_by(|(a, x), (b, y)| b.cmp(a).then_with(|| x.cmp(y)));
+    if let Some((best, first)) = matches.first().cloned() {
+        let mut teams: Vec<TeamId> = matches
+            .iter()
+            .filter(|(s, _)| *s == best)
+            .map(|(_, c)| c.team)
+            .collect();
         teams.sort();
+        teams.dedup();
+        let mut contested: Vec<Claim> = Vec::new();
+        for (_, c) in matches.into_iter().filter(|(s, _)| *s < best) {
+            if !teams.contains(&c.team) && !contested.iter().any(|k| k.team == c.team) {
+                contested.push(c);
+            }
+        }
         return Some(Route {
             teams,
-            why: Why::Constituency(c),
+            why: Why::Constituency(first.entry),
+            contested,
         });
     }
     let economy = match indicator {
@@ -157,12 +245,14 @@ pub fn lookup<'a>(
             return Some(Route {
                 teams: lr,
                 why: Why::LastResort(economy),
+                contested: Vec::new(),
             });
         }
     }
     point_of_contact.map(|t| Route {
         teams: vec![t],
         why: Why::PointOfContact,
+        contested: Vec::new(),
     })
 }
 
@@ -199,6 +289,7 @@ mod tests {
             contact: None,
             recipient: "age1x".into(),
             peers: vec![],
+            node_proofs: vec![],
             roles: if last_resort.is_empty() {
                 vec![]
             } else {
@@ -268,6 +359,80 @@ mod tests {
             };
             assert_eq!(got_kind, kind, "{q}");
         }
+    }
+
+    #[test]
+    fn a_more_specific_claim_wins_the_route_but_not_silently() {
+        // 2 claims a /25 inside 1's /24, and a subdomain of 1's domain; 3,
+        // a national team, covers the whole /16.
+        let dir = vec![
+            team(1, &["203.0.113.0/24", "example.org", "AS64500"], &[]),
+            team(2, &["203.0.113.128/25", "bank.example.org"], &[]),
+            team(3, &["203.0.0.0/16"], &[]),
+            team(4, &["198.51.100.0/24", "AS64500"], &[]),
+        ];
+        let route = |q: &str| lookup(&dir, None, &q.parse().unwrap(), None).unwrap();
+        let r = route("203.0.113.200");
+        assert_eq!(r.teams, vec![t(2)]);
+        let claim = |n, e: &str| Claim {
+            team: t(n),
+            entry: e.parse().unwrap(),
+        };
+        assert_eq!(
+            r.contested,
+            vec![claim(1, "203.0.113.0/24"), claim(3, "203.0.0.0/16")]
+        );
+        assert_eq!(
+            route("203.0.113.7").contested,
+            vec![claim(3, "203.0.0.0/16")]
+        );
+        assert_eq!(
+            route("www.bank.example.org").contested,
+            vec![claim(1, "example.org")]
+        );
+        assert!(route("198.51.100.1").contested.is_empty());
+        // A tie is shared, not contested.
+        let r = route("AS64500");
+        assert_eq!(r.teams, vec![t(1), t(4)]);
+        assert!(r.contested.is_empty());
+
+        // Each team is shown every entry overlapping its own.
+        let seen = |n| {
+            overlaps(&dir, &t(n))
+                .into_iter()
+                .map(|o| {
+                    (
+                        o.ours.to_string(),
+                        o.theirs.team,
+                        o.theirs.entry.to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let s = |x: &str| x.to_string();
+        assert_eq!(
+            seen(1),
+            vec![
+                (s("203.0.113.0/24"), t(2), s("203.0.113.128/25")),
+                (s("203.0.113.0/24"), t(3), s("203.0.0.0/16")),
+                (s("AS64500"), t(4), s("AS64500")),
+                (s("example.org"), t(2), s("bank.example.org")),
+            ]
+        );
+        assert_eq!(
+            seen(2),
+            vec![
+                (s("203.0.113.128/25"), t(1), s("203.0.113.0/24")),
+                (s("203.0.113.128/25"), t(3), s("203.0.0.0/16")),
+                (s("bank.example.org"), t(1), s("example.org")),
+            ]
+        );
+        // Neighbours that merely share a suffix of characters do not overlap.
+        let apart = vec![
+            team(1, &["example.org"], &[]),
+            team(2, &["badexample.org"], &[]),
+        ];
+        assert!(overlaps(&apart, &t(1)).is_empty());
     }
 
     #[test]

@@ -14,10 +14,20 @@
 //! that learns a thread's id cannot join the conversation by replying. Only
 //! a team it was addressed to, the team handling it, or its reporter hands
 //! it off, and never under AMBER+STRICT or RED.
+//!
+//! A hand-off carries the report as its reporter signed it: the fold checks
+//! the signature against the root's author and the label against the
+//! thread's, and where this team reads the root, that it is the root's
+//! text. A team the report was handed to thus reads the reporter's words,
+//! never the handing team's retelling.
 
 use std::collections::BTreeSet;
 
-use proto::{EnvelopeId, IncidentPayload, IncidentStatus, TeamId, Tlp};
+use proto::{EnvelopeId, IncidentPayload, IncidentStatus, Payload, TeamId, Tlp};
+
+/// A report's title, description and, for a routed report, what it is
+/// about and why it went where it went.
+type ReportersText = (String, String, Option<(String, String)>);
 
 /// One envelope of a thread, as the node knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -184,6 +194,10 @@ pub struct Incident {
     pub handled_by: Vec<TeamId>,
     /// Teams a hand-off awaits an answer from.
     pub pending_handoff: Vec<TeamId>,
+    /// The report as its reporter signed it (the root's plaintext), from
+    /// the first hand-off whose copy checked, when this team cannot read
+    /// the root: what it hands on in turn.
+    pub original: Option<Vec<u8>>,
     /// Who is in the conversation, when this team reads the root of a
     /// named-recipient thread: the root's author and recipients, and teams
     /// that accepted a hand-off. `None` when the thread is not closed
@@ -241,12 +255,40 @@ impl Incident {
             report,
             handled_by: root.recipients.clone(),
             pending_handoff: Vec::new(),
+            original: None,
             participants: (root.payload.is_some() && root.tlp.is_named_recipients()).then(|| {
                 std::iter::once(root.author)
                     .chain(root.recipients.iter().copied())
                     .collect()
             }),
             events: Vec::with_capacity(replies),
+        }
+    }
+
+    /// The title, description and (for a report) what it is about and why
+    /// it was routed, from a copy of the root carried by a hand-off: signed
+    /// by the root's author, under the thread's label, an incident's opening.
+    fn reporters_text(&self, original: &[u8]) -> Result<ReportersText, String> {
+        let inner = seal::verify_signed_inner(original, &self.author).map_err(|e| {
+            format!("the hand-off's copy of the report is not its reporter's signed text: {e}")
+        })?;
+        if inner.tlp != self.tlp {
+            return Err(format!(
+                "the hand-off's copy is labelled {}, the report {}",
+                inner.tlp, self.tlp
+            ));
+        }
+        match inner.payload {
+            Payload::Incident(IncidentPayload::Open { title, description }) => {
+                Ok((title, description, None))
+            }
+            Payload::Incident(IncidentPayload::Report {
+                title,
+                description,
+                about,
+                routed,
+            }) => Ok((title, description, Some((about, routed)))),
+            _ => Err("the hand-off carries something other than a report".into()),
         }
     }
 
@@ -320,12 +362,7 @@ impl Incident {
                 refused("an incident opened inside an existing thread".into())
             }
             IncidentPayload::Ack => IncidentEvent::Acknowledged { id, author, at },
-            IncidentPayload::Handoff {
-                to,
-                title,
-                description,
-                note,
-            } => {
+            IncidentPayload::Handoff { to, original, note } => {
                 if self.tlp >= Tlp::AmberStrict {
                     return refused(format!(
                         "a {} report may not be handed on, only referred",
@@ -342,11 +379,23 @@ impl Incident {
                             .into(),
                     );
                 }
+                let (title, description, report) = match self.reporters_text(&original) {
+                    Ok(text) => text,
+                    Err(why) => return refused(why),
+                };
+                if self.title.is_some()
+                    && (self.title.as_ref(), self.description.as_ref())
+                        != (Some(&title), Some(&description))
+                {
+                    return refused("the hand-off's copy is not this report's text".into());
+                }
                 // A team the report was handed to, which cannot read the
-                // original, reads it from the hand-off.
+                // root, reads it from the hand-off: the reporter's words.
                 if self.title.is_none() {
                     self.title = Some(title);
                     self.description = Some(description);
+                    self.report = report;
+                    self.original = Some(original);
                 }
                 *handed_by = Some(author);
                 self.pending_handoff = to.clone();
@@ -401,10 +450,44 @@ mod tests {
 
     use super::*;
 
+    /// The reporter: team 0, with a real key, since a hand-off carries its
+    /// signed text.
+    fn reporter() -> &'static seal::TeamKeys {
+        static KEYS: std::sync::OnceLock<seal::TeamKeys> = std::sync::OnceLock::new();
+        KEYS.get_or_init(seal::TeamKeys::generate)
+    }
+
+    fn team(n: u8) -> TeamId {
+        if n == 0 {
+            reporter().team_id()
+        } else {
+            TeamId([n; 32])
+        }
+    }
+
+    /// The root's text as the reporter signed it, under `tlp`.
+    fn signed_by(keys: &seal::TeamKeys, tlp: Tlp, title: &str) -> Vec<u8> {
+        let inner = proto::InnerContent {
+            author: keys.team_id(),
+            mesh: proto::MeshId([0; 32]),
+            tlp,
+            recipients: vec![],
+            payload: Payload::Incident(IncidentPayload::Open {
+                title: title.into(),
+                description: "d".into(),
+            }),
+        };
+        seal::sign_inner(keys, &inner).unwrap()
+    }
+
+    fn original(tlp: Tlp) -> Vec<u8> {
+        signed_by(reporter(), tlp, "t")
+    }
+
     fn entry(n: u8, at: u64, tlp: Tlp, payload: Option<IncidentPayload>) -> ThreadEntry {
         ThreadEntry {
             id: EnvelopeId([n; 32]),
-            author: TeamId([n % 3; 32]),
+            author: team(n % 3),
             created_at: at,
             tlp,
             payload,
@@ -483,8 +566,7 @@ mod tests {
             tlp,
             IncidentPayload::Handoff {
                 to: vec![TeamId([8; 32])],
-                title: "t".into(),
-                description: "d".into(),
+                original: original(Tlp::Amber),
                 note: "yours".into(),
             },
         )
@@ -520,6 +602,58 @@ mod tests {
         let stray = step(2, 30, 9, Tlp::Amber, IncidentPayload::Accept);
         let stray = Incident::fold(&report, vec![handoff(1, 20, Tlp::Amber), stray]);
         assert_eq!(stray.pending_handoff, vec![TeamId([8; 32])]);
+    }
+
+    #[test]
+    fn a_hand_off_shows_the_reporters_signed_text_or_is_refused() {
+        let mut report = root();
+        report.recipients = vec![TeamId([7; 32])];
+        let hand = |original: Vec<u8>| {
+            step(
+                1,
+                20,
+                7,
+                Tlp::Amber,
+                IncidentPayload::Handoff {
+                    to: vec![TeamId([8; 32])],
+                    original,
+                    note: "yours".into(),
+                },
+            )
+        };
+        // The team it was handed to cannot read the root: it reads the
+        // reporter's own text from the hand-off, and keeps it to hand on.
+        let mut unread = report.clone();
+        unread.payload = None;
+        let inc = Incident::fold(&unread, vec![hand(original(Tlp::Amber))]);
+        assert_eq!(inc.title.as_deref(), Some("t"));
+        assert_eq!(inc.pending_handoff, vec![TeamId([8; 32])]);
+        assert_eq!(inc.original, Some(original(Tlp::Amber)));
+        // What the handing team wrote itself, signed by another key, a
+        // copy under another label, or a copy that is not this report's
+        // text: refused, and nothing is handed.
+        let forged = signed_by(&seal::TeamKeys::generate(), Tlp::Amber, "t");
+        let mut tampered = original(Tlp::Amber);
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        for (copy, reader) in [
+            (forged, &unread),
+            (tampered, &unread),
+            (original(Tlp::Green), &unread),
+            (signed_by(reporter(), Tlp::Amber, "another report"), &report),
+        ] {
+            let inc = Incident::fold(reader, vec![hand(copy)]);
+            assert!(
+                matches!(inc.events[0], IncidentEvent::Refused { .. }),
+                "{:?}",
+                inc.events[0]
+            );
+            assert!(inc.pending_handoff.is_empty());
+            assert!(inc.original.is_none());
+        }
+        // Where the root is readable, the same text is accepted.
+        let inc = Incident::fold(&report, vec![hand(original(Tlp::Amber))]);
+        assert_eq!(inc.pending_handoff, vec![TeamId([8; 32])]);
     }
 
     #[test]
@@ -603,8 +737,7 @@ mod tests {
             Tlp::Amber,
             IncidentPayload::Handoff {
                 to: vec![outsider],
-                title: "t".into(),
-                description: "d".into(),
+                original: original(Tlp::Amber),
                 note: "mine".into(),
             },
         );
@@ -625,8 +758,7 @@ mod tests {
                 Tlp::Amber,
                 IncidentPayload::Handoff {
                     to: vec![to],
-                    title: "t".into(),
-                    description: "d".into(),
+                    original: original(Tlp::Amber),
                     note: "yours".into(),
                 },
             )
@@ -688,8 +820,7 @@ mod tests {
                     1 => step(n, at, 9, Tlp::Amber, IncidentPayload::Comment { text: "x".into() }),
                     2 => step(n, at, 1, Tlp::Amber, IncidentPayload::Handoff {
                         to: vec![TeamId([8; 32])],
-                        title: "t".into(),
-                        description: "d".into(),
+                        original: original(Tlp::Amber),
                         note: "n".into(),
                     }),
                     3 => step(n, at, 8, Tlp::Amber, IncidentPayload::Accept),

@@ -584,9 +584,13 @@ impl Membership {
     }
 
     /// Takes a newer profile into account (an update or a join request).
+    /// Keeps the newest profile of each team; two with the same time are
+    /// ordered by their encoding, so every node keeps the same one whatever
+    /// order they came in.
     fn observe_profile(&mut self, p: Profile) {
+        let order = |p: &Profile| (p.updated_at, proto::codec::encode("profile", p).ok());
         match self.profiles.get(&p.team) {
-            Some(old) if old.updated_at >= p.updated_at => {}
+            Some(old) if order(old) >= order(&p) => {}
             _ => {
                 self.profiles.insert(p.team, p);
             }

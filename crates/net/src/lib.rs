@@ -73,6 +73,33 @@ impl NodeKey {
     pub fn peer_id(&self) -> PeerId {
         self.0.public().to_peer_id()
     }
+
+    /// Signs `message` with the node key (a team's profile lists this node
+    /// only with its signature, so no team can claim another's node).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        self.0.sign(message).map_err(|e| Error::Key(e.to_string()))
+    }
+}
+
+/// Checks that the node whose PeerId is `peer` (its bytes) signed
+/// `message`. An ed25519 node's id is its public key itself (an identity
+/// multihash), so the id alone is enough to check; an id that only hashes
+/// its key cannot be checked and is refused.
+pub fn verify_node_signature(peer: &[u8], message: &[u8], signature: &[u8]) -> Result<(), Error> {
+    let id = PeerId::from_bytes(peer).map_err(|e| Error::Key(format!("not a node id: {e}")))?;
+    let hash = id.as_ref();
+    if hash.code() != 0 {
+        return Err(Error::Key(format!(
+            "node id {id} does not carry its public key"
+        )));
+    }
+    let key = libp2p::identity::PublicKey::try_decode_protobuf(hash.digest())
+        .map_err(|e| Error::Key(format!("node id {id}: {e}")))?;
+    if key.verify(message, signature) {
+        Ok(())
+    } else {
+        Err(Error::Key(format!("node {id} did not sign this")))
+    }
 }
 
 /// What went wrong in the network layer.

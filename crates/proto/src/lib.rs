@@ -68,6 +68,9 @@ pub mod context {
     pub const PROFILE: &[u8] = b"csirtmesh/v1/profile";
     /// A new key's consent to replace an old one.
     pub const KEY_ROTATION: &[u8] = b"csirtmesh/v1/key-rotation";
+    /// A node's consent to be listed in a team's profile (signed with the
+    /// node's libp2p key).
+    pub const NODE_PROOF: &[u8] = b"csirtmesh/v1/node-proof";
 }
 
 #[cfg(test)]

@@ -106,10 +106,11 @@ pub enum IncidentPayload {
     Handoff {
         /// The teams it is handed to.
         to: Vec<TeamId>,
-        /// The report's title, for the new team.
-        title: String,
-        /// The report's description, for the new team.
-        description: String,
+        /// The report as its reporter signed it: the root's plaintext (a
+        /// [`crate::SignedInner`] encoding), so the new team reads the
+        /// reporter's own words, checked against the reporter's key, and
+        /// not the handing team's retelling.
+        original: Vec<u8>,
         /// A note from the handing team.
         note: String,
     },
@@ -154,14 +155,13 @@ impl IncidentPayload {
                 check_line("about", about, MAX_TITLE_BYTES)?;
                 check_line("routed", routed, max)
             }
-            IncidentPayload::Handoff {
-                title,
-                description,
-                note,
-                ..
-            } => {
-                check_line("title", title, MAX_TITLE_BYTES)?;
-                check_text("description", description, max)?;
+            IncidentPayload::Handoff { original, note, .. } => {
+                if original.is_empty() {
+                    return Err(Error::Invalid {
+                        field: "original",
+                        reason: "a hand-off carries the report as its reporter signed it".into(),
+                    });
+                }
                 check_text("note", note, max)
             }
             IncidentPayload::Referral { note, .. } => check_text("note", note, max),

@@ -14,7 +14,7 @@ pub const MAX_PROFILE_BYTES: usize = 16 * 1024;
 pub const MAX_CONTACT_BYTES: usize = 256;
 
 /// One entry of a constituency.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Constituency {
     /// An IPv4 or IPv6 prefix.
     Prefix(ipnet::IpNet),
@@ -101,6 +101,10 @@ pub struct Profile {
     /// libp2p PeerIds of its nodes, as bytes (multihash), so nodes can be
     /// tied to teams without `proto` knowing libp2p.
     pub peers: Vec<Vec<u8>>,
+    /// For each of `peers`, in order, that node's signature of
+    /// [`node_proof_message`] for this team: a team lists only nodes whose
+    /// keys consent, so no team can claim another team's node.
+    pub node_proofs: Vec<Signature>,
     /// Roles in the mesh.
     pub roles: Vec<Role>,
     /// When this version of the profile was made (ms since epoch); a newer
@@ -150,8 +154,29 @@ impl Profile {
                 reason: "not an age X25519 recipient (age1...)".into(),
             });
         }
-        check_nodes("peers", &self.peers)
+        check_nodes("peers", &self.peers)?;
+        if self.node_proofs.len() != self.peers.len() {
+            return Err(Error::Invalid {
+                field: "node_proofs",
+                reason: format!(
+                    "{} node signatures for {} nodes: each listed node signs its listing",
+                    self.node_proofs.len(),
+                    self.peers.len()
+                ),
+            });
+        }
+        Ok(())
     }
+}
+
+/// What a node signs (with its libp2p key) to be listed in `team`'s
+/// profile: `NODE_PROOF || 0 || team id`.
+pub fn node_proof_message(team: &TeamId) -> Vec<u8> {
+    let mut m = Vec::with_capacity(crate::context::NODE_PROOF.len() + 1 + 32);
+    m.extend_from_slice(crate::context::NODE_PROOF);
+    m.push(0);
+    m.extend_from_slice(team.as_bytes());
+    m
 }
 
 /// The most node ids a profile (or an invitation) may list: every one may

@@ -152,14 +152,17 @@ impl TeamKeys {
 
     /// These keys with `retired` as the retired age identities (newest
     /// first), as the data directory keeps them.
-    pub fn with_retired(mut self, retired: Vec<AgeIdentity>) -> Self {
+    pub fn with_retired(&self, retired: Vec<AgeIdentity>) -> Self {
         let mut seen = std::collections::HashSet::from([self.recipient()]);
-        self.retired = retired
-            .into_iter()
-            .filter(|r| seen.insert(r.to_public().to_string()))
-            .collect();
-        self.hint_keys = Default::default();
-        self
+        TeamKeys {
+            signing: self.signing.clone(),
+            age: self.age.clone(),
+            retired: retired
+                .into_iter()
+                .filter(|r| seen.insert(r.to_public().to_string()))
+                .collect(),
+            hint_keys: Default::default(),
+        }
     }
 
     /// The retired age identities, newest first.
@@ -593,6 +596,28 @@ pub fn read_clear(envelope: &VerifiedEnvelope) -> Result<Opened, Error> {
         Body::Clear(bytes) => check_plaintext(envelope, bytes.clone()),
         Body::Sealed { .. } => Err(Error::NotForUs),
     }
+}
+
+/// Checks a signed inner content that travels inside another (a report
+/// copied into a hand-off): signed by `author` under the inner context, and
+/// naming `author` inside.
+pub fn verify_signed_inner(bytes: &[u8], author: &TeamId) -> Result<InnerContent, Error> {
+    let signed = SignedInner::from_bytes(bytes)?;
+    let inner = InnerContent::from_bytes(&signed.content)?;
+    if inner.author != *author {
+        return Err(Error::AuthorMismatch {
+            inner: inner.author,
+            outer: *author,
+        });
+    }
+    verify(
+        author,
+        "inner content",
+        context::INNER,
+        &signed.content,
+        &signed.signature,
+    )?;
+    Ok(inner)
 }
 
 /// Re-checks a plaintext kept from an earlier [`open`] (e.g. from the store).

@@ -245,6 +245,7 @@ fn profile_signature_binds_the_team() {
         contact: None,
         recipient: a.recipient(),
         peers: vec![],
+        node_proofs: vec![],
         roles: vec![],
         updated_at: 1,
     };

@@ -479,17 +479,23 @@ impl Store {
             .map_err(Error::from)
     }
 
-    /// `author`'s envelopes sealed to named teams (AMBER and above) at
-    /// places above `after_seq` that this node has not opened: those to look
-    /// at again once the author's new age recipient is known.
-    pub fn unopened_sealed_by(&self, author: &TeamId, after_seq: u64) -> Result<Vec<Stored>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "{STORED_SELECT} WHERE e.author = ?1 AND e.seq > ?2 AND e.tlp >= ?3
-               AND e.sender_key IS NULL AND o.id IS NULL
-             ORDER BY e.seq"
-        ))?;
+    /// `author`'s latest `limit` envelopes sealed to named teams (AMBER
+    /// and above) that this node has not opened, newest place first: those
+    /// to look at again once the author's new age recipient is known.
+    pub fn unopened_sealed_by(&self, author: &TeamId, limit: usize) -> Result<Vec<Stored>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.bytes, NULL, EXISTS(SELECT 1 FROM pending_key p WHERE p.id = e.id), e.received_at, e.id, e.created_at
+             FROM envelopes e INDEXED BY envelopes_author_seq
+             WHERE e.author = ?1 AND e.tlp >= ?2 AND e.sender_key IS NULL
+               AND NOT EXISTS (SELECT 1 FROM opened o WHERE o.id = e.id)
+             ORDER BY e.seq DESC LIMIT ?3",
+        )?;
         let rows = stmt.query_map(
-            params![author.0.as_slice(), int(after_seq), tlp_code(Tlp::Amber)],
+            params![
+                author.0.as_slice(),
+                tlp_code(Tlp::Amber),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
             stored_row,
         )?;
         rows.collect::<std::result::Result<_, _>>()
@@ -528,19 +534,6 @@ impl Store {
             .query_row([key.0.as_slice()], key_row)
             .optional()?
             .transpose()
-    }
-
-    /// Deletes our own sender keys that a newer own key replaced before
-    /// `cutoff` (ms since epoch); the newest is never deleted. Returns how
-    /// many were deleted.
-    pub fn delete_own_sender_keys_before(&mut self, cutoff: u64) -> Result<usize> {
-        Ok(self.conn.execute(
-            "DELETE FROM sender_keys WHERE own = 1 AND EXISTS (
-                 SELECT 1 FROM sender_keys AS newer
-                 WHERE newer.own = 1 AND newer.created_at > sender_keys.created_at
-                   AND newer.created_at < ?1)",
-            [int(cutoff)],
-        )?)
     }
 
     /// Our newest own sender key.

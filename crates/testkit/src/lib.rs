@@ -38,6 +38,7 @@ impl Team {
             contact: None,
             recipient: keys.recipient(),
             peers: vec![],
+            node_proofs: vec![],
             roles: vec![],
             updated_at: NOW,
         };

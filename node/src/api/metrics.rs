@@ -170,6 +170,7 @@ mod tests {
             blocked: vec![],
             strangers_closed: 2,
             forks: vec![],
+            overlaps: vec![],
         };
         let text = render(&s).unwrap();
         for line in [

@@ -267,6 +267,10 @@ pub struct StatusView {
     /// removed.
     #[serde(default)]
     pub forks: Vec<ForkView>,
+    /// Other members' constituency entries that overlap ours (a member
+    /// claiming part of our networks receives reports about that part).
+    #[serde(default)]
+    pub overlaps: Vec<OverlapView>,
 }
 
 /// `POST /v1/check`: a scan of every stored envelope.
@@ -353,6 +357,28 @@ pub struct RouteView {
     pub teams: Vec<TeamRef>,
     /// Why, in words.
     pub why: String,
+    /// Other teams whose constituency also covers it, less specifically:
+    /// not sent to, but shown, since claims are self-declared.
+    #[serde(default)]
+    pub contested: Vec<ClaimView>,
+}
+
+/// A team's constituency entry.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClaimView {
+    /// The team.
+    pub team: TeamRef,
+    /// Its entry (a prefix, an ASN, a domain).
+    pub entry: String,
+}
+
+/// Another member's constituency entry overlapping one of ours.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OverlapView {
+    /// Our entry.
+    pub ours: String,
+    /// Theirs.
+    pub theirs: ClaimView,
 }
 
 /// What `POST /v1/reports` returns.

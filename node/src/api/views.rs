@@ -194,7 +194,26 @@ pub fn route(members: &Membership, route: &Route, about: String) -> RouteView {
         about,
         teams: teams(members, &route.teams),
         why: route.why.to_string(),
+        contested: route.contested.iter().map(|c| claim(members, c)).collect(),
     }
+}
+
+fn claim(members: &Membership, c: &mesh_core::directory::Claim) -> ClaimView {
+    ClaimView {
+        team: team(members, &c.team),
+        entry: c.entry.to_string(),
+    }
+}
+
+/// Other members' entries overlapping `me`'s constituency.
+pub fn overlaps(members: &Membership, me: &TeamId) -> Vec<OverlapView> {
+    mesh_core::directory::overlaps(members.members(), me)
+        .iter()
+        .map(|o| OverlapView {
+            ours: o.ours.to_string(),
+            theirs: claim(members, &o.theirs),
+        })
+        .collect()
 }
 
 fn constituency(p: &Profile) -> Vec<String> {
@@ -428,5 +447,6 @@ pub fn status(s: StatusParts<'_>) -> StatusView {
                 seq: *at,
             })
             .collect(),
+        overlaps: overlaps(m, &s.me),
     }
 }

@@ -47,16 +47,37 @@ fn teams(list: &[TeamRef]) -> String {
 
 pub(super) fn render_report(r: &ReportPublished) -> String {
     format!(
-        "Reported {} about {} to {}\n  because {}\n",
+        "Reported {} about {} to {}\n  because {}\n{}",
         short(&r.published.id),
         r.route.about,
         teams(&r.route.teams),
-        r.route.why
+        r.route.why,
+        contested(&r.route.contested)
     )
 }
 
 pub(super) fn render_route(r: &RouteView) -> String {
-    format!("{}: {}\n  because {}\n", r.about, teams(&r.teams), r.why)
+    format!(
+        "{}: {}\n  because {}\n{}",
+        r.about,
+        teams(&r.teams),
+        r.why,
+        contested(&r.contested)
+    )
+}
+
+/// Other teams claiming the indicator less specifically: claims are
+/// self-declared, so the reporter sees who else says it is theirs.
+fn contested(claims: &[ClaimView]) -> String {
+    claims
+        .iter()
+        .map(|c| {
+            format!(
+                "  also claimed, less specifically, by {} ({}): not sent to them; add them with `csirtmesh incident open --to` if they should know\n",
+                c.team, c.entry
+            )
+        })
+        .collect()
 }
 
 /// Rendered text as it may reach a terminal: whatever a peer wrote and a
@@ -137,6 +158,12 @@ pub(super) fn render_status(s: &StatusView) -> String {
     }
     if !s.blocked.is_empty() {
         out += &render_blocked(&s.blocked);
+    }
+    for o in &s.overlaps {
+        out += &format!(
+            "Overlap:   {} claims {}, which overlaps this team's {}: reports about the more specific part go to the more specific claim\n",
+            o.theirs.team, o.theirs.entry, o.ours
+        );
     }
     out
 }

@@ -142,6 +142,9 @@ impl EventLoop {
         {
             tracing::error!(error = %format!("{e:#}"), "cannot rebuild membership");
         }
+        if let Err(e) = self.node.forget_retired_age_keys(now_ms()) {
+            tracing::error!(error = %format!("{e:#}"), "cannot delete retired age keys");
+        }
         self.sync_with_random_peer();
         self.carry_out().await;
     }

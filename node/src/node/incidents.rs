@@ -319,10 +319,18 @@ impl Node {
                     recipients.push(*t);
                 }
             }
+            // The reporter's signed text: the root as this node opened it,
+            // or, where it was handed the report, the copy it was handed.
+            let opened = self.store.get(&root.id)?.and_then(|s| s.opened);
+            let original = opened.or_else(|| inc.original.clone()).ok_or_else(|| {
+                ApiError::Conflict(format!(
+                    "this node cannot read report {}, so it cannot hand it on",
+                    root.id.short()
+                ))
+            })?;
             let payload = IncidentPayload::Handoff {
                 to,
-                title: inc.title.clone().unwrap_or_default(),
-                description: inc.description.clone().unwrap_or_default(),
+                original,
                 note: step.note,
             };
             (payload, recipients)

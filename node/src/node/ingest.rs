@@ -351,6 +351,19 @@ impl Node {
                 if p.team != c.author {
                     return Err(Reason::BadProfile("profile of another team".into()));
                 }
+                crate::verify_profile_nodes(&p)
+                    .map_err(|e| Reason::BadProfile(format!("{e:#}")))?;
+                // A profile dated past its envelope would win over every
+                // later one of its team (the newest counts).
+                if p.updated_at
+                    > c.created_at
+                        .saturating_add(mesh_core::validate::MAX_CLOCK_SKEW_MS)
+                {
+                    return Err(Reason::BadProfile(format!(
+                        "dated {} ms after the envelope that carries it",
+                        p.updated_at - c.created_at
+                    )));
+                }
                 Ok(Derived::default())
             }
             (Kind::Retraction, Body::Clear(b)) => {
@@ -450,11 +463,21 @@ impl Node {
                     && let Ok(p) = sp.profile()
                 {
                     // Verified in `derive` before it was stored.
-                    let replaced = self.note_recipient(&p);
+                    let replaced = self.note_recipient(&p).then(|| p.recipient.clone());
+                    let overlapped = self.overlaps_with(&c.author);
                     self.profiles.push(p);
-                    if replaced && c.author != self.me {
-                        self.reopen_sealed_by(now, c.author, c.seq)?;
+                    self.rebuild_membership(now)?;
+                    for o in self.overlaps_with(&c.author) {
+                        if !overlapped.contains(&o) {
+                            tracing::warn!(team = %c.author.short(), theirs = %o.theirs.entry, ours = %o.ours, "a member's profile claims networks overlapping this team's constituency: reports about the more specific part go to the more specific claim (`csirtmesh status` lists every overlap)");
+                        }
                     }
+                    if let Some(recipient) = replaced.filter(|_| c.author != self.me)
+                        && let Err(e) = self.reopen_sealed_by(now, c.author, &recipient)
+                    {
+                        tracing::error!(error = %format!("{e:#}"), team = %c.author.short(), "cannot look again at this team's unread envelopes");
+                    }
+                    return Ok(());
                 }
                 self.rebuild_membership(now)?
             }
@@ -476,16 +499,44 @@ impl Node {
         Ok(())
     }
 
-    /// Looks again at what `author` sealed to named teams after place
-    /// `after_seq` of its chain and this node could not open: once its
-    /// profile names a new age recipient, hints made with it are ours to
-    /// recognise (an envelope can arrive before the profile that announced
-    /// the key it was sealed with).
-    fn reopen_sealed_by(&mut self, now: u64, author: TeamId, after_seq: u64) -> Result<()> {
-        let unopened = self.store.unopened_sealed_by(&author, after_seq)?;
+    /// `team`'s constituency entries that overlap ours, as the member set
+    /// holds them now.
+    fn overlaps_with(&self, team: &TeamId) -> Vec<mesh_core::directory::Overlap> {
+        if *team == self.me {
+            return Vec::new();
+        }
+        mesh_core::directory::overlaps(self.members.members(), &self.me)
+            .into_iter()
+            .filter(|o| o.theirs.team == *team)
+            .collect()
+    }
+
+    /// Looks again at what `author` sealed to named teams that this node
+    /// could not open, now that its profile names a new age recipient: an
+    /// envelope can arrive before the profile that announced the key it was
+    /// sealed with. Bounded: the latest [`REOPEN_LIMIT`] such envelopes, at
+    /// most once per [`super::REOPEN_INTERVAL_MS`] per team, and only those
+    /// whose hint the new recipient explains are opened.
+    fn reopen_sealed_by(&mut self, now: u64, author: TeamId, recipient: &str) -> Result<()> {
+        if self
+            .reopened
+            .get(&author)
+            .is_some_and(|t| now < t.saturating_add(super::REOPEN_INTERVAL_MS))
+        {
+            return Ok(());
+        }
+        self.reopened.insert(author, now);
+        let Ok(keys) = seal::parse_recipient(recipient).and_then(|r| self.keys.hint_keys(&r))
+        else {
+            return Ok(());
+        };
+        let unopened = self.store.unopened_sealed_by(&author, REOPEN_LIMIT)?;
         for stored in self.keep_intact(now, unopened) {
             let env =
                 seal::verify_envelope(Envelope::decode(&stored.bytes).context("stored envelope")?)?;
+            if !seal::addressed_to_any(&env, &keys) {
+                continue;
+            }
             let Ok(derived) = self.derive(now, &env) else {
                 continue;
             };
@@ -544,6 +595,10 @@ impl Node {
         Ok(())
     }
 }
+
+/// The most unread envelopes of one team looked at again when its profile
+/// names a new age recipient.
+const REOPEN_LIMIT: usize = 1_000;
 
 /// An opener's check that a body sealed to named teams was sealed to the
 /// teams its inner content names, and to no other: one recipient hint per

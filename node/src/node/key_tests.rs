@@ -358,6 +358,15 @@ fn a_replaced_age_key_opens_nothing_new_and_every_green_key_follows() {
     drop(as_x);
     let mut again = dir_node(&dir, &charter);
     assert_eq!(again.keys.recipient(), new_recipient);
+    assert_eq!(
+        again
+            .keys
+            .retired()
+            .iter()
+            .map(|k| k.to_public().to_string())
+            .collect::<Vec<_>>(),
+        vec![stolen.recipient()]
+    );
     assert!(reads(&mut again, &late.envelope().id.to_string(), NOW + 6));
 }
 
@@ -399,7 +408,7 @@ fn an_envelope_sealed_with_a_recipient_announced_later_is_opened_when_it_comes()
 }
 
 #[test]
-fn green_keys_rotate_on_a_schedule_and_replaced_ones_are_deleted() {
+fn green_keys_rotate_on_a_schedule() {
     let (a, b, c) = mesh();
     let mut as_a = super::tests::node_for(&a, &[&a, &b, &c]);
     let green = |node: &mut Node, at: u64| {
@@ -416,21 +425,13 @@ fn green_keys_rotate_on_a_schedule_and_replaced_ones_are_deleted() {
     );
     let k2 = green(&mut as_a, NOW + 31 * DAY);
     assert_ne!(k2, k1, "a 30-day-old key is replaced");
-    assert!(
-        as_a.store.sender_key(&k1).unwrap().is_some(),
-        "kept a while for what is still in flight"
-    );
     let k3 = green(&mut as_a, NOW + 62 * DAY);
     assert_ne!(k3, k2);
-    assert!(
-        as_a.store.sender_key(&k1).unwrap().is_none(),
-        "replaced more than 30 days ago: deleted"
-    );
-    assert!(
-        as_a.store.sender_key(&k2).unwrap().is_some(),
-        "replaced a day ago: kept"
-    );
-    assert!(as_a.store.sender_key(&k3).unwrap().is_some());
+    // The replaced keys stay: the team's own GREEN envelopes open only with
+    // them (a damaged row fetched again must still open).
+    for k in [k1, k2, k3] {
+        assert!(as_a.store.sender_key(&k).unwrap().is_some());
+    }
     // Each new key went to the members in its own key share.
     assert_eq!(key_shares(&as_a).len(), 3);
 }
@@ -465,7 +466,7 @@ fn an_interrupted_age_key_replacement_is_finished_or_discarded_on_restart() {
         0o600,
     )
     .unwrap();
-    dir.retire_age_keys(Some(x.keys.age_identity()), NOW)
+    dir.retire_age_keys(Some(x.keys.age_identity()), NOW, None)
         .unwrap();
     crate::resign_profile(&dir, &new, NOW).unwrap();
     crate::recover_age_rotation(&dir).unwrap();
@@ -476,9 +477,9 @@ fn an_interrupted_age_key_replacement_is_finished_or_discarded_on_restart() {
     assert_eq!(keys.retired()[0].to_public().to_string(), old);
     assert_eq!(dir.profile().unwrap().1.recipient, new.recipient());
     // The retired key is deleted once its keeping time has passed.
-    assert_eq!(dir.retire_age_keys(None, NOW + 29 * DAY).unwrap(), 0);
+    assert_eq!(dir.retire_age_keys(None, NOW + 29 * DAY, None).unwrap(), 0);
     assert_eq!(dir.team_keys().unwrap().retired().len(), 1);
-    assert_eq!(dir.retire_age_keys(None, NOW + 31 * DAY).unwrap(), 1);
+    assert_eq!(dir.retire_age_keys(None, NOW + 31 * DAY, None).unwrap(), 1);
     assert!(dir.team_keys().unwrap().retired().is_empty());
 }
 
@@ -511,4 +512,75 @@ fn a_profile_newer_than_the_meshs_is_published_at_start() {
     let before = as_x.store.count().unwrap();
     as_x.join_if_needed(NOW).unwrap();
     assert_eq!(as_x.store.count().unwrap(), before);
+}
+
+#[test]
+fn retired_age_keys_are_forgotten_on_time_unless_the_mesh_still_names_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, mut x) = team_in_dir(tmp.path(), "CSIRT-X");
+    let (mut a, mut b) = (Team::new("A"), Team::new("B"));
+    let charter = found(&mut [&mut a, &mut b, &mut x]);
+    let mut as_x = dir_node(&dir, &charter);
+    as_x.rotate_age_key(NOW).unwrap();
+    let retired = |n: &Node| n.keys.retired().len();
+    assert_eq!(retired(&as_x), 1);
+    as_x.forget_retired_age_keys(NOW + 29 * DAY).unwrap();
+    assert_eq!(retired(&as_x), 1, "within its keeping time");
+    as_x.forget_retired_age_keys(NOW + 31 * DAY).unwrap();
+    assert_eq!(retired(&as_x), 0, "forgotten in memory");
+    assert!(dir.team_keys().unwrap().retired().is_empty(), "and on disk");
+
+    // A key the mesh still names as the team's (as if the profile naming
+    // a new one never took) is kept, whatever its age.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let (dir2, mut y) = team_in_dir(tmp2.path(), "CSIRT-Y");
+    let charter2 = found(&mut [&mut a, &mut b, &mut y]);
+    let mut as_y = dir_node(&dir2, &charter2);
+    dir2.retire_age_keys(Some(as_y.keys.age_identity()), NOW, None)
+        .unwrap();
+    as_y.forget_retired_age_keys(NOW + 40 * DAY).unwrap();
+    assert_eq!(dir2.retired_age_keys().unwrap().len(), 1);
+    // Without a node to say so, the same file is pruned.
+    assert_eq!(dir2.retire_age_keys(None, NOW + 40 * DAY, None).unwrap(), 1);
+}
+
+#[test]
+fn profiles_dated_ahead_or_in_a_flood_cost_nothing_lasting() {
+    let (a, b, mut c) = mesh();
+    let mut as_a = super::tests::node_for(&a, &[&a, &b, &c]);
+    let peer = Origin::Sync(net::PeerId::random());
+    // A profile dated past its envelope would outrank every later one.
+    c.profile.updated_at = testkit::NOW + 1 + mesh_core::validate::MAX_CLOCK_SKEW_MS + 1;
+    let ahead = c.join_request(1);
+    assert!(matches!(
+        as_a.ingest(NOW, &ahead.envelope().bytes, peer),
+        Verdict::Reject(mesh_core::Reason::BadProfile(_))
+    ));
+    // Twenty profiles, each naming a new age key: each newer one is noted,
+    // but a node remembers at most four of C's recipients; stale ones (an
+    // older date) add nothing.
+    for seq in 1..=20u64 {
+        let keys = seal::TeamKeys::generate();
+        c.profile.recipient = keys.recipient();
+        c.profile.updated_at = NOW + seq;
+        let env = c.join_request(seq);
+        assert_eq!(
+            as_a.ingest(NOW + seq, &env.envelope().bytes, peer),
+            Verdict::Accept
+        );
+    }
+    assert_eq!(
+        as_a.recipients[&c.id()].len(),
+        super::keys::MAX_KNOWN_RECIPIENTS
+    );
+    let current = as_a.members.profile(&c.id()).unwrap().recipient.clone();
+    c.profile.recipient = seal::TeamKeys::generate().recipient();
+    c.profile.updated_at = NOW;
+    let stale = c.join_request(21);
+    assert_eq!(
+        as_a.ingest(NOW + 21, &stale.envelope().bytes, peer),
+        Verdict::Accept
+    );
+    assert!(!as_a.recipients[&c.id()].contains(&c.profile.recipient));
+    assert_eq!(as_a.members.profile(&c.id()).unwrap().recipient, current);
 }

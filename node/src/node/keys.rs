@@ -16,16 +16,67 @@ use crate::api::{
     types::{Published, RotateKeyRequest},
 };
 
+/// The most age recipients remembered per team (its current one and the
+/// ones before): enough for envelopes sealed around a few replacements,
+/// bounded against a member publishing profile after profile.
+pub(super) const MAX_KNOWN_RECIPIENTS: usize = 4;
+
 impl Node {
-    /// Remembers the age recipient `p` names for its team; true when it is
-    /// one not seen before.
+    /// Remembers the age recipient `p` names for its team, if `p` is newer
+    /// than the team's current profile (an old profile arriving late, or a
+    /// flood of stale ones, adds nothing); at most [`MAX_KNOWN_RECIPIENTS`]
+    /// per team, the oldest forgotten first. True when it is one not seen
+    /// before.
     pub(super) fn note_recipient(&mut self, p: &proto::Profile) -> bool {
+        if self
+            .members
+            .profile(&p.team)
+            .is_some_and(|q| q.team == p.team && q.updated_at >= p.updated_at)
+        {
+            return false;
+        }
         let known = self.recipients.entry(p.team).or_default();
         if known.contains(&p.recipient) {
             return false;
         }
         known.push(p.recipient.clone());
+        if known.len() > MAX_KNOWN_RECIPIENTS {
+            known.remove(0);
+        }
         true
+    }
+
+    /// Deletes retired age identities past their keeping time (never one
+    /// the mesh still names as this team's), on disk and in memory. Cheap
+    /// until the earliest is due.
+    pub fn forget_retired_age_keys(&mut self, now: u64) -> anyhow::Result<()> {
+        let Some(dir) = self.dir.clone() else {
+            return Ok(());
+        };
+        if self.retired_due.is_some_and(|t| now < t) {
+            return Ok(());
+        }
+        let named = self.members.profile(&self.me).map(|p| p.recipient.clone());
+        let dropped = dir.retire_age_keys(None, now, named.as_deref())?;
+        let kept = dir.retired_age_keys()?;
+        self.retired_due = kept
+            .iter()
+            .map(|(at, _)| at.saturating_add(crate::datadir::RETIRED_AGE_KEY_KEEP_MS))
+            .filter(|t| *t > now)
+            .min()
+            .or(Some(
+                now.saturating_add(crate::datadir::RETIRED_AGE_KEY_KEEP_MS),
+            ));
+        if dropped > 0 {
+            self.keys = self
+                .keys
+                .with_retired(kept.into_iter().map(|(_, k)| k).collect());
+            tracing::info!(
+                dropped,
+                "deleted retired age keys past their keeping time; what was sealed to them and never opened stays unread"
+            );
+        }
+        Ok(())
     }
 
     /// The hint keys between us and `team`: each of our age identities with
@@ -92,16 +143,34 @@ impl Node {
             seal::identity_secret(new.age_identity()).as_bytes(),
             0o600,
         )?;
-        dir.retire_age_keys(Some(self.keys.age_identity()), now)?;
-        let signed = crate::resign_profile(&dir, &new, now)?;
-        std::fs::rename(&next, dir.file(crate::datadir::files::AGE_KEY)).map_err(|source| ApiError::Io {
-            what: "the new profile is written but age.key was not replaced; restart the node to finish".into(),
-            source,
-        })?;
+        dir.retire_age_keys(Some(self.keys.age_identity()), now, None)?;
+        // Newer than the profile the mesh holds, whatever the file says.
+        let at = self
+            .members
+            .profile(&self.me)
+            .map_or(now, |p| now.max(p.updated_at.saturating_add(1)));
+        let signed = crate::resign_profile(&dir, &new, at)?;
+        let key_file = dir.file(crate::datadir::files::AGE_KEY);
+        std::fs::rename(&next, &key_file)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| crate::datadir::sync_parent(&key_file))
+            .map_err(|e| {
+                ApiError::Other(e.context(
+                    "the new profile is written but age.key was not replaced; restart the node to finish",
+                ))
+            })?;
         let old = self.keys.recipient();
         self.keys = new;
         self.own_profile = signed;
+        self.retired_due = None;
         let p = self.join(now)?;
+        if self.members.profile(&self.me).map(|p| p.recipient.as_str())
+            != Some(self.keys.recipient().as_str())
+        {
+            return Err(ApiError::Other(anyhow::anyhow!(
+                "the new profile was published, but the mesh still holds another as this team's: members keep sealing to the old key (kept until they do)"
+            )));
+        }
         tracing::info!(old = %old, new = %self.keys.recipient(), "replaced the team's age key; members seal to the new recipient from now on");
         Ok(p)
     }

@@ -120,25 +120,26 @@ impl Node {
         Ok(published(id, None))
     }
 
-    /// Publishes a join request on first start, if this team is not a member
-    /// and has not asked yet.
-    /// A member whose profile file is newer than the profile the mesh holds
-    /// (a key replacement cut short before its profile was published)
-    /// publishes it.
+    /// At start: publishes a join request if this team has not asked yet,
+    /// and its profile file if it is newer than the profile the mesh holds
+    /// for it (a key replacement cut short before its profile went out).
     pub fn join_if_needed(&mut self, now: u64) -> Result<(), ApiError> {
-        if self.members.is_member(&self.me) {
-            let mine = self.own_profile.profile()?;
-            if self
-                .members
-                .profile(&self.me)
-                .is_some_and(|p| p.updated_at < mine.updated_at)
-            {
+        let mine = self.own_profile.profile()?;
+        match self.members.profile(&self.me).filter(|p| p.team == self.me) {
+            Some(held) if held.updated_at < mine.updated_at => {
                 let p = self.join(now)?;
                 tracing::info!(envelope = %p.id, "published this team's newer profile");
+                return Ok(());
             }
-            return Ok(());
+            Some(held) => {
+                if held.recipient != mine.recipient {
+                    tracing::error!(held = %held.recipient, ours = %mine.recipient, "the mesh holds a newer profile of this team naming an age key this node does not use: if this node did not publish it, someone holds the team's signing key (run `csirtmesh rotate-key`)");
+                }
+                return Ok(());
+            }
+            None => {}
         }
-        if self.store.max_seq(&self.me)? > 0 {
+        if self.members.is_member(&self.me) || self.store.max_seq(&self.me)? > 0 {
             return Ok(());
         }
         let p = self.join(now)?;

@@ -97,8 +97,9 @@ impl Node {
     /// Our GREEN sender key for the current member set; a new one (shared in
     /// a key-share envelope) when the members or their age recipients
     /// changed since the last one, or when it is [`SENDER_KEY_MAX_AGE_MS`]
-    /// old. Our keys it replaced are deleted once
-    /// [`crate::datadir::RETIRED_AGE_KEY_KEEP_MS`] has passed.
+    /// old. Keys it replaced are kept: this team's own GREEN envelopes open
+    /// only with them (a damaged row fetched again must open), and the store
+    /// holds their plaintext anyway.
     pub(super) fn current_sender_key(&mut self, now: u64) -> Result<SenderKey, ApiError> {
         let digest = members_digest(&self.members);
         if let Some(row) = self.store.own_sender_key()?
@@ -113,13 +114,6 @@ impl Node {
             });
         }
         let key = SenderKey::generate();
-        let forgotten = self.store.delete_own_sender_keys_before(
-            now.saturating_sub(crate::datadir::RETIRED_AGE_KEY_KEEP_MS),
-        )?;
-        if forgotten > 0 {
-            self.sender_keys.clear();
-            tracing::info!(forgotten, "deleted this team's replaced GREEN sender keys");
-        }
         self.store.put_sender_key(
             &SenderKeyRow {
                 key_id: key.id(),

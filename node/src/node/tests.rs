@@ -71,6 +71,21 @@ pub(super) fn incident(title: &str, tlp: &str, to: Vec<String>) -> NewIncident {
     }
 }
 
+/// Lists a new node in `t`'s profile, signed by that node's key, and
+/// returns its id.
+pub(super) fn add_node(t: &mut Team) -> PeerId {
+    list_node(t, &net::NodeKey::generate())
+}
+
+/// Lists the node with `key` in `t`'s profile, signed by it.
+fn list_node(t: &mut Team, key: &net::NodeKey) -> PeerId {
+    t.profile.peers.push(key.peer_id().to_bytes());
+    t.profile
+        .node_proofs
+        .push(crate::datadir::node_proof(key, &t.id()).unwrap());
+    key.peer_id()
+}
+
 pub(super) fn bytes(e: &VerifiedEnvelope) -> Vec<u8> {
     e.envelope().bytes.clone()
 }
@@ -880,6 +895,60 @@ async fn a_report_no_team_covers_goes_to_last_resort_and_is_handed_off() {
     assert!(view.routed.unwrap().contains("last resort"));
 }
 
+/// A member claiming part of another team's networks wins the reports
+/// about that part, but not silently: the reporter is shown the team it
+/// overlaps, and that team sees the claim in its status.
+#[test]
+fn an_overlapping_claim_is_shown_to_the_reporter_and_to_the_team_it_overlaps() {
+    let (a, b, c) = last_resort_mesh();
+    let mut m = Team::new("M");
+    m.mesh = a.mesh;
+    let mut as_a = node_for(&a, &[&a, &b, &c]);
+    let mut as_b = node_for(&b, &[&a, &b, &c]);
+    // M is admitted, then publishes a profile claiming a /25 of B's /24.
+    invite(&mut as_a, &b, 900, &m);
+    invite(&mut as_b, &b, 900, &m);
+    for node in [&mut as_a, &mut as_b] {
+        assert_eq!(
+            node.ingest(NOW, &bytes(&m.join_request(1)), Origin::Local),
+            Verdict::Accept
+        );
+        vouch_for(node, &b, 901, &m);
+        vouch_for(node, &c, 900, &m);
+        assert!(node.members.is_member(&m.id()));
+    }
+    assert!(crate::api::views::overlaps(&as_b.members, &b.id()).is_empty());
+    m.profile.constituency = vec!["203.0.113.128/25".parse().unwrap()];
+    m.profile.updated_at += 1;
+    for node in [&mut as_a, &mut as_b] {
+        let v = node.ingest(NOW, &bytes(&m.join_request(2)), Origin::Local);
+        assert_eq!(v, Verdict::Accept);
+    }
+    let r = as_a.report(NOW, report("203.0.113.200", "amber")).unwrap();
+    assert_eq!(r.route.teams.len(), 1);
+    assert_eq!(r.route.teams[0].id, m.id().to_string());
+    assert_eq!(r.route.contested.len(), 1);
+    assert_eq!(r.route.contested[0].team.id, b.id().to_string());
+    assert_eq!(r.route.contested[0].entry, "203.0.113.0/24");
+    // The lookup says the same, and B's status names M's claim.
+    assert_eq!(
+        as_a.lookup("203.0.113.200", None).unwrap().contested.len(),
+        1
+    );
+    let seen = crate::api::views::overlaps(&as_b.members, &b.id());
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].ours, "203.0.113.0/24");
+    assert_eq!(seen[0].theirs.team.id, m.id().to_string());
+    assert_eq!(seen[0].theirs.entry, "203.0.113.128/25");
+    // Outside M's claim nothing is contested.
+    assert!(
+        as_a.lookup("203.0.113.7", None)
+            .unwrap()
+            .contested
+            .is_empty()
+    );
+}
+
 #[tokio::test]
 async fn a_declined_handoff_returns_to_the_last_resort_team() {
     let (a, b, c) = last_resort_mesh();
@@ -981,8 +1050,7 @@ async fn a_batch_is_validated_envelope_by_envelope_and_stored_together() {
 #[tokio::test]
 async fn sync_is_served_to_known_teams_nodes_only() {
     let (mut a, mut b, c) = (Team::new("A"), Team::new("B"), Team::new("C"));
-    let b_node = PeerId::random();
-    b.profile.peers = vec![b_node.to_bytes()];
+    let b_node = add_node(&mut b);
     let id = testkit::charter(&[&a, &b, &c]).mesh_id().unwrap();
     a.mesh = id;
     b.mesh = id;
@@ -1168,8 +1236,7 @@ fn names_and_reasons_with_control_characters_are_refused() {
 #[test]
 fn a_damaged_row_is_quarantined_not_served_and_fetched_again() {
     let (mut a, mut b, mut c) = (Team::new("A"), Team::new("B"), Team::new("C"));
-    let a_node = PeerId::random();
-    a.profile.peers = vec![a_node.to_bytes()];
+    let a_node = add_node(&mut a);
     let id = testkit::charter(&[&a, &b, &c]).mesh_id().unwrap();
     (a.mesh, b.mesh, c.mesh) = (id, id, id);
     let mut node = node_for(&b, &[&a, &b, &c]);
@@ -1240,14 +1307,12 @@ fn check_finds_every_damaged_row() {
 #[test]
 fn applicants_and_strangers_see_only_membership_records() {
     let (mut a, mut b, mut c) = (Team::new("A"), Team::new("B"), Team::new("C"));
-    let (b_node, d_node) = (PeerId::random(), PeerId::random());
-    b.profile.peers = vec![b_node.to_bytes()];
+    let b_node = add_node(&mut b);
     let id = testkit::charter(&[&a, &b, &c]).mesh_id().unwrap();
     (a.mesh, b.mesh, c.mesh) = (id, id, id);
     let mut d = Team::new("D");
     d.mesh = id;
-    // D also claims B's node: a claim that cannot take a member's node over.
-    d.profile.peers = vec![d_node.to_bytes(), b_node.to_bytes()];
+    let d_node = add_node(&mut d);
     let mut node = node_for(&a, &[&a, &b, &c]);
     invite(&mut node, &c, 900, &d);
     let incident = b.clear_comment(1, "the incident log");
@@ -1440,10 +1505,10 @@ fn an_applicant_keeps_its_own_join_request_uninvited() {
 fn an_uninvited_join_request_blames_only_a_peer_that_is_not_its_team() {
     let (a, b, c) = mesh();
     let mut node = node_for(&a, &[&a, &b, &c]);
-    let own_node = PeerId::random();
     let mut d = Team::new("D");
     d.mesh = a.mesh;
-    d.profile.peers = vec![own_node.to_bytes()];
+    let node_key = net::NodeKey::generate();
+    let own_node = list_node(&mut d, &node_key);
     let join = bytes(&d.join_request(1));
     let v = node.ingest(NOW, &join, Origin::Gossip(own_node));
     assert!(matches!(v, Verdict::Ignore(Reason::NotInvited(_))), "{v:?}");
@@ -1455,13 +1520,66 @@ fn an_uninvited_join_request_blames_only_a_peer_that_is_not_its_team() {
     for i in 0..mesh_core::admission::MAX_JOIN_REQUESTS_PER_PEER_MINUTE {
         let mut t = Team::new(&format!("Minted-{i}"));
         t.mesh = a.mesh;
-        t.profile.peers = vec![own_node.to_bytes()];
+        list_node(&mut t, &node_key);
         let v = node.ingest(NOW, &bytes(&t.join_request(1)), Origin::Gossip(own_node));
         blamed += usize::from(matches!(v, Verdict::Reject(Reason::NotInvited(_))));
     }
     // One of the budget went to D's own request above.
     assert_eq!(blamed, 1);
     assert_eq!(node.store.count().unwrap(), 0);
+}
+
+/// A team lists only nodes whose keys signed the listing for it: a member
+/// that lists a victim's node id (to take its connections, or to hand in
+/// join requests as it) is refused, whatever signature it makes up.
+#[test]
+fn a_profile_lists_only_nodes_that_signed_for_the_team() {
+    let (mut a, mut b, mut c) = (Team::new("A"), Team::new("B"), Team::new("C"));
+    let victim = net::NodeKey::generate();
+    list_node(&mut b, &victim);
+    let id = testkit::charter(&[&a, &b, &c]).mesh_id().unwrap();
+    (a.mesh, b.mesh, c.mesh) = (id, id, id);
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    // A's new profile lists its own node and the victim's, whose listing it
+    // signs with its own node key, or copies from B's profile (signed for B).
+    let own = net::NodeKey::generate();
+    list_node(&mut a, &own);
+    a.profile.updated_at += 1;
+    let mut forged = a.profile.clone();
+    forged.peers.push(victim.peer_id().to_bytes());
+    forged
+        .node_proofs
+        .push(crate::datadir::node_proof(&own, &a.id()).unwrap());
+    let mut copied = a.profile.clone();
+    copied.peers.push(victim.peer_id().to_bytes());
+    copied.node_proofs.push(b.profile.node_proofs[0]);
+    let mut unsigned = a.profile.clone();
+    unsigned.peers.push(victim.peer_id().to_bytes());
+    for (seq, profile) in [(1, &forged), (2, &copied)] {
+        let env = join_request_bypassing_checks(&a, profile, seq);
+        let v = node.ingest(NOW, &bytes(&env), Origin::Sync(PeerId::random()));
+        assert!(
+            matches!(&v, Verdict::Reject(Reason::BadProfile(why)) if why.contains("did not sign")),
+            "{v:?}"
+        );
+    }
+    let env = join_request_bypassing_checks(&a, &unsigned, 3);
+    let v = node.ingest(NOW, &bytes(&env), Origin::Sync(PeerId::random()));
+    assert!(matches!(v, Verdict::Reject(Reason::BadProfile(_))), "{v:?}");
+    // Its own node, signed: accepted, and the victim's node is still B's.
+    let env = join_request_bypassing_checks(&a, &a.profile, 4);
+    assert_eq!(
+        node.ingest(NOW, &bytes(&env), Origin::Sync(PeerId::random())),
+        Verdict::Accept
+    );
+    assert_eq!(
+        node.members.team_of_node(&victim.peer_id().to_bytes()),
+        Some(b.id())
+    );
+    assert_eq!(
+        node.members.team_of_node(&own.peer_id().to_bytes()),
+        Some(a.id())
+    );
 }
 
 /// A profile or an invitation listing more nodes than a team may have is
@@ -1622,8 +1740,7 @@ async fn a_handed_to_team_takes_participants_from_the_hand_off_only() {
         vec![b.id(), a.id()],
         IncidentPayload::Handoff {
             to: vec![b.id()],
-            title: "report".into(),
-            description: "fixture".into(),
+            original: seal::open(&root, c.keys.age_identity()).unwrap().plaintext,
             note: "yours".into(),
         },
     );

@@ -141,6 +141,9 @@ impl Strangers {
             };
             let key = net::NodeKey::generate();
             let node = key.peer_id().to_bytes();
+            // A copy to sign its own listing with (a self-lister's profile
+            // names its node, signed, as an honest one would).
+            let node_key = net::NodeKey::from_bytes(&key.to_bytes()?)?;
             if let Ok(mut s) = seen.lock() {
                 s.ids.insert(i, key.peer_id());
             }
@@ -150,6 +153,7 @@ impl Strangers {
                 index: i,
                 kind,
                 node,
+                node_key,
                 mesh,
                 client,
                 addrs: addrs.clone(),
@@ -225,6 +229,7 @@ struct Stranger {
     kind: Role,
     /// Its own node id, as a profile lists it.
     node: Vec<u8>,
+    node_key: net::NodeKey,
     mesh: MeshId,
     client: net::Client,
     addrs: Vec<net::Multiaddr>,
@@ -343,6 +348,10 @@ impl Stranger {
             constituency: vec![],
             contact: None,
             recipient: keys.recipient(),
+            node_proofs: peers
+                .iter()
+                .map(|_| csirtmesh::datadir::node_proof(&self.node_key, &keys.team_id()).ok())
+                .collect::<Option<_>>()?,
             peers,
             roles: vec![],
             updated_at: csirtmesh::now_ms(),

@@ -22,7 +22,10 @@
 //! 6. (played between 3 and 4, while the insider's node still hears the
 //!    mesh) a copy of the victim's data directory, after which the victim
 //!    replaces its age key: nothing sealed after that opens with the copy
-//!    (`stolen_age`).
+//!    (`stolen_age`);
+//! 7. (before 4 too) a profile claiming half of the victim's prefix: it
+//!    wins the route, but the victim and a reporter are shown the overlap
+//!    (`capture`).
 //!
 //! Then every judge must hold the same members.
 
@@ -96,6 +99,12 @@ pub struct InsiderReport {
     pub stolen_age_key_reads_after: usize,
     /// Of those two, how many the victim reads (2).
     pub victim_reads_after_replacement: usize,
+    /// Whether the insider's claim on half the victim's prefix reached a
+    /// reporter's directory (it wins the route: claims are self-declared).
+    pub prefix_captured: bool,
+    /// Of the reporter and the victim, how many were not shown the overlap
+    /// (0).
+    pub captures_unseen: usize,
 }
 
 impl InsiderReport {
@@ -114,6 +123,8 @@ impl InsiderReport {
             && self.stolen_age_key_reads_before == 2
             && self.stolen_age_key_reads_after == 0
             && self.victim_reads_after_replacement == 2
+            && self.prefix_captured
+            && self.captures_unseen == 0
     }
 }
 
@@ -248,10 +259,16 @@ async fn attack(
     let reply = widen(IncidentPayload::Comment {
         text: "count me in".into(),
     });
+    // It cannot read the root, so the copy it hands on is its own text.
     let handoff = widen(IncidentPayload::Handoff {
         to: vec![me.id],
-        title: "insider drill: red".into(),
-        description: "handed to myself".into(),
+        original: seal::sign_inner(
+            &hostile.keys,
+            &widen(IncidentPayload::Open {
+                title: "insider drill: red".into(),
+                description: "handed to myself".into(),
+            }),
+        )?,
         note: "mine now".into(),
     });
     let mut crafted = Vec::new();
@@ -418,6 +435,35 @@ async fn attack(
     say(&format!(
         "6. copied {victim}'s data directory; {victim} replaced its age key: the copy opens {} of 2 sealed before, {} of 2 sealed after; {victim} reads {} of 2",
         stolen.before, stolen.after, stolen.member_reads_after
+    ));
+
+    // 7. A claim on half the victim's prefix.
+    let (_, mut profile) = net.data_dir(insider)?.profile()?;
+    profile.constituency = vec![super::capture::CLAIMED_PREFIX.parse()?];
+    profile.updated_at = csirtmesh::now_ms().max(hostile.latest);
+    let signed = seal::sign_profile(&hostile.keys, &profile)?;
+    hostile
+        .publish(
+            Kind::Profile,
+            Tlp::Clear,
+            None,
+            Body::Clear(signed.to_bytes()?),
+        )
+        .await?;
+    let seen = super::capture::seen(
+        net,
+        a,
+        victim,
+        &me.id.to_string(),
+        &teams[victim].id.to_string(),
+    )
+    .await?;
+    report.prefix_captured = seen.captured;
+    report.captures_unseen =
+        usize::from(!seen.shown_to_reporter) + usize::from(!seen.shown_to_victim);
+    say(&format!(
+        "7. claimed half of {victim}'s prefix: it wins the route ({}), and {} of the reporter and {victim} were not shown the overlap",
+        seen.captured, report.captures_unseen
     ));
 
     // 4. A backdated suspension by the insider, 5. a backdated rotation with

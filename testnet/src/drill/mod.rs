@@ -25,6 +25,7 @@
 //! phases: set up, burst, wind down, converge, measure), [`report`] (the
 //! figures, which print themselves).
 
+mod capture;
 mod chaos;
 pub mod hostile;
 pub mod insider;

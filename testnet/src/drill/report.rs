@@ -200,7 +200,7 @@ impl fmt::Display for DrillReport {
         if let Some(i) = &self.insider {
             writeln!(
                 f,
-                "insider: {} label breaches ({} replies heard, attack delivered {}), {} of 3 aimed envelopes reached the victim, fake tombstone refused by {} judges, {} backdated accepted, {} divergent member sets, {} honest relays penalised, {} retractions shadowed, {} of {} forks detected by all {} judges; a stolen age key opens {} of 2 before its replacement and {} of 2 after, the victim reads {} of 2",
+                "insider: {} label breaches ({} replies heard, attack delivered {}), {} of 3 aimed envelopes reached the victim, fake tombstone refused by {} judges, {} backdated accepted, {} divergent member sets, {} honest relays penalised, {} retractions shadowed, {} of {} forks detected by all {} judges; a stolen age key opens {} of 2 before its replacement and {} of 2 after, the victim reads {} of 2; a claim on the victim's prefix captured {} and went unseen by {} of 2",
                 i.label_breaches,
                 i.conversation_replies_seen,
                 i.attack_delivered,
@@ -215,7 +215,9 @@ impl fmt::Display for DrillReport {
                 i.judges,
                 i.stolen_age_key_reads_before,
                 i.stolen_age_key_reads_after,
-                i.victim_reads_after_replacement
+                i.victim_reads_after_replacement,
+                i.prefix_captured,
+                i.captures_unseen
             )?;
         }
         for fault in &self.faults {

@@ -128,6 +128,15 @@ fn team_options<'a>(
             if (1..=cfg.last_resort).contains(&i) {
                 o.roles = vec![proto::Role::LastResortFor(vec!["BR".into()])];
             }
+            // The insider's victim (`insider::run`) owns a prefix the
+            // insider will claim part of.
+            if cfg.insider && i == 3 {
+                o.constituency = vec![
+                    super::capture::VICTIM_PREFIX
+                        .parse()
+                        .expect("a valid constituency entry"),
+                ];
+            }
             (n.as_str(), o)
         })
         .collect();

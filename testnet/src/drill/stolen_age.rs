@@ -95,7 +95,8 @@ async fn publish_pair(
         };
         ids.push(net.api(a)?.open(&req).await?.id);
     }
-    let _ = Testnet::wait_for(STEP_TIMEOUT, || async {
+    // The thief must have heard them, or reading nothing proves nothing.
+    Testnet::wait_for(STEP_TIMEOUT, || async {
         let heard: Vec<String> = heard().iter().map(|e| e.id.to_string()).collect();
         for id in &ids {
             if !heard.contains(id) || !reads(net, victim, id).await? {
@@ -104,7 +105,12 @@ async fn publish_pair(
         }
         Ok(true)
     })
-    .await;
+    .await
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "the incidents sealed {when} did not reach both the thief and {victim}: {e}"
+        )
+    })?;
     let [amber, green]: [String; 2] = ids.try_into().ok().context("two incidents")?;
     Ok([amber, green])
 }

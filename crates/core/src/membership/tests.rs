@@ -15,6 +15,7 @@ pub(crate) fn profile(n: u8, name: &str, updated_at: u64) -> Profile {
         contact: None,
         recipient: format!("age1{n}"),
         peers: vec![],
+        node_proofs: vec![],
         roles: vec![],
         updated_at,
     }
