@@ -193,16 +193,11 @@ pub fn resign_profile(
     profile.team = keys.team_id();
     profile.recipient = keys.recipient();
     // Each node signs its listing for the team's id: this node signs again
-    // for a new id; another node's listing cannot be signed here, so it is
-    // dropped (it lists itself again from its own data directory).
+    // for the new id. A profile lists the node whose data directory it
+    // lives in (a team runs one node per key; see the README).
     let node = dir.node_key()?;
-    let own = node.peer_id().to_bytes();
-    profile.peers.retain(|p| *p == own);
-    profile.node_proofs = profile
-        .peers
-        .iter()
-        .map(|_| datadir::node_proof(&node, &profile.team))
-        .collect::<Result<_>>()?;
+    profile.peers = vec![node.peer_id().to_bytes()];
+    profile.node_proofs = vec![datadir::node_proof(&node, &profile.team)?];
     profile.updated_at = now.max(profile.updated_at + 1);
     let signed = seal::sign_profile(keys, &profile)?;
     datadir::replace(&dir.file(files::PROFILE), &signed.to_bytes()?, 0o644)?;
@@ -298,6 +293,7 @@ pub fn make_charter(
         if profiles.iter().any(|q| q.team == p.team) {
             bail!("founder {} ({}) is named twice", p.name, f.display());
         }
+        verify_profile_nodes(&p).with_context(|| format!("founder {}", f.display()))?;
         signed.push(sp);
         profiles.push(p);
     }

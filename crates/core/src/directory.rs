@@ -152,17 +152,12 @@ pub fn overlaps<'a>(members: impl IntoIterator<Item = &'a Profile>, team: &TeamI
             }
         }
     }
-    out.sort_by(|a, b| {
+    out.sort_by_cached_key(|o| {
         (
-            a.ours.to_string(),
-            &a.theirs.team,
-            a.theirs.entry.to_string(),
+            o.ours.to_string(),
+            o.theirs.team,
+            o.theirs.entry.to_string(),
         )
-            .cmp(&(
-                b.ours.to_string(),
-                &b.theirs.team,
-                b.theirs.entry.to_string(),
-            ))
     });
     out.dedup();
     out
@@ -174,7 +169,11 @@ fn overlapping(a: &Constituency, b: &Constituency) -> bool {
         (Constituency::Prefix(p), Constituency::Prefix(q)) => p.contains(q) || q.contains(p),
         (Constituency::Asn(x), Constituency::Asn(y)) => x == y,
         (Constituency::Domain(d), Constituency::Domain(e)) => {
-            d == e || d.ends_with(&format!(".{e}")) || e.ends_with(&format!(".{d}"))
+            let under = |a: &str, b: &str| {
+                a.strip_suffix(b)
+                    .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+            };
+            under(d, e) || under(e, d)
         }
         _ => false,
     }

@@ -23,11 +23,11 @@
 
 use std::collections::BTreeSet;
 
-use proto::{EnvelopeId, IncidentPayload, IncidentStatus, Payload, TeamId, Tlp};
+use proto::{EnvelopeId, IncidentPayload, IncidentStatus, MeshId, Payload, TeamId, Tlp};
 
-/// A report's title, description and, for a routed report, what it is
-/// about and why it went where it went.
-type ReportersText = (String, String, Option<(String, String)>);
+/// A report's title, description, for a routed report what it is about
+/// and why it went where it went, and the teams it was addressed to.
+type ReportersText = (String, String, Option<(String, String)>, Vec<TeamId>);
 
 /// One envelope of a thread, as the node knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +36,8 @@ pub struct ThreadEntry {
     pub id: EnvelopeId,
     /// Its author.
     pub author: TeamId,
+    /// Its mesh.
+    pub mesh: MeshId,
     /// Its HLC stamp.
     pub created_at: u64,
     /// Its label.
@@ -170,6 +172,8 @@ pub struct Incident {
     pub id: EnvelopeId,
     /// Who opened it.
     pub author: TeamId,
+    /// The mesh it was opened in.
+    pub mesh: MeshId,
     /// When it was opened.
     pub opened_at: u64,
     /// The thread's label (the root's; replies may only narrow it).
@@ -244,6 +248,7 @@ impl Incident {
         Incident {
             id: root.id,
             author: root.author,
+            mesh: root.mesh,
             opened_at: root.created_at,
             tlp: root.tlp,
             title,
@@ -272,22 +277,31 @@ impl Incident {
         let inner = seal::verify_signed_inner(original, &self.author).map_err(|e| {
             format!("the hand-off's copy of the report is not its reporter's signed text: {e}")
         })?;
-        if inner.tlp != self.tlp {
+        if inner.tlp != self.tlp || inner.mesh != self.mesh {
             return Err(format!(
-                "the hand-off's copy is labelled {}, the report {}",
-                inner.tlp, self.tlp
+                "the hand-off's copy is labelled {} in mesh {}, the report {} in {}",
+                inner.tlp,
+                inner.mesh.short(),
+                self.tlp,
+                self.mesh.short()
             ));
         }
-        match inner.payload {
-            Payload::Incident(IncidentPayload::Open { title, description }) => {
-                Ok((title, description, None))
+        let Payload::Incident(payload) = inner.payload else {
+            return Err("the hand-off carries something other than a report".into());
+        };
+        payload
+            .check_text()
+            .map_err(|e| format!("the hand-off's copy is not a report a node would accept: {e}"))?;
+        match payload {
+            IncidentPayload::Open { title, description } => {
+                Ok((title, description, None, inner.recipients))
             }
-            Payload::Incident(IncidentPayload::Report {
+            IncidentPayload::Report {
                 title,
                 description,
                 about,
                 routed,
-            }) => Ok((title, description, Some((about, routed)))),
+            } => Ok((title, description, Some((about, routed)), inner.recipients)),
             _ => Err("the hand-off carries something other than a report".into()),
         }
     }
@@ -379,13 +393,18 @@ impl Incident {
                             .into(),
                     );
                 }
-                let (title, description, report) = match self.reporters_text(&original) {
+                let (title, description, report, recipients) = match self.reporters_text(&original)
+                {
                     Ok(text) => text,
                     Err(why) => return refused(why),
                 };
                 if self.title.is_some()
-                    && (self.title.as_ref(), self.description.as_ref())
-                        != (Some(&title), Some(&description))
+                    && (
+                        self.title.as_ref(),
+                        self.description.as_ref(),
+                        &self.report,
+                        &self.recipients,
+                    ) != (Some(&title), Some(&description), &report, &recipients)
                 {
                     return refused("the hand-off's copy is not this report's text".into());
                 }
@@ -465,13 +484,18 @@ mod tests {
         }
     }
 
-    /// The root's text as the reporter signed it, under `tlp`.
+    /// The root's text as the reporter signed it, under `tlp`, addressed
+    /// to team 7 (the team of last resort in the hand-off tests).
     fn signed_by(keys: &seal::TeamKeys, tlp: Tlp, title: &str) -> Vec<u8> {
+        signed_to(keys, tlp, title, vec![TeamId([7; 32])])
+    }
+
+    fn signed_to(keys: &seal::TeamKeys, tlp: Tlp, title: &str, to: Vec<TeamId>) -> Vec<u8> {
         let inner = proto::InnerContent {
             author: keys.team_id(),
             mesh: proto::MeshId([0; 32]),
             tlp,
-            recipients: vec![],
+            recipients: to,
             payload: Payload::Incident(IncidentPayload::Open {
                 title: title.into(),
                 description: "d".into(),
@@ -488,6 +512,7 @@ mod tests {
         ThreadEntry {
             id: EnvelopeId([n; 32]),
             author: team(n % 3),
+            mesh: MeshId([0; 32]),
             created_at: at,
             tlp,
             payload,
@@ -636,11 +661,21 @@ mod tests {
         let mut tampered = original(Tlp::Amber);
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
+        let mut elsewhere = proto::SignedInner::from_bytes(&original(Tlp::Amber)).unwrap();
+        let mut inner = proto::InnerContent::from_bytes(&elsewhere.content).unwrap();
+        inner.mesh = proto::MeshId([9; 32]);
+        elsewhere.content = inner.to_bytes().unwrap();
+        elsewhere.signature = reporter().sign(proto::context::INNER, &elsewhere.content);
         for (copy, reader) in [
             (forged, &unread),
             (tampered, &unread),
             (original(Tlp::Green), &unread),
+            (elsewhere.to_bytes().unwrap(), &unread),
             (signed_by(reporter(), Tlp::Amber, "another report"), &report),
+            (
+                signed_to(reporter(), Tlp::Amber, "t", vec![TeamId([6; 32])]),
+                &report,
+            ),
         ] {
             let inc = Incident::fold(reader, vec![hand(copy)]);
             assert!(
@@ -820,7 +855,7 @@ mod tests {
                     1 => step(n, at, 9, Tlp::Amber, IncidentPayload::Comment { text: "x".into() }),
                     2 => step(n, at, 1, Tlp::Amber, IncidentPayload::Handoff {
                         to: vec![TeamId([8; 32])],
-                        original: original(Tlp::Amber),
+                        original: signed_to(reporter(), Tlp::Amber, "t", root().recipients),
                         note: "n".into(),
                     }),
                     3 => step(n, at, 8, Tlp::Amber, IncidentPayload::Accept),

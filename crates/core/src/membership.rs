@@ -588,9 +588,10 @@ impl Membership {
     /// ordered by their encoding, so every node keeps the same one whatever
     /// order they came in.
     fn observe_profile(&mut self, p: Profile) {
-        let order = |p: &Profile| (p.updated_at, proto::codec::encode("profile", p).ok());
+        let encoded = |p: &Profile| proto::codec::encode("profile", p).ok();
         match self.profiles.get(&p.team) {
-            Some(old) if order(old) >= order(&p) => {}
+            Some(old) if old.updated_at > p.updated_at => {}
+            Some(old) if old.updated_at == p.updated_at && encoded(old) >= encoded(&p) => {}
             _ => {
                 self.profiles.insert(p.team, p);
             }

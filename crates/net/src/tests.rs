@@ -434,3 +434,26 @@ async fn a_stranger_gets_no_gossip_and_is_closed_after_its_window() {
         timeout(WAIT, task).await.unwrap().unwrap();
     }
 }
+
+/// A node proves its listing with its key; another key's signature, other
+/// bytes, or an id that only hashes its key (no key inside to check with)
+/// are refused.
+#[test]
+fn a_node_signature_checks_against_the_key_inside_its_id() {
+    let (key, other) = (NodeKey::generate(), NodeKey::generate());
+    let id = key.peer_id().to_bytes();
+    let sig = key.sign(b"listed by team T").unwrap();
+    assert!(crate::verify_node_signature(&id, b"listed by team T", &sig).is_ok());
+    assert!(crate::verify_node_signature(&id, b"listed by team U", &sig).is_err());
+    let forged = other.sign(b"listed by team T").unwrap();
+    assert!(crate::verify_node_signature(&id, b"listed by team T", &forged).is_err());
+    // A SHA-256 multihash (as RSA keys' ids are): nothing to check with.
+    let hashed =
+        PeerId::from_multihash(libp2p::multihash::Multihash::wrap(0x12, &[7u8; 32]).unwrap())
+            .unwrap();
+    let err = crate::verify_node_signature(&hashed.to_bytes(), b"listed by team T", &sig)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("does not carry its public key"), "{err}");
+    assert!(crate::verify_node_signature(b"junk", b"x", &sig).is_err());
+}

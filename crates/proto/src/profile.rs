@@ -122,9 +122,33 @@ impl Profile {
             });
         }
         crate::text::check_line("name", &self.name, 128)?;
+        if self.constituency.len() > MAX_CONSTITUENCY {
+            return Err(Error::Invalid {
+                field: "constituency",
+                reason: format!(
+                    "{} entries, at most {MAX_CONSTITUENCY} (list aggregates, not every prefix)",
+                    self.constituency.len()
+                ),
+            });
+        }
+        let distinct: std::collections::HashSet<&Constituency> = self.constituency.iter().collect();
+        if distinct.len() != self.constituency.len() {
+            return Err(Error::Invalid {
+                field: "constituency",
+                reason: "an entry is listed twice".into(),
+            });
+        }
         // A domain decoded from a peer went through no parser: it must be
-        // one a user could have typed.
+        // one a user could have typed; a prefix, one with no host bits.
         for c in &self.constituency {
+            if let Constituency::Prefix(p) = c
+                && p.trunc() != *p
+            {
+                return Err(Error::Invalid {
+                    field: "constituency",
+                    reason: format!("{p} has host bits set (write {})", p.trunc()),
+                });
+            }
             if let Constituency::Domain(d) = c
                 && d.parse::<Constituency>().ok().as_ref() != Some(c)
             {
@@ -178,6 +202,10 @@ pub fn node_proof_message(team: &TeamId) -> Vec<u8> {
     m.extend_from_slice(team.as_bytes());
     m
 }
+
+/// The most entries a constituency may list: every route and overlap is
+/// computed over every member's entries.
+pub const MAX_CONSTITUENCY: usize = 256;
 
 /// The most node ids a profile (or an invitation) may list: every one may
 /// hold connections to every member, so a team cannot claim many.

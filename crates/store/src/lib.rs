@@ -479,20 +479,27 @@ impl Store {
             .map_err(Error::from)
     }
 
-    /// `author`'s latest `limit` envelopes sealed to named teams (AMBER
-    /// and above) that this node has not opened, newest place first: those
-    /// to look at again once the author's new age recipient is known.
-    pub fn unopened_sealed_by(&self, author: &TeamId, limit: usize) -> Result<Vec<Stored>> {
+    /// `author`'s first `limit` envelopes above place `after` of its chain
+    /// sealed to named teams (AMBER and above) that this node has not
+    /// opened: those to look at again once the author's new age recipient
+    /// is known.
+    pub fn unopened_sealed_by(
+        &self,
+        author: &TeamId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Stored>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT e.bytes, NULL, EXISTS(SELECT 1 FROM pending_key p WHERE p.id = e.id), e.received_at, e.id, e.created_at
              FROM envelopes e INDEXED BY envelopes_author_seq
-             WHERE e.author = ?1 AND e.tlp >= ?2 AND e.sender_key IS NULL
+             WHERE e.author = ?1 AND e.seq > ?2 AND e.tlp >= ?3 AND e.sender_key IS NULL
                AND NOT EXISTS (SELECT 1 FROM opened o WHERE o.id = e.id)
-             ORDER BY e.seq DESC LIMIT ?3",
+             ORDER BY e.seq LIMIT ?4",
         )?;
         let rows = stmt.query_map(
             params![
                 author.0.as_slice(),
+                int(after),
                 tlp_code(Tlp::Amber),
                 i64::try_from(limit).unwrap_or(i64::MAX)
             ],

@@ -116,22 +116,30 @@ impl Node {
             .collect::<Result<Vec<_>, _>>()?;
         let me = self.me;
         let everyone = |e: &ThreadEntry| std::iter::once(e.author).chain(e.recipients.clone());
-        let people: BTreeSet<TeamId> =
-            match mesh_core::Incident::fold(&root, replies.clone()).participants {
-                Some(fixed) => fixed,
-                None if root.tlp.is_named_recipients() => replies
-                    .iter()
-                    .filter(|e| {
-                        matches!(&e.payload, Some(IncidentPayload::Handoff { to, .. }) if to.contains(&me))
-                    })
-                    .flat_map(everyone)
-                    .collect(),
-                None => std::iter::once(&root)
-                    .chain(&replies)
-                    .filter(|e| e.payload.is_some())
-                    .flat_map(everyone)
-                    .collect(),
-            };
+        let folded = mesh_core::Incident::fold(&root, replies.clone());
+        // Hand-offs to us that the fold applied (one it refused, say with a
+        // copy that is not the reporter's, names nobody to reply to).
+        let handed: BTreeSet<EnvelopeId> = folded
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                mesh_core::IncidentEvent::HandedOff { id, to, .. } if to.contains(&me) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let people: BTreeSet<TeamId> = match folded.participants {
+            Some(fixed) => fixed,
+            None if root.tlp.is_named_recipients() => replies
+                .iter()
+                .filter(|e| handed.contains(&e.id))
+                .flat_map(everyone)
+                .collect(),
+            None => std::iter::once(&root)
+                .chain(&replies)
+                .filter(|e| e.payload.is_some())
+                .flat_map(everyone)
+                .collect(),
+        };
         let people = people
             .into_iter()
             .filter(|t| self.members.is_member(t))
@@ -549,6 +557,7 @@ fn entry_of(s: &Stored) -> Result<ThreadEntry, ApiError> {
     Ok(ThreadEntry {
         id: env.id,
         author: env.content.author,
+        mesh: env.content.mesh,
         created_at: env.content.created_at,
         tlp: env.content.tlp,
         payload,

@@ -464,16 +464,11 @@ impl Node {
                 {
                     // Verified in `derive` before it was stored.
                     let replaced = self.note_recipient(&p).then(|| p.recipient.clone());
-                    let overlapped = self.overlaps_with(&c.author);
+                    let place = c.seq;
                     self.profiles.push(p);
                     self.rebuild_membership(now)?;
-                    for o in self.overlaps_with(&c.author) {
-                        if !overlapped.contains(&o) {
-                            tracing::warn!(team = %c.author.short(), theirs = %o.theirs.entry, ours = %o.ours, "a member's profile claims networks overlapping this team's constituency: reports about the more specific part go to the more specific claim (`csirtmesh status` lists every overlap)");
-                        }
-                    }
                     if let Some(recipient) = replaced.filter(|_| c.author != self.me)
-                        && let Err(e) = self.reopen_sealed_by(now, c.author, &recipient)
+                        && let Err(e) = self.reopen_sealed_by(now, c.author, place, &recipient)
                     {
                         tracing::error!(error = %format!("{e:#}"), team = %c.author.short(), "cannot look again at this team's unread envelopes");
                     }
@@ -499,38 +494,29 @@ impl Node {
         Ok(())
     }
 
-    /// `team`'s constituency entries that overlap ours, as the member set
-    /// holds them now.
-    fn overlaps_with(&self, team: &TeamId) -> Vec<mesh_core::directory::Overlap> {
-        if *team == self.me {
-            return Vec::new();
-        }
-        mesh_core::directory::overlaps(self.members.members(), &self.me)
-            .into_iter()
-            .filter(|o| o.theirs.team == *team)
-            .collect()
-    }
-
     /// Looks again at what `author` sealed to named teams that this node
     /// could not open, now that its profile names a new age recipient: an
     /// envelope can arrive before the profile that announced the key it was
-    /// sealed with. Bounded: the latest [`REOPEN_LIMIT`] such envelopes, at
-    /// most once per [`super::REOPEN_INTERVAL_MS`] per team, and only those
-    /// whose hint the new recipient explains are opened.
-    fn reopen_sealed_by(&mut self, now: u64, author: TeamId, recipient: &str) -> Result<()> {
-        if self
-            .reopened
-            .get(&author)
-            .is_some_and(|t| now < t.saturating_add(super::REOPEN_INTERVAL_MS))
-        {
-            return Ok(());
-        }
-        self.reopened.insert(author, now);
+    /// sealed with. Its author seals with a new key only after the profile
+    /// announcing it, so only places above the profile's (`after`) are
+    /// looked at: the first [`REOPEN_LIMIT`] of them, and only those whose
+    /// hint the new recipient explains are opened. A member publishing
+    /// profile after profile makes each node read its own envelopes again,
+    /// at most that many per new recipient.
+    fn reopen_sealed_by(
+        &mut self,
+        now: u64,
+        author: TeamId,
+        after: u64,
+        recipient: &str,
+    ) -> Result<()> {
         let Ok(keys) = seal::parse_recipient(recipient).and_then(|r| self.keys.hint_keys(&r))
         else {
             return Ok(());
         };
-        let unopened = self.store.unopened_sealed_by(&author, REOPEN_LIMIT)?;
+        let unopened = self
+            .store
+            .unopened_sealed_by(&author, after, REOPEN_LIMIT)?;
         for stored in self.keep_intact(now, unopened) {
             let env =
                 seal::verify_envelope(Envelope::decode(&stored.bytes).context("stored envelope")?)?;

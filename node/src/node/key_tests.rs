@@ -554,7 +554,7 @@ fn profiles_dated_ahead_or_in_a_flood_cost_nothing_lasting() {
     let ahead = c.join_request(1);
     assert!(matches!(
         as_a.ingest(NOW, &ahead.envelope().bytes, peer),
-        Verdict::Reject(mesh_core::Reason::BadProfile(_))
+        Verdict::Reject(mesh_core::Reason::BadProfile(why)) if why.contains("after the envelope")
     ));
     // Twenty profiles, each naming a new age key: each newer one is noted,
     // but a node remembers at most four of C's recipients; stale ones (an
@@ -581,6 +581,35 @@ fn profiles_dated_ahead_or_in_a_flood_cost_nothing_lasting() {
         as_a.ingest(NOW + 21, &stale.envelope().bytes, peer),
         Verdict::Accept
     );
-    assert!(!as_a.recipients[&c.id()].contains(&c.profile.recipient));
+    assert!(
+        !as_a.recipients[&c.id()]
+            .iter()
+            .any(|(_, r)| *r == c.profile.recipient)
+    );
     assert_eq!(as_a.members.profile(&c.id()).unwrap().recipient, current);
+}
+
+#[test]
+fn recipients_of_profiles_arriving_out_of_order_are_all_remembered() {
+    let (a, b, mut c) = mesh();
+    let mut as_a = super::tests::node_for(&a, &[&a, &b, &c]);
+    let peer = Origin::Sync(net::PeerId::random());
+    let profile = |c: &mut Team, seq: u64| {
+        c.profile.recipient = seal::TeamKeys::generate().recipient();
+        c.profile.updated_at = NOW + seq;
+        (c.join_request(seq), c.profile.recipient.clone())
+    };
+    let (second, r2) = profile(&mut c, 2);
+    let (third, r3) = profile(&mut c, 3);
+    // The newer first, then the one between: both are C's recipients to
+    // try (envelopes C sealed while the second was current carry its hints).
+    for env in [&third, &second] {
+        assert_eq!(
+            as_a.ingest(NOW + 3, &env.envelope().bytes, peer),
+            Verdict::Accept
+        );
+    }
+    let known: Vec<&String> = as_a.recipients[&c.id()].iter().map(|(_, r)| r).collect();
+    assert!(known.contains(&&r2) && known.contains(&&r3), "{known:?}");
+    assert_eq!(as_a.members.profile(&c.id()).unwrap().recipient, r3);
 }

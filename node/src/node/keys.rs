@@ -22,28 +22,19 @@ use crate::api::{
 pub(super) const MAX_KNOWN_RECIPIENTS: usize = 4;
 
 impl Node {
-    /// Remembers the age recipient `p` names for its team, if `p` is newer
-    /// than the team's current profile (an old profile arriving late, or a
-    /// flood of stale ones, adds nothing); at most [`MAX_KNOWN_RECIPIENTS`]
-    /// per team, the oldest forgotten first. True when it is one not seen
-    /// before.
+    /// Remembers the age recipient `p` names for its team among the
+    /// [`MAX_KNOWN_RECIPIENTS`] of its newest profiles (by their date,
+    /// whatever order they arrive in: a stale profile, or a flood of them,
+    /// adds nothing past those). True when the recipient is new to that set.
     pub(super) fn note_recipient(&mut self, p: &proto::Profile) -> bool {
-        if self
-            .members
-            .profile(&p.team)
-            .is_some_and(|q| q.team == p.team && q.updated_at >= p.updated_at)
-        {
-            return false;
-        }
         let known = self.recipients.entry(p.team).or_default();
-        if known.contains(&p.recipient) {
+        if known.iter().any(|(_, r)| *r == p.recipient) {
             return false;
         }
-        known.push(p.recipient.clone());
-        if known.len() > MAX_KNOWN_RECIPIENTS {
-            known.remove(0);
-        }
-        true
+        known.push((p.updated_at, p.recipient.clone()));
+        known.sort_by(|a, b| b.cmp(a));
+        known.truncate(MAX_KNOWN_RECIPIENTS);
+        known.iter().any(|(_, r)| *r == p.recipient)
     }
 
     /// Deletes retired age identities past their keeping time (never one
@@ -85,10 +76,11 @@ impl Node {
         let current = self.members.profile(team).map(|p| p.recipient.as_str());
         let known = self.recipients.get(team).into_iter().flatten();
         let mut keys = Vec::new();
-        for r in current
-            .into_iter()
-            .chain(known.map(String::as_str).filter(|r| Some(*r) != current))
-        {
+        for r in current.into_iter().chain(
+            known
+                .map(|(_, r)| r.as_str())
+                .filter(|r| Some(*r) != current),
+        ) {
             match seal::parse_recipient(r).and_then(|r| self.keys.hint_keys(&r)) {
                 Ok(k) => keys.extend(k),
                 Err(e) => {
@@ -143,7 +135,8 @@ impl Node {
             seal::identity_secret(new.age_identity()).as_bytes(),
             0o600,
         )?;
-        dir.retire_age_keys(Some(self.keys.age_identity()), now, None)?;
+        let named = self.members.profile(&self.me).map(|p| p.recipient.clone());
+        dir.retire_age_keys(Some(self.keys.age_identity()), now, named.as_deref())?;
         // Newer than the profile the mesh holds, whatever the file says.
         let at = self
             .members

@@ -2,6 +2,8 @@
 //! records it holds, this team's join request, its acts (vouch, object,
 //! suspend, revoke).
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, Result};
 use mesh_core::{Membership, membership::Record};
 use proto::{Body, Envelope, Kind, MembershipAct, TeamId, Tlp};
@@ -75,6 +77,21 @@ impl Node {
             .filter(|(t, _)| !self.members.removed().contains_key(t))
         {
             tracing::warn!(team = %name(t), removal = ?r.removal, "removed from the mesh");
+        }
+        // Claims on our networks, however they came (a new profile, or an
+        // applicant admitted with one): told once per new overlap.
+        let overlaps = |m: &Membership| mesh_core::directory::overlaps(m.members(), &self.me);
+        let before = overlaps(&self.members);
+        let mut new: BTreeMap<TeamId, Vec<String>> = BTreeMap::new();
+        if !self.members.is_empty() {
+            for o in overlaps(&next).into_iter().filter(|o| !before.contains(o)) {
+                new.entry(o.theirs.team)
+                    .or_default()
+                    .push(format!("{} (ours: {})", o.theirs.entry, o.ours));
+            }
+        }
+        for (t, claims) in new {
+            tracing::warn!(team = %name(&t), claims = %claims.join(", "), "a member claims networks overlapping this team's constituency: reports about the more specific part go to the more specific claim (`csirtmesh status` lists every overlap)");
         }
         self.members = next;
         self.membership_at = now;

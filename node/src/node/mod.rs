@@ -129,26 +129,18 @@ pub struct Node {
     /// changes under its id), so each GREEN envelope does not pay a look-up
     /// and an X25519 base-point multiplication.
     sender_keys: HashMap<KeyId, SenderKey>,
-    /// Every age recipient each team's profiles have named, oldest first: an
-    /// envelope sealed before a team replaced its age key carries hints
-    /// made with the old one.
-    recipients: HashMap<TeamId, Vec<String>>,
+    /// The age recipients each team's newest profiles named, with their
+    /// dates, newest first: an envelope sealed before a team replaced its
+    /// age key carries hints made with the old one.
+    recipients: HashMap<TeamId, Vec<(u64, String)>>,
     /// When the earliest retired age identity is due for deletion (`None`:
     /// to be read from the data directory).
     retired_due: Option<u64>,
-    /// When each team's unread envelopes were last looked at again for a new
-    /// recipient of its (at most once per [`REOPEN_INTERVAL_MS`]).
-    reopened: HashMap<TeamId, u64>,
     /// (peer, reason) pairs already logged, so a noisy peer is logged once.
     logged: HashSet<(Option<PeerId>, &'static str)>,
     /// What the loop is to do on the network, in order.
     effects: Vec<Effect>,
 }
-
-/// How often one team's unread envelopes are looked at again when its
-/// profile names a new age recipient: a team replaces its key rarely, and a
-/// member publishing profile after profile must not make every node rescan.
-const REOPEN_INTERVAL_MS: u64 = 10 * 60 * 1000;
 
 /// At most this many parsed sender keys are kept; past it the cache starts over.
 const MAX_CACHED_SENDER_KEYS: usize = 4_096;
@@ -205,7 +197,6 @@ impl Node {
             sender_keys: HashMap::new(),
             recipients: HashMap::new(),
             retired_due: None,
-            reopened: HashMap::new(),
             logged: HashSet::new(),
             effects: Vec::new(),
         };

@@ -1594,11 +1594,19 @@ fn a_team_lists_a_bounded_number_of_nodes() {
     let mut d = Team::new("D");
     d.mesh = a.mesh;
     invite(&mut node, &b, 900, &d);
-    let mut profile = d.profile.clone();
-    profile.peers = many.clone();
-    let env = join_request_bypassing_checks(&d, &profile, 1);
+    // Nine nodes, each signing its listing: refused for their number.
+    let mut listed = Team::new("D");
+    listed.keys = d.keys_copy();
+    listed.profile = d.profile.clone();
+    for _ in 0..=proto::profile::MAX_NODES {
+        add_node(&mut listed);
+    }
+    let env = join_request_bypassing_checks(&d, &listed.profile, 1);
     let v = node.ingest(NOW, &bytes(&env), Origin::Local);
-    assert!(matches!(v, Verdict::Reject(Reason::BadProfile(_))), "{v:?}");
+    assert!(
+        matches!(&v, Verdict::Reject(Reason::BadProfile(why)) if why.contains("at most 8")),
+        "{v:?}"
+    );
     let act = MembershipAct::Invite {
         candidate: Team::new("E").id(),
         expires_at: NOW + 1,

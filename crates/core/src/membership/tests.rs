@@ -697,3 +697,27 @@ proptest! {
         }
     }
 }
+
+/// Two profiles of one team with the same date: every node keeps the same
+/// one, whichever came first (else members would seal to different keys).
+#[test]
+fn profiles_with_the_same_date_are_ordered_by_content_not_arrival() {
+    let r = rules(&[1, 2], 2, None);
+    let mut x = profile(1, "F1", 5);
+    x.recipient = "age1aaa".into();
+    let mut y = profile(1, "F1", 5);
+    y.recipient = "age1zzz".into();
+    let kept = |ps: Vec<Profile>| {
+        Membership::compute(&r, ps, &[], NOW)
+            .profile(&t(1))
+            .unwrap()
+            .recipient
+            .clone()
+    };
+    let one = kept(vec![x.clone(), y.clone()]);
+    assert_eq!(one, kept(vec![y, x]));
+    // A newer date still wins whatever its content.
+    let mut z = profile(1, "F1", 6);
+    z.recipient = "age1000".into();
+    assert_eq!(kept(vec![z.clone(), profile(1, "F1", 5)]), "age1000");
+}
