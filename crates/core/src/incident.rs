@@ -843,7 +843,7 @@ mod tests {
         /// participants) is still the same in any arrival order.
         #[test]
         fn participants_are_independent_of_arrival_order(
-            steps in proptest::collection::vec((1u8..200, 11u64..60, 0u8..5), 0..30),
+            steps in proptest::collection::vec((1u8..200, 11u64..60, 0u8..8), 0..30),
             seed in any::<u64>(),
         ) {
             let mut seen = std::collections::HashSet::new();
@@ -859,13 +859,28 @@ mod tests {
                         note: "n".into(),
                     }),
                     3 => step(n, at, 8, Tlp::Amber, IncidentPayload::Accept),
+                    // The outsider hands the report to itself (with the
+                    // reporter's own copy) and accepts; a participant that
+                    // was handed nothing accepts.
+                    5 => step(n, at, 9, Tlp::Amber, IncidentPayload::Handoff {
+                        to: vec![TeamId([9; 32])],
+                        original: signed_to(reporter(), Tlp::Amber, "t", root().recipients),
+                        note: "mine".into(),
+                    }),
+                    6 => step(n, at, 9, Tlp::Amber, IncidentPayload::Accept),
+                    7 => step(n, at, 2, Tlp::Amber, IncidentPayload::Accept),
                     _ => step(n, at, 8, Tlp::Amber, IncidentPayload::Comment { text: "y".into() }),
                 })
                 .collect();
             let shuffled = shuffle(&replies, seed);
             let a = Incident::fold(&root(), replies);
             let b = Incident::fold(&root(), shuffled);
-            prop_assert!(!a.participants.as_ref().unwrap().contains(&TeamId([9; 32])));
+            // Whatever the order: the outsider never joins, is never handed
+            // the report, and only the team it was handed to takes it over.
+            let outsider = TeamId([9; 32]);
+            prop_assert!(!a.participants.as_ref().unwrap().contains(&outsider));
+            prop_assert!(!a.pending_handoff.contains(&outsider) && !a.handled_by.contains(&outsider));
+            prop_assert!(a.handled_by == root().recipients || a.handled_by == vec![TeamId([8; 32])], "{:?}", a.handled_by);
             prop_assert_eq!(a, b);
         }
     }

@@ -221,3 +221,35 @@ fn golden_vectors() {
 const GOLDEN_ENVELOPE: &str = "0299111111111111111111111111111111111111111111111111111111111111111102222222222222222222222222222222222222222222222222222222222222222207fd7b68e5cf8b0100000201333333333333333333333333333333333333333333333333333333333333333301333333333333333333333333333333333333333333333333333333333333333301000155555555036167654044444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444444";
 const GOLDEN_ID: &str = "d9af779dc16d302c844e0195167c5122a1cc98d14b0316032cffc943c4365e0b";
 const GOLDEN_INNER: &str = "2222222222222222222222222222222222222222222222222222222222222222111111111111111111111111111111111111111111111111111111111111111102015555555555555555555555555555555555555555555555555555555555555555000201";
+
+/// A value spelled with more bytes than it needs (bincode's varint 7 as
+/// `251, 7, 0`, its two-byte form) decodes to the same value: only the
+/// re-encoding check refuses it, in the content and in the wire envelope.
+#[test]
+fn a_longer_spelling_of_the_same_value_is_refused() {
+    let content = EnvelopeContent {
+        mesh: MeshId([1; 32]),
+        kind: Kind::Incident,
+        author: TeamId([2; 32]),
+        seq: 7,
+        created_at: 9,
+        tlp: Tlp::Clear,
+        thread: None,
+        parents: vec![],
+        body: Body::Clear(vec![3; 4]),
+    };
+    let canonical = Envelope::content_bytes(&content).unwrap();
+    // mesh (32 bytes), kind (one byte), author (32 bytes), then seq.
+    assert_eq!(canonical[65], 7, "the layout this test relies on");
+    let mut longer = canonical[..65].to_vec();
+    longer.extend([251, 7, 0]);
+    longer.extend(&canonical[66..]);
+    let err = Envelope::assemble(longer, Signature([0; 64])).unwrap_err();
+    assert!(matches!(err, Error::NotCanonical { .. }), "{err:?}");
+    // The same in the wire envelope's own framing: the version byte.
+    let good = envelope(&content, 0).bytes;
+    let mut wire = vec![251, good[0], 0];
+    wire.extend(&good[1..]);
+    let err = Envelope::decode(&wire).unwrap_err();
+    assert!(matches!(err, Error::NotCanonical { .. }), "{err:?}");
+}

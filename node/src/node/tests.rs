@@ -124,7 +124,12 @@ async fn refuses_malformed_oversized_and_unknown_versions_storing_nothing() {
         ("garbage", vec![0xff; 64]),
         ("truncated", good[..good.len() - 10].to_vec()),
         ("trailing byte", trailing),
-        ("oversized", vec![1u8; MAX_ENVELOPE_BYTES + 1]),
+        // A valid version byte, so only its size refuses it.
+        ("oversized", {
+            let mut over = vec![1u8; MAX_ENVELOPE_BYTES + 1];
+            over[0] = proto::FORMAT_VERSION as u8;
+            over
+        }),
         ("unknown version", future_version),
     ];
     for (what, input) in cases {
@@ -621,6 +626,29 @@ async fn join_requests_are_rate_limited_per_forwarding_peer() {
         ),
         Verdict::Accept
     );
+}
+
+/// A member cannot vouch for itself (it would spend its budget on nothing;
+/// refused as a bad request, before the check that it is already a member).
+#[test]
+fn a_member_cannot_vouch_for_itself() {
+    let (a, b, c) = mesh();
+    let mut node = node_for(&a, &[&a, &b, &c]);
+    let r = node.act(
+        NOW,
+        MembershipRequest {
+            action: MembershipAction::Vouch,
+            team: Some(a.id().to_string()),
+            reason: String::new(),
+            days: None,
+            nodes: vec![],
+        },
+    );
+    assert!(
+        matches!(&r, Err(ApiError::BadRequest(m)) if m.contains("itself")),
+        "{r:?}"
+    );
+    assert_eq!(node.store.count().unwrap(), 0);
 }
 
 #[tokio::test]

@@ -237,6 +237,18 @@ fn one_sponsor_twice_self_endorsement_and_non_members_do_not_count() {
     assert!(!dup.is_member(&t(9)), "one sponsor twice");
     let selfie = Membership::compute(&r, [], &[endorse(1, 9, 100), endorse(9, 9, 200)], NOW);
     assert!(!selfie.is_member(&t(9)), "self-endorsement");
+    // A member's endorsement or invitation of itself opens nothing and
+    // counts as no endorsement (9 above is refused as a non-member anyway).
+    let own = [endorse(1, 1, 100), invite(2, 2, 100, 900)];
+    let m = Membership::compute(&r, [], &own, 500);
+    assert_eq!(m.open_invitations(&t(1), 500), 0, "self-endorsement");
+    assert_eq!(m.open_invitations(&t(2), 500), 0, "self-invitation");
+    assert!(
+        m.acts(&own.iter().collect::<Vec<_>>())
+            .endorsements
+            .is_empty(),
+        "a self-endorsement is not an endorsement"
+    );
     let outsider = Membership::compute(&r, [], &[endorse(1, 9, 100), endorse(7, 9, 200)], NOW);
     assert!(!outsider.is_member(&t(9)), "endorsement by a non-member");
 }
@@ -564,43 +576,55 @@ fn key_rotation_keeps_the_team_and_retires_the_old_key() {
 }
 
 fn act() -> impl Strategy<Value = Record> {
-    // Authors and subjects from a pool with founders 1..=3 and others 4..=9.
-    (1u8..10, 1u8..10, 1u64..2_000, 0u8..11).prop_map(|(author, subject, at, kind)| match kind {
-        0..=5 => endorse(author, subject, at),
-        10 => invite(author, subject, at, at + 700),
-        6 => rec(
-            author,
-            at,
-            MembershipAct::Object {
-                candidate: t(subject),
-                reason: String::new(),
-            },
-        ),
-        7 => rec(
-            author,
-            at,
-            MembershipAct::Revoke {
-                reason: String::new(),
-            },
-        ),
-        8 => rec(
-            author,
-            at,
-            MembershipAct::Suspend {
-                target: t(subject),
-                reason: String::new(),
-                after_seq: at / 2,
-            },
-        ),
-        _ => rec(
-            author,
-            at,
-            MembershipAct::RotateKey {
-                new: t(subject.wrapping_add(100)),
-                proof: Signature([0; 64]),
-            },
-        ),
-    })
+    // Authors and subjects from a pool with founders 1..=3 and others 4..=9,
+    // and keys rotated in (101..=103, as 1..=3 rotate to them), which act
+    // and rotate again; each record's place in its author's chain is drawn
+    // apart from its time, so chains whose places and times disagree (a
+    // backdated act) come up too.
+    let author = prop_oneof![1u8..10, 101u8..104];
+    (author, 1u8..10, 1u64..2_000, 0u8..11, 1u64..50).prop_map(
+        |(author, subject, at, kind, seq)| {
+            placed(
+                match kind {
+                    0..=5 => endorse(author, subject, at),
+                    10 => invite(author, subject, at, at + 700),
+                    6 => rec(
+                        author,
+                        at,
+                        MembershipAct::Object {
+                            candidate: t(subject),
+                            reason: String::new(),
+                        },
+                    ),
+                    7 => rec(
+                        author,
+                        at,
+                        MembershipAct::Revoke {
+                            reason: String::new(),
+                        },
+                    ),
+                    8 => rec(
+                        author,
+                        at,
+                        MembershipAct::Suspend {
+                            target: t(subject),
+                            reason: String::new(),
+                            after_seq: at / 2,
+                        },
+                    ),
+                    _ => rec(
+                        author,
+                        at,
+                        MembershipAct::RotateKey {
+                            new: t(subject.wrapping_add(100)),
+                            proof: Signature([0; 64]),
+                        },
+                    ),
+                },
+                seq,
+            )
+        },
+    )
 }
 
 #[test]
