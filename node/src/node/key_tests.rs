@@ -14,46 +14,14 @@ use proto::Charter;
 
 const DAY: u64 = 24 * 3_600_000;
 
-/// A node whose team lives in a real data directory (for key rotation).
-fn node_in_dir(dir: &crate::datadir::DataDir, others: &[&Team]) -> Node {
-    let profile = dir.profile().unwrap();
-    let mut founders: Vec<proto::SignedProfile> =
-        others.iter().map(|t| t.signed_profile()).collect();
-    founders.push(profile.0.clone());
-    let charter = Charter {
-        name: "Rotation forum".into(),
-        founders,
-        threshold: 2,
-        objection_window_ms: None,
-        point_of_contact: None,
-        created_at: testkit::NOW,
-    };
-    let mut profiles: Vec<Profile> = others.iter().map(|t| t.profile.clone()).collect();
-    profiles.push(profile.1);
-    let store = Store::open(&dir.file(crate::datadir::files::DATABASE)).unwrap();
-    Node::new(
-        store,
-        dir.team_keys().unwrap(),
-        profile.0,
-        charter,
-        profiles,
-        NOW,
-    )
-    .unwrap()
-    .with_data_dir(dir.clone())
-}
-
 #[tokio::test]
 async fn key_rotation_keeps_the_team_and_its_history() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = crate::datadir::DataDir::new(tmp.path().join("x"));
-    let opts = crate::datadir::InitOptions {
-        name: "CSIRT-X".into(),
-        ..Default::default()
-    };
-    let old = dir.init(&opts, testkit::NOW).unwrap().team;
-    let (a, b) = (Team::new("A"), Team::new("B"));
-    let mut node = node_in_dir(&dir, &[&a, &b]);
+    let (dir, mut x) = team_in_dir(tmp.path(), "CSIRT-X");
+    let old = x.id();
+    let (mut a, mut b) = (Team::new("A"), Team::new("B"));
+    let charter = found(&mut [&mut a, &mut b, &mut x]);
+    let mut node = dir_node(&dir, &charter);
     let before = node
         .open_incident(NOW, incident("before the rotation", "clear", vec![]))
         .unwrap();
@@ -91,12 +59,10 @@ async fn key_rotation_keeps_the_team_and_its_history() {
 #[tokio::test]
 async fn an_interrupted_rotation_is_finished_or_discarded_on_restart() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = crate::datadir::DataDir::new(tmp.path().join("x"));
-    let opts = crate::datadir::InitOptions {
-        name: "CSIRT-X".into(),
-        ..Default::default()
-    };
-    let old = dir.init(&opts, testkit::NOW).unwrap().team;
+    let (dir, mut x) = team_in_dir(tmp.path(), "CSIRT-X");
+    let old = x.id();
+    let (mut a, mut b) = (Team::new("A"), Team::new("B"));
+    let charter = found(&mut [&mut a, &mut b, &mut x]);
     // Crash after writing team.key.next but before publishing: discarded.
     crate::datadir::write_new(
         &dir.file(crate::datadir::files::TEAM_KEY_NEXT),
@@ -121,8 +87,7 @@ async fn an_interrupted_rotation_is_finished_or_discarded_on_restart() {
     assert_eq!(dir.team_keys().unwrap().team_id(), old);
     drop(store);
     // Crash after publishing but before replacing team.key: finished.
-    let (a, b) = (Team::new("A"), Team::new("B"));
-    let mut node = node_in_dir(&dir, &[&a, &b]);
+    let mut node = dir_node(&dir, &charter);
     let new = node.keys.with_new_signing_key();
     crate::datadir::write_new(
         &dir.file(crate::datadir::files::TEAM_KEY_NEXT),
@@ -201,24 +166,6 @@ fn dir_node(dir: &crate::datadir::DataDir, charter: &Charter) -> Node {
     .with_data_dir(dir.clone())
 }
 
-/// A fixture team's node in the mesh `charter` founds (in memory).
-fn node_of(team: &Team, charter: &Charter) -> Node {
-    let founders = charter
-        .founders
-        .iter()
-        .map(|sp| seal::verify_profile(sp).unwrap())
-        .collect();
-    Node::new(
-        Store::open_in_memory().unwrap(),
-        team.keys_copy(),
-        team.signed_profile(),
-        charter.clone(),
-        founders,
-        NOW,
-    )
-    .unwrap()
-}
-
 fn envelope_of(node: &Node, id: &str) -> seal::VerifiedEnvelope {
     let bytes = node.store.get(&id.parse().unwrap()).unwrap().unwrap().bytes;
     seal::verify_envelope(Envelope::decode(&bytes).unwrap()).unwrap()
@@ -255,7 +202,7 @@ fn a_replaced_age_key_opens_nothing_new_and_every_green_key_follows() {
     let (mut a, mut b) = (Team::new("A"), Team::new("B"));
     let charter = found(&mut [&mut a, &mut b, &mut x]);
     let mut as_x = dir_node(&dir, &charter);
-    let mut as_a = node_of(&a, &charter);
+    let mut as_a = super::tests::node_for(&a, &[&a, &b, &x]);
     // What a thief copied from X's data directory before the change.
     let stolen = x.keys_copy();
 

@@ -91,6 +91,15 @@ impl Node {
         keys
     }
 
+    /// The data directory a new key is written to.
+    fn key_dir(&self) -> Result<crate::datadir::DataDir, ApiError> {
+        self.dir.clone().ok_or_else(|| {
+            ApiError::Other(anyhow::anyhow!(
+                "this node has no data directory to keep a new key in"
+            ))
+        })
+    }
+
     /// Replaces the keys `req` names: the signing key, then the age key.
     pub fn rotate_keys(&mut self, now: u64, req: RotateKeyRequest) -> Result<Published, ApiError> {
         if !req.signing && !req.age {
@@ -122,11 +131,7 @@ impl Node {
     /// (the member set's digest covers recipients), so a thief holding the
     /// old age key opens neither new key shares nor what they protect.
     pub fn rotate_age_key(&mut self, now: u64) -> Result<Published, ApiError> {
-        let dir = self.dir.clone().ok_or_else(|| {
-            ApiError::Other(anyhow::anyhow!(
-                "this node has no data directory to keep a new key in"
-            ))
-        })?;
+        let dir = self.key_dir()?;
         let new = self.keys.with_new_age_key();
         let next = dir.file(crate::datadir::files::AGE_KEY_NEXT);
         let _ = std::fs::remove_file(&next);
@@ -194,11 +199,7 @@ impl Node {
         if !self.members.is_member(&self.me) {
             return Err(ApiError::Forbidden("only a member rotates its key".into()));
         }
-        let dir = self.dir.clone().ok_or_else(|| {
-            ApiError::Other(anyhow::anyhow!(
-                "this node has no data directory to keep a new key in"
-            ))
-        })?;
+        let dir = self.key_dir()?;
         let new = self.keys.with_new_signing_key();
         let next = dir.file(crate::datadir::files::TEAM_KEY_NEXT);
         let _ = std::fs::remove_file(&next);
