@@ -1,12 +1,17 @@
 //! `testnet bench sync`: what reconciliation costs against sending the full
-//! id list, for two sets of 100,000 envelope ids that differ by a few.
+//! id list and against the negentropy protocol (the `negentropy` crate, the
+//! one Nostr relays and Waku store sync speak), on the same two sets: 100,000
+//! envelope ids (10 or 1,000 differences) and 1,000,000 (1 or 100), the
+//! differences recent (a node that was away) or spread over the history.
 //!
 //! In-process and deterministic (seeded), so the bytes and round trips are
 //! exact; time is reported as the median of several runs. Bytes are the
 //! encoded `SyncRequest::Reconcile` / `SyncResponse::Reconcile` messages as
 //! they travel (without the 4-byte frame). The baseline sends one side's full
 //! id list (32 bytes an id) in one message, and the other side answers with
-//! the ids it has that are not on the list: one round trip.
+//! the ids it has that are not on the list: one round trip. Negentropy runs
+//! with no frame-size limit, 32-byte ids and the same `created_at`
+//! timestamps; its bytes are its own messages, counted the same way.
 
 use std::time::Instant;
 
@@ -36,6 +41,14 @@ pub struct Case {
     pub baseline_bytes: usize,
     /// `bytes / baseline_bytes`.
     pub bytes_vs_full_list: f64,
+    /// Negentropy's round trips on the same sets.
+    pub negentropy_round_trips: usize,
+    /// Negentropy's bytes, both ways.
+    pub negentropy_bytes: usize,
+    /// `bytes / negentropy_bytes` (issue 18's target: at most 1.2).
+    pub bytes_vs_negentropy: f64,
+    /// Whether negentropy found exactly the differences too.
+    pub negentropy_exact: bool,
     /// Whether both sides found exactly their differences.
     pub exact: bool,
     /// Median wall time of one full reconciliation (both sides' CPU), ms.
@@ -87,6 +100,46 @@ fn converse(a: &Set, b: &Set, config: &Config) -> (usize, usize, usize, usize) {
     (rounds, bytes, a_need, b_need)
 }
 
+/// Runs negentropy between the same sets: the side that lacks envelopes
+/// initiates, as a node catching up pulls (only the initiator learns the
+/// differences; ours tells both sides). Returns (round trips, bytes, ids
+/// the initiator has that the other lacks, ids it lacks).
+fn negentropy_converse(a: &[Key], b: &[Key]) -> Result<(usize, usize, usize, usize), String> {
+    use negentropy::{Id, Negentropy, NegentropyStorageVector};
+    let storage = |keys: &[Key]| -> Result<NegentropyStorageVector, String> {
+        let mut s = NegentropyStorageVector::with_capacity(keys.len());
+        for (t, id) in keys {
+            let id = Id::from_slice(&id.0).map_err(|e| e.to_string())?;
+            s.insert(*t, id).map_err(|e| e.to_string())?;
+        }
+        s.seal().map_err(|e| e.to_string())?;
+        Ok(s)
+    };
+    let (sa, sb) = (storage(a)?, storage(b)?);
+    let mut client = Negentropy::borrowed(&sa, 0).map_err(|e| e.to_string())?;
+    let mut server = Negentropy::borrowed(&sb, 0).map_err(|e| e.to_string())?;
+    let mut msg = client.initiate().map_err(|e| e.to_string())?;
+    let (mut rounds, mut bytes) = (0usize, 0usize);
+    let (mut have, mut need): (Vec<Id>, Vec<Id>) = (Vec::new(), Vec::new());
+    loop {
+        rounds += 1;
+        bytes += msg.len();
+        let reply = server.reconcile(&msg).map_err(|e| e.to_string())?;
+        bytes += reply.len();
+        match client
+            .reconcile_with_ids(&reply, &mut have, &mut need)
+            .map_err(|e| e.to_string())?
+        {
+            Some(next) => msg = next,
+            None => break,
+        }
+        if rounds > 64 {
+            return Err("negentropy did not settle in 64 round trips".into());
+        }
+    }
+    Ok((rounds, bytes, have.len(), need.len()))
+}
+
 fn case(items: usize, differences: usize, recent: bool, runs: usize) -> Case {
     let mut rng = Rng(42 + differences as u64 + u64::from(recent));
     // One envelope every ~3 s over about three days, as a busy forum might.
@@ -127,6 +180,17 @@ fn case(items: usize, differences: usize, recent: bool, runs: usize) -> Case {
         .map(|(_, k)| k.1)
         .collect();
     let lacking: Vec<EnvelopeId> = missing.iter().map(|i| all[*i].1).collect();
+    let b_keys: Vec<Key> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !missing.contains(i))
+        .map(|(_, k)| *k)
+        .collect();
+    let (negentropy_round_trips, negentropy_bytes, has, lacks) = negentropy_converse(&b_keys, &all)
+        .unwrap_or_else(|e| {
+            eprintln!("negentropy failed: {e}");
+            (0, 0, usize::MAX, usize::MAX)
+        });
     let baseline_bytes = proto::codec::encode("ids", &b_ids)
         .map(|b| b.len())
         .unwrap_or(0)
@@ -141,6 +205,10 @@ fn case(items: usize, differences: usize, recent: bool, runs: usize) -> Case {
         bytes,
         baseline_bytes,
         bytes_vs_full_list: bytes as f64 / baseline_bytes as f64,
+        negentropy_round_trips,
+        negentropy_bytes,
+        bytes_vs_negentropy: bytes as f64 / negentropy_bytes.max(1) as f64,
+        negentropy_exact: has == 0 && lacks == differences,
         exact: a_need == 0 && b_need == differences,
         median_ms: times[times.len() / 2],
     }
@@ -157,12 +225,18 @@ pub struct SyncReport {
     pub runs: usize,
 }
 
-/// Runs the benchmark: 100,000 ids, 10 and 1,000 differences, recent and spread.
+/// Runs the benchmark: 100,000 ids with 10 and 1,000 differences and
+/// 1,000,000 with 1 and 100, recent and spread.
 pub fn run(runs: usize) -> SyncReport {
     let mut cases = Vec::new();
-    for differences in [10, 1_000] {
+    for (items, differences) in [
+        (100_000, 10),
+        (100_000, 1_000),
+        (1_000_000, 1),
+        (1_000_000, 100),
+    ] {
         for recent in [true, false] {
-            cases.push(case(100_000, differences, recent, runs.max(1)));
+            cases.push(case(items, differences, recent, runs.max(1)));
         }
     }
     SyncReport { cases, runs }
@@ -172,18 +246,29 @@ impl std::fmt::Display for SyncReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "Set reconciliation vs sending the full id list ({} runs per case, median time)",
+            "Set reconciliation vs sending the full id list and vs negentropy ({} runs per case, median time)",
             self.runs
         )?;
         writeln!(
             f,
-            "{:>8} {:>6} {:>7} {:>6} {:>11} {:>11} {:>9} {:>6} {:>9}",
-            "items", "diff", "where", "trips", "bytes", "full list", "ratio", "exact", "ms"
+            "{:>8} {:>6} {:>7} {:>6} {:>11} {:>11} {:>9} {:>6} {:>9} {:>7} {:>11} {:>8}",
+            "items",
+            "diff",
+            "where",
+            "trips",
+            "bytes",
+            "full list",
+            "ratio",
+            "exact",
+            "ms",
+            "n.trips",
+            "n.bytes",
+            "vs n."
         )?;
         for c in &self.cases {
             writeln!(
                 f,
-                "{:>8} {:>6} {:>7} {:>6} {:>11} {:>11} {:>9.4} {:>6} {:>9.1}",
+                "{:>8} {:>6} {:>7} {:>6} {:>11} {:>11} {:>9.4} {:>6} {:>9.1} {:>7} {:>11} {:>7.2}x",
                 c.items,
                 c.differences,
                 c.placement,
@@ -191,8 +276,11 @@ impl std::fmt::Display for SyncReport {
                 c.bytes,
                 c.baseline_bytes,
                 c.bytes_vs_full_list,
-                c.exact,
-                c.median_ms
+                c.exact && c.negentropy_exact,
+                c.median_ms,
+                c.negentropy_round_trips,
+                c.negentropy_bytes,
+                c.bytes_vs_negentropy
             )?;
         }
         Ok(())
@@ -201,6 +289,6 @@ impl std::fmt::Display for SyncReport {
 
 impl crate::Report for SyncReport {
     fn held(&self) -> bool {
-        self.cases.iter().all(|c| c.exact)
+        self.cases.iter().all(|c| c.exact && c.negentropy_exact)
     }
 }

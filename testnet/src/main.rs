@@ -139,8 +139,9 @@ enum Bench {
         #[arg(long)]
         json: bool,
     },
-    /// Set reconciliation of 100,000 ids differing by 10 and 1,000, against
-    /// sending the full id list.
+    /// Set reconciliation of 100,000 ids differing by 10 and 1,000 and of
+    /// 1,000,000 differing by 1 and 100, against sending the full id list
+    /// and against the negentropy protocol on the same sets.
     Sync {
         /// Timed runs per case (the median is reported).
         #[arg(long, default_value_t = 5)]
