@@ -203,6 +203,15 @@ pub(super) enum Command {
     /// Check every stored envelope against its id (a damaged one is
     /// quarantined and fetched again from peers).
     Check(ClientArgs),
+    /// Print shell completions (install them where your shell looks, e.g.
+    /// `csirtmesh completions bash > /etc/bash_completion.d/csirtmesh`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from this command line's own
+    /// help: `csirtmesh man > csirtmesh.1; man ./csirtmesh.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]

@@ -43,6 +43,19 @@ where
     runtime.block_on(dispatch(cli.command))
 }
 
+/// Shell completions for `shell`, from the command line's own definitions.
+fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut cmd, "csirtmesh", out);
+}
+
+/// The man page (roff): the command, its options and every subcommand.
+fn man_page(out: &mut dyn std::io::Write) -> Result<()> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    clap_mangen::Man::new(cmd).render(out)?;
+    Ok(())
+}
+
 fn init_tracing() {
     // Logs go to stderr: stdout is for data (`--json`).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -58,6 +71,11 @@ fn init_tracing() {
 async fn dispatch(command: Command) -> Result<()> {
     match command {
         Command::Init(a) => init(a),
+        Command::Completions { shell } => {
+            completions(shell, &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => man_page(&mut std::io::stdout()),
         Command::Charter(a) => charter(a),
         Command::Run(a) => run(a).await,
         Command::Status(c) => {
@@ -475,6 +493,43 @@ async fn incident(cmd: IncidentCommand) -> Result<()> {
                     short(&p.id)
                 )
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Completions and the man page come from the same definitions as the
+    /// parser: every subcommand and flag is in them (a new flag appears
+    /// without anyone remembering to add it).
+    #[test]
+    fn completions_and_the_man_page_cover_every_command() {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
+            let mut out = Vec::new();
+            completions(shell, &mut out);
+            let text = String::from_utf8(out).unwrap();
+            for word in ["rotate-key", "age-only", "directory", "completions"] {
+                assert!(text.contains(word), "{shell:?} completions lack {word}");
+            }
+        }
+        let mut out = Vec::new();
+        man_page(&mut out).unwrap();
+        let page = String::from_utf8(out).unwrap();
+        assert!(page.starts_with(".ie") && page.contains(".TH csirtmesh 1"));
+        let cmd = <Cli as clap::CommandFactory>::command();
+        for sub in cmd.get_subcommands() {
+            // roff spells a hyphen `\-`.
+            assert!(
+                page.contains(&sub.get_name().replace('-', "\\-")),
+                "the man page lacks {}",
+                sub.get_name()
+            );
         }
     }
 }
