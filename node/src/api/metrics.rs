@@ -1,17 +1,28 @@
-//! `GET /metrics`: the node's state in Prometheus text format, built from
-//! the same status the CLI shows, at each scrape (behind the same bearer
+//! `GET /metrics`: the node's state in the OpenMetrics text format
+//! ([`CONTENT_TYPE`]; counters end in `_total`, byte counts declare their
+//! unit), built from the same status the CLI shows, at each scrape (behind the same bearer
 //! token as the rest of the admin API; Prometheus sends it with
 //! `authorization: { credentials_file: .../api.token }`).
 
 use prometheus_client::{
     encoding::text::encode,
-    metrics::{counter::Counter, gauge::Gauge},
-    registry::Registry,
+    metrics::{counter::Counter, family::Family, gauge::Gauge, info::Info},
+    registry::{Registry, Unit},
 };
 
 use super::types::StatusView;
 
-/// Renders a status as Prometheus text.
+/// The content type of [`render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The commit this binary was built from, when the build said
+/// (`CSIRTMESH_COMMIT`, set by packaging), else `unknown`.
+const COMMIT: &str = match option_env!("CSIRTMESH_COMMIT") {
+    Some(c) => c,
+    None => "unknown",
+};
+
+/// Renders a status as OpenMetrics text.
 pub fn render(s: &StatusView) -> Result<String, std::fmt::Error> {
     let mut registry = Registry::with_prefix("csirtmesh");
     let gauge = |registry: &mut Registry, name: &str, help: &str, v: i64| {
@@ -90,17 +101,62 @@ pub fn render(s: &StatusView) -> Result<String, std::fmt::Error> {
         "Envelopes ignored since start (mostly duplicates)",
         s.ignored,
     );
-    counter(
-        &mut registry,
-        "network_received_bytes",
-        "Bytes read from all connections since start",
-        s.bytes_in,
+    for (name, help, v) in [
+        (
+            "network_received",
+            "Bytes read from all connections since start",
+            s.bytes_in,
+        ),
+        (
+            "network_sent",
+            "Bytes written to all connections since start",
+            s.bytes_out,
+        ),
+    ] {
+        let c: Counter = Counter::default();
+        c.inc_by(v);
+        registry.register_with_unit(name, help, Unit::Bytes, c);
+    }
+    let store: Gauge = Gauge::default();
+    store.set(as_i64(s.store_bytes));
+    registry.register_with_unit(
+        "store_size",
+        "The store on disk (database and write-ahead log)",
+        Unit::Bytes,
+        store,
     );
-    counter(
+    gauge(
         &mut registry,
-        "network_sent_bytes",
-        "Bytes written to all connections since start",
-        s.bytes_out,
+        "applicants",
+        "Teams waiting for members' endorsements",
+        as_i64(s.applicants as u64),
+    );
+    registry.register(
+        "build",
+        "The node's version and the commit it was built from",
+        Info::new(vec![
+            ("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
+            ("commit".to_owned(), COMMIT.to_owned()),
+        ]),
+    );
+    // When each connected member's node last synced with us (a member whose
+    // sync stops is the first sign of a partition or a dead node).
+    let last_sync = Family::<Vec<(String, String)>, Gauge>::default();
+    for p in &s.peers {
+        if let (Some(at), Some(team)) = (p.last_sync_ok, &p.team) {
+            last_sync
+                .get_or_create(&vec![
+                    ("peer".to_owned(), p.peer_id.clone()),
+                    ("team".to_owned(), team.to_string()),
+                ])
+                .set(as_i64(at / 1000));
+        }
+    }
+    registry.register_with_unit(
+        "peer_last_sync_timestamp",
+        "When each connected member's node last completed a sync with this node (Unix time)",
+        Unit::Seconds,
+        last_sync,
     );
     counter(
         &mut registry,
@@ -153,7 +209,19 @@ mod tests {
             mesh_id: "11".into(),
             peer_id: "p".into(),
             listen_addrs: vec![],
-            peers: vec![],
+            peers: vec![crate::api::types::PeerView {
+                peer_id: "p1".into(),
+                team: Some(TeamRef {
+                    id: "22".into(),
+                    name: Some("B \"the bank\"".into()),
+                }),
+                last_sync_ok: Some(1_700_000_000_123),
+                last_sync_fetched: 0,
+                last_sync_rounds: 1,
+                last_sync_bytes: 10,
+                last_sync_error: None,
+                via_relay: false,
+            }],
             members: 4,
             envelopes: 12,
             waiting_for_key: 1,
@@ -171,10 +239,13 @@ mod tests {
             strangers_closed: 2,
             forks: vec![],
             overlaps: vec![],
+            applicants: 2,
+            store_bytes: 4096,
         };
         let text = render(&s).unwrap();
         for line in [
             "csirtmesh_members 4",
+            "csirtmesh_peers 1",
             "csirtmesh_envelopes_stored 12",
             "csirtmesh_envelopes_rejected_total 3",
             "# TYPE csirtmesh_envelopes_accepted counter",
@@ -182,6 +253,14 @@ mod tests {
             "csirtmesh_gossip_duplicates_total 7",
             "csirtmesh_strangers_closed_total 2",
             "csirtmesh_forked_keys 0",
+            "# UNIT csirtmesh_network_sent_bytes bytes",
+            "csirtmesh_store_size_bytes 4096",
+            "csirtmesh_applicants 2",
+            "csirtmesh_build_info{version=\"",
+            "# UNIT csirtmesh_peer_last_sync_timestamp_seconds seconds",
+            // A peer-chosen name is a label value, escaped.
+            "csirtmesh_peer_last_sync_timestamp_seconds{peer=\"p1\",team=\"B \\\"the bank\\\"\"} 1700000000",
+            "# EOF",
         ] {
             assert!(text.contains(line), "{line} missing in:\n{text}");
         }

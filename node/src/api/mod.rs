@@ -180,7 +180,7 @@ fn router(state: AppState) -> Router {
             get(|State(s): State<AppState>| async move {
                 let axum::Json(status) = ask(&s, ApiRequest::Status).await?;
                 let text = metrics::render(&status).map_err(|e| ApiError::Other(e.into()))?;
-                Ok::<_, ApiError>(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
+                Ok::<_, ApiError>(([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text))
             }),
         )
         .route(

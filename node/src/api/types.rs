@@ -271,6 +271,12 @@ pub struct StatusView {
     /// claiming part of our networks receives reports about that part).
     #[serde(default)]
     pub overlaps: Vec<OverlapView>,
+    /// Applicants waiting for members' endorsements.
+    #[serde(default)]
+    pub applicants: usize,
+    /// The store's size on disk (database and its write-ahead log), bytes.
+    #[serde(default)]
+    pub store_bytes: u64,
 }
 
 /// `POST /v1/check`: a scan of every stored envelope.

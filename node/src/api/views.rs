@@ -365,6 +365,8 @@ pub struct StatusParts<'a> {
     pub quarantined: u64,
     /// The node's counters.
     pub counters: Counters,
+    /// The store's size on disk, bytes.
+    pub store_bytes: u64,
 }
 
 /// The node's status.
@@ -448,5 +450,7 @@ pub fn status(s: StatusParts<'_>) -> StatusView {
             })
             .collect(),
         overlaps: overlaps(m, &s.me),
+        applicants: m.applicants().len(),
+        store_bytes: s.store_bytes,
     }
 }

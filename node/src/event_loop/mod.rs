@@ -393,6 +393,7 @@ impl EventLoop {
             waiting_for_key: node.store().waiting_count()?,
             quarantined: node.store().quarantine_count()?,
             counters: node.counters(),
+            store_bytes: node.store_bytes(),
         }))
     }
 

@@ -245,6 +245,20 @@ impl Node {
         self.counters
     }
 
+    /// The store's size on disk: the database and its write-ahead log and
+    /// shared-memory files (0 without a data directory).
+    pub fn store_bytes(&self) -> u64 {
+        let Some(dir) = &self.dir else {
+            return 0;
+        };
+        let db = crate::datadir::files::DATABASE;
+        [db.to_owned(), format!("{db}-wal"), format!("{db}-shm")]
+            .iter()
+            .filter_map(|f| std::fs::metadata(dir.file(f)).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
     /// The store, for reading.
     pub fn store(&self) -> &Store {
         &self.store
