@@ -72,11 +72,12 @@ pub fn payload(data: &[u8]) {
 /// small set of our own.
 pub fn sync_frame(data: &[u8]) {
     if let Ok(req) = SyncRequest::from_bytes(data) {
-        if let SyncRequest::Reconcile(msg) = &req {
+        if let SyncRequest::Negentropy(msg) = &req {
             let ours: sync::Set = (0..64u64)
                 .map(|i| (i * 1000, EnvelopeId([i as u8; 32])))
                 .collect();
-            let _ = sync::reconcile(&ours, msg, &sync::Config::default());
+            let _ = sync::respond(&ours, msg);
+            let _ = sync::reconcile(&ours, msg);
         }
         assert_eq!(req.to_bytes().ok().as_deref(), Some(data));
     }
@@ -170,7 +171,7 @@ mod tests {
             ),
             (
                 "sync",
-                SyncRequest::Reconcile(sync::initiate(&sync::Set::new()))
+                SyncRequest::Negentropy(sync::initiate(&sync::Set::new()).unwrap())
                     .to_bytes()
                     .unwrap(),
             ),

@@ -1,12 +1,10 @@
 //! Anti-entropy messages between two nodes.
 //!
-//! Reconciliation is range-based: the key space `(created_at, id)` is cut
-//! into consecutive ranges, each carried with a fingerprint of the sender's
-//! items in it, or the list of those items' ids. Equal fingerprints end a
-//! range; different ones are split further, so bytes and round trips grow with
-//! the difference between the two sets, not with their size. The algorithm is
-//! in `csirtmesh-sync`; this module is only its wire vocabulary. Envelopes
-//! found missing are then fetched with [`SyncRequest::Get`].
+//! Reconciliation is the negentropy protocol (version 1): its messages
+//! travel as they are ([`SyncRequest::Negentropy`]), produced and checked by
+//! `csirtmesh-sync`. The initiator learns both directions; it then fetches
+//! what it lacks with [`SyncRequest::Get`] and tells the responder what the
+//! responder lacks with [`SyncRequest::Have`], which the responder fetches.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,58 +17,25 @@ pub const MAX_SYNC_BYTES: usize = 8 * 1024 * 1024;
 /// for envelopes of ordinary size, and the asker comes back for the rest.
 pub const MAX_GET: usize = 256;
 
-/// The upper end (exclusive) of a range of `(created_at, id)` keys.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Bound {
-    /// Everything below this key.
-    Key(u64, EnvelopeId),
-    /// Everything (the last range).
-    End,
-}
-
-/// What a range carries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Mode {
-    /// Nothing to do here (the range matches, or is settled).
-    Skip,
-    /// A fingerprint of the sender's items in the range.
-    Fingerprint([u8; 16]),
-    /// The sender's ids in the range; answer with yours.
-    IdList(Vec<EnvelopeId>),
-    /// The sender's ids in the range, answering an `IdList`; settles it.
-    IdListResponse(Vec<EnvelopeId>),
-}
-
-/// One range: from the previous range's bound (or the start) to `upper`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Range {
-    /// Exclusive upper bound.
-    pub upper: Bound,
-    /// What the sender says about it.
-    pub mode: Mode,
-}
-
-/// One reconciliation message: consecutive ranges covering the key space.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reconcile {
-    /// The ranges, in order; the last ends at [`Bound::End`].
-    pub ranges: Vec<Range>,
-}
-
 /// A request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SyncRequest {
-    /// A reconciliation step; answered with the next one.
-    Reconcile(Reconcile),
+    /// A negentropy message from the initiator; answered with the next one.
+    Negentropy(Vec<u8>),
     /// Send me these envelopes.
     Get(Vec<EnvelopeId>),
+    /// Ids the asker holds that it found you lack (at most [`MAX_GET`]):
+    /// fetch them. Answered with [`SyncResponse::Noted`].
+    Have(Vec<EnvelopeId>),
 }
 
 /// An answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SyncResponse {
-    /// The next reconciliation step (all `Skip`: done).
-    Reconcile(Reconcile),
+    /// The responder's negentropy message.
+    Negentropy(Vec<u8>),
+    /// A [`SyncRequest::Have`] was taken note of.
+    Noted,
     /// Envelope wire bytes (each validated on arrival like a gossiped one).
     Envelopes(Vec<Vec<u8>>),
     /// The request was refused, with the reason.

@@ -120,15 +120,9 @@ proptest! {
         prop_assert_eq!(InnerContent::from_bytes(&inner.to_bytes().unwrap()).unwrap(), inner);
         let req = SyncRequest::Get(ids.iter().copied().map(EnvelopeId).collect());
         prop_assert_eq!(SyncRequest::from_bytes(&req.to_bytes().unwrap()).unwrap(), req);
-        let resp = SyncResponse::Reconcile(crate::sync::Reconcile {
-            ranges: ids
-                .into_iter()
-                .map(|i| crate::sync::Range {
-                    upper: crate::sync::Bound::Key(7, EnvelopeId(i)),
-                    mode: crate::sync::Mode::IdList(vec![EnvelopeId(i)]),
-                })
-                .collect(),
-        });
+        let have = SyncRequest::Have(ids.iter().copied().map(EnvelopeId).collect());
+        prop_assert_eq!(SyncRequest::from_bytes(&have.to_bytes().unwrap()).unwrap(), have);
+        let resp = SyncResponse::Negentropy(ids.into_iter().flatten().collect());
         prop_assert_eq!(SyncResponse::from_bytes(&resp.to_bytes().unwrap()).unwrap(), resp);
     }
 }

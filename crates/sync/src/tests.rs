@@ -1,5 +1,6 @@
 //! Reconciliation without a network: any two sets reconcile to their
-//! differences, in few rounds, with bytes that follow the difference.
+//! differences, every message stays within the frame limit, and what is
+//! not a negentropy message is refused, never a panic.
 
 use proptest::prelude::*;
 
@@ -10,27 +11,31 @@ fn key(n: u64) -> Key {
     (n / 3, EnvelopeId(*h.as_bytes()))
 }
 
-/// Runs a whole conversation; returns (what A lacks, what B lacks, rounds).
-fn run(a: &Set, b: &Set, config: &Config) -> (Vec<EnvelopeId>, Vec<EnvelopeId>, usize) {
-    let mut msg = initiate(a);
-    let (mut a_need, mut b_need) = (Vec::new(), Vec::new());
-    let mut rounds = 0;
+/// Runs a whole conversation, A initiating; returns (what A has that B
+/// lacks, what A lacks, rounds, largest message).
+fn run(a: &Set, b: &Set) -> (Vec<EnvelopeId>, Vec<EnvelopeId>, usize, usize) {
+    let mut msg = initiate(a).unwrap();
+    let (mut have, mut need) = (Vec::new(), Vec::new());
+    let (mut rounds, mut largest) = (0, msg.len());
     loop {
         rounds += 1;
         assert!(rounds < 100, "conversation does not end");
-        let step = reconcile(b, &msg, config).unwrap();
-        b_need.extend(step.need);
-        let Some(reply) = step.reply else { break };
-        let step = reconcile(a, &reply, config).unwrap();
-        a_need.extend(step.need);
+        let answer = respond(b, &msg).unwrap();
+        largest = largest.max(answer.len());
+        let step = reconcile(a, &answer).unwrap();
+        have.extend(step.have);
+        need.extend(step.need);
         match step.reply {
-            Some(m) => msg = m,
+            Some(m) => {
+                largest = largest.max(m.len());
+                msg = m;
+            }
             None => break,
         }
     }
-    a_need.sort();
-    b_need.sort();
-    (a_need, b_need, rounds)
+    have.sort();
+    need.sort();
+    (have, need, rounds, largest)
 }
 
 fn diff(x: &Set, y: &Set) -> Vec<EnvelopeId> {
@@ -41,64 +46,65 @@ fn diff(x: &Set, y: &Set) -> Vec<EnvelopeId> {
 
 proptest! {
     #[test]
-    fn any_two_sets_reconcile_to_their_union(
+    fn any_two_sets_reconcile_to_their_differences(
         common in prop::collection::btree_set(0u64..5_000, 0..400),
         only_a in prop::collection::btree_set(5_000u64..10_000, 0..60),
         only_b in prop::collection::btree_set(10_000u64..15_000, 0..60),
-        branching in 2usize..20,
-        threshold in 1usize..40,
     ) {
-        let config = Config { branching, id_list_threshold: threshold };
         let a: Set = common.iter().chain(&only_a).map(|n| key(*n)).collect();
         let b: Set = common.iter().chain(&only_b).map(|n| key(*n)).collect();
-        let (a_need, b_need, _) = run(&a, &b, &config);
-        prop_assert_eq!(a_need, diff(&b, &a));
-        prop_assert_eq!(b_need, diff(&a, &b));
+        let (have, need, _, _) = run(&a, &b);
+        prop_assert_eq!(have, diff(&a, &b));
+        prop_assert_eq!(need, diff(&b, &a));
+    }
+
+    #[test]
+    fn garbage_is_refused_not_a_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let a: Set = (0..50).map(key).collect();
+        let _ = respond(&a, &bytes);
+        let _ = reconcile(&a, &bytes);
     }
 }
 
 #[test]
 fn equal_sets_settle_in_one_round_trip() {
     let a: Set = (0..10_000).map(key).collect();
-    let step = reconcile(&a.clone(), &initiate(&a), &Config::default()).unwrap();
-    assert_eq!(step.reply, None);
-    assert!(step.need.is_empty());
+    let (have, need, rounds, _) = run(&a, &a.clone());
+    assert_eq!((have.len(), need.len(), rounds), (0, 0, 1));
 }
 
 #[test]
-fn empty_against_full_lists_everything() {
+fn a_large_difference_takes_more_round_trips_not_larger_messages() {
     let a = Set::new();
-    let b: Set = (0..1_000).map(key).collect();
-    let (a_need, b_need, _) = run(&a, &b, &Config::default());
-    assert_eq!(a_need.len(), 1_000);
-    assert!(b_need.is_empty());
+    let b: Set = (0..60_000).map(key).collect();
+    let (have, need, rounds, largest) = run(&a, &b);
+    assert!(have.is_empty());
+    assert_eq!(need.len(), 60_000);
+    // 60,000 ids are about 1.9 MB: several frames.
+    assert!(largest as u64 <= FRAME_LIMIT, "{largest} bytes");
+    assert!(rounds >= 3, "{rounds} round trips");
+}
+
+#[test]
+fn a_changed_set_is_reconciled_as_it_is_now() {
+    let mut a: Set = (0..100).map(key).collect();
+    let b = a.clone();
+    // The cached storage must follow every change.
+    assert!(a.insert(key(500)));
+    assert!(a.remove(&key(3)));
+    let (have, need, _, _) = run(&a, &b);
+    assert_eq!(have, vec![key(500).1]);
+    assert_eq!(need, vec![key(3).1]);
 }
 
 #[test]
 fn malformed_messages_are_refused() {
     let a: Set = (0..10).map(key).collect();
-    let no_end = Reconcile {
-        ranges: vec![Range {
-            upper: Bound::Key(5, EnvelopeId([0; 32])),
-            mode: Mode::Skip,
-        }],
-    };
-    assert!(reconcile(&a, &no_end, &Config::default()).is_err());
-    let backwards = Reconcile {
-        ranges: vec![
-            Range {
-                upper: Bound::Key(5, EnvelopeId([0; 32])),
-                mode: Mode::Skip,
-            },
-            Range {
-                upper: Bound::Key(1, EnvelopeId([0; 32])),
-                mode: Mode::Skip,
-            },
-            Range {
-                upper: Bound::End,
-                mode: Mode::Skip,
-            },
-        ],
-    };
-    assert!(reconcile(&a, &backwards, &Config::default()).is_err());
+    // Not negentropy version 1.
+    assert!(respond(&a, &[0x00]).is_err());
+    assert!(respond(&a, &[]).is_err());
+    // A version byte and then a range of an unknown mode, or cut short.
+    for msg in [&[0x61u8, 0x00, 0x00, 0x07][..], &[0x61, 0x00, 0x00, 0x02, 0x05]] {
+        assert!(respond(&a, msg).is_err(), "{msg:?}: {:?}", respond(&a, msg));
+    }
 }

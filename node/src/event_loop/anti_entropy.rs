@@ -4,10 +4,11 @@
 //! A conversation is a chain of network exchanges, each run as a task in a
 //! bounded [`Tasks`] set that only talks to the network and returns one
 //! [`SyncResult`]; the loop computes the next step against the node's own
-//! set (`csirtmesh-sync`, pure). When the conversation ends, the ids the
-//! node lacks are fetched one batch per task and go through the node's
-//! ingest like any gossiped envelope. The responding side learns what it
-//! lacks from the same exchange and fetches it too. At most
+//! set (`csirtmesh-sync`, pure: negentropy). When the reconciliation ends,
+//! the ids the node lacks are fetched one batch per task and go through the
+//! node's ingest like any gossiped envelope, and the responder is told what
+//! it lacks (`SyncRequest::Have`, in batches) and fetches it in turn: only
+//! negentropy's initiator learns the differences. At most
 //! [`MAX_SYNC_TASKS`] exchanges run at once, and fetches for conversations
 //! peers started take at most half of them, so peers cannot crowd out our
 //! own; past it a new conversation or a responder's fetch waits for the next
@@ -19,7 +20,7 @@ use std::collections::HashMap;
 use net::PeerId;
 use proto::{
     EnvelopeId,
-    sync::{MAX_GET, Reconcile, SyncRequest, SyncResponse},
+    sync::{MAX_GET, SyncRequest, SyncResponse},
 };
 use tokio::task::JoinSet;
 
@@ -28,8 +29,10 @@ use crate::node::SyncAccess;
 use crate::now_ms;
 
 /// Most round trips in one conversation. Each splits a mismatched range 16
-/// ways, so 12 cover 16^12 keys; a peer that never settles is cut off.
-const MAX_ROUNDS: u64 = 12;
+/// ways, so 12 cover 16^12 keys, and a difference too large for one frame
+/// (`sync::FRAME_LIMIT`) takes a few more; a peer that never settles is cut
+/// off.
+const MAX_ROUNDS: u64 = 64;
 
 /// Network exchanges in flight at once: a conversation has one at a time,
 /// so this bounds the peers caught up with concurrently, and the memory
@@ -43,7 +46,7 @@ pub enum SyncResult {
         /// The peer.
         peer: PeerId,
         /// Its answer and the answer's size, or the failure in words.
-        result: Result<(Reconcile, usize), String>,
+        result: Result<(Vec<u8>, usize), String>,
         /// Bytes we sent.
         bytes_out: usize,
     },
@@ -57,6 +60,13 @@ pub enum SyncResult {
         rest: Vec<EnvelopeId>,
         /// Whether the fetch ends a conversation we started.
         initiated: bool,
+    },
+    /// The peer was told what it lacks.
+    Told {
+        /// The peer.
+        peer: PeerId,
+        /// The failure in words, if any.
+        result: Result<(), String>,
     },
 }
 
@@ -134,6 +144,8 @@ pub struct Conversation {
     fetched: u64,
     /// Ids learned missing, not fetched yet.
     need: Vec<EnvelopeId>,
+    /// Ids learned the peer lacks, not told yet.
+    have: Vec<EnvelopeId>,
     /// Invalid envelopes the peer served, first reason.
     invalid: Option<String>,
 }
@@ -170,25 +182,28 @@ impl EventLoop {
             return;
         }
         state.conversation = Some(Conversation::default());
-        let msg = self.node.initiate_sync();
-        self.send_reconcile(peer, msg);
+        match self.node.initiate_sync() {
+            Ok(msg) => self.send_reconcile(peer, msg),
+            Err(e) => self.sync_done(peer, Err(e.to_string())),
+        }
     }
 
-    fn send_reconcile(&mut self, peer: PeerId, msg: Reconcile) {
+    fn send_reconcile(&mut self, peer: PeerId, msg: Vec<u8>) {
         let net = self.net.clone();
         self.sync.spawn(peer, true, async move {
-            let (result, bytes_out) = match SyncRequest::Reconcile(msg).to_bytes() {
+            let (result, bytes_out) = match SyncRequest::Negentropy(msg).to_bytes() {
                 Err(e) => (Err(e.to_string()), 0),
                 Ok(bytes) => {
                     let len = bytes.len();
                     let answer = request(&net, peer, bytes)
                         .await
                         .and_then(|(r, size)| match r {
-                            SyncResponse::Reconcile(m) => Ok((m, size)),
+                            SyncResponse::Negentropy(m) => Ok((m, size)),
                             SyncResponse::Refused(why) => Err(format!("refused: {why}")),
-                            SyncResponse::Envelopes(_) => {
-                                Err("answered a reconciliation step with envelopes".into())
-                            }
+                            other => Err(format!(
+                                "answered a reconciliation step with {}",
+                                kind_of(&other)
+                            )),
                         });
                     (answer, len)
                 }
@@ -224,9 +239,7 @@ impl EventLoop {
                 Ok(bytes) => request(&net, peer, bytes).await.and_then(|(r, _)| match r {
                     SyncResponse::Envelopes(e) => Ok(e),
                     SyncResponse::Refused(why) => Err(format!("refused: {why}")),
-                    SyncResponse::Reconcile(_) => {
-                        Err("answered a get request with a reconciliation step".into())
-                    }
+                    other => Err(format!("answered a get request with {}", kind_of(&other))),
                 }),
             };
             SyncResult::Fetched {
@@ -256,6 +269,7 @@ impl EventLoop {
                     Err(e) => Err(e.to_string()),
                     Ok(step) => {
                         conv.need.extend(step.need);
+                        conv.have.extend(step.have);
                         match step.reply {
                             Some(next) if conv.rounds < MAX_ROUNDS => Ok(Some(next)),
                             Some(_) => {
@@ -265,14 +279,20 @@ impl EventLoop {
                         }
                     }
                 };
-                let need = match next {
-                    Ok(None) => std::mem::take(&mut conv.need),
-                    _ => Vec::new(),
+                let (need, have) = match next {
+                    Ok(None) => (
+                        std::mem::take(&mut conv.need),
+                        std::mem::take(&mut conv.have),
+                    ),
+                    _ => (Vec::new(), Vec::new()),
                 };
                 match next {
                     Err(e) => self.sync_done(peer, Err(e)),
                     Ok(Some(msg)) => self.send_reconcile(peer, msg),
-                    Ok(None) => self.fetch(peer, need, true),
+                    Ok(None) => {
+                        self.tell(peer, have);
+                        self.fetch(peer, need, true);
+                    }
                 }
             }
             SyncResult::Reconcile {
@@ -280,6 +300,11 @@ impl EventLoop {
                 result: Err(e),
                 ..
             } => self.sync_done(peer, Err(e)),
+            SyncResult::Told { result: Ok(()), .. } => {}
+            SyncResult::Told {
+                peer,
+                result: Err(e),
+            } => tracing::debug!(%peer, error = %e, "could not tell a peer what it lacks"),
             SyncResult::Fetched {
                 peer,
                 result: Err(e),
@@ -320,6 +345,44 @@ impl EventLoop {
         }
     }
 
+    /// Tells `peer` which of our envelopes it lacks (learned reconciling),
+    /// in batches of [`MAX_GET`] in one task; it fetches them. Dropped when
+    /// the task set is full: the next round finds the same differences.
+    fn tell(&mut self, peer: PeerId, have: Vec<EnvelopeId>) {
+        if have.is_empty() || self.sync.is_full() {
+            return;
+        }
+        let net = self.net.clone();
+        self.sync.spawn(peer, true, async move {
+            for batch in have.chunks(MAX_GET) {
+                let bytes = match SyncRequest::Have(batch.to_vec()).to_bytes() {
+                    Ok(b) => b,
+                    Err(e) => {
+                        return SyncResult::Told {
+                            peer,
+                            result: Err(e.to_string()),
+                        };
+                    }
+                };
+                let answer = request(&net, peer, bytes).await.and_then(|(r, _)| match r {
+                    SyncResponse::Noted => Ok(()),
+                    SyncResponse::Refused(why) => Err(format!("refused: {why}")),
+                    other => Err(format!("answered what it lacks with {}", kind_of(&other))),
+                });
+                if let Err(e) = answer {
+                    return SyncResult::Told {
+                        peer,
+                        result: Err(e),
+                    };
+                }
+            }
+            SyncResult::Told {
+                peer,
+                result: Ok(()),
+            }
+        });
+    }
+
     fn conversation(&mut self, peer: PeerId) -> Option<&mut Conversation> {
         self.peers.get_mut(&peer)?.conversation.as_mut()
     }
@@ -357,6 +420,16 @@ impl EventLoop {
                 last.last_error = Some(e);
             }
         }
+    }
+}
+
+/// What kind of answer came, for a message about an unexpected one.
+fn kind_of(r: &SyncResponse) -> &'static str {
+    match r {
+        SyncResponse::Negentropy(_) => "a reconciliation step",
+        SyncResponse::Noted => "a note",
+        SyncResponse::Envelopes(_) => "envelopes",
+        SyncResponse::Refused(_) => "a refusal",
     }
 }
 

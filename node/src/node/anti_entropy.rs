@@ -7,7 +7,7 @@ use mesh_core::Verdict;
 use net::PeerId;
 use proto::{
     Envelope, EnvelopeId,
-    sync::{Bound, MAX_GET, MAX_SYNC_BYTES, Mode, Range, Reconcile, SyncRequest, SyncResponse},
+    sync::{MAX_GET, MAX_SYNC_BYTES, SyncRequest, SyncResponse},
 };
 
 use super::{Node, Origin};
@@ -54,22 +54,19 @@ impl Node {
         &self.sync_set
     }
 
-    /// The next step of a reconciliation against our set.
-    pub fn reconcile(&self, msg: &Reconcile) -> Result<sync::Step, sync::Error> {
-        self.reconcile_for(SyncAccess::Full, msg)
+    /// Our step on the peer's answer in a reconciliation we started.
+    pub fn reconcile(&self, answer: &[u8]) -> Result<sync::Step, sync::Error> {
+        sync::reconcile(&self.sync_set, answer)
     }
 
-    /// The next step of a reconciliation against what `access` may see.
-    fn reconcile_for(
-        &self,
-        access: SyncAccess,
-        msg: &Reconcile,
-    ) -> Result<sync::Step, sync::Error> {
+    /// Our answer to a peer's reconciliation message, against what
+    /// `access` may see.
+    fn respond_for(&self, access: SyncAccess, msg: &[u8]) -> Result<Vec<u8>, sync::Error> {
         let set = match access {
             SyncAccess::Full => &self.sync_set,
             _ => &self.joining_set,
         };
-        sync::reconcile(set, msg, &sync::Config::default())
+        sync::respond(set, msg)
     }
 
     /// What `peer`'s node may see of the log: the whole log for members'
@@ -98,7 +95,7 @@ impl Node {
     }
 
     /// The first message of a reconciliation we start.
-    pub fn initiate_sync(&self) -> Reconcile {
+    pub fn initiate_sync(&self) -> Result<Vec<u8>, sync::Error> {
         sync::initiate(&self.sync_set)
     }
 
@@ -132,19 +129,21 @@ impl Node {
             }
         };
         match request {
-            SyncRequest::Reconcile(msg) => match self.reconcile_for(access, &msg) {
+            SyncRequest::Negentropy(msg) => match self.respond_for(access, &msg) {
                 Err(e) => (SyncResponse::Refused(e.to_string()), vec![]),
-                Ok(step) => {
-                    let reply = step.reply.unwrap_or_else(|| Reconcile {
-                        ranges: vec![Range {
-                            upper: Bound::End,
-                            mode: Mode::Skip,
-                        }],
-                    });
-                    (SyncResponse::Reconcile(reply), self.missing(step.need))
-                }
+                Ok(reply) => (SyncResponse::Negentropy(reply), vec![]),
             },
             SyncRequest::Get(ids) => (self.serve(now, access, ids), vec![]),
+            // What the asker found we lack: we fetch it from the asker (and
+            // ingest checks every envelope like a gossiped one).
+            SyncRequest::Have(ids) if ids.len() > MAX_GET => (
+                SyncResponse::Refused(format!(
+                    "told of {} envelopes, at most {MAX_GET}",
+                    ids.len()
+                )),
+                vec![],
+            ),
+            SyncRequest::Have(ids) => (SyncResponse::Noted, self.missing(ids)),
         }
     }
 

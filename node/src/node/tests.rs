@@ -1083,7 +1083,7 @@ async fn sync_is_served_to_known_teams_nodes_only() {
     a.mesh = id;
     b.mesh = id;
     let mut as_a = node_for(&a, &[&a, &b, &c]);
-    let req = SyncRequest::Reconcile(sync::initiate(&sync::Set::new()))
+    let req = SyncRequest::Negentropy(sync::initiate(&sync::Set::new()).unwrap())
         .to_bytes()
         .unwrap();
     // An unknown node is answered over what joining needs only (its own
@@ -1091,7 +1091,7 @@ async fn sync_is_served_to_known_teams_nodes_only() {
     assert_eq!(as_a.sync_access(&PeerId::random()), SyncAccess::Joining);
     assert!(matches!(
         as_a.answer_sync(NOW, b_node, &req).0,
-        SyncResponse::Reconcile(_)
+        SyncResponse::Negentropy(_)
     ));
 }
 
@@ -1355,14 +1355,14 @@ fn applicants_and_strangers_see_only_membership_records() {
     // What a full reconciliation from an empty set shows each of them.
     let learn = |node: &mut Node, peer: PeerId| {
         let empty = sync::Set::new();
-        let mut msg = sync::initiate(&empty);
+        let mut msg = sync::initiate(&empty).unwrap();
         let mut need = Vec::new();
         for _ in 0..12 {
-            let req = SyncRequest::Reconcile(msg).to_bytes().unwrap();
-            let SyncResponse::Reconcile(answer) = node.answer_sync(NOW, peer, &req).0 else {
+            let req = SyncRequest::Negentropy(msg).to_bytes().unwrap();
+            let SyncResponse::Negentropy(answer) = node.answer_sync(NOW, peer, &req).0 else {
                 panic!("refused");
             };
-            let step = sync::reconcile(&empty, &answer, &sync::Config::default()).unwrap();
+            let step = sync::reconcile(&empty, &answer).unwrap();
             need.extend(step.need);
             match step.reply {
                 Some(next) => msg = next,
