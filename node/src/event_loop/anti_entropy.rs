@@ -28,16 +28,25 @@ use super::{EventLoop, PeerState};
 use crate::node::SyncAccess;
 use crate::now_ms;
 
-/// Most round trips in one conversation. Each splits a mismatched range 16
-/// ways, so 12 cover 16^12 keys, and a difference too large for one frame
-/// (`sync::FRAME_LIMIT`) takes a few more; a peer that never settles is cut
-/// off.
+/// Most round trips in one conversation: each splits a mismatched range 16
+/// ways, and a difference too large for one frame (`sync::FRAME_LIMIT`,
+/// about 16,000 ids) takes one more per frame. Past it, or past
+/// [`MAX_LEARNED`] ids, the conversation fetches and tells what it learned
+/// so far, and the next one continues from there.
 const MAX_ROUNDS: u64 = 64;
 
 /// Network exchanges in flight at once: a conversation has one at a time,
 /// so this bounds the peers caught up with concurrently, and the memory
 /// their answers (up to 8 MiB each) may take.
 pub const MAX_SYNC_TASKS: usize = 32;
+
+/// Fetches one peer's conversations may have in flight at once.
+const MAX_FETCHES_PER_PEER: usize = 2;
+
+/// The most ids one conversation learns before it stops to fetch and tell
+/// them (a peer cannot fill our memory with ids; a longer difference is
+/// taken up by the next conversation).
+const MAX_LEARNED: usize = 100_000;
 
 /// The network part of one exchange, done.
 pub enum SyncResult {
@@ -88,11 +97,15 @@ impl Tasks {
         self.set.len() >= MAX_SYNC_TASKS
     }
 
-    /// Whether fetches for peers' conversations (not ours) may start: they
-    /// get half the slots, so peers that start conversations with us cannot
-    /// crowd out our own.
-    fn responders_may_start(&self) -> bool {
-        self.owners.values().filter(|(_, ours)| !ours).count() < MAX_SYNC_TASKS / 2
+    /// Whether a fetch for `peer`'s conversation (not ours) may start: such
+    /// fetches get half the slots, and one peer at most
+    /// [`MAX_FETCHES_PER_PEER`] of them, so peers that start conversations
+    /// (or tell us what we lack and then never answer) cannot crowd out our
+    /// own or each other's.
+    fn responders_may_start(&self, peer: PeerId) -> bool {
+        let theirs = self.owners.values().filter(|(_, ours)| !ours);
+        theirs.clone().count() < MAX_SYNC_TASKS / 2
+            && theirs.filter(|(p, _)| *p == peer).count() < MAX_FETCHES_PER_PEER
     }
 
     fn spawn(
@@ -219,19 +232,30 @@ impl EventLoop {
     /// Fetches `ids` from `peer`, one batch per exchange. A responder's
     /// fetch that finds the task set full is dropped: the next round brings
     /// the same differences again.
-    pub(super) fn fetch(&mut self, peer: PeerId, ids: Vec<EnvelopeId>, initiated: bool) {
-        let mut ids = self.node.missing(ids);
+    pub(super) fn fetch(&mut self, peer: PeerId, mut ids: Vec<EnvelopeId>, initiated: bool) {
+        if !initiated
+            && !ids.is_empty()
+            && (self.sync.is_full() || !self.sync.responders_may_start(peer))
+        {
+            tracing::debug!(%peer, missing = ids.len(), "anti-entropy busy; fetching next round");
+            return;
+        }
+        // The next batch of ids we still lack, looked up batch by batch (not
+        // the whole list again after each batch).
+        let (ids, rest) = loop {
+            let rest = ids.split_off(ids.len().min(MAX_GET));
+            let batch = self.node.missing(ids);
+            if !batch.is_empty() || rest.is_empty() {
+                break (batch, rest);
+            }
+            ids = rest;
+        };
         if ids.is_empty() {
             if initiated {
                 self.conversation_done(peer);
             }
             return;
         }
-        if !initiated && (self.sync.is_full() || !self.sync.responders_may_start()) {
-            tracing::debug!(%peer, missing = ids.len(), "anti-entropy busy; fetching next round");
-            return;
-        }
-        let rest = ids.split_off(ids.len().min(MAX_GET));
         let net = self.net.clone();
         self.sync.spawn(peer, initiated, async move {
             let result = match SyncRequest::Get(ids).to_bytes() {
@@ -259,21 +283,35 @@ impl EventLoop {
                 result: Ok((msg, bytes_in)),
                 bytes_out,
             } => {
-                let step = self.node.reconcile(&msg);
+                // An honest peer's answer fits in one frame.
+                let step = if bytes_in as u64 > sync::FRAME_LIMIT + 1024 {
+                    Err(format!(
+                        "answered with {bytes_in} bytes, over the {} frame",
+                        sync::FRAME_LIMIT
+                    ))
+                } else {
+                    self.node.reconcile(&msg).map_err(|e| e.to_string())
+                };
                 let Some(conv) = self.conversation(peer) else {
                     return;
                 };
                 conv.rounds += 1;
                 conv.bytes += (bytes_in + bytes_out) as u64;
                 let next = match step {
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(e),
                     Ok(step) => {
                         conv.need.extend(step.need);
                         conv.have.extend(step.have);
+                        let learned = conv.need.len() + conv.have.len();
                         match step.reply {
-                            Some(next) if conv.rounds < MAX_ROUNDS => Ok(Some(next)),
+                            Some(next) if conv.rounds < MAX_ROUNDS && learned < MAX_LEARNED => {
+                                Ok(Some(next))
+                            }
+                            // Take up what was learned; the next
+                            // conversation goes on from there.
                             Some(_) => {
-                                Err(format!("did not settle within {MAX_ROUNDS} round trips"))
+                                tracing::debug!(%peer, rounds = conv.rounds, learned, "a long difference: fetching what is known so far");
+                                Ok(None)
                             }
                             None => Ok(None),
                         }

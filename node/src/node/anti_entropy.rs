@@ -48,6 +48,9 @@ pub struct Fetched {
     pub invalid: Option<String>,
 }
 
+/// The most ids a node that is not a member's may tell us of at once.
+const MAX_HAVE_JOINING: usize = 8;
+
 impl Node {
     /// The `(created_at, id)` keys of every stored envelope.
     pub fn sync_set(&self) -> &sync::Set {
@@ -129,6 +132,15 @@ impl Node {
             }
         };
         match request {
+            // A conforming initiator never sends more than a frame.
+            SyncRequest::Negentropy(msg) if msg.len() as u64 > sync::FRAME_LIMIT + 1024 => (
+                SyncResponse::Refused(format!(
+                    "a reconciliation message of {} bytes, over the {} frame",
+                    msg.len(),
+                    sync::FRAME_LIMIT
+                )),
+                vec![],
+            ),
             SyncRequest::Negentropy(msg) => match self.respond_for(access, &msg) {
                 Err(e) => (SyncResponse::Refused(e.to_string()), vec![]),
                 Ok(reply) => (SyncResponse::Negentropy(reply), vec![]),
@@ -136,6 +148,20 @@ impl Node {
             SyncRequest::Get(ids) => (self.serve(now, access, ids), vec![]),
             // What the asker found we lack: we fetch it from the asker (and
             // ingest checks every envelope like a gossiped one).
+            // A node that may see only what joining needs tells of its own
+            // join request and little else: a long list from it would probe
+            // which ids our store holds.
+            SyncRequest::Have(ids)
+                if access != SyncAccess::Full && ids.len() > MAX_HAVE_JOINING =>
+            {
+                (
+                    SyncResponse::Refused(format!(
+                        "told of {} envelopes, at most {MAX_HAVE_JOINING} from a node that is not a member's",
+                        ids.len()
+                    )),
+                    vec![],
+                )
+            }
             SyncRequest::Have(ids) if ids.len() > MAX_GET => (
                 SyncResponse::Refused(format!(
                     "told of {} envelopes, at most {MAX_GET}",
@@ -143,7 +169,8 @@ impl Node {
                 )),
                 vec![],
             ),
-            SyncRequest::Have(ids) => (SyncResponse::Noted, self.missing(ids)),
+            // The loop's fetch looks up which of them we lack.
+            SyncRequest::Have(ids) => (SyncResponse::Noted, ids),
         }
     }
 

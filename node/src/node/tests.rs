@@ -1095,6 +1095,43 @@ async fn sync_is_served_to_known_teams_nodes_only() {
     ));
 }
 
+/// What a peer may tell us it holds and we lack (we fetch it from the
+/// peer): a member's node up to a batch, other nodes a handful (a long list
+/// would probe which ids our store holds); and a reconciliation message
+/// over the frame is refused before any work.
+#[tokio::test]
+async fn a_peer_tells_what_we_lack_within_bounds() {
+    let (mut a, mut b, c) = (Team::new("A"), Team::new("B"), Team::new("C"));
+    let b_node = add_node(&mut b);
+    let id = testkit::charter(&[&a, &b, &c]).mesh_id().unwrap();
+    (a.mesh, b.mesh) = (id, id);
+    let mut as_a = node_for(&a, &[&a, &b, &c]);
+    let ids = |n: usize| {
+        (0..n)
+            .map(|i| EnvelopeId([i as u8; 32]))
+            .collect::<Vec<_>>()
+    };
+    let have = |n| SyncRequest::Have(ids(n)).to_bytes().unwrap();
+    let (answer, fetch) = as_a.answer_sync(NOW, b_node, &have(10));
+    assert_eq!(answer, SyncResponse::Noted);
+    assert_eq!(fetch, ids(10));
+    let (answer, fetch) = as_a.answer_sync(NOW, b_node, &have(proto::sync::MAX_GET + 1));
+    assert!(matches!(answer, SyncResponse::Refused(_)) && fetch.is_empty());
+    let stranger = PeerId::random();
+    let (answer, _) = as_a.answer_sync(NOW, stranger, &have(8));
+    assert_eq!(answer, SyncResponse::Noted);
+    let (answer, fetch) = as_a.answer_sync(NOW, stranger, &have(9));
+    assert!(matches!(answer, SyncResponse::Refused(_)) && fetch.is_empty());
+    let huge = SyncRequest::Negentropy(vec![0x61; sync::FRAME_LIMIT as usize + 2048])
+        .to_bytes()
+        .unwrap();
+    let (answer, _) = as_a.answer_sync(NOW, b_node, &huge);
+    assert!(
+        matches!(&answer, SyncResponse::Refused(why) if why.contains("frame")),
+        "{answer:?}"
+    );
+}
+
 /// Ingest reads no clock: what "now" is comes from the caller, so a test
 /// moves time and the rules that depend on it follow.
 #[test]
