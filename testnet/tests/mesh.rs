@@ -13,6 +13,11 @@ fn command() -> NodeCommand {
     }
 }
 
+/// One multi-process test at a time: each runs several node processes, and
+/// two at once on a 2-core machine stretch the timing windows they check
+/// (a stranger's 10 s window was once measured at 19 s that way).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Runs a drill, bounded (every process stopped on return).
 async fn run_drill(cfg: testnet::drill::DrillConfig) -> testnet::drill::DrillReport {
     tokio::time::timeout(
@@ -26,6 +31,7 @@ async fn run_drill(cfg: testnet::drill::DrillConfig) -> testnet::drill::DrillRep
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_node_mesh_admits_by_endorsement_refuses_strangers_and_survives_kill() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let report = tokio::time::timeout(
         std::time::Duration::from_secs(240),
         demo::run(command(), true),
@@ -57,6 +63,7 @@ async fn four_node_mesh_admits_by_endorsement_refuses_strangers_and_survives_kil
 /// killing and partitioning, heal, and lose nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let cfg = testnet::drill::Params {
         teams: Some(5),
         incidents: Some(40),
@@ -118,6 +125,7 @@ async fn a_small_drill_with_kills_and_a_partition_loses_nothing() {
 /// the flood.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_hostile_drill_keeps_strangers_out_and_delivers_everything() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let python = testnet::drill::hostile::hostile_python();
     let abuse = python.exists();
     if !abuse {
@@ -177,6 +185,7 @@ async fn a_small_hostile_drill_keeps_strangers_out_and_delivers_everything() {
 /// `testnet sim`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_simulation_reaches_every_team() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let cfg = testnet::sim::SimConfig {
         teams: 8,
         latency_ms: 5,
@@ -218,6 +227,7 @@ async fn a_small_simulation_reaches_every_team() {
 /// every judge with the same members.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_insider_drill_breaches_nothing_and_finds_every_fork() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let cfg = testnet::drill::Params {
         teams: Some(6),
         incidents: Some(12),
