@@ -634,16 +634,7 @@ async fn join_requests_are_rate_limited_per_forwarding_peer() {
 fn a_member_cannot_vouch_for_itself() {
     let (a, b, c) = mesh();
     let mut node = node_for(&a, &[&a, &b, &c]);
-    let r = node.act(
-        NOW,
-        MembershipRequest {
-            action: MembershipAction::Vouch,
-            team: Some(a.id().to_string()),
-            reason: String::new(),
-            days: None,
-            nodes: vec![],
-        },
-    );
+    let r = node.act(NOW, vouch_request(&a));
     assert!(
         matches!(&r, Err(ApiError::BadRequest(m)) if m.contains("itself")),
         "{r:?}"
@@ -659,16 +650,7 @@ async fn the_api_cannot_publish_as_a_non_member() {
     let mut node = node_for(&d, &[&a, &b, &c]);
     let r = node.open_incident(NOW, incident("t", "clear", vec![]));
     assert!(matches!(r, Err(ApiError::Forbidden(m)) if m.contains("not a member")));
-    let r = node.act(
-        NOW,
-        MembershipRequest {
-            action: MembershipAction::Vouch,
-            team: Some(a.id().to_string()),
-            reason: String::new(),
-            days: None,
-            nodes: vec![],
-        },
-    );
+    let r = node.act(NOW, vouch_request(&a));
     assert!(matches!(r, Err(ApiError::Forbidden(_))));
     assert_eq!(node.store.count().unwrap(), 0);
 }
@@ -1455,16 +1437,7 @@ fn vouching_by_team_id_needs_no_pending_join_request() {
     let (a, b, c) = mesh();
     let mut node = node_for(&a, &[&a, &b, &c]);
     let unseen = Team::new("Unseen");
-    let r = node.act(
-        NOW,
-        MembershipRequest {
-            action: MembershipAction::Vouch,
-            team: Some(unseen.id().to_string()),
-            reason: String::new(),
-            days: None,
-            nodes: vec![],
-        },
-    );
+    let r = node.act(NOW, vouch_request(&unseen));
     assert!(r.is_ok(), "{r:?}");
     // By name it is unknown, and says so.
     let r = node.act(
@@ -1478,6 +1451,17 @@ fn vouching_by_team_id_needs_no_pending_join_request() {
         },
     );
     assert!(matches!(r, Err(ApiError::NotFound(_))), "{r:?}");
+}
+
+/// A request to vouch for `team`, by its id.
+fn vouch_request(team: &Team) -> MembershipRequest {
+    MembershipRequest {
+        action: MembershipAction::Vouch,
+        team: Some(team.id().to_string()),
+        reason: String::new(),
+        days: None,
+        nodes: vec![],
+    }
 }
 
 fn invite_request(team: &Team) -> MembershipRequest {
