@@ -10,6 +10,7 @@
 //!   charter.toml       0644  the mesh charter (copied in on first run)
 //!   node.sqlite        0600  the envelope log
 //!   api.addr           0644  where the running node's admin API listens
+//!   restored.toml      0600  after a restore, until the node caught up (see backup)
 //! ```
 //!
 //! `init` refuses a directory that already holds keys: overwriting a team's
@@ -68,6 +69,10 @@ pub mod files {
     pub const DATABASE: &str = "node.sqlite";
     /// The running API's address.
     pub const API_ADDR: &str = "api.addr";
+    /// Present after `csirtmesh restore`: the node writes nothing until it
+    /// has caught up with a member, then continues its chain past what it
+    /// may have written after the backup.
+    pub const RESTORED: &str = "restored.toml";
 }
 
 /// What `init` is told about the team.

@@ -4,6 +4,7 @@
 //! nothing of their logic:
 //!
 //! - [`datadir`]: keys, profile, charter and database on disk;
+//! - [`backup`]: encrypted backups of a data directory, and restoring them;
 //! - [`config`]: TOML config and flags, validated once;
 //! - [`node`]: the node's state and every command on it, with no network and
 //!   no clock, and the one validation path every envelope goes through;
@@ -18,6 +19,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod api;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod datadir;
@@ -102,8 +104,10 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
     let api_task = tokio::spawn(serve);
     tracing::info!(team = %profile.name, mesh = %charter.name, api = %api_addr, "node running");
 
+    let restored = backup::restored(dir)?;
     let node = node::Node::new(store, keys, own_profile, charter, founders, now_ms())?
-        .with_data_dir(dir.clone());
+        .with_data_dir(dir.clone())
+        .with_restored(restored.as_ref());
     let result = event_loop::EventLoop::new(node, client)
         .run(events, api_rx, config.sync_interval, shutdown.clone())
         .await;

@@ -25,6 +25,8 @@ use zeroize::Zeroizing;
 
 pub use age::x25519::{Identity as AgeIdentity, Recipient as AgeRecipient};
 
+pub mod passphrase;
+
 /// What went wrong with keys, signatures or sealing.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

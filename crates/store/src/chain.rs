@@ -128,6 +128,22 @@ impl Store {
     /// The highest place of `author`'s chain this node wrote, if it
     /// recorded any (stores from before the record have none).
     pub fn written_to(&self, author: &TeamId) -> Result<Option<u64>> {
+        self.written_to_in(author)
+    }
+
+    /// Records that `author`'s chain continues after `seq` on this node
+    /// (never lowers what is recorded): a node restored from a backup skips
+    /// the places it may have written after the backup.
+    pub fn note_written(&mut self, author: &TeamId, seq: u64) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO written (author, seq) VALUES (?1, ?2)
+             ON CONFLICT(author) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            rusqlite::params![author.0.as_slice(), crate::int(seq)],
+        )?;
+        Ok(())
+    }
+
+    fn written_to_in(&self, author: &TeamId) -> Result<Option<u64>> {
         use rusqlite::OptionalExtension;
         let n: Option<i64> = self
             .conn

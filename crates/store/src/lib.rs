@@ -38,6 +38,10 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A copy of the database could not be taken or used: the message says
+    /// why (damaged, locked too long).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Result alias for the store.
@@ -259,6 +263,12 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations().to_latest(&mut conn)?;
         Ok(Store { conn })
+    }
+
+    /// SQLite's integrity check over the whole file (a restored copy is
+    /// checked before a node runs on it).
+    pub fn check_integrity(&self) -> Result<()> {
+        snapshot::check_integrity(&self.conn)
     }
 
     /// Stores an accepted envelope and what was derived from it, durably, in
@@ -748,5 +758,7 @@ fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<SenderKeyRow>> {
 
 mod chain;
 pub use chain::{ChainLink, ForkRow};
+mod snapshot;
+pub use snapshot::{Snapshot, snapshot};
 #[cfg(test)]
 mod tests;

@@ -241,6 +241,7 @@ mod tests {
             overlaps: vec![],
             applicants: 2,
             store_bytes: 4096,
+            catching_up: false,
         };
         let text = render(&s).unwrap();
         for line in [

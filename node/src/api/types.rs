@@ -277,6 +277,10 @@ pub struct StatusView {
     /// The store's size on disk (database and its write-ahead log), bytes.
     #[serde(default)]
     pub store_bytes: u64,
+    /// Restored from a backup and not yet caught up with a member's node:
+    /// the node writes nothing until it has.
+    #[serde(default)]
+    pub catching_up: bool,
 }
 
 /// `POST /v1/check`: a scan of every stored envelope.

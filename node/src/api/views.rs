@@ -367,6 +367,8 @@ pub struct StatusParts<'a> {
     pub counters: Counters,
     /// The store's size on disk, bytes.
     pub store_bytes: u64,
+    /// Restored and not yet caught up.
+    pub catching_up: bool,
 }
 
 /// The node's status.
@@ -452,5 +454,6 @@ pub fn status(s: StatusParts<'_>) -> StatusView {
         overlaps: overlaps(m, &s.me),
         applicants: m.applicants().len(),
         store_bytes: s.store_bytes,
+        catching_up: s.catching_up,
     }
 }

@@ -203,6 +203,12 @@ pub(super) enum Command {
     /// Check every stored envelope against its id (a damaged one is
     /// quarantined and fetched again from peers).
     Check(ClientArgs),
+    /// Write an encrypted backup of a data directory: its keys and a
+    /// consistent copy of its store, taken while the node runs.
+    Backup(BackupArgs),
+    /// Restore a backup into a new data directory. The restored node
+    /// writes nothing until it has caught up with a member's node.
+    Restore(RestoreArgs),
     /// Print shell completions (install them where your shell looks, e.g.
     /// `csirtmesh completions bash > /etc/bash_completion.d/csirtmesh`).
     Completions {
@@ -300,6 +306,38 @@ pub(super) struct RunArgs {
     /// Emulated bandwidth of every incoming link, kbit/s (test builds only).
     #[arg(long, hide = true)]
     pub(super) emulate_bandwidth_kbps: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct BackupArgs {
+    /// Data directory to back up (the node may be running).
+    #[arg(long, env = "CSIRTMESH_DATA_DIR")]
+    pub(super) data_dir: PathBuf,
+    /// The backup file to write (must not exist).
+    #[arg(long)]
+    pub(super) out: PathBuf,
+    /// A file whose first line is the passphrase (12 characters or more).
+    #[arg(long, env = "CSIRTMESH_BACKUP_PASSPHRASE_FILE")]
+    pub(super) passphrase_file: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct RestoreArgs {
+    /// The backup file.
+    #[arg(long)]
+    pub(super) from: PathBuf,
+    /// The data directory to create (must not exist, or be empty).
+    #[arg(long, env = "CSIRTMESH_DATA_DIR")]
+    pub(super) data_dir: PathBuf,
+    /// A file whose first line is the passphrase.
+    #[arg(long, env = "CSIRTMESH_BACKUP_PASSPHRASE_FILE")]
+    pub(super) passphrase_file: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub(super) json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

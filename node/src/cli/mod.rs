@@ -7,6 +7,7 @@
 //! the command quietly).
 
 mod args;
+mod backup;
 mod render;
 
 use anyhow::{Context, Result};
@@ -76,6 +77,8 @@ async fn dispatch(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Man => man_page(&mut std::io::stdout()),
+        Command::Backup(a) => backup::backup(a),
+        Command::Restore(a) => backup::restore(a),
         Command::Charter(a) => charter(a),
         Command::Run(a) => run(a).await,
         Command::Status(c) => {

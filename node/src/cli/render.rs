@@ -116,6 +116,9 @@ pub(super) fn render_status(s: &StatusView) -> String {
     for a in &s.listen_addrs {
         out += &format!("Listening: {a}\n");
     }
+    if s.catching_up {
+        out += "RESTORED:  from a backup; writing nothing until caught up with a member's node\n";
+    }
     if s.quarantined > 0 {
         out += &format!(
             "DAMAGED:   {} stored envelopes no longer matched their id and were quarantined (`csirtmesh check` scans all)\n",

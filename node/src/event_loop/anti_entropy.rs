@@ -452,6 +452,9 @@ impl EventLoop {
                 if conv.fetched > 0 {
                     tracing::info!(%peer, fetched = conv.fetched, rounds = conv.rounds, bytes = conv.bytes, "caught up by anti-entropy");
                 }
+                if let Err(e) = self.node.synced_with(&peer) {
+                    tracing::error!(%peer, error = %e, "cannot record catching up after the restore");
+                }
             }
             Err(e) => {
                 tracing::warn!(%peer, error = %e, "sync failed");

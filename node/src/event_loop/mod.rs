@@ -394,6 +394,7 @@ impl EventLoop {
             quarantined: node.store().quarantine_count()?,
             counters: node.counters(),
             store_bytes: node.store_bytes(),
+            catching_up: node.catching_up(),
         }))
     }
 

@@ -116,7 +116,7 @@ async fn an_interrupted_rotation_is_finished_or_discarded_on_restart() {
 
 /// A team made by `csirtmesh init` in a data directory under `root`, as a
 /// fixture team (its keys and profile as the directory holds them).
-fn team_in_dir(root: &std::path::Path, name: &str) -> (crate::datadir::DataDir, Team) {
+pub(super) fn team_in_dir(root: &std::path::Path, name: &str) -> (crate::datadir::DataDir, Team) {
     let dir = crate::datadir::DataDir::new(root.join(name));
     let opts = crate::datadir::InitOptions {
         name: name.into(),
@@ -137,7 +137,7 @@ fn team_of(dir: &crate::datadir::DataDir) -> Team {
 }
 
 /// Sets every team's mesh to the one `founders` found, in this order.
-fn found(founders: &mut [&mut Team]) -> Charter {
+pub(super) fn found(founders: &mut [&mut Team]) -> Charter {
     let charter = testkit::charter(&founders.iter().map(|t| &**t).collect::<Vec<_>>());
     let id = charter.mesh_id().unwrap();
     for t in founders.iter_mut() {
@@ -147,7 +147,7 @@ fn found(founders: &mut [&mut Team]) -> Charter {
 }
 
 /// The node of the team in `dir`, in the mesh `charter` founds.
-fn dir_node(dir: &crate::datadir::DataDir, charter: &Charter) -> Node {
+pub(super) fn dir_node(dir: &crate::datadir::DataDir, charter: &Charter) -> Node {
     let founders = charter
         .founders
         .iter()

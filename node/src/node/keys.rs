@@ -107,6 +107,7 @@ impl Node {
                 "name a key to replace: signing, age or both".into(),
             ));
         }
+        self.may_write()?;
         let mut last = None;
         if req.signing {
             last = Some(self.rotate_key(now)?);

@@ -42,6 +42,9 @@ mod membership;
 mod publish;
 #[cfg(test)]
 mod recipient_tests;
+mod restore;
+#[cfg(test)]
+mod restore_tests;
 #[cfg(test)]
 mod tests;
 
@@ -112,6 +115,9 @@ pub struct Node {
     hlc: Hlc,
     /// This team's last sequence number.
     seq: u64,
+    /// Restored from a backup and not yet caught up with a member: writes
+    /// nothing (see [`crate::backup`]).
+    restored: bool,
     /// What the node has accepted, refused and published.
     counters: Counters,
     /// The `(created_at, id)` keys of every stored envelope, for
@@ -191,6 +197,7 @@ impl Node {
             join_refusal_logged: None,
             hlc,
             seq,
+            restored: false,
             counters: Counters::default(),
             sync_set,
             joining_set: sync::Set::new(),

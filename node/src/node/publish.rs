@@ -42,6 +42,7 @@ impl Node {
         thread: Option<EnvelopeId>,
         body: Body,
     ) -> Result<EnvelopeId, ApiError> {
+        self.may_write()?;
         let content = EnvelopeContent {
             mesh: self.mesh,
             kind,

@@ -1,0 +1,402 @@
+//! Backups of a data directory, taken while the node runs, and restoring one
+//! into a new directory.
+//!
+//! A backup is a tar archive encrypted to a passphrase (age's scrypt
+//! recipient, so `age --decrypt FILE | tar t` lists it):
+//!
+//! ```text
+//! backup.toml    what it is: format, team, time, envelopes, schema
+//! node.sqlite    the store, copied consistently by SQLite's online backup API
+//! team.key, age.key, node.key, api.token, profile.bin, charter.toml,
+//! age.key.retired, and a rotation's *.next keys when present
+//! ```
+//!
+//! A restored node must not fork its own chain: after the backup it may have
+//! written envelopes that reached some members and not others, and writing
+//! again at those places would show two envelopes at one place of its key
+//! (which every node takes for a stolen key). So a restore leaves a marker
+//! (`restored.toml`); while it is there the node writes nothing, and once it
+//! has caught up with a member it continues its chain [`RESTORE_GAP`] places
+//! past the highest place it knows, which no node writes in between.
+
+use std::{
+    collections::BTreeMap,
+    fs,
+    io::{BufReader, BufWriter, Read, Write},
+    path::{Component, Path},
+};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::datadir::{self, DataDir, files};
+
+/// The archive format this build writes and reads.
+pub const FORMAT: u32 = 1;
+
+/// The manifest's name in the archive.
+const MANIFEST: &str = "backup.toml";
+
+/// How far a restored node's chain jumps: more places than a node writes
+/// between two backups (2^32: a thousand envelopes a second for 49 days),
+/// and few enough that a chain can jump a billion times.
+pub const RESTORE_GAP: u64 = 1 << 32;
+
+/// The largest file other than the database an archive may hold.
+const MAX_SMALL_FILE: u64 = 1 << 20;
+
+/// What goes into a backup besides the database, and its mode on restore.
+/// Required files first.
+const FILES: &[(&str, u32, bool)] = &[
+    (files::TEAM_KEY, 0o600, true),
+    (files::AGE_KEY, 0o600, true),
+    (files::NODE_KEY, 0o600, true),
+    (files::API_TOKEN, 0o600, true),
+    (files::PROFILE, 0o644, true),
+    (files::CHARTER, 0o644, false),
+    (files::AGE_KEY_RETIRED, 0o600, false),
+    (files::TEAM_KEY_NEXT, 0o600, false),
+    (files::AGE_KEY_NEXT, 0o600, false),
+];
+
+/// What a backup says about itself.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    /// [`FORMAT`].
+    pub format: u32,
+    /// The team's id (hex).
+    pub team: String,
+    /// When the copy was taken (ms since the epoch).
+    pub created_at: u64,
+    /// Envelopes in the copied store.
+    pub envelopes: u64,
+    /// The store's schema version.
+    pub schema: i64,
+    /// The csirtmesh version that wrote it.
+    pub version: String,
+}
+
+/// What `backup` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct BackupSummary {
+    /// The manifest written.
+    pub manifest: Manifest,
+    /// The database copy's size.
+    pub database_bytes: u64,
+    /// The encrypted file's size.
+    pub file_bytes: u64,
+}
+
+/// The marker a restore leaves in the data directory.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Restored {
+    /// When the backup was taken (ms).
+    pub backup_created_at: u64,
+    /// When it was restored (ms).
+    pub restored_at: u64,
+}
+
+/// Writes an encrypted backup of `dir` to `out` (which must not exist).
+/// The node may be running: the store is copied under one read transaction.
+pub fn backup(dir: &DataDir, out: &Path, passphrase: &str, now: u64) -> Result<BackupSummary> {
+    if out.exists() {
+        bail!("{} exists: refusing to overwrite it", out.display());
+    }
+    let keys = dir
+        .team_keys()
+        .with_context(|| format!("{} is not a team's data directory", dir.root().display()))?;
+    let mut small = Vec::new();
+    for (name, _, required) in FILES {
+        match fs::read(dir.file(name)) {
+            Ok(bytes) => small.push((*name, bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read {}", dir.file(name).display()));
+            }
+        }
+    }
+    let snapshot = store::snapshot(&dir.file(files::DATABASE)).with_context(|| {
+        format!(
+            "cannot copy the store {}",
+            dir.file(files::DATABASE).display()
+        )
+    })?;
+    let manifest = Manifest {
+        format: FORMAT,
+        team: keys.team_id().to_string(),
+        created_at: now,
+        envelopes: snapshot.envelopes,
+        schema: snapshot.schema,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let partial = out.with_extension("partial");
+    let _ = fs::remove_file(&partial);
+    let written = write_archive(
+        &partial,
+        passphrase,
+        now,
+        &manifest,
+        &small,
+        &snapshot.bytes,
+    );
+    if let Err(e) = written {
+        let _ = fs::remove_file(&partial);
+        return Err(e);
+    }
+    fs::rename(&partial, out).with_context(|| format!("cannot write {}", out.display()))?;
+    datadir::sync_parent(out)?;
+    Ok(BackupSummary {
+        manifest,
+        database_bytes: snapshot.bytes.len() as u64,
+        file_bytes: fs::metadata(out)?.len(),
+    })
+}
+
+fn write_archive(
+    path: &Path,
+    passphrase: &str,
+    now: u64,
+    manifest: &Manifest,
+    small: &[(&str, Vec<u8>)],
+    database: &[u8],
+) -> Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    let sealed = seal::passphrase::PassphraseWriter::new(BufWriter::new(file), passphrase)?;
+    let mut tar = tar::Builder::new(sealed);
+    let mut add = |name: &str, bytes: &[u8]| -> Result<()> {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o600);
+        header.set_mtime(now / 1000);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut header, name, bytes)
+            .with_context(|| format!("cannot write {name} into the backup"))
+    };
+    add(MANIFEST, toml::to_string(manifest)?.as_bytes())?;
+    for (name, bytes) in small {
+        add(name, bytes)?;
+    }
+    add(files::DATABASE, database)?;
+    let sealed = tar.into_inner()?;
+    let buffered = sealed.finish()?;
+    let file = buffered
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
+    file.sync_all()
+        .with_context(|| format!("cannot sync {}", path.display()))
+}
+
+/// What `restore` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct RestoreSummary {
+    /// The backup's manifest.
+    pub manifest: Manifest,
+    /// Envelopes in the restored store (after migrating its schema forward).
+    pub envelopes: u64,
+}
+
+/// Restores the backup `from` into `dir`, which must not exist or be
+/// empty. Nothing is left in `dir` unless the whole backup checked out:
+/// every file is written to a staging directory beside it first.
+pub fn restore(from: &Path, dir: &DataDir, passphrase: &str, now: u64) -> Result<RestoreSummary> {
+    let target = dir.root();
+    if target.exists()
+        && fs::read_dir(target)
+            .with_context(|| format!("cannot read {}", target.display()))?
+            .next()
+            .is_some()
+    {
+        bail!(
+            "{} is not empty: restore into a new directory",
+            target.display()
+        );
+    }
+    let staging = target.with_extension("restoring");
+    if staging.exists() {
+        fs::remove_dir_all(&staging)
+            .with_context(|| format!("cannot clear {}", staging.display()))?;
+    }
+    create_private_dir(&staging)?;
+    let staged = DataDir::new(&staging);
+    let result = unpack(from, &staged, passphrase, now);
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    if target.exists() {
+        fs::remove_dir(target).with_context(|| format!("cannot replace {}", target.display()))?;
+    }
+    fs::rename(&staging, target).with_context(|| format!("cannot create {}", target.display()))?;
+    datadir::sync_parent(target)?;
+    Ok(summary)
+}
+
+fn create_private_dir(path: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(path)
+        .with_context(|| format!("cannot create {}", path.display()))
+}
+
+fn unpack(from: &Path, dir: &DataDir, passphrase: &str, now: u64) -> Result<RestoreSummary> {
+    let file = fs::File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
+    let plain = seal::passphrase::passphrase_reader(BufReader::new(file), passphrase)
+        .with_context(|| format!("cannot decrypt {}", from.display()))?;
+    let mut archive = tar::Archive::new(plain);
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    let mut manifest: Option<Manifest> = None;
+    let entries = archive
+        .entries()
+        .with_context(|| format!("{} is not a backup", from.display()))?;
+    for entry in entries {
+        let mut entry = entry.with_context(|| format!("{} is damaged or cut", from.display()))?;
+        let name = entry_name(&entry)?;
+        if seen.contains_key(&name) {
+            bail!("the backup holds {name} twice");
+        }
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            bail!("the backup's {name} is not a regular file");
+        }
+        let size = entry.header().size()?;
+        seen.insert(name.clone(), size);
+        if name == MANIFEST {
+            let mut text = String::new();
+            entry
+                .by_ref()
+                .take(MAX_SMALL_FILE)
+                .read_to_string(&mut text)
+                .context("the backup's manifest is not text")?;
+            let m: Manifest = toml::from_str(&text).context("the backup's manifest")?;
+            if m.format != FORMAT {
+                bail!(
+                    "backup format {} (this csirtmesh reads format {FORMAT})",
+                    m.format
+                );
+            }
+            manifest = Some(m);
+            continue;
+        }
+        if manifest.is_none() {
+            bail!("the backup does not start with its manifest ({MANIFEST})");
+        }
+        if name == files::DATABASE {
+            copy_entry(&mut entry, &dir.file(files::DATABASE), 0o600, u64::MAX)?;
+            continue;
+        }
+        let Some((_, mode, _)) = FILES.iter().find(|(n, _, _)| *n == name) else {
+            bail!("the backup holds an unexpected file {name}");
+        };
+        if size > MAX_SMALL_FILE {
+            bail!("the backup's {name} is {size} bytes, more than a key file can be");
+        }
+        copy_entry(&mut entry, &dir.file(&name), *mode, MAX_SMALL_FILE)?;
+    }
+    let Some(manifest) = manifest else {
+        bail!(
+            "{} holds no manifest: not a csirtmesh backup",
+            from.display()
+        );
+    };
+    for (name, _, required) in FILES.iter().chain(&[(files::DATABASE, 0, true)]) {
+        if *required && !seen.contains_key(*name) {
+            bail!("the backup lacks {name}");
+        }
+    }
+    let keys = dir.team_keys()?;
+    if keys.team_id().to_string() != manifest.team {
+        bail!("the backup's team.key is not the team its manifest names");
+    }
+    let (_, profile) = dir.profile()?;
+    if profile.team != keys.team_id() {
+        bail!("the backup's profile.bin belongs to another team than its team.key");
+    }
+    let store = store::Store::open(&dir.file(files::DATABASE))
+        .context("the backup's store does not open")?;
+    store
+        .check_integrity()
+        .context("the backup's store is damaged")?;
+    let envelopes = store.count()?;
+    drop(store);
+    let marker = Restored {
+        backup_created_at: manifest.created_at,
+        restored_at: now,
+    };
+    datadir::write_new(
+        &dir.file(files::RESTORED),
+        toml::to_string(&marker)?.as_bytes(),
+        0o600,
+    )?;
+    Ok(RestoreSummary {
+        manifest,
+        envelopes,
+    })
+}
+
+/// An entry's name: one plain file name, nothing that leaves the directory.
+fn entry_name<R: Read>(entry: &tar::Entry<'_, R>) -> Result<String> {
+    let path = entry.path().context("a backup entry's name is not valid")?;
+    let mut parts = path.components();
+    match (parts.next(), parts.next()) {
+        (Some(Component::Normal(name)), None) => name
+            .to_str()
+            .map(str::to_owned)
+            .context("a backup entry's name is not UTF-8"),
+        _ => bail!(
+            "the backup holds {}, which is not a plain file name",
+            path.display()
+        ),
+    }
+}
+
+fn copy_entry(from: &mut impl Read, to: &Path, mode: u32, limit: u64) -> Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    let mut file = options
+        .open(to)
+        .with_context(|| format!("cannot create {}", to.display()))?;
+    std::io::copy(&mut from.take(limit), &mut file)
+        .with_context(|| format!("cannot restore {} (is the backup cut short?)", to.display()))?;
+    file.flush()?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Reads the restore marker of `dir`, if there is one.
+pub fn restored(dir: &DataDir) -> Result<Option<Restored>> {
+    let path = dir.file(files::RESTORED);
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            Ok(Some(toml::from_str(&text).with_context(|| {
+                format!("{} is damaged", path.display())
+            })?))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests;
