@@ -55,9 +55,11 @@ const FILES: &[(&str, u32, bool)] = &[
     (files::PROFILE, 0o644, true),
     (files::CHARTER, 0o644, false),
     (files::AGE_KEY_RETIRED, 0o600, false),
-    (files::TEAM_KEY_NEXT, 0o600, false),
-    (files::AGE_KEY_NEXT, 0o600, false),
 ];
+
+/// Files present only while a key is being replaced: a backup is refused
+/// then (the keys and the store would not agree).
+const ROTATING: &[&str] = &[files::TEAM_KEY_NEXT, files::AGE_KEY_NEXT];
 
 /// What a backup says about itself.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -94,6 +96,10 @@ pub struct Restored {
     pub backup_created_at: u64,
     /// When it was restored (ms).
     pub restored_at: u64,
+    /// The node writes nothing before this time (ms): by default the
+    /// clock-skew window after the restore, since the lost node may have
+    /// stamped envelopes up to that far ahead.
+    pub write_after: u64,
 }
 
 /// Writes an encrypted backup of `dir` to `out` (which must not exist).
@@ -102,9 +108,34 @@ pub fn backup(dir: &DataDir, out: &Path, passphrase: &str, now: u64) -> Result<B
     if out.exists() {
         bail!("{} exists: refusing to overwrite it", out.display());
     }
+    if out.parent().is_some_and(|p| p == dir.root()) {
+        bail!(
+            "{}: write the backup outside the data directory",
+            out.display()
+        );
+    }
     let keys = dir
         .team_keys()
         .with_context(|| format!("{} is not a team's data directory", dir.root().display()))?;
+    let small = key_files(dir)?;
+    // The copy goes beside the store (the directory is the owner's alone)
+    // and is deleted once in the archive; one a crash left is replaced.
+    let copy = dir.file(files::BACKUP_COPY);
+    let _ = fs::remove_file(&copy);
+    let result = archive_with_copy(dir, &keys, out, passphrase, now, &small, &copy);
+    let _ = fs::remove_file(&copy);
+    result
+}
+
+/// The key files as they are now; refused while a key is being replaced.
+fn key_files(dir: &DataDir) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    for name in ROTATING {
+        if dir.file(name).exists() {
+            bail!(
+                "a key is being replaced ({name} exists): back up once `rotate-key` has finished"
+            );
+        }
+    }
     let mut small = Vec::new();
     for (name, _, required) in FILES {
         match fs::read(dir.file(name)) {
@@ -115,12 +146,31 @@ pub fn backup(dir: &DataDir, out: &Path, passphrase: &str, now: u64) -> Result<B
             }
         }
     }
-    let snapshot = store::snapshot(&dir.file(files::DATABASE)).with_context(|| {
+    Ok(small)
+}
+
+fn archive_with_copy(
+    dir: &DataDir,
+    keys: &seal::TeamKeys,
+    out: &Path,
+    passphrase: &str,
+    now: u64,
+    small: &[(&str, Vec<u8>)],
+    copy: &Path,
+) -> Result<BackupSummary> {
+    let snapshot = store::snapshot(&dir.file(files::DATABASE), copy).with_context(|| {
         format!(
             "cannot copy the store {}",
             dir.file(files::DATABASE).display()
         )
     })?;
+    // A key replaced while the store was copied: the copy and the keys
+    // read before it might not agree.
+    if key_files(dir)? != small {
+        bail!(
+            "the team's keys changed while the store was copied (a key rotation?): run the backup again"
+        );
+    }
     let manifest = Manifest {
         format: FORMAT,
         team: keys.team_id().to_string(),
@@ -129,16 +179,9 @@ pub fn backup(dir: &DataDir, out: &Path, passphrase: &str, now: u64) -> Result<B
         schema: snapshot.schema,
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
-    let partial = out.with_extension("partial");
+    let partial = sibling(out, "partial");
     let _ = fs::remove_file(&partial);
-    let written = write_archive(
-        &partial,
-        passphrase,
-        now,
-        &manifest,
-        &small,
-        &snapshot.bytes,
-    );
+    let written = write_archive(&partial, passphrase, now, &manifest, small, copy);
     if let Err(e) = written {
         let _ = fs::remove_file(&partial);
         return Err(e);
@@ -147,7 +190,7 @@ pub fn backup(dir: &DataDir, out: &Path, passphrase: &str, now: u64) -> Result<B
     datadir::sync_parent(out)?;
     Ok(BackupSummary {
         manifest,
-        database_bytes: snapshot.bytes.len() as u64,
+        database_bytes: snapshot.bytes,
         file_bytes: fs::metadata(out)?.len(),
     })
 }
@@ -158,7 +201,7 @@ fn write_archive(
     now: u64,
     manifest: &Manifest,
     small: &[(&str, Vec<u8>)],
-    database: &[u8],
+    database: &Path,
 ) -> Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -172,20 +215,24 @@ fn write_archive(
         .with_context(|| format!("cannot create {}", path.display()))?;
     let sealed = seal::passphrase::PassphraseWriter::new(BufWriter::new(file), passphrase)?;
     let mut tar = tar::Builder::new(sealed);
-    let mut add = |name: &str, bytes: &[u8]| -> Result<()> {
+    let mut add = |name: &str, size: u64, data: &mut dyn Read| -> Result<()> {
         let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
+        header.set_size(size);
         header.set_mode(0o600);
         header.set_mtime(now / 1000);
         header.set_entry_type(tar::EntryType::Regular);
-        tar.append_data(&mut header, name, bytes)
+        tar.append_data(&mut header, name, data)
             .with_context(|| format!("cannot write {name} into the backup"))
     };
-    add(MANIFEST, toml::to_string(manifest)?.as_bytes())?;
+    let text = toml::to_string(manifest)?;
+    add(MANIFEST, text.len() as u64, &mut text.as_bytes())?;
     for (name, bytes) in small {
-        add(name, bytes)?;
+        add(name, bytes.len() as u64, &mut &bytes[..])?;
     }
-    add(files::DATABASE, database)?;
+    let mut db =
+        fs::File::open(database).with_context(|| format!("cannot read {}", database.display()))?;
+    let size = db.metadata()?.len();
+    add(files::DATABASE, size, &mut db)?;
     let sealed = tar.into_inner()?;
     let buffered = sealed.finish()?;
     let file = buffered
@@ -202,12 +249,24 @@ pub struct RestoreSummary {
     pub manifest: Manifest,
     /// Envelopes in the restored store (after migrating its schema forward).
     pub envelopes: u64,
+    /// The node writes nothing before this time (ms).
+    pub write_after: u64,
 }
 
 /// Restores the backup `from` into `dir`, which must not exist or be
 /// empty. Nothing is left in `dir` unless the whole backup checked out:
 /// every file is written to a staging directory beside it first.
-pub fn restore(from: &Path, dir: &DataDir, passphrase: &str, now: u64) -> Result<RestoreSummary> {
+///
+/// `skip_clock_wait`: the lost node stopped more than the clock-skew window
+/// ago (or its clock was right), so the restored node may write as soon as
+/// it has caught up.
+pub fn restore(
+    from: &Path,
+    dir: &DataDir,
+    passphrase: &str,
+    now: u64,
+    skip_clock_wait: bool,
+) -> Result<RestoreSummary> {
     let target = dir.root();
     if target.exists()
         && fs::read_dir(target)
@@ -220,14 +279,19 @@ pub fn restore(from: &Path, dir: &DataDir, passphrase: &str, now: u64) -> Result
             target.display()
         );
     }
-    let staging = target.with_extension("restoring");
+    let staging = sibling(target, "restoring");
     if staging.exists() {
         fs::remove_dir_all(&staging)
             .with_context(|| format!("cannot clear {}", staging.display()))?;
     }
     create_private_dir(&staging)?;
     let staged = DataDir::new(&staging);
-    let result = unpack(from, &staged, passphrase, now);
+    let write_after = if skip_clock_wait {
+        now
+    } else {
+        now + mesh_core::validate::MAX_CLOCK_SKEW_MS
+    };
+    let result = unpack(from, &staged, passphrase, now, write_after);
     let summary = match result {
         Ok(s) => s,
         Err(e) => {
@@ -243,6 +307,16 @@ pub fn restore(from: &Path, dir: &DataDir, passphrase: &str, now: u64) -> Result
     Ok(summary)
 }
 
+/// `.NAME.suffix` beside `path`: a temporary name of its own (two restores
+/// into `node.a` and `node.b` do not share one).
+fn sibling(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{suffix}"))
+}
+
 fn create_private_dir(path: &Path) -> Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
@@ -256,16 +330,25 @@ fn create_private_dir(path: &Path) -> Result<()> {
         .with_context(|| format!("cannot create {}", path.display()))
 }
 
-fn unpack(from: &Path, dir: &DataDir, passphrase: &str, now: u64) -> Result<RestoreSummary> {
+fn unpack(
+    from: &Path,
+    dir: &DataDir,
+    passphrase: &str,
+    now: u64,
+    write_after: u64,
+) -> Result<RestoreSummary> {
     let file = fs::File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
     let plain = seal::passphrase::passphrase_reader(BufReader::new(file), passphrase)
         .with_context(|| format!("cannot decrypt {}", from.display()))?;
     let mut archive = tar::Archive::new(plain);
+    // Raw: long-name and extended-header entries come as themselves (and
+    // are refused as not regular files) instead of being read into memory.
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
     let mut manifest: Option<Manifest> = None;
     let entries = archive
         .entries()
-        .with_context(|| format!("{} is not a backup", from.display()))?;
+        .with_context(|| format!("{} is not a backup", from.display()))?
+        .raw(true);
     for entry in entries {
         let mut entry = entry.with_context(|| format!("{} is damaged or cut", from.display()))?;
         let name = entry_name(&entry)?;
@@ -328,16 +411,23 @@ fn unpack(from: &Path, dir: &DataDir, passphrase: &str, now: u64) -> Result<Rest
     if profile.team != keys.team_id() {
         bail!("the backup's profile.bin belongs to another team than its team.key");
     }
+    if profile.recipient != keys.recipient() {
+        bail!("the backup's profile.bin names another age recipient than its age.key");
+    }
     let store = store::Store::open(&dir.file(files::DATABASE))
         .context("the backup's store does not open")?;
     store
         .check_integrity()
         .context("the backup's store is damaged")?;
+    store
+        .check_no_code()
+        .context("the backup's store is not one a node wrote")?;
     let envelopes = store.count()?;
     drop(store);
     let marker = Restored {
         backup_created_at: manifest.created_at,
         restored_at: now,
+        write_after,
     };
     datadir::write_new(
         &dir.file(files::RESTORED),
@@ -347,6 +437,7 @@ fn unpack(from: &Path, dir: &DataDir, passphrase: &str, now: u64) -> Result<Rest
     Ok(RestoreSummary {
         manifest,
         envelopes,
+        write_after,
     })
 }
 
@@ -384,15 +475,20 @@ fn copy_entry(from: &mut impl Read, to: &Path, mode: u32, limit: u64) -> Result<
     Ok(())
 }
 
-/// Reads the restore marker of `dir`, if there is one.
-pub fn restored(dir: &DataDir) -> Result<Option<Restored>> {
+/// Reads the restore marker of `dir`, if there is one. A marker that does
+/// not read still marks the node restored (deleting it would be worse),
+/// with the clock-skew window counted from `now`.
+pub fn restored(dir: &DataDir, now: u64) -> Result<Option<Restored>> {
     let path = dir.file(files::RESTORED);
     match fs::read_to_string(&path) {
-        Ok(text) => {
-            Ok(Some(toml::from_str(&text).with_context(|| {
-                format!("{} is damaged", path.display())
-            })?))
-        }
+        Ok(text) => Ok(Some(toml::from_str(&text).unwrap_or_else(|e| {
+            tracing::warn!(path = %path.display(), error = %e, "the restore marker is damaged; treating the node as restored now");
+            Restored {
+                backup_created_at: 0,
+                restored_at: now,
+                write_after: now + mesh_core::validate::MAX_CLOCK_SKEW_MS,
+            }
+        }))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }

@@ -7,6 +7,8 @@
 //! listen = ["/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"]
 //! bootstrap = ["/ip4/192.0.2.10/tcp/4001/p2p/12D3Koo..."]
 //! api_listen = "127.0.0.1:7700"
+//! metrics_listen = "0.0.0.0:9464"   # GET /metrics only, no token
+//! external_addresses = ["/ip4/203.0.113.7/tcp/4001"]
 //! sync_interval_secs = 30
 //! ```
 
@@ -38,6 +40,13 @@ pub struct FileConfig {
     pub bootstrap: Vec<String>,
     /// The admin API's address (loopback only).
     pub api_listen: Option<String>,
+    /// A listener for `GET /metrics` alone, without a token (any address:
+    /// for a Prometheus in another container or host).
+    pub metrics_listen: Option<String>,
+    /// This node's public addresses, when it knows them (a NAT or port
+    /// forward in front of it): announced to peers.
+    #[serde(default)]
+    pub external_addresses: Vec<String>,
     /// Seconds between anti-entropy rounds with a random peer.
     pub sync_interval_secs: Option<u64>,
     /// Emulated delay on incoming messages, ms (test builds only).
@@ -72,6 +81,8 @@ pub struct Config {
     pub net: net::Config,
     /// Where the admin API listens (loopback).
     pub api_listen: SocketAddr,
+    /// Where `GET /metrics` is served without a token, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
     /// Time between anti-entropy rounds.
     pub sync_interval: Duration,
 }
@@ -110,6 +121,33 @@ impl Config {
             .iter()
             .map(|s| parse("bootstrap", s))
             .collect::<Result<Vec<_>>>()?;
+        let external = if !flags.external_addresses.is_empty() {
+            flags.external_addresses
+        } else {
+            file.external_addresses
+        };
+        let external_addresses = external
+            .iter()
+            .map(|s| parse("external", s))
+            .collect::<Result<Vec<_>>>()?;
+        for a in &external_addresses {
+            if a.iter()
+                .any(|p| matches!(p, net::multiaddr::Protocol::P2p(_)))
+            {
+                bail!(
+                    "external address {a} names a peer: give the address alone, without /p2p/..."
+                );
+            }
+        }
+        let metrics_listen = flags
+            .metrics_listen
+            .or(file.metrics_listen)
+            .map(|m| {
+                m.parse::<SocketAddr>().with_context(|| {
+                    format!("invalid metrics_listen {m:?}: expected an address like 0.0.0.0:9464")
+                })
+            })
+            .transpose()?;
         for b in &bootstrap {
             if !b
                 .iter()
@@ -169,10 +207,12 @@ impl Config {
             net: net::Config {
                 listen,
                 bootstrap,
+                external_addresses,
                 emulation,
                 ..net::Config::default()
             },
             api_listen,
+            metrics_listen,
             sync_interval: Duration::from_secs(sync_secs),
         })
     }

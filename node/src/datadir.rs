@@ -73,6 +73,8 @@ pub mod files {
     /// has caught up with a member, then continues its chain past what it
     /// may have written after the backup.
     pub const RESTORED: &str = "restored.toml";
+    /// The store's copy while `csirtmesh backup` writes it into the archive.
+    pub const BACKUP_COPY: &str = "backup-copy.sqlite";
 }
 
 /// What `init` is told about the team.

@@ -92,7 +92,7 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
     let (api_addr, serve) = api::bind(
         config.api_listen,
         dir.api_token()?,
-        api_tx,
+        api_tx.clone(),
         shutdown.clone(),
     )
     .await?;
@@ -102,18 +102,34 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
         0o644,
     )?;
     let api_task = tokio::spawn(serve);
+    let metrics_task = match config.metrics_listen {
+        Some(addr) => {
+            let (addr, serve) = api::bind_metrics(addr, api_tx.clone(), shutdown.clone()).await?;
+            tracing::info!(%addr, "serving GET /metrics without a token");
+            Some(tokio::spawn(serve))
+        }
+        None => None,
+    };
     tracing::info!(team = %profile.name, mesh = %charter.name, api = %api_addr, "node running");
 
-    let restored = backup::restored(dir)?;
+    let restored = backup::restored(dir, now_ms())?;
     let node = node::Node::new(store, keys, own_profile, charter, founders, now_ms())?
         .with_data_dir(dir.clone())
         .with_restored(restored.as_ref());
+    drop(api_tx);
+    // Under systemd (Type=notify): the API answers and the node is built.
+    // Without a notification socket this does nothing.
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let result = event_loop::EventLoop::new(node, client)
         .run(events, api_rx, config.sync_interval, shutdown.clone())
         .await;
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     shutdown.cancel();
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, net_task).await;
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, api_task).await;
+    if let Some(task) = metrics_task {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
+    }
     let _ = std::fs::remove_file(dir.file(files::API_ADDR));
     tracing::info!("node stopped");
     result

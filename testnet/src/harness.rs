@@ -9,7 +9,7 @@
 
 use std::{
     fs,
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -38,6 +38,28 @@ impl NodeCommand {
             program: std::env::current_exe().context("cannot find the testnet binary")?,
             prefix: vec!["node".into()],
         })
+    }
+
+    /// Runs a one-shot `csirtmesh` command (not a node), bounded by
+    /// `limit` (killed past it); fails unless it exits 0.
+    pub async fn run_cli(&self, args: &[&std::ffi::OsStr], limit: Duration) -> Result<String> {
+        let child = tokio::process::Command::new(&self.program)
+            .args(&self.prefix)
+            .args(args)
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(limit, child)
+            .await
+            .with_context(|| format!("csirtmesh {args:?} did not finish within {limit:?}"))??;
+        if !out.status.success() {
+            bail!(
+                "csirtmesh {args:?} failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 }
 
@@ -206,6 +228,11 @@ impl Testnet {
             .membership(&invite(&id, &node.to_string()))
             .await?;
         Ok(())
+    }
+
+    /// The testnet's temporary directory (data directories, logs).
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// A team's data directory (its keys, for drills that play a thief).

@@ -13,9 +13,12 @@
 //! - [`up`]: a mesh held open for a developer;
 //! - [`bench_gossip`], [`bench_ingest`], [`bench_sync`]: benchmarks against
 //!   baselines measured in the same run; [`sim`]: many teams in one process;
+//! - [`backup_drill`]: back up a running node, destroy it, restore it, and
+//!   check it caught up and did not fork its own chain; backup figures;
 //! - [`rogue`]: a stranger's node, for the demo;
 //! - [`Report`]: every command's report prints itself, as text or JSON.
 
+pub mod backup_drill;
 pub mod bench_gossip;
 pub mod bench_ingest;
 pub mod bench_sync;

@@ -57,6 +57,13 @@ enum Command {
     /// Many teams in one process (memory transport, emulated latency): a
     /// GREEN advisory to all and AMBER incidents, against the ideal latency.
     Sim(testnet::sim::SimConfig),
+    /// Back up a running node, keep working, destroy it, restore it: it
+    /// must catch up on everything and write again without forking its chain.
+    BackupDrill {
+        /// Print one JSON object of figures on stdout (progress on stderr).
+        #[arg(long)]
+        json: bool,
+    },
     /// Act as the `csirtmesh` binary (used by the harness to start nodes).
     #[command(hide = true)]
     Node {
@@ -133,6 +140,19 @@ enum Bench {
         #[arg(long)]
         json: bool,
     },
+    /// `csirtmesh backup` and `restore` of a store of N envelopes, against
+    /// copying the database file.
+    Backup {
+        /// Envelopes in the store.
+        #[arg(long, default_value_t = 100_000)]
+        envelopes: usize,
+        /// Runs (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Seal and open a 1 KiB incident for 1, 10 and 500 named recipients.
     Seal {
         /// Print JSON.
@@ -158,6 +178,9 @@ fn main() -> ExitCode {
         Command::Node { args } => {
             csirtmesh::cli::main_from(std::iter::once("csirtmesh".to_string()).chain(args))
                 .map(|()| true)
+        }
+        Command::BackupDrill { json } => {
+            block_on(testnet::backup_drill::drill(this_binary(), json)).and_then(|r| emit(&r, json))
         }
         Command::Demo { json } => {
             block_on(testnet::demo::run(this_binary(), json)).and_then(|r| emit(&r, json))
@@ -199,6 +222,16 @@ fn main() -> ExitCode {
             } => testnet::bench_ingest::ingest(envelopes.max(10), runs.max(1))
                 .and_then(|r| emit(&r, json)),
             Bench::Seal { json } => seal().and_then(|r| emit(&r, json)),
+            Bench::Backup {
+                envelopes,
+                runs,
+                json,
+            } => block_on(testnet::backup_drill::bench(
+                this_binary(),
+                envelopes.max(1),
+                runs.max(1),
+            ))
+            .and_then(|r| emit(&r, json)),
         },
     };
     match result {

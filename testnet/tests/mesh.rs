@@ -18,6 +18,31 @@ fn command() -> NodeCommand {
 /// (a stranger's 10 s window was once measured at 19 s that way).
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Back up a running node, keep working, destroy it, restore it: it catches
+/// up on everything, reads what was sealed to it, and writes again without
+/// forking its own chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restored_from_a_backup_catches_up_and_does_not_fork_its_chain() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let report = tokio::time::timeout(
+        std::time::Duration::from_secs(300),
+        testnet::backup_drill::drill(command(), true),
+    )
+    .await
+    .expect("the backup drill finishes within its bound")
+    .expect("the backup drill runs");
+    assert!(report.written_after_backup >= 12, "{report:?}");
+    assert_eq!(report.lost, 0, "{report:?}");
+    assert_eq!(
+        report.readable_after_restore, report.sealed_to_a_after_backup,
+        "{report:?}"
+    );
+    assert!(report.wrote_only_after_catching_up, "{report:?}");
+    assert!(report.write_after_restore_delivered, "{report:?}");
+    assert_eq!(report.forks_seen, 0, "{report:?}");
+    assert!(report.still_a_member, "{report:?}");
+}
+
 /// Runs a drill, bounded (every process stopped on return).
 async fn run_drill(cfg: testnet::drill::DrillConfig) -> testnet::drill::DrillReport {
     tokio::time::timeout(

@@ -154,6 +154,10 @@ impl EventLoop {
                 .listen_on(addr.clone())
                 .map_err(|e| start(&format!("{addr}: {e}")))?;
         }
+        for addr in &config.external_addresses {
+            tracing::info!(%addr, "announcing a configured external address");
+            swarm.add_external_address(addr.clone());
+        }
         for addr in &config.bootstrap {
             if let Some(peer) = peer_of(addr)
                 && let Some(k) = swarm.behaviour_mut().kademlia.as_mut()

@@ -150,6 +150,10 @@ pub struct Config {
     pub listen: Vec<Multiaddr>,
     /// Peers to dial at start (with `/p2p/<peer id>`).
     pub bootstrap: Vec<Multiaddr>,
+    /// Addresses others reach this node at, as the operator knows them (a
+    /// public address in front of a NAT or a port forward): announced to
+    /// peers, and put in the reservations of a relay that runs here.
+    pub external_addresses: Vec<Multiaddr>,
     /// The gossip topic (one per mesh; see [`protocol::envelope_topic`]).
     pub topic: String,
     /// Largest gossip message, in bytes. Messages up to four times this
@@ -251,6 +255,7 @@ impl Default for Config {
         Config {
             listen: vec![],
             bootstrap: vec![],
+            external_addresses: vec![],
             topic: protocol::envelope_topic("local"),
             max_message_bytes: 256 * 1024 + 4096,
             max_sync_bytes: 8 * 1024 * 1024,

@@ -259,6 +259,9 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Functions in a schema (views, triggers) run with no side effects
+        // beyond the database; the node's schema has none.
+        conn.pragma_update(None, "trusted_schema", "OFF")?;
         // A second process (an operator's sqlite3 shell) may hold a lock briefly.
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations().to_latest(&mut conn)?;
@@ -269,6 +272,27 @@ impl Store {
     /// checked before a node runs on it).
     pub fn check_integrity(&self) -> Result<()> {
         snapshot::check_integrity(&self.conn)
+    }
+
+    /// Refuses a database that holds triggers or views: the node's schema
+    /// has none, and a file from elsewhere (a restored backup) must not run
+    /// code inside the node.
+    pub fn check_no_code(&self) -> Result<()> {
+        let found: Vec<String> = self
+            .conn
+            .prepare(
+                "SELECT type || ' ' || name FROM sqlite_schema WHERE type IN ('trigger', 'view')",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if found.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(format!(
+                "it holds {} (the node's schema has none)",
+                found.join(", ")
+            )))
+        }
     }
 
     /// Stores an accepted envelope and what was derived from it, durably, in

@@ -1,13 +1,14 @@
 //! A consistent copy of a store that another process has open: SQLite's
-//! online backup API, from a second connection, into memory. The copy is
-//! taken in one step under one read transaction, so it is the store as it
-//! was at one instant, whatever the running node writes meanwhile (WAL mode
-//! lets it go on writing).
+//! online backup API, from a second connection, into a new file. The copy
+//! is taken in one step under one read transaction, so it is the store as
+//! it was at one instant, whatever the running node writes meanwhile (WAL
+//! mode lets it go on writing). Pages go straight to the file: memory
+//! stays small whatever the store's size.
 
 use std::{path::Path, thread, time::Duration};
 
 use rusqlite::{
-    Connection, MAIN_DB, OpenFlags,
+    Connection, OpenFlags,
     backup::{Backup, StepResult},
 };
 
@@ -16,10 +17,10 @@ use crate::{Error, Result};
 /// How long a copy waits for a writer's lock before it gives up.
 const BUSY_LIMIT: Duration = Duration::from_secs(30);
 
-/// A copy of a store, as the bytes of a database file.
+/// What a copy holds.
 pub struct Snapshot {
-    /// The database file's bytes.
-    pub bytes: Vec<u8>,
+    /// The copy's size, bytes.
+    pub bytes: u64,
     /// Envelopes in it.
     pub envelopes: u64,
     /// Its schema version (SQLite's `user_version`).
@@ -27,14 +28,18 @@ pub struct Snapshot {
 }
 
 /// Copies the store at `path` (which must exist; it is neither created nor
-/// migrated), checks the copy's integrity, and returns it.
-pub fn snapshot(path: &Path) -> Result<Snapshot> {
+/// migrated) into a new file `to` (which must not exist), and checks the
+/// copy's integrity.
+pub fn snapshot(path: &Path, to: &Path) -> Result<Snapshot> {
+    if to.exists() {
+        return Err(Error::Invalid(format!("{} exists", to.display())));
+    }
     let src = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     src.busy_timeout(Duration::from_secs(5))?;
-    let mut dst = Connection::open_in_memory()?;
+    let mut dst = Connection::open(to)?;
     {
         let backup = Backup::new(&src, &mut dst)?;
         let mut waited = Duration::ZERO;
@@ -56,12 +61,19 @@ pub fn snapshot(path: &Path) -> Result<Snapshot> {
             }
         }
     }
-    check_integrity(&dst)?;
-    let envelopes: i64 = dst.query_row("SELECT COUNT(*) FROM envelopes", [], |r| r.get(0))?;
-    let schema: i64 = dst.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let bytes = dst.serialize(MAIN_DB)?.to_vec();
+    drop(dst);
+    drop(src);
+    // Read back through a new connection, which leaves the file whole
+    // (nothing in a write-ahead log) when it closes.
+    let copy = Connection::open(to)?;
+    check_integrity(&copy)?;
+    let envelopes: i64 = copy.query_row("SELECT COUNT(*) FROM envelopes", [], |r| r.get(0))?;
+    let schema: i64 = copy.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    copy.close().map_err(|(_, e)| e)?;
     Ok(Snapshot {
-        bytes,
+        bytes: std::fs::metadata(to)
+            .map_err(|e| Error::Invalid(format!("cannot read {}: {e}", to.display())))?
+            .len(),
         envelopes: envelopes.max(0) as u64,
         schema,
     })

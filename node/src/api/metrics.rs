@@ -131,6 +131,18 @@ pub fn render(s: &StatusView) -> Result<String, std::fmt::Error> {
         "Teams waiting for members' endorsements",
         as_i64(s.applicants as u64),
     );
+    gauge(
+        &mut registry,
+        "handoffs_pending",
+        "Incidents handed to this team that wait for its accept or decline",
+        as_i64(s.pending_handoffs as u64),
+    );
+    gauge(
+        &mut registry,
+        "catching_up",
+        "1 while a node restored from a backup has not caught up with a member (it writes nothing)",
+        i64::from(s.catching_up),
+    );
     registry.register(
         "build",
         "The node's version and the commit it was built from",
@@ -242,6 +254,7 @@ mod tests {
             applicants: 2,
             store_bytes: 4096,
             catching_up: false,
+            pending_handoffs: 2,
         };
         let text = render(&s).unwrap();
         for line in [

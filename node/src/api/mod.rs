@@ -175,14 +175,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/status", get(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Status).await }))
-        .route(
-            "/metrics",
-            get(|State(s): State<AppState>| async move {
-                let axum::Json(status) = ask(&s, ApiRequest::Status).await?;
-                let text = metrics::render(&status).map_err(|e| ApiError::Other(e.into()))?;
-                Ok::<_, ApiError>(([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text))
-            }),
-        )
+        .route("/metrics", get(|State(s): State<AppState>| metrics(s)))
         .route(
             "/v1/incidents",
             get(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Incidents).await }).post(
@@ -283,6 +276,46 @@ fn router(state: AppState) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(middleware::from_fn(json_errors))
         .with_state(state)
+}
+
+/// The metrics-only listener: `GET /metrics` without a token, nothing else
+/// (it may listen beyond loopback, for a Prometheus elsewhere; it can read
+/// what the metrics say and change nothing).
+fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(|State(s): State<AppState>| metrics(s)))
+        .layer(middleware::from_fn(json_errors))
+        .with_state(state)
+}
+
+async fn metrics(s: AppState) -> Result<impl IntoResponse, ApiError> {
+    let axum::Json(status) = ask(&s, ApiRequest::Status).await?;
+    let text = metrics::render(&status).map_err(|e| ApiError::Other(e.into()))?;
+    Ok(([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text))
+}
+
+/// Binds the metrics-only listener, returning its real address and the
+/// server future.
+pub async fn bind_metrics(
+    addr: SocketAddr,
+    node: mpsc::Sender<ApiRequest>,
+    shutdown: CancellationToken,
+) -> Result<(SocketAddr, impl std::future::Future<Output = Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot bind the metrics listener on {addr}"))?;
+    let local = listener.local_addr()?;
+    let app = metrics_router(AppState {
+        node,
+        token: String::new(),
+    });
+    let serve = async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+            .context("metrics listener failed")
+    };
+    Ok((local, serve))
 }
 
 /// Binds the API, returning its real address and the server future.

@@ -281,6 +281,9 @@ pub struct StatusView {
     /// the node writes nothing until it has.
     #[serde(default)]
     pub catching_up: bool,
+    /// Incidents handed to this team that wait for its accept or decline.
+    #[serde(default)]
+    pub pending_handoffs: usize,
 }
 
 /// `POST /v1/check`: a scan of every stored envelope.

@@ -369,6 +369,8 @@ pub struct StatusParts<'a> {
     pub store_bytes: u64,
     /// Restored and not yet caught up.
     pub catching_up: bool,
+    /// Incidents handed to this team, waiting for its answer.
+    pub pending_handoffs: usize,
 }
 
 /// The node's status.
@@ -455,5 +457,6 @@ pub fn status(s: StatusParts<'_>) -> StatusView {
         applicants: m.applicants().len(),
         store_bytes: s.store_bytes,
         catching_up: s.catching_up,
+        pending_handoffs: s.pending_handoffs,
     }
 }

@@ -48,7 +48,7 @@ fn a_backup_restores_keys_and_store_and_marks_the_node_restored() {
     assert!(!bytes.windows(9).any(|w| w == b"comment 1"));
 
     let new = DataDir::new(tmp.path().join("restored"));
-    let done = restore(&out, &new, PASS, 1_700_000_100_000).unwrap();
+    let done = restore(&out, &new, PASS, 1_700_000_100_000, false).unwrap();
     assert_eq!(done.envelopes, 25);
     for (name, mode, _) in FILES.iter().filter(|f| f.2) {
         assert_eq!(
@@ -64,39 +64,83 @@ fn a_backup_restores_keys_and_store_and_marks_the_node_restored() {
         }
     }
     assert_eq!(
-        restored(&new).unwrap(),
+        restored(&new, 0).unwrap(),
         Some(Restored {
             backup_created_at: 1_700_000_000_000,
             restored_at: 1_700_000_100_000,
+            write_after: 1_700_000_100_000 + mesh_core::validate::MAX_CLOCK_SKEW_MS,
         })
     );
-    assert_eq!(restored(&dir).unwrap(), None);
+    assert_eq!(restored(&dir, 0).unwrap(), None);
 }
 
 #[test]
 fn a_backup_is_taken_while_another_connection_writes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = team_dir(tmp.path(), 10);
-    // The "running node": a connection that keeps a write transaction's
-    // results in the WAL (not checkpointed) while the copy is taken.
-    let mut live = store::Store::open(&dir.file(files::DATABASE)).unwrap();
-    let t = testkit::Team::new("later");
-    for seq in 1..=5 {
-        live.insert(
-            t.clear_comment(seq, "in the wal").envelope(),
-            &store::Derived::default(),
-            seq,
-        )
-        .unwrap();
+    // The "running node": another connection that keeps committing while
+    // the copy is taken.
+    let db = dir.file(files::DATABASE);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut live = store::Store::open(&db).unwrap();
+            let t = testkit::Team::new("later");
+            let mut seq = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && seq < 5_000 {
+                seq += 1;
+                live.insert(
+                    t.clear_comment(seq, "written during the backup").envelope(),
+                    &store::Derived::default(),
+                    seq,
+                )
+                .unwrap();
+            }
+            seq
+        })
+    };
+    // Some rows are in before the copy starts.
+    while store::Store::open(&dir.file(files::DATABASE))
+        .unwrap()
+        .count()
+        .unwrap()
+        < 20
+    {
+        std::thread::yield_now();
     }
     let out = tmp.path().join("b");
     let made = backup(&dir, &out, PASS, 5).unwrap();
-    assert_eq!(
-        made.manifest.envelopes, 15,
-        "what the live connection committed is in the copy"
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.join().unwrap();
+    assert!(
+        made.manifest.envelopes >= 20 && made.manifest.envelopes <= 10 + written,
+        "the copy holds {} of {} rows",
+        made.manifest.envelopes,
+        10 + written
     );
+    // The copy is the store at one instant: whole, and as many rows as
+    // its manifest says.
     let new = DataDir::new(tmp.path().join("r"));
-    assert_eq!(restore(&out, &new, PASS, 6).unwrap().envelopes, 15);
+    assert_eq!(
+        restore(&out, &new, PASS, 6, false).unwrap().envelopes,
+        made.manifest.envelopes
+    );
+    assert!(
+        !dir.file(files::BACKUP_COPY).exists(),
+        "the copy is removed"
+    );
+}
+
+#[test]
+fn no_backup_while_a_key_is_being_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = team_dir(tmp.path(), 1);
+    fs::write(dir.file(files::TEAM_KEY_NEXT), b"half done").unwrap();
+    let out = tmp.path().join("b");
+    let err = backup(&dir, &out, PASS, 5).unwrap_err().to_string();
+    assert!(err.contains("being replaced"), "{err}");
+    assert!(!out.exists());
 }
 
 #[test]
@@ -111,36 +155,36 @@ fn wrong_passphrase_existing_target_or_output_are_refused_and_leave_nothing() {
     let new = DataDir::new(tmp.path().join("r"));
     let err = format!(
         "{:#}",
-        restore(&out, &new, "not the passphrase at all", 7).unwrap_err()
+        restore(&out, &new, "not the passphrase at all", 7, false).unwrap_err()
     );
     assert!(err.contains("cannot decrypt"), "{err}");
     assert!(!new.root().exists());
     assert!(!new.root().with_extension("restoring").exists());
 
-    let err = restore(&out, &dir, PASS, 7).unwrap_err().to_string();
+    let err = restore(&out, &dir, PASS, 7, false).unwrap_err().to_string();
     assert!(err.contains("not empty"), "{err}");
 
     // A cut file: nothing restored.
     let bytes = fs::read(&out).unwrap();
     let cut = tmp.path().join("cut");
     fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
-    let err = format!("{:#}", restore(&cut, &new, PASS, 7).unwrap_err());
+    let err = format!("{:#}", restore(&cut, &new, PASS, 7, false).unwrap_err());
     assert!(!new.root().exists(), "{err}");
 }
 
-/// An archive's entries: names and contents.
-type Entries<'a> = &'a [(&'a str, &'a [u8])];
+/// An archive's entries: names, types and contents.
+type Entries<'a> = &'a [(&'a str, tar::EntryType, &'a [u8])];
 
 /// An archive made by hand, encrypted to the passphrase.
-fn archive(entries: &[(&str, &[u8])]) -> Vec<u8> {
+fn archive(entries: Entries) -> Vec<u8> {
     let mut w = seal::passphrase::PassphraseWriter::new(Vec::new(), PASS).unwrap();
     {
         let mut tar = tar::Builder::new(&mut w);
-        for (name, bytes) in entries {
+        for (name, kind, bytes) in entries {
             let mut h = tar::Header::new_gnu();
             h.set_size(bytes.len() as u64);
             h.set_mode(0o600);
-            h.set_entry_type(tar::EntryType::Regular);
+            h.set_entry_type(*kind);
             // `append_data` refuses `..`; write the raw name as a hostile
             // archive would.
             h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
@@ -165,27 +209,42 @@ fn hostile_archives_are_refused_by_name() {
         version: "0".into(),
     })
     .unwrap();
-    let cases: [(Entries, &str); 5] = [
+    use tar::EntryType::{GNULongName, Regular, Symlink, XHeader};
+    let m = (MANIFEST, Regular, manifest.as_bytes());
+    let big = vec![b'k'; 2 << 20];
+    let cases: [(Entries, &str); 10] = [
+        (&[m, ("../escape", Regular, b"x")], "not a plain file name"),
         (
-            &[(MANIFEST, manifest.as_bytes()), ("../escape", b"x")],
+            &[m, ("/etc/passwd", Regular, b"x")],
             "not a plain file name",
         ),
+        (&[m, ("authorized_keys", Regular, b"x")], "unexpected file"),
+        (&[(files::TEAM_KEY, Regular, b"x")], "manifest"),
+        (&[m], "lacks team.key"),
+        (&[m, (files::TEAM_KEY, Symlink, b"")], "not a regular file"),
         (
-            &[(MANIFEST, manifest.as_bytes()), ("/etc/passwd", b"x")],
-            "not a plain file name",
+            &[m, (files::TEAM_KEY, GNULongName, b"x")],
+            "not a regular file",
+        ),
+        (&[m, (files::TEAM_KEY, XHeader, b"x")], "not a regular file"),
+        (
+            &[
+                m,
+                (files::TEAM_KEY, Regular, b"a"),
+                (files::TEAM_KEY, Regular, b"b"),
+            ],
+            "twice",
         ),
         (
-            &[(MANIFEST, manifest.as_bytes()), ("authorized_keys", b"x")],
-            "unexpected file",
+            &[m, (files::TEAM_KEY, Regular, &big)],
+            "more than a key file",
         ),
-        (&[(files::TEAM_KEY, b"x")], "manifest"),
-        (&[(MANIFEST, manifest.as_bytes())], "lacks team.key"),
     ];
     for (i, (entries, want)) in cases.iter().enumerate() {
         let file = tmp.path().join(format!("h{i}"));
         fs::write(&file, archive(entries)).unwrap();
         let target = DataDir::new(tmp.path().join(format!("t{i}")));
-        let err = format!("{:#}", restore(&file, &target, PASS, 1).unwrap_err());
+        let err = format!("{:#}", restore(&file, &target, PASS, 1, false).unwrap_err());
         assert!(err.contains(want), "case {i}: {err}");
         assert!(!target.root().exists(), "case {i}");
         assert!(!tmp.path().join("escape").exists());

@@ -291,6 +291,14 @@ pub(super) struct RunArgs {
     /// Admin API address (loopback only). Default: 127.0.0.1, any port.
     #[arg(long)]
     pub(super) api_listen: Option<String>,
+    /// Serve `GET /metrics` alone, without a token, on this address (e.g.
+    /// 0.0.0.0:9464 for a Prometheus in another container).
+    #[arg(long)]
+    pub(super) metrics_listen: Option<String>,
+    /// This node's public address, when a NAT or port forward is in front
+    /// of it (repeat): announced to peers.
+    #[arg(long = "external-address")]
+    pub(super) external_addresses: Vec<String>,
     /// Seconds between anti-entropy rounds.
     #[arg(long)]
     pub(super) sync_interval_secs: Option<u64>,
@@ -335,6 +343,11 @@ pub(super) struct RestoreArgs {
     /// A file whose first line is the passphrase.
     #[arg(long, env = "CSIRTMESH_BACKUP_PASSPHRASE_FILE")]
     pub(super) passphrase_file: PathBuf,
+    /// The lost node stopped more than 10 minutes ago (or its clock was
+    /// right): write as soon as caught up, without waiting out the
+    /// clock-skew window.
+    #[arg(long)]
+    pub(super) skip_clock_wait: bool,
     /// Print JSON.
     #[arg(long)]
     pub(super) json: bool,

@@ -51,16 +51,23 @@ pub(super) fn backup(a: BackupArgs) -> Result<()> {
 
 pub(super) fn restore(a: RestoreArgs) -> Result<()> {
     let pass = passphrase(&a.passphrase_file)?;
-    let summary = backup::restore(&a.from, &DataDir::new(&a.data_dir), &pass, now_ms())?;
+    let summary = backup::restore(
+        &a.from,
+        &DataDir::new(&a.data_dir),
+        &pass,
+        now_ms(),
+        a.skip_clock_wait,
+    )?;
     let dir = a.data_dir.display().to_string();
     print(&output(a.json, &a.data_dir), &summary, |s| {
         format!(
-            "Restored team {} into {} ({} envelopes, backed up {}).\nStart it with `csirtmesh run --data-dir {}`: it writes nothing until it has caught up with a member's node.\n",
+            "Restored team {} into {} ({} envelopes, backed up {}).\nStart it with `csirtmesh run --data-dir {}`: it writes nothing until it has caught up with members' nodes, and not before {}.\n",
             s.manifest.team.get(..16).unwrap_or(&s.manifest.team),
             dir,
             s.envelopes,
             super::when(s.manifest.created_at),
-            dir
+            dir,
+            super::when(s.write_after)
         )
     })
 }

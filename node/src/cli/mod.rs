@@ -386,6 +386,8 @@ async fn run(a: RunArgs) -> Result<()> {
         listen: a.listen,
         bootstrap: a.bootstrap,
         api_listen: a.api_listen,
+        metrics_listen: a.metrics_listen,
+        external_addresses: a.external_addresses,
         sync_interval_secs: a.sync_interval_secs,
         emulate_delay_ms: a.emulate_delay_ms,
         emulate_loss: a.emulate_loss,
@@ -534,5 +536,63 @@ mod tests {
                 sub.get_name()
             );
         }
+    }
+
+    /// The Debian package ships the man page and completions from
+    /// `node/packaging/` (`cargo deb` packages files, it runs nothing):
+    /// they must be what this command line generates. Regenerate with
+    /// `CSIRTMESH_UPDATE_PACKAGING=1 cargo test -p csirtmesh packaged`.
+    #[test]
+    fn the_packaged_man_page_and_completions_are_current() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging");
+        let mut files: Vec<(std::path::PathBuf, Vec<u8>)> = Vec::new();
+        let mut page = Vec::new();
+        man_page(&mut page).unwrap();
+        files.push((dir.join("csirtmesh.1"), page));
+        for (shell, name) in [
+            (clap_complete::Shell::Bash, "csirtmesh.bash"),
+            (clap_complete::Shell::Zsh, "_csirtmesh"),
+            (clap_complete::Shell::Fish, "csirtmesh.fish"),
+        ] {
+            let mut out = Vec::new();
+            completions(shell, &mut out);
+            files.push((dir.join("completions").join(name), out));
+        }
+        let update = std::env::var_os("CSIRTMESH_UPDATE_PACKAGING").is_some();
+        for (path, want) in files {
+            if update {
+                std::fs::write(&path, &want).unwrap();
+            }
+            let have = std::fs::read(&path).unwrap_or_default();
+            assert!(
+                have == want,
+                "{} is out of date: run CSIRTMESH_UPDATE_PACKAGING=1 cargo test -p csirtmesh packaged",
+                path.display()
+            );
+        }
+    }
+
+    /// Bash itself parses the bash completions.
+    #[test]
+    fn bash_parses_the_bash_completions() {
+        let mut out = Vec::new();
+        completions(clap_complete::Shell::Bash, &mut out);
+        let mut child = match std::process::Command::new("bash")
+            .arg("-n")
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) => panic!("bash is needed to check the completions: {e}"),
+        };
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&out).unwrap();
+        let done = child.wait_with_output().unwrap();
+        assert!(
+            done.status.success(),
+            "bash -n: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
     }
 }

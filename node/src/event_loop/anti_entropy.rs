@@ -452,8 +452,18 @@ impl EventLoop {
                 if conv.fetched > 0 {
                     tracing::info!(%peer, fetched = conv.fetched, rounds = conv.rounds, bytes = conv.bytes, "caught up by anti-entropy");
                 }
-                if let Err(e) = self.node.synced_with(&peer) {
-                    tracing::error!(%peer, error = %e, "cannot record catching up after the restore");
+                match self.node.synced_with(now_ms(), &peer) {
+                    // Caught up after a restore: a newer profile the backup
+                    // held (an interrupted age key change) goes out now.
+                    Ok(true) => {
+                        if let Err(e) = self.node.join_if_needed(now_ms()) {
+                            tracing::warn!(error = %e, "cannot publish this team's profile");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!(%peer, error = %e, "cannot record catching up after the restore");
+                    }
                 }
             }
             Err(e) => {

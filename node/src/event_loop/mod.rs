@@ -374,6 +374,7 @@ impl EventLoop {
     /// The node's status, with the network's.
     async fn status(&mut self) -> Result<StatusView, ApiError> {
         let net = self.net.status().await?;
+        let pending_handoffs = self.node.pending_handoffs(now_ms())?;
         let node = &self.node;
         let peers = &self.peers;
         let sync = |p: &PeerId| {
@@ -395,6 +396,7 @@ impl EventLoop {
             counters: node.counters(),
             store_bytes: node.store_bytes(),
             catching_up: node.catching_up(),
+            pending_handoffs,
         }))
     }
 

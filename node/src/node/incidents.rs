@@ -465,6 +465,23 @@ impl Node {
         Ok(out)
     }
 
+    /// How many incidents were handed to this team and wait for its accept
+    /// or decline. Counted by folding every incident, again only after an
+    /// envelope was accepted since the last count.
+    pub fn pending_handoffs(&mut self, now: u64) -> Result<usize, ApiError> {
+        if let Some(n) = self.pending_handoffs {
+            return Ok(n);
+        }
+        let me = self.me.to_string();
+        let n = self
+            .incidents(now)?
+            .iter()
+            .filter(|i| i.pending_handoff.iter().any(|t| t.id == me))
+            .count();
+        self.pending_handoffs = Some(n);
+        Ok(n)
+    }
+
     /// Every intact stored envelope's public header.
     pub fn envelopes(&mut self, now: u64) -> Result<Vec<EnvelopeView>, ApiError> {
         let mut out = Vec::new();

@@ -124,7 +124,10 @@ impl Node {
     /// Counts a verdict, and logs a rejection once per peer and reason.
     fn count(&mut self, verdict: Verdict, origin: Origin) -> Verdict {
         match &verdict {
-            Verdict::Accept => self.counters.accepted += 1,
+            Verdict::Accept => {
+                self.counters.accepted += 1;
+                self.pending_handoffs = None;
+            }
             Verdict::Ignore(_) => self.counters.ignored += 1,
             Verdict::Reject(reason) => {
                 self.counters.rejected += 1;

@@ -115,9 +115,12 @@ pub struct Node {
     hlc: Hlc,
     /// This team's last sequence number.
     seq: u64,
-    /// Restored from a backup and not yet caught up with a member: writes
-    /// nothing (see [`crate::backup`]).
-    restored: bool,
+    /// Restored from a backup and not yet caught up: writes nothing (see
+    /// [`crate::backup`] and `restore.rs`).
+    restoring: Option<restore::Restoring>,
+    /// Incidents handed to this team and not yet answered, as last counted
+    /// (`None`: something arrived since; counted again when asked).
+    pending_handoffs: Option<usize>,
     /// What the node has accepted, refused and published.
     counters: Counters,
     /// The `(created_at, id)` keys of every stored envelope, for
@@ -197,7 +200,8 @@ impl Node {
             join_refusal_logged: None,
             hlc,
             seq,
-            restored: false,
+            restoring: None,
+            pending_handoffs: None,
             counters: Counters::default(),
             sync_set,
             joining_set: sync::Set::new(),
