@@ -15,6 +15,68 @@ use super::types::StatusView;
 /// The content type of [`render`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// The content type of [`to_prometheus_text`]'s output: the classic
+/// Prometheus text format, for scrapers and tools that do not ask for
+/// OpenMetrics (`promtool check metrics`, `curl`).
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Whether a request's `Accept` header asks for OpenMetrics (Prometheus
+/// itself does).
+pub fn wants_openmetrics(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| a.contains("application/openmetrics-text"))
+}
+
+/// The same metrics in the classic text format: a counter's family is
+/// named as its samples (`_total`), an info metric is a gauge named
+/// `_info`, and the OpenMetrics-only lines (`# UNIT`, `# EOF`) go.
+pub fn to_prometheus_text(openmetrics: &str) -> String {
+    let mut out = String::with_capacity(openmetrics.len());
+    // The family names whose TYPE says counter or info, from their TYPE
+    // lines (a HELP line comes first and is renamed with them).
+    let mut renamed: std::collections::HashMap<&str, String> = Default::default();
+    for line in openmetrics.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ")
+            && let Some((name, kind)) = rest.split_once(' ')
+        {
+            match kind {
+                "counter" => {
+                    renamed.insert(name, format!("{name}_total"));
+                }
+                "info" => {
+                    renamed.insert(name, format!("{name}_info"));
+                }
+                _ => {}
+            }
+        }
+    }
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| line.strip_prefix(p).map(|rest| (p, rest)));
+        match meta {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                let name = renamed.get(name).map(String::as_str).unwrap_or(name);
+                let tail = if prefix == "# TYPE " && tail == "info" {
+                    "gauge"
+                } else {
+                    tail
+                };
+                out.push_str(prefix);
+                out.push_str(name);
+                out.push(' ');
+                out.push_str(tail);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// The commit this binary was built from, when the build said
 /// (`CSIRTMESH_COMMIT`, set by packaging), else `unknown`.
 const COMMIT: &str = match option_env!("CSIRTMESH_COMMIT") {
@@ -278,5 +340,67 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} missing in:\n{text}");
         }
+        let classic = to_prometheus_text(&text);
+        for line in [
+            "# TYPE csirtmesh_envelopes_accepted_total counter",
+            "# HELP csirtmesh_envelopes_accepted_total Envelopes accepted since start.",
+            "csirtmesh_envelopes_accepted_total ",
+            "# TYPE csirtmesh_network_sent_bytes_total counter",
+            "# TYPE csirtmesh_build_info gauge",
+            "csirtmesh_build_info{version=\"",
+            "# TYPE csirtmesh_members gauge",
+        ] {
+            assert!(classic.contains(line), "{line} missing in:\n{classic}");
+        }
+        assert!(!classic.contains("# EOF") && !classic.contains("# UNIT"));
+        assert!(!classic.contains("# TYPE csirtmesh_envelopes_accepted counter"));
+        promtool_finds_nothing(&classic);
+    }
+
+    /// `promtool check metrics` (Debian package `prometheus`; `.ci/run`
+    /// installs it) on the classic text: it reads no OpenMetrics.
+    fn promtool_finds_nothing(text: &str) {
+        use std::io::Write;
+        let child = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) if std::env::var_os("CI").is_none() => {
+                eprintln!(
+                    "SKIPPED: promtool is missing ({e}); install the Debian package prometheus"
+                );
+                return;
+            }
+            Err(e) => panic!("promtool is missing in CI: {e}"),
+        };
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success() && said.trim().is_empty(),
+            "promtool check metrics: {said}\n{text}"
+        );
+    }
+
+    #[test]
+    fn prometheus_asks_for_openmetrics_and_curl_gets_text() {
+        assert!(wants_openmetrics(Some(
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        )));
+        assert!(!wants_openmetrics(Some("*/*")));
+        assert!(!wants_openmetrics(None));
     }
 }

@@ -175,7 +175,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/status", get(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Status).await }))
-        .route("/metrics", get(|State(s): State<AppState>| metrics(s)))
+        .route("/metrics", get(|State(s): State<AppState>, h: axum::http::HeaderMap| metrics(s, h)))
         .route(
             "/v1/incidents",
             get(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Incidents).await }).post(
@@ -283,15 +283,30 @@ fn router(state: AppState) -> Router {
 /// what the metrics say and change nothing).
 fn metrics_router(state: AppState) -> Router {
     Router::new()
-        .route("/metrics", get(|State(s): State<AppState>| metrics(s)))
+        .route("/metrics", get(|State(s): State<AppState>, h: axum::http::HeaderMap| metrics(s, h)))
         .layer(middleware::from_fn(json_errors))
         .with_state(state)
 }
 
-async fn metrics(s: AppState) -> Result<impl IntoResponse, ApiError> {
+/// OpenMetrics for a scraper that asks for it (Prometheus does), the
+/// classic text format otherwise.
+async fn metrics(
+    s: AppState,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
     let axum::Json(status) = ask(&s, ApiRequest::Status).await?;
     let text = metrics::render(&status).map_err(|e| ApiError::Other(e.into()))?;
-    Ok(([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text))
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    Ok(if metrics::wants_openmetrics(accept) {
+        ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text)
+    } else {
+        (
+            [(header::CONTENT_TYPE, metrics::TEXT_CONTENT_TYPE)],
+            metrics::to_prometheus_text(&text),
+        )
+    })
 }
 
 /// Binds the metrics-only listener, returning its real address and the
