@@ -47,6 +47,14 @@ pub enum Error {
 /// Result alias for the store.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// How many schema versions there are (the current `user_version`). A new
+/// migration changes it, and the fixture test then asks for a fixture of
+/// the schema it replaces.
+#[cfg(test)]
+pub(crate) fn migrations_len() -> usize {
+    5
+}
+
 /// Schema migrations, applied in order. Never edit a released one: add a new
 /// one after it.
 fn migrations() -> Migrations<'static> {

@@ -202,3 +202,121 @@ fn a_tombstone_deletes_its_authors_envelope_in_the_same_transaction() {
     assert!(s.get(&target.id).unwrap().is_none());
     assert!(s.retracted_by(&target.id, &a.id()).unwrap());
 }
+
+/// Where the store a release wrote is kept (see
+/// `a_store_from_the_previous_release_opens_and_migrates`).
+fn fixture() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/schema-v5.sqlite")
+}
+
+/// Writes the fixture: what a node of this schema (version 5) holds, with a
+/// row in every table a migration might have to carry over. Run once per
+/// release, when the schema changes (`CSIRTMESH_WRITE_STORE_FIXTURE=1 cargo
+/// test -p csirtmesh-store previous_release`), and commit the file under a
+/// new name: tests keep opening the old ones.
+fn write_fixture(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let mut s = Store::open(path).unwrap();
+    let (a, b) = (Team::new("A"), Team::new("B"));
+    let root = a.amber_open(1, "fixture incident", &[&b]).into_inner();
+    s.insert(
+        &root,
+        &Derived {
+            opened: Some(b"the opened plaintext".to_vec()),
+            written_here: true,
+            ..Derived::default()
+        },
+        1,
+    )
+    .unwrap();
+    for seq in 2..=5 {
+        s.insert(&env(&a, seq), &Derived::default(), seq).unwrap();
+    }
+    let key = KeyId([3; 32]);
+    let waiting = b
+        .envelope(
+            1,
+            Tlp::Green,
+            None,
+            Body::Sealed {
+                to: SealedTo::SenderKey(key),
+                ciphertext: vec![1, 2, 3],
+            },
+        )
+        .into_inner();
+    s.insert(
+        &waiting,
+        &Derived {
+            waiting_for: Some(key),
+            ..Derived::default()
+        },
+        6,
+    )
+    .unwrap();
+    s.put_sender_key(
+        &SenderKeyRow {
+            key_id: KeyId([9; 32]),
+            team: a.id(),
+            secret: "fixture sender key".into(),
+            created_at: 7,
+            members: Some([1; 32]),
+        },
+        true,
+    )
+    .unwrap();
+    drop(s);
+    // One file, nothing left in a write-ahead log.
+    let conn = Connection::open(path).unwrap();
+    conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+}
+
+/// The schema only migrates forward: a store written by the previous
+/// release (a committed fixture) opens, migrates, and keeps everything;
+/// a store from a newer release is refused, not damaged.
+#[test]
+fn a_store_from_the_previous_release_opens_and_migrates() {
+    if std::env::var_os("CSIRTMESH_WRITE_STORE_FIXTURE").is_some() {
+        write_fixture(&fixture());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.sqlite");
+    std::fs::copy(fixture(), &path).expect("the committed fixture");
+    let s = Store::open(&path).unwrap();
+    s.check_integrity().unwrap();
+    assert_eq!(s.count().unwrap(), 6);
+    assert_eq!(s.waiting_count().unwrap(), 1);
+    let opened: Vec<Stored> = s
+        .incident_roots()
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.opened.is_some())
+        .collect();
+    assert_eq!(opened.len(), 1);
+    let root = &opened[0];
+    assert_eq!(root.opened.as_deref(), Some(&b"the opened plaintext"[..]));
+    let author = Envelope::decode(&root.bytes).unwrap().content.author;
+    assert_eq!(s.written_to(&author).unwrap(), Some(1));
+    assert_eq!(s.max_seq(&author).unwrap(), 5);
+    assert_eq!(
+        s.own_sender_key().unwrap().unwrap().secret,
+        "fixture sender key"
+    );
+    for id in s.ids().unwrap() {
+        assert!(s.get(&id).unwrap().unwrap().intact(), "{id} changed");
+    }
+    let version: i64 = s
+        .conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version as usize, migrations_len());
+    drop(s);
+
+    // A newer release's store: refused, and left as it was.
+    let conn = Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 999).unwrap();
+    drop(conn);
+    let before = std::fs::read(&path).unwrap();
+    let err = Store::open(&path).err().expect("a newer schema is refused");
+    assert!(err.to_string().contains("migrate"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}

@@ -283,7 +283,10 @@ fn router(state: AppState) -> Router {
 /// what the metrics say and change nothing).
 fn metrics_router(state: AppState) -> Router {
     Router::new()
-        .route("/metrics", get(|State(s): State<AppState>, h: axum::http::HeaderMap| metrics(s, h)))
+        .route(
+            "/metrics",
+            get(|State(s): State<AppState>, h: axum::http::HeaderMap| metrics(s, h)),
+        )
         .layer(middleware::from_fn(json_errors))
         .with_state(state)
 }
@@ -296,9 +299,7 @@ async fn metrics(
 ) -> Result<impl IntoResponse, ApiError> {
     let axum::Json(status) = ask(&s, ApiRequest::Status).await?;
     let text = metrics::render(&status).map_err(|e| ApiError::Other(e.into()))?;
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     Ok(if metrics::wants_openmetrics(accept) {
         ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text)
     } else {
