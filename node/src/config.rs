@@ -47,6 +47,10 @@ pub struct FileConfig {
     /// forward in front of it): announced to peers.
     #[serde(default)]
     pub external_addresses: Vec<String>,
+    /// The mesh runs on a private network: AutoNAT dials back private
+    /// addresses too (on the internet it dials public ones only).
+    #[serde(default)]
+    pub private_network: bool,
     /// Seconds between anti-entropy rounds with a random peer.
     pub sync_interval_secs: Option<u64>,
     /// Emulated delay on incoming messages, ms (test builds only).
@@ -208,6 +212,7 @@ impl Config {
                 listen,
                 bootstrap,
                 external_addresses,
+                private_network: flags.private_network || file.private_network,
                 emulation,
                 ..net::Config::default()
             },

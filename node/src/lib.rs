@@ -5,6 +5,7 @@
 //!
 //! - [`datadir`]: keys, profile, charter and database on disk;
 //! - [`backup`]: encrypted backups of a data directory, and restoring them;
+//! - [`doctor`]: what is wrong with a node and what to do about it;
 //! - [`config`]: TOML config and flags, validated once;
 //! - [`node`]: the node's state and every command on it, with no network and
 //!   no clock, and the one validation path every envelope goes through;
@@ -23,6 +24,7 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod datadir;
+pub mod doctor;
 pub mod event_loop;
 pub mod node;
 

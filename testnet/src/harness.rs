@@ -290,6 +290,8 @@ impl Testnet {
                     .flat_map(|l| ["--listen".to_owned(), l.clone()]),
             )
             .args(["--sync-interval-secs", &self.sync_interval_secs.to_string()])
+            // Loopback is a private network: AutoNAT dials back there too.
+            .arg("--private-network")
             .env(
                 "RUST_LOG",
                 std::env::var("CSIRTMESH_TESTNET_LOG")

@@ -82,6 +82,7 @@ async fn four_node_mesh_admits_by_endorsement_refuses_strangers_and_survives_kil
     assert!(report.rogue_disconnected);
     assert!(report.routed_via_last_resort);
     assert!(report.relayed_only_delivered);
+    assert!(report.reachability_detected);
 }
 
 /// A small drill for correctness only (no timing assertion): publish while

@@ -3,7 +3,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use libp2p::{
-    PeerId, allow_block_list, connection_limits, dcutr,
+    PeerId, allow_block_list, autonat, connection_limits, dcutr,
     gossipsub::{
         self, IdentTopic, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds,
         TopicScoreParams,
@@ -26,7 +26,10 @@ const OVERSIZE_SEEN: usize = 4;
 pub(crate) struct Behaviour {
     /// A bound on connections (first: a connection it denies must not be
     /// seen by the behaviours after it, which libp2p requires): `LINK_FACTOR` times `target_peers` in all,
-    /// two per peer. Kademlia's walks and other nodes' dials would
+    /// eight per peer (two nodes dialling each other at once, relayed
+    /// connections, and AutoNAT's dial-backs, which the event loop closes
+    /// once established: a bound they hit makes the peer believe itself
+    /// unreachable). Kademlia's walks and other nodes' dials would
     /// otherwise connect every node to every other, and gossip keeps its
     /// connections open, so they never idle out.
     pub(crate) limits: connection_limits::Behaviour,
@@ -51,6 +54,28 @@ pub(crate) struct Behaviour {
     pub(crate) relay_client: relay::client::Behaviour,
     /// Hole punching over a relayed connection, where the network allows it.
     pub(crate) dcutr: dcutr::Behaviour,
+    /// Whether others can dial this node (AutoNAT v1): connected peers are
+    /// asked to dial back the addresses they see it at; and the same for
+    /// them (a peer is dialled back only at its own IP address).
+    pub(crate) autonat: autonat::Behaviour,
+}
+
+/// AutoNAT's settings. On the internet, only public addresses are dialled
+/// back (no one uses a node to probe a private network); a mesh on a
+/// private network says so (`Config::private_network`). Test builds probe
+/// within seconds instead of libp2p's quarter of an hour.
+fn autonat_config(config: &Config) -> autonat::Config {
+    let mut c = autonat::Config {
+        only_global_ips: !config.private_network,
+        ..autonat::Config::default()
+    };
+    if crate::LINK_EMULATION {
+        c.boot_delay = Duration::from_secs(1);
+        c.retry_interval = Duration::from_secs(3);
+        c.refresh_interval = Duration::from_secs(30);
+        c.throttle_server_period = Duration::ZERO;
+    }
+    c
 }
 
 /// Relay limits. libp2p's defaults (128 KiB and 2 minutes per circuit) suit
@@ -203,7 +228,7 @@ impl Behaviour {
             .with_max_established(Some(
                 u32::try_from(config.target_peers.saturating_mul(LINK_FACTOR)).unwrap_or(u32::MAX),
             ))
-            .with_max_established_per_peer(Some(2));
+            .with_max_established_per_peer(Some(8));
         Ok(Behaviour {
             limits: connection_limits::Behaviour::new(limits),
             gossipsub,
@@ -223,6 +248,7 @@ impl Behaviour {
             })),
             relay_client,
             dcutr: dcutr::Behaviour::new(peer_id),
+            autonat: autonat::Behaviour::new(peer_id, autonat_config(config)),
         })
     }
 }

@@ -494,6 +494,11 @@ impl EventLoop {
                     blocked: self.bans.list(Instant::now()),
                     strangers: self.welcome.strangers(),
                     strangers_closed: self.welcome.closed(),
+                    reachability: match self.swarm.behaviour().autonat.nat_status() {
+                        libp2p::autonat::NatStatus::Public(_) => crate::Reachability::Public,
+                        libp2p::autonat::NatStatus::Private => crate::Reachability::Private,
+                        libp2p::autonat::NatStatus::Unknown => crate::Reachability::Unknown,
+                    },
                 };
                 let _ = reply.send(status);
             }

@@ -154,6 +154,9 @@ pub struct Config {
     /// public address in front of a NAT or a port forward): announced to
     /// peers, and put in the reservations of a relay that runs here.
     pub external_addresses: Vec<Multiaddr>,
+    /// The mesh runs on a private network (or loopback): AutoNAT dials back
+    /// private addresses too.
+    pub private_network: bool,
     /// The gossip topic (one per mesh; see [`protocol::envelope_topic`]).
     pub topic: String,
     /// Largest gossip message, in bytes. Messages up to four times this
@@ -256,6 +259,7 @@ impl Default for Config {
             listen: vec![],
             bootstrap: vec![],
             external_addresses: vec![],
+            private_network: false,
             topic: protocol::envelope_topic("local"),
             max_message_bytes: 256 * 1024 + 4096,
             max_sync_bytes: 8 * 1024 * 1024,
@@ -337,6 +341,30 @@ pub enum Event {
     },
 }
 
+/// Whether other nodes can dial this one (AutoNAT).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reachability {
+    /// Not probed yet, or no peer to ask.
+    #[default]
+    Unknown,
+    /// Peers dialled it back.
+    Public,
+    /// Peers could not dial it back: it reaches others, they do not reach
+    /// it (behind NAT or a firewall, or listening only through a relay).
+    Private,
+}
+
+impl Reachability {
+    /// As shown: `unknown`, `public`, `private`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reachability::Unknown => "unknown",
+            Reachability::Public => "public",
+            Reachability::Private => "private",
+        }
+    }
+}
+
 /// What the network says about itself.
 #[derive(Clone, Debug)]
 pub struct Status {
@@ -358,6 +386,8 @@ pub struct Status {
     pub strangers: usize,
     /// Strangers closed since start, their window over.
     pub strangers_closed: u64,
+    /// Whether other nodes can dial this one, as AutoNAT found.
+    pub reachability: Reachability,
 }
 
 pub(crate) enum Command {

@@ -40,6 +40,9 @@ _csirtmesh() {
             csirtmesh,directory)
                 cmd="csirtmesh__subcmd__directory"
                 ;;
+            csirtmesh,doctor)
+                cmd="csirtmesh__subcmd__doctor"
+                ;;
             csirtmesh,envelopes)
                 cmd="csirtmesh__subcmd__envelopes"
                 ;;
@@ -135,6 +138,9 @@ _csirtmesh() {
                 ;;
             csirtmesh__subcmd__help,directory)
                 cmd="csirtmesh__subcmd__help__subcmd__directory"
+                ;;
+            csirtmesh__subcmd__help,doctor)
+                cmd="csirtmesh__subcmd__help__subcmd__doctor"
                 ;;
             csirtmesh__subcmd__help,envelopes)
                 cmd="csirtmesh__subcmd__help__subcmd__envelopes"
@@ -257,7 +263,7 @@ _csirtmesh() {
 
     case "${cmd}" in
         csirtmesh)
-            opts="-h -V --help --version init charter run status peers members join invite vouch object suspend report directory handoff ack accept decline retract rotate-key revoke incident envelopes check backup restore completions man help"
+            opts="-h -V --help --version init charter run status peers members join invite vouch object suspend report directory handoff ack accept decline retract rotate-key revoke incident envelopes check doctor backup restore completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -502,6 +508,24 @@ _csirtmesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        csirtmesh__subcmd__doctor)
+            opts="-h -V --data-dir --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         csirtmesh__subcmd__envelopes)
             opts="-h -V --data-dir --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -547,7 +571,7 @@ _csirtmesh() {
             return 0
             ;;
         csirtmesh__subcmd__help)
-            opts="init charter run status peers members join invite vouch object suspend report directory handoff ack accept decline retract rotate-key revoke incident envelopes check backup restore completions man help"
+            opts="init charter run status peers members join invite vouch object suspend report directory handoff ack accept decline retract rotate-key revoke incident envelopes check doctor backup restore completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -675,6 +699,20 @@ _csirtmesh() {
         csirtmesh__subcmd__help__subcmd__directory__subcmd__lookup)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        csirtmesh__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1547,7 +1585,7 @@ _csirtmesh() {
             return 0
             ;;
         csirtmesh__subcmd__run)
-            opts="-h -V --data-dir --config --charter --listen --bootstrap --api-listen --metrics-listen --external-address --sync-interval-secs --emulate-delay-ms --emulate-loss --emulate-censor --emulate-bandwidth-kbps --help --version"
+            opts="-h -V --data-dir --config --charter --listen --bootstrap --api-listen --metrics-listen --external-address --private-network --sync-interval-secs --emulate-delay-ms --emulate-loss --emulate-censor --emulate-bandwidth-kbps --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -213,6 +213,28 @@ pub fn render(s: &StatusView) -> Result<String, std::fmt::Error> {
             ("commit".to_owned(), COMMIT.to_owned()),
         ]),
     );
+    // Reachability as a state set: 1 for the current state, 0 for the others.
+    let reach = Family::<Vec<(String, String)>, Gauge>::default();
+    for state in ["public", "private", "unknown"] {
+        reach
+            .get_or_create(&vec![("state".to_owned(), state.to_owned())])
+            .set(i64::from(s.reachability == state));
+    }
+    registry.register(
+        "reachability",
+        "Whether other nodes can dial this one, as AutoNAT found (1 for the current state)",
+        reach,
+    );
+    if let Some(ms) = s.clock_offset_ms {
+        let g: Gauge<f64, std::sync::atomic::AtomicU64> = Gauge::default();
+        g.set(ms as f64 / 1000.0);
+        registry.register_with_unit(
+            "clock_offset",
+            "This clock minus the mesh's (median over teams of gossip arrivals against their stamps)",
+            Unit::Seconds,
+            g,
+        );
+    }
     // When each connected member's node last synced with us (a member whose
     // sync stops is the first sign of a partition or a dead node).
     let last_sync = Family::<Vec<(String, String)>, Gauge>::default();
@@ -317,6 +339,9 @@ mod tests {
             store_bytes: 4096,
             catching_up: false,
             pending_handoffs: 2,
+            reachability: "private".into(),
+            clock_offset_ms: Some(-1500),
+            clock_offset_teams: 3,
         };
         let text = render(&s).unwrap();
         for line in [
@@ -332,6 +357,10 @@ mod tests {
             "# UNIT csirtmesh_network_sent_bytes bytes",
             "csirtmesh_store_size_bytes 4096",
             "csirtmesh_applicants 2",
+            "csirtmesh_handoffs_pending 2",
+            "csirtmesh_reachability{state=\"private\"} 1",
+            "csirtmesh_reachability{state=\"public\"} 0",
+            "csirtmesh_clock_offset_seconds -1.5",
             "csirtmesh_build_info{version=\"",
             "# UNIT csirtmesh_peer_last_sync_timestamp_seconds seconds",
             // A peer-chosen name is a label value, escaped.

@@ -284,6 +284,21 @@ pub struct StatusView {
     /// Incidents handed to this team that wait for its accept or decline.
     #[serde(default)]
     pub pending_handoffs: usize,
+    /// Whether other nodes can dial this one (AutoNAT): `public`,
+    /// `private` or `unknown`.
+    #[serde(default = "unknown")]
+    pub reachability: String,
+    /// This clock minus the mesh's, ms (median over teams of gossip
+    /// arrivals against their stamps, last day); `None` without any.
+    #[serde(default)]
+    pub clock_offset_ms: Option<i64>,
+    /// How many teams that estimate rests on.
+    #[serde(default)]
+    pub clock_offset_teams: usize,
+}
+
+fn unknown() -> String {
+    "unknown".into()
 }
 
 /// `POST /v1/check`: a scan of every stored envelope.

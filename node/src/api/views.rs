@@ -371,6 +371,8 @@ pub struct StatusParts<'a> {
     pub catching_up: bool,
     /// Incidents handed to this team, waiting for its answer.
     pub pending_handoffs: usize,
+    /// The clock estimate.
+    pub clock: Option<crate::node::clock::ClockOffset>,
 }
 
 /// The node's status.
@@ -458,5 +460,8 @@ pub fn status(s: StatusParts<'_>) -> StatusView {
         store_bytes: s.store_bytes,
         catching_up: s.catching_up,
         pending_handoffs: s.pending_handoffs,
+        reachability: s.net.reachability.as_str().into(),
+        clock_offset_ms: s.clock.map(|c| c.ms),
+        clock_offset_teams: s.clock.map(|c| c.teams).unwrap_or(0),
     }
 }

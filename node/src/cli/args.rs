@@ -203,6 +203,10 @@ pub(super) enum Command {
     /// Check every stored envelope against its id (a damaged one is
     /// quarantined and fetched again from peers).
     Check(ClientArgs),
+    /// Check the node: file modes, charter, free disk, membership, peers,
+    /// sync, reachability, clock; with what to do about each problem.
+    /// Exits 1 when something is broken.
+    Doctor(ClientArgs),
     /// Write an encrypted backup of a data directory: its keys and a
     /// consistent copy of its store, taken while the node runs.
     Backup(BackupArgs),
@@ -299,6 +303,10 @@ pub(super) struct RunArgs {
     /// of it (repeat): announced to peers.
     #[arg(long = "external-address")]
     pub(super) external_addresses: Vec<String>,
+    /// The mesh runs on a private network (or loopback): AutoNAT dials
+    /// back private addresses too.
+    #[arg(long)]
+    pub(super) private_network: bool,
     /// Seconds between anti-entropy rounds.
     #[arg(long)]
     pub(super) sync_interval_secs: Option<u64>,

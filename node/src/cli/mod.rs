@@ -8,6 +8,7 @@
 
 mod args;
 mod backup;
+mod doctor;
 mod render;
 
 use anyhow::{Context, Result};
@@ -77,6 +78,7 @@ async fn dispatch(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Man => man_page(&mut std::io::stdout()),
+        Command::Doctor(c) => doctor::doctor(c).await,
         Command::Backup(a) => backup::backup(a),
         Command::Restore(a) => backup::restore(a),
         Command::Charter(a) => charter(a),
@@ -388,6 +390,7 @@ async fn run(a: RunArgs) -> Result<()> {
         api_listen: a.api_listen,
         metrics_listen: a.metrics_listen,
         external_addresses: a.external_addresses,
+        private_network: a.private_network,
         sync_interval_secs: a.sync_interval_secs,
         emulate_delay_ms: a.emulate_delay_ms,
         emulate_loss: a.emulate_loss,

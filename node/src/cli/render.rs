@@ -116,6 +116,9 @@ pub(super) fn render_status(s: &StatusView) -> String {
     for a in &s.listen_addrs {
         out += &format!("Listening: {a}\n");
     }
+    if s.reachability == "private" {
+        out += "UNREACHABLE: other nodes cannot dial this one (AutoNAT); see `csirtmesh doctor`\n";
+    }
     if s.catching_up {
         out += "RESTORED:  from a backup; writing nothing until caught up with a member's node\n";
     }

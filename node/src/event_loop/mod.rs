@@ -397,6 +397,7 @@ impl EventLoop {
             store_bytes: node.store_bytes(),
             catching_up: node.catching_up(),
             pending_handoffs,
+            clock: node.clock_offset(now_ms()),
         }))
     }
 

@@ -302,6 +302,9 @@ impl Node {
             });
         }
         self.hlc.observe(env.content.created_at);
+        if matches!(origin, Origin::Gossip(_)) && c.author != self.me {
+            self.clock.note(c.author, c.created_at, now);
+        }
         self.sync_set.insert((env.content.created_at, env.id));
         if matches!(env.content.kind, Kind::Profile | Kind::Membership) {
             self.joining_set.insert((env.content.created_at, env.id));

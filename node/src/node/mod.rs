@@ -32,6 +32,7 @@ mod anti_entropy;
 #[cfg(test)]
 mod chain_tests;
 mod chains;
+pub mod clock;
 mod incidents;
 mod ingest;
 mod integrity;
@@ -121,6 +122,8 @@ pub struct Node {
     /// Incidents handed to this team and not yet answered, as last counted
     /// (`None`: something arrived since; counted again when asked).
     pending_handoffs: Option<usize>,
+    /// How far this node's clock is from the stamps of gossip arrivals.
+    clock: clock::ClockSamples,
     /// What the node has accepted, refused and published.
     counters: Counters,
     /// The `(created_at, id)` keys of every stored envelope, for
@@ -202,6 +205,7 @@ impl Node {
             seq,
             restoring: None,
             pending_handoffs: None,
+            clock: clock::ClockSamples::default(),
             counters: Counters::default(),
             sync_set,
             joining_set: sync::Set::new(),
@@ -268,6 +272,11 @@ impl Node {
             .filter_map(|f| std::fs::metadata(dir.file(f)).ok())
             .map(|m| m.len())
             .sum()
+    }
+
+    /// This node's clock against the mesh's, from recent gossip arrivals.
+    pub fn clock_offset(&self, now: u64) -> Option<clock::ClockOffset> {
+        self.clock.offset(now)
     }
 
     /// The store, for reading.

@@ -89,6 +89,10 @@ pub struct Report {
     /// Whether D, reachable only through A's relay, exchanged envelopes with
     /// B and C over relayed connections.
     pub relayed_only_delivered: bool,
+    /// Whether AutoNAT found D (listening only through the relay) not
+    /// reachable, and B (listening on loopback) reachable.
+    #[serde(default)]
+    pub reachability_detected: bool,
     /// Whether a report about a network no team covers reached the team of
     /// last resort, was handed to the right team and accepted, with the path
     /// visible to the reporter.
@@ -257,6 +261,7 @@ impl Demo {
         self.join_by_endorsement().await?;
         self.late_catch_up().await?;
         self.relayed_only_team().await?;
+        self.reachability().await?;
         self.figures().await
     }
 

@@ -484,6 +484,29 @@ impl Demo {
         Ok(())
     }
 
+    /// AutoNAT: B's peers dial it back; D's cannot (it listens only
+    /// through the relay), and D's status says so.
+    pub(super) async fn reachability(&mut self) -> Result<()> {
+        let t = Instant::now();
+        let net = &self.net;
+        let r = Testnet::wait_for(STEP_TIMEOUT, || async {
+            let d = net.api(D)?.status().await?.reachability;
+            let b = net.api(B)?.status().await?.reachability;
+            Ok(d == "private" && b == "public")
+        })
+        .await;
+        let (d, b) = (
+            net.api(D)?.status().await?.reachability,
+            net.api(B)?.status().await?.reachability,
+        );
+        self.report.reachability_detected = r.is_ok();
+        let outcome = r
+            .map(|_| "AutoNAT: D (relay only) is private, B (direct) is public".to_owned())
+            .map_err(|e| format!("D is {d}, B is {b}: {e}"));
+        self.record("each node knows whether it is reachable", t, outcome);
+        Ok(())
+    }
+
     async fn through_the_relay(&mut self) -> Outcome {
         let net = &self.net;
         let api = |team| net.api(team).map_err(|e| e.to_string());

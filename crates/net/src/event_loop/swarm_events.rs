@@ -14,6 +14,10 @@ use libp2p::{
 use super::EventLoop;
 use crate::{Error, Event, ResponseChannel, behaviour::BehaviourEvent};
 
+/// Direct connections kept to one peer: two nodes may dial each other at
+/// once; more are closed as soon as they are established.
+const KEPT_PER_PEER: u32 = 2;
+
 impl EventLoop {
     /// Handles a swarm event; returns what the node is to be told, if anything.
     pub(super) fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) -> Option<Event> {
@@ -22,6 +26,22 @@ impl EventLoop {
             SwarmEvent::Behaviour(BehaviourEvent::Identify(e)) => self.on_identify(e),
             SwarmEvent::Behaviour(BehaviourEvent::Kademlia(e)) => self.on_kademlia(e),
             SwarmEvent::Behaviour(BehaviourEvent::Sync(e)) => self.on_sync(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(
+                libp2p::autonat::Event::StatusChanged { old, new },
+            )) => {
+                match &new {
+                    libp2p::autonat::NatStatus::Private => tracing::warn!(
+                        "other nodes cannot dial this one (AutoNAT): open the listen port, set external_addresses, or listen through a member's relay"
+                    ),
+                    libp2p::autonat::NatStatus::Public(addr) => {
+                        tracing::info!(%addr, "other nodes can dial this one (AutoNAT)")
+                    }
+                    libp2p::autonat::NatStatus::Unknown => {
+                        tracing::debug!(?old, "reachability unknown again (AutoNAT)")
+                    }
+                }
+                None
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Relay(relay::Event::ReservationReqDenied {
                 src_peer_id,
                 ..
@@ -211,6 +231,18 @@ impl EventLoop {
         if self.welcome.connected(peer_id, std::time::Instant::now()) {
             tracing::debug!(peer = %peer_id, "closing a stranger's connection at once: too many on probation");
             let _ = self.swarm.disconnect_peer_id(peer_id);
+            return None;
+        }
+        // A direct connection beyond the second to one peer is AutoNAT's
+        // dial-back (or a duplicate dial): it has served its purpose once
+        // established (the dial-back counts then), and would otherwise stay
+        // open, until every probe is denied by the per-peer bound and the
+        // peer wrongly believes itself unreachable.
+        let relayed = self.relayed.get(&peer_id);
+        let direct = num_established.saturating_sub(relayed.map_or(0, |c| c.len() as u32));
+        if direct > KEPT_PER_PEER && !relayed.is_some_and(|c| c.contains(&connection_id)) {
+            tracing::debug!(peer = %peer_id, num_established, "closing a surplus connection");
+            let _ = self.swarm.close_connection(connection_id);
             return None;
         }
         if num_established != 1 {

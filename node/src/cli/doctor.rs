@@ -1,0 +1,113 @@
+//! `csirtmesh doctor`: gathers the facts ([`crate::doctor::Facts`]) from the
+//! data directory, its file system and the running node, and prints what
+//! [`crate::doctor::diagnose`] makes of them.
+
+use anyhow::{Result, bail};
+
+use super::{args::ClientArgs, render::print};
+use crate::{
+    api::client::ApiClient,
+    datadir::{DataDir, files},
+    doctor::{Facts, FileFact, Finding, Level, diagnose},
+    now_ms,
+};
+
+/// The files `doctor` looks at, and whether only the owner may read them.
+const FILES: &[(&str, bool)] = &[
+    (files::TEAM_KEY, true),
+    (files::AGE_KEY, true),
+    (files::NODE_KEY, true),
+    (files::API_TOKEN, true),
+    (files::PROFILE, false),
+];
+
+fn mode(path: &std::path::Path) -> Option<u32> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(meta.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        Some(0o600)
+    }
+}
+
+fn disk(dir: &std::path::Path) -> Option<(u64, u64)> {
+    let s = nix::sys::statvfs::statvfs(dir).ok()?;
+    let unit = s.fragment_size() as u64;
+    Some((
+        (s.blocks_available() as u64).saturating_mul(unit),
+        (s.blocks() as u64).saturating_mul(unit),
+    ))
+}
+
+async fn node(
+    dir: &DataDir,
+) -> Result<
+    (
+        crate::api::types::StatusView,
+        crate::api::types::MembersView,
+    ),
+    String,
+> {
+    let api = ApiClient::for_data_dir(dir).map_err(|e| format!("{e:#}"))?;
+    let status = api.status().await.map_err(|e| format!("{e:#}"))?;
+    let members = api.members().await.map_err(|e| format!("{e:#}"))?;
+    Ok((status, members))
+}
+
+pub(super) async fn doctor(c: ClientArgs) -> Result<()> {
+    let dir = DataDir::new(&c.data_dir);
+    let mut files = Vec::new();
+    let mut optional = vec![(files::AGE_KEY_RETIRED, true)];
+    optional.retain(|(n, _)| dir.file(n).exists());
+    for (name, secret) in FILES.iter().chain(optional.iter()) {
+        files.push(FileFact {
+            name,
+            mode: mode(&dir.file(name)),
+            secret: *secret,
+        });
+    }
+    let charter_path = dir.file(files::CHARTER);
+    let charter = if charter_path.exists() {
+        crate::load_charter(&charter_path)
+            .map(|(c, _)| c.name)
+            .map_err(|e| format!("{e:#}"))
+    } else {
+        Err(format!("no charter in {}", dir.root().display()))
+    };
+    let facts = Facts {
+        dir: dir.root().display().to_string(),
+        dir_mode: mode(dir.root()),
+        files,
+        charter,
+        disk: disk(dir.root()),
+        node: node(&dir).await,
+        now: now_ms(),
+    };
+    let found = diagnose(&facts);
+    print(&c, &found, render)?;
+    if found.iter().any(|f| f.level == Level::Fail) {
+        bail!("the node has problems (see above)");
+    }
+    Ok(())
+}
+
+fn render(found: &Vec<Finding>) -> String {
+    let mut out = String::new();
+    for f in found {
+        let tag = match f.level {
+            Level::Ok => "ok  ",
+            Level::Warn => "WARN",
+            Level::Fail => "FAIL",
+        };
+        out += &format!("{tag} {:<13} {}\n", f.check, f.what);
+        if let Some(fix) = &f.fix {
+            out += &format!("     {:<13} -> {fix}\n", "");
+        }
+    }
+    out
+}
