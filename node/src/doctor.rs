@@ -41,6 +41,8 @@ pub struct FileFact {
     pub name: &'static str,
     /// Its permission bits, or `None` when it is missing.
     pub mode: Option<u32>,
+    /// Its owner's uid, when known.
+    pub owner: Option<u32>,
     /// Whether only its owner may read it.
     pub secret: bool,
 }
@@ -52,6 +54,11 @@ pub struct Facts {
     pub dir: String,
     /// Its permission bits, or `None` when it is missing.
     pub dir_mode: Option<u32>,
+    /// Its owner's uid, when known.
+    pub dir_owner: Option<u32>,
+    /// A path this user may not look at (doctor runs as another user than
+    /// the node's): the file checks cannot be made.
+    pub denied: Option<String>,
     /// The files in it.
     pub files: Vec<FileFact>,
     /// The adopted charter's mesh name, or why it does not load.
@@ -108,6 +115,19 @@ pub fn diagnose(f: &Facts) -> Vec<Finding> {
 }
 
 fn files(f: &Facts) -> Finding {
+    if let Some(path) = &f.denied {
+        return finding(
+            "files",
+            Level::Fail,
+            format!(
+                "cannot look at {path} as this user (permission denied): nothing in the data directory was checked"
+            ),
+            Some(format!(
+                "run doctor as the node's user: sudo -u csirtmesh csirtmesh doctor --data-dir {}",
+                f.dir
+            )),
+        );
+    }
     let Some(dir_mode) = f.dir_mode else {
         return finding(
             "files",
@@ -132,6 +152,27 @@ fn files(f: &Facts) -> Finding {
             }
             Some(_) => {}
         }
+    }
+    let strangers: Vec<&str> = f
+        .files
+        .iter()
+        .filter(|file| file.mode.is_some() && file.owner.is_some() && file.owner != f.dir_owner)
+        .map(|file| file.name)
+        .collect();
+    if !strangers.is_empty() {
+        return finding(
+            "files",
+            Level::Fail,
+            format!(
+                "owned by another user than {} (the node cannot read them): {}",
+                f.dir,
+                strangers.join(", ")
+            ),
+            Some(format!(
+                "chown -R --reference={0} {0} (a restore run as root leaves root's files)",
+                f.dir
+            )),
+        );
     }
     if !missing.is_empty() {
         return finding(
@@ -165,6 +206,14 @@ fn files(f: &Facts) -> Finding {
 }
 
 fn charter(f: &Facts) -> Finding {
+    if f.denied.is_some() {
+        return finding(
+            "charter",
+            Level::Warn,
+            "not checked (the data directory cannot be read as this user)".into(),
+            None,
+        );
+    }
     match &f.charter {
         Ok(name) => finding("charter", Level::Ok, format!("mesh {name:?}"), None),
         Err(e) => finding(
@@ -261,7 +310,11 @@ fn sync(s: &StatusView, now: u64) -> Finding {
     for p in s.peers.iter().filter(|p| p.team.is_some()) {
         let who = p.team.as_ref().map(|t| t.to_string()).unwrap_or_default();
         match (&p.last_sync_ok, &p.last_sync_error) {
-            (_, Some(e)) if p.last_sync_ok.is_none() => bad.push(format!("{who}: {e}")),
+            (_, Some(e)) if p.last_sync_ok.is_none() => {
+                // The peer wrote some of it: bounded.
+                let e: String = e.chars().take(200).collect();
+                bad.push(format!("{who}: {e}"))
+            }
             (Some(t), _) if now.saturating_sub(*t) > SYNC_STALE_MS => bad.push(format!(
                 "{who}: last synced {} min ago",
                 now.saturating_sub(*t) / 60_000
@@ -324,10 +377,11 @@ fn clock(s: &StatusView) -> Finding {
         if ms >= 0 { "ahead of" } else { "behind" },
         s.clock_offset_teams
     );
-    let fix = Some("synchronise the clock (systemd-timesyncd or chrony); envelopes stamped more than 10 minutes ahead are refused".to_owned());
-    if ms.abs() >= CLOCK_FAIL_MS {
+    let fix = Some("check the clock is synchronised (systemd-timesyncd or chrony); envelopes stamped more than 10 minutes ahead are refused. The estimate is advisory: a member with a fast clock pulls others' stamps forward for a while".to_owned());
+    // Failing takes several teams agreeing: one or two could be the odd ones.
+    if ms.unsigned_abs() >= CLOCK_FAIL_MS.unsigned_abs() && s.clock_offset_teams >= 3 {
         finding("clock", Level::Fail, what, fix)
-    } else if ms.abs() >= CLOCK_WARN_MS {
+    } else if ms.unsigned_abs() >= CLOCK_WARN_MS.unsigned_abs() {
         finding("clock", Level::Warn, what, fix)
     } else {
         finding("clock", Level::Ok, what, None)

@@ -98,20 +98,23 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
         shutdown.clone(),
     )
     .await?;
+    // Bound before api.addr is written: a port in use stops the start
+    // with nothing left behind.
+    let metrics_serve = match config.metrics_listen {
+        Some(addr) => {
+            let (addr, serve) = api::bind_metrics(addr, api_tx.clone(), shutdown.clone()).await?;
+            tracing::info!(%addr, "serving GET /metrics without a token");
+            Some(serve)
+        }
+        None => None,
+    };
     datadir::replace(
         &dir.file(files::API_ADDR),
         api_addr.to_string().as_bytes(),
         0o644,
     )?;
     let api_task = tokio::spawn(serve);
-    let metrics_task = match config.metrics_listen {
-        Some(addr) => {
-            let (addr, serve) = api::bind_metrics(addr, api_tx.clone(), shutdown.clone()).await?;
-            tracing::info!(%addr, "serving GET /metrics without a token");
-            Some(tokio::spawn(serve))
-        }
-        None => None,
-    };
+    let metrics_task = metrics_serve.map(tokio::spawn);
     tracing::info!(team = %profile.name, mesh = %charter.name, api = %api_addr, "node running");
 
     let restored = backup::restored(dir, now_ms())?;

@@ -67,6 +67,10 @@ pub(crate) struct Behaviour {
 fn autonat_config(config: &Config) -> autonat::Config {
     let mut c = autonat::Config {
         only_global_ips: !config.private_network,
+        // Only members' nodes are asked (the event loop names them): any
+        // connected peer's answer would confirm an external address of its
+        // choosing, which identify then advertises.
+        use_connected: false,
         ..autonat::Config::default()
     };
     if crate::LINK_EMULATION {

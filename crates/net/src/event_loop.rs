@@ -73,6 +73,8 @@ pub struct EventLoop {
     /// Peers that may use our relay (members' nodes), shared with the
     /// relay's limiters.
     relay_allowed: RelayAllowed,
+    /// Members' nodes AutoNAT asks whether we can be dialled.
+    autonat_servers: HashSet<PeerId>,
     /// Who may stay connected; strangers on probation.
     welcome: crate::welcome::Welcome,
     /// Listen addresses through a relay: the address, the relay, and the
@@ -157,6 +159,9 @@ impl EventLoop {
         for addr in &config.external_addresses {
             tracing::info!(%addr, "announcing a configured external address");
             swarm.add_external_address(addr.clone());
+            // And ask whether it really reaches us (a port forward's outside
+            // port may differ from the one listened on).
+            swarm.behaviour_mut().autonat.probe_address(addr.clone());
         }
         for addr in &config.bootstrap {
             if let Some(peer) = peer_of(addr)
@@ -188,6 +193,7 @@ impl EventLoop {
             connected: HashSet::new(),
             bans: crate::bans::Bans::new(ban_time),
             relay_allowed,
+            autonat_servers: HashSet::new(),
             welcome,
             circuits,
             relayed: HashMap::new(),
@@ -455,6 +461,18 @@ impl EventLoop {
             } => {
                 if let Ok(mut allowed) = self.relay_allowed.lock() {
                     *allowed = Some(members.iter().copied().collect());
+                }
+                // Only members' nodes are asked whether we can be dialled:
+                // a server's answer confirms an external address, which
+                // identify then advertises.
+                let me = *self.swarm.local_peer_id();
+                let autonat = &mut self.swarm.behaviour_mut().autonat;
+                for peer in self.autonat_servers.drain() {
+                    autonat.remove_server(&peer);
+                }
+                for peer in members.iter().filter(|p| **p != me) {
+                    autonat.add_server(*peer, None);
+                    self.autonat_servers.insert(*peer);
                 }
                 self.welcome.set(
                     members.into_iter().collect(),

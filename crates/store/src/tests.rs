@@ -203,19 +203,22 @@ fn a_tombstone_deletes_its_authors_envelope_in_the_same_transaction() {
     assert!(s.retracted_by(&target.id, &a.id()).unwrap());
 }
 
-/// Where the store a release wrote is kept (see
+/// Where stores written by each schema version are kept (see
 /// `a_store_from_the_previous_release_opens_and_migrates`).
-fn fixture() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/schema-v5.sqlite")
+fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
-/// Writes the fixture: what a node of this schema (version 5) holds, with a
-/// row in every table a migration might have to carry over. Run once per
-/// release, when the schema changes (`CSIRTMESH_WRITE_STORE_FIXTURE=1 cargo
-/// test -p csirtmesh-store previous_release`), and commit the file under a
-/// new name: tests keep opening the old ones.
+/// Writes the fixture of this schema version (`schema-vN.sqlite`, never
+/// over an existing one): what a node holds, in the tables a migration is
+/// most likely to reshape (envelopes, opened, pending_key, sender_keys,
+/// written, quarantine). Run when a release changes the schema
+/// (`CSIRTMESH_WRITE_STORE_FIXTURE=1 cargo test -p csirtmesh-store
+/// previous_release`) and commit the new file: the test opens every one.
 fn write_fixture(path: &Path) {
-    let _ = std::fs::remove_file(path);
+    if path.exists() {
+        return;
+    }
     let mut s = Store::open(path).unwrap();
     let (a, b) = (Team::new("A"), Team::new("B"));
     let root = a.amber_open(1, "fixture incident", &[&b]).into_inner();
@@ -264,6 +267,12 @@ fn write_fixture(path: &Path) {
         true,
     )
     .unwrap();
+    let damaged = env(&b, 2);
+    s.insert(&damaged, &Derived::default(), 8).unwrap();
+    assert!(
+        s.quarantine(&damaged.id, "fixture: bytes changed", 9)
+            .unwrap()
+    );
     drop(s);
     // One file, nothing left in a write-ahead log.
     let conn = Connection::open(path).unwrap();
@@ -275,16 +284,35 @@ fn write_fixture(path: &Path) {
 /// a store from a newer release is refused, not damaged.
 #[test]
 fn a_store_from_the_previous_release_opens_and_migrates() {
+    let current = fixtures().join(format!("schema-v{}.sqlite", migrations_len()));
     if std::env::var_os("CSIRTMESH_WRITE_STORE_FIXTURE").is_some() {
-        write_fixture(&fixture());
+        write_fixture(&current);
     }
+    assert!(
+        current.exists(),
+        "no fixture of the current schema: write one (see write_fixture)"
+    );
+    let mut opened = 0;
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let fixture = entry.unwrap().path();
+        if fixture.extension().is_some_and(|e| e == "sqlite") {
+            opens_and_migrates(&fixture);
+            opened += 1;
+        }
+    }
+    assert!(opened >= 1);
+}
+
+fn opens_and_migrates(fixture: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("node.sqlite");
-    std::fs::copy(fixture(), &path).expect("the committed fixture");
+    std::fs::copy(fixture, &path).expect("the committed fixture");
     let s = Store::open(&path).unwrap();
     s.check_integrity().unwrap();
-    assert_eq!(s.count().unwrap(), 6);
+    s.check_no_code().unwrap();
+    assert_eq!(s.count().unwrap(), 6, "{}", fixture.display());
     assert_eq!(s.waiting_count().unwrap(), 1);
+    assert_eq!(s.quarantine_count().unwrap(), 1);
     let opened: Vec<Stored> = s
         .incident_roots()
         .unwrap()

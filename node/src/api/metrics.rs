@@ -290,13 +290,13 @@ pub fn render(s: &StatusView) -> Result<String, std::fmt::Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::api::types::TeamRef;
 
-    #[test]
-    fn renders_prometheus_text() {
-        let s = StatusView {
+    /// A status with a little of everything (also for the API's tests).
+    pub(crate) fn status() -> StatusView {
+        StatusView {
             team: TeamRef {
                 id: "00".into(),
                 name: Some("A".into()),
@@ -342,7 +342,12 @@ mod tests {
             reachability: "private".into(),
             clock_offset_ms: Some(-1500),
             clock_offset_teams: 3,
-        };
+        }
+    }
+
+    #[test]
+    fn renders_prometheus_text() {
+        let s = status();
         let text = render(&s).unwrap();
         for line in [
             "csirtmesh_members 4",

@@ -42,7 +42,17 @@ const MAX_BODY_BYTES: usize = 512 * 1024;
 struct AppState {
     node: mpsc::Sender<ApiRequest>,
     token: String,
+    /// On the metrics-only listener (no token): the last status and when
+    /// it was asked, so that however many scrapes arrive, the node's loop
+    /// is asked at most once per [`METRICS_MAX_AGE`].
+    metrics_cache: Option<MetricsCache>,
 }
+
+/// The metrics-only listener's last status and when it was asked.
+type MetricsCache = std::sync::Arc<tokio::sync::Mutex<Option<(std::time::Instant, StatusView)>>>;
+
+/// How old the metrics-only listener's status may be.
+const METRICS_MAX_AGE: Duration = Duration::from_secs(5);
 
 /// JSON in a request body; a body that is not the route's JSON fails with
 /// the README's error body and the extractor's status (400, 413, 415, 422).
@@ -297,7 +307,22 @@ async fn metrics(
     s: AppState,
     headers: axum::http::HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
-    let axum::Json(status) = ask(&s, ApiRequest::Status).await?;
+    let status = match &s.metrics_cache {
+        None => ask(&s, ApiRequest::Status).await?.0,
+        Some(cache) => {
+            // One scrape at a time asks the loop; the others wait and take
+            // its answer.
+            let mut cached = cache.lock().await;
+            match cached.as_ref() {
+                Some((at, status)) if at.elapsed() < METRICS_MAX_AGE => status.clone(),
+                _ => {
+                    let status = ask(&s, ApiRequest::Status).await?.0;
+                    *cached = Some((std::time::Instant::now(), status.clone()));
+                    status
+                }
+            }
+        }
+    };
     let text = metrics::render(&status).map_err(|e| ApiError::Other(e.into()))?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     Ok(if metrics::wants_openmetrics(accept) {
@@ -324,6 +349,7 @@ pub async fn bind_metrics(
     let app = metrics_router(AppState {
         node,
         token: String::new(),
+        metrics_cache: Some(Default::default()),
     });
     let serve = async move {
         axum::serve(listener, app)
@@ -345,7 +371,11 @@ pub async fn bind(
         .await
         .with_context(|| format!("cannot bind the admin API on {addr}"))?;
     let local = listener.local_addr()?;
-    let app = router(AppState { node, token });
+    let app = router(AppState {
+        node,
+        token,
+        metrics_cache: None,
+    });
     let serve = async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })

@@ -145,3 +145,64 @@ async fn a_body_that_never_arrives_is_cut_off() {
     assert!(answer.contains("\"error\""), "{answer}");
     shutdown.cancel();
 }
+
+/// The metrics-only listener: `GET /metrics` without a token and nothing
+/// else; however many scrapes arrive at once, the node's loop is asked once
+/// per few seconds; Prometheus gets OpenMetrics, others the classic text.
+#[tokio::test]
+async fn the_metrics_listener_serves_metrics_alone_and_spares_the_loop() {
+    let (tx, mut rx) = mpsc::channel::<ApiRequest>(4);
+    let shutdown = CancellationToken::new();
+    let (addr, serve) = bind_metrics("127.0.0.1:0".parse().unwrap(), tx, shutdown.clone())
+        .await
+        .unwrap();
+    tokio::spawn(serve);
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    tokio::spawn(async move {
+        while let Some(r) = rx.recv().await {
+            if let ApiRequest::Status(reply) = r {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // A slow loop: every scrape arriving meanwhile waits.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let _ = reply.send(Ok(metrics::tests::status()));
+            }
+        }
+    });
+    let client = reqwest::Client::new();
+    let scrapes = (0..20).map(|_| client.get(format!("http://{addr}/metrics")).send());
+    for r in futures::future::join_all(scrapes).await {
+        let r = r.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain; version=0.0.4")
+        );
+        assert!(r.text().await.unwrap().contains("csirtmesh_members 4"));
+    }
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let om = client
+        .get(format!("http://{addr}/metrics"))
+        .header("accept", "application/openmetrics-text; version=1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        om.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    assert!(om.text().await.unwrap().ends_with("# EOF\n"));
+    for path in ["/v1/status", "/v1/incidents", "/metrics/../v1/status"] {
+        let r = client
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    shutdown.cancel();
+}

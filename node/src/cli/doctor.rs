@@ -21,17 +21,27 @@ const FILES: &[(&str, bool)] = &[
     (files::PROFILE, false),
 ];
 
-fn mode(path: &std::path::Path) -> Option<u32> {
-    let meta = std::fs::metadata(path).ok()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        Some(meta.permissions().mode() & 0o7777)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = meta;
-        Some(0o600)
+/// A path's permission bits and owner; `Ok(None)` when it does not exist,
+/// `Err` when this user may not look.
+fn look(path: &std::path::Path) -> Result<Option<(u32, Option<u32>)>, String> {
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::{MetadataExt, PermissionsExt};
+                Ok(Some((meta.permissions().mode() & 0o7777, Some(meta.uid()))))
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = meta;
+                Ok(Some((0o600, None)))
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(path.display().to_string())
+        }
+        Err(_) => Ok(None),
     }
 }
 
@@ -61,15 +71,29 @@ async fn node(
 
 pub(super) async fn doctor(c: ClientArgs) -> Result<()> {
     let dir = DataDir::new(&c.data_dir);
+    let mut denied = None;
+    let (dir_mode, dir_owner) = match look(dir.root()) {
+        Ok(found) => (found.map(|f| f.0), found.and_then(|f| f.1)),
+        Err(path) => {
+            denied = Some(path);
+            (None, None)
+        }
+    };
     let mut files = Vec::new();
-    let mut optional = vec![(files::AGE_KEY_RETIRED, true)];
-    optional.retain(|(n, _)| dir.file(n).exists());
+    let optional = [(files::AGE_KEY_RETIRED, true)];
     for (name, secret) in FILES.iter().chain(optional.iter()) {
-        files.push(FileFact {
-            name,
-            mode: mode(&dir.file(name)),
-            secret: *secret,
-        });
+        match look(&dir.file(name)) {
+            Ok(None) if optional.iter().any(|(n, _)| n == name) => {}
+            Ok(found) => files.push(FileFact {
+                name,
+                mode: found.map(|f| f.0),
+                owner: found.and_then(|f| f.1),
+                secret: *secret,
+            }),
+            Err(path) => {
+                denied.get_or_insert(path);
+            }
+        }
     }
     let charter_path = dir.file(files::CHARTER);
     let charter = if charter_path.exists() {
@@ -81,7 +105,9 @@ pub(super) async fn doctor(c: ClientArgs) -> Result<()> {
     };
     let facts = Facts {
         dir: dir.root().display().to_string(),
-        dir_mode: mode(dir.root()),
+        dir_mode,
+        dir_owner,
+        denied,
         files,
         charter,
         disk: disk(dir.root()),
@@ -104,8 +130,12 @@ fn render(found: &Vec<Finding>) -> String {
             Level::Warn => "WARN",
             Level::Fail => "FAIL",
         };
-        out += &format!("{tag} {:<13} {}\n", f.check, f.what);
+        // Peers chose some of this text (team names, their sync errors):
+        // one line each, control characters shown, not obeyed.
+        let what = proto::text::printable(&f.what, false);
+        out += &format!("{tag} {:<13} {what}\n", f.check);
         if let Some(fix) = &f.fix {
+            let fix = proto::text::printable(fix, false);
             out += &format!("     {:<13} -> {fix}\n", "");
         }
     }

@@ -40,15 +40,19 @@ fn healthy() -> Facts {
     Facts {
         dir: "/var/lib/csirtmesh".into(),
         dir_mode: Some(0o700),
+        dir_owner: Some(103),
+        denied: None,
         files: vec![
             FileFact {
                 name: "team.key",
                 mode: Some(0o600),
+                owner: Some(103),
                 secret: true,
             },
             FileFact {
                 name: "profile.bin",
                 mode: Some(0o644),
+                owner: Some(103),
                 secret: false,
             },
         ],
@@ -105,6 +109,27 @@ fn readable_keys_missing_files_and_no_charter_fail_with_a_fix() {
     let mut f = healthy();
     f.charter = Err("no charter".into());
     assert_eq!(level(&diagnose(&f), "charter"), Level::Fail);
+    // Root's file in the node's directory: the node cannot read it.
+    let mut f = healthy();
+    f.files[0].owner = Some(0);
+    let found = diagnose(&f);
+    assert_eq!(level(&found, "files"), Level::Fail);
+    assert!(found[0].what.contains("team.key"), "{:?}", found[0]);
+    // Run as another user: says so, and does not claim files are missing.
+    let mut f = healthy();
+    f.denied = Some("/var/lib/csirtmesh".into());
+    f.charter = Err("permission denied".into());
+    let found = diagnose(&f);
+    assert_eq!(level(&found, "files"), Level::Fail);
+    assert!(
+        found[0]
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("sudo -u csirtmesh")
+    );
+    assert!(!found[0].what.contains("missing"));
+    assert_eq!(level(&found, "charter"), Level::Warn);
 }
 
 #[test]
@@ -115,16 +140,23 @@ fn disk_clock_reachability_and_sync_are_judged_by_their_thresholds() {
     f.disk = Some((100 << 20, 100 << 30));
     assert_eq!(level(&diagnose(&f), "disk"), Level::Fail);
 
-    for (ms, want) in [
-        (59_000, Level::Ok),
-        (-90_000, Level::Warn),
-        (400_000, Level::Fail),
+    for (ms, teams, want) in [
+        (59_000, 3, Level::Ok),
+        (-90_000, 3, Level::Warn),
+        (400_000, 3, Level::Fail),
+        // Two teams do not make a failure: they may be the odd ones.
+        (400_000, 2, Level::Warn),
     ] {
         let mut f = healthy();
         if let Ok((s, _)) = &mut f.node {
             s.clock_offset_ms = Some(ms);
+            s.clock_offset_teams = teams;
         }
-        assert_eq!(level(&diagnose(&f), "clock"), want, "{ms} ms");
+        assert_eq!(
+            level(&diagnose(&f), "clock"),
+            want,
+            "{ms} ms, {teams} teams"
+        );
     }
 
     let mut f = healthy();

@@ -3,6 +3,9 @@
 //! stamped it; against this node's clock at arrival, that is the difference
 //! between the two clocks plus the delivery time. The median over teams is
 //! the estimate: one member that stamps its envelopes oddly moves it little.
+//! It is advisory: a member whose clock runs fast pulls the others' stamps
+//! forward for a while (a hybrid logical clock never goes back), so a
+//! correct clock can look behind until their clocks catch up.
 //! A clock more than [`mesh_core::validate::MAX_CLOCK_SKEW_MS`] ahead gets
 //! this node's envelopes refused by the others.
 
@@ -65,8 +68,10 @@ impl ClockSamples {
             return None;
         }
         diffs.sort_unstable();
+        // The lower median: with two teams, the smaller difference (one
+        // team alone does not make this clock look ahead).
         Some(ClockOffset {
-            ms: diffs[diffs.len() / 2],
+            ms: diffs[(diffs.len() - 1) / 2],
             teams: diffs.len(),
         })
     }

@@ -214,11 +214,17 @@ impl EventLoop {
         endpoint: &ConnectedPoint,
         num_established: u32,
     ) -> Option<Event> {
-        if endpoint
-            .get_remote_address()
-            .iter()
-            .any(|p| matches!(p, Protocol::P2pCircuit))
-        {
+        // Relayed: dialled through a circuit, or accepted on a circuit
+        // listener (whose remote address does not name the circuit).
+        let circuit = |a: &Multiaddr| a.iter().any(|p| matches!(p, Protocol::P2pCircuit));
+        let relayed = match endpoint {
+            ConnectedPoint::Dialer { address, .. } => circuit(address),
+            ConnectedPoint::Listener {
+                local_addr,
+                send_back_addr,
+            } => circuit(local_addr) || circuit(send_back_addr),
+        };
+        if relayed {
             self.relayed
                 .entry(peer_id)
                 .or_default()
@@ -237,7 +243,8 @@ impl EventLoop {
         // dial-back (or a duplicate dial): it has served its purpose once
         // established (the dial-back counts then), and would otherwise stay
         // open, until every probe is denied by the per-peer bound and the
-        // peer wrongly believes itself unreachable.
+        // peer wrongly believes itself unreachable. (A dial-back that is
+        // only the second connection stays, as a second dial would.)
         let relayed = self.relayed.get(&peer_id);
         let direct = num_established.saturating_sub(relayed.map_or(0, |c| c.len() as u32));
         if direct > KEPT_PER_PEER && !relayed.is_some_and(|c| c.contains(&connection_id)) {
