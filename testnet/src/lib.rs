@@ -15,6 +15,8 @@
 //!   baselines measured in the same run; [`sim`]: many teams in one process;
 //! - [`backup_drill`]: back up a running node, destroy it, restore it, and
 //!   check it caught up and did not fork its own chain; backup figures;
+//! - [`holepunch`]: two teams behind firewalls, in network namespaces,
+//!   connected directly by a hole punch through a member's relay;
 //! - [`rogue`]: a stranger's node, for the demo;
 //! - [`Report`]: every command's report prints itself, as text or JSON.
 
@@ -25,6 +27,7 @@ pub mod bench_sync;
 pub mod demo;
 pub mod drill;
 pub mod harness;
+pub mod holepunch;
 pub mod progress;
 pub mod rng;
 pub mod rogue;

@@ -64,6 +64,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Two teams behind firewalls (network namespaces; needs root, ip and
+    /// iptables) reach each other directly after a hole punch (DCUtR)
+    /// through a member's relay.
+    Holepunch {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Act as the `csirtmesh` binary (used by the harness to start nodes).
     #[command(hide = true)]
     Node {
@@ -181,6 +189,9 @@ fn main() -> ExitCode {
         }
         Command::BackupDrill { json } => {
             block_on(testnet::backup_drill::drill(this_binary(), json)).and_then(|r| emit(&r, json))
+        }
+        Command::Holepunch { json } => {
+            testnet::holepunch::run(this_binary()).and_then(|r| emit(&r, json))
         }
         Command::Demo { json } => {
             block_on(testnet::demo::run(this_binary(), json)).and_then(|r| emit(&r, json))

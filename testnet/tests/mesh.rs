@@ -43,6 +43,30 @@ async fn a_node_restored_from_a_backup_catches_up_and_does_not_fork_its_chain() 
     assert!(report.still_a_member, "{report:?}");
 }
 
+/// Two teams behind firewalls (network namespaces) reach each other
+/// directly after a hole punch through a member's relay. Needs root, ip and
+/// iptables (`.ci/run` installs iptables); says SKIPPED otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teams_behind_firewalls_connect_directly_after_a_hole_punch() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let report = tokio::time::timeout(
+        std::time::Duration::from_secs(300),
+        tokio::task::spawn_blocking(|| testnet::holepunch::run(command())),
+    )
+    .await
+    .expect("the hole punch finishes within its bound")
+    .expect("the hole punch task")
+    .expect("the hole punch runs");
+    if let Some(why) = &report.skipped {
+        eprintln!("SKIPPED: teams_behind_firewalls_connect_directly_after_a_hole_punch: {why}");
+        return;
+    }
+    assert!(report.direct_dial_blocked, "{report:?}");
+    assert!(report.relayed, "{report:?}");
+    assert!(report.hole_punches >= 1, "{report:?}");
+    assert!(report.delivered, "{report:?}");
+}
+
 /// Runs a drill, bounded (every process stopped on return).
 async fn run_drill(cfg: testnet::drill::DrillConfig) -> testnet::drill::DrillReport {
     tokio::time::timeout(

@@ -75,6 +75,8 @@ pub struct EventLoop {
     relay_allowed: RelayAllowed,
     /// Members' nodes AutoNAT asks whether we can be dialled.
     autonat_servers: HashSet<PeerId>,
+    /// Relayed connections upgraded to direct ones by hole punching.
+    hole_punches: u64,
     /// Who may stay connected; strangers on probation.
     welcome: crate::welcome::Welcome,
     /// Listen addresses through a relay: the address, the relay, and the
@@ -194,6 +196,7 @@ impl EventLoop {
             bans: crate::bans::Bans::new(ban_time),
             relay_allowed,
             autonat_servers: HashSet::new(),
+            hole_punches: 0,
             welcome,
             circuits,
             relayed: HashMap::new(),
@@ -512,6 +515,7 @@ impl EventLoop {
                     blocked: self.bans.list(Instant::now()),
                     strangers: self.welcome.strangers(),
                     strangers_closed: self.welcome.closed(),
+                    hole_punches: self.hole_punches,
                     reachability: match self.swarm.behaviour().autonat.nat_status() {
                         libp2p::autonat::NatStatus::Public(_) => crate::Reachability::Public,
                         libp2p::autonat::NatStatus::Private => crate::Reachability::Private,

@@ -388,6 +388,9 @@ pub struct Status {
     pub strangers_closed: u64,
     /// Whether other nodes can dial this one, as AutoNAT found.
     pub reachability: Reachability,
+    /// Relayed connections upgraded to direct ones by hole punching (DCUtR)
+    /// since start.
+    pub hole_punches: u64,
 }
 
 pub(crate) enum Command {

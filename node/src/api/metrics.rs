@@ -159,6 +159,12 @@ pub fn render(s: &StatusView) -> Result<String, std::fmt::Error> {
     );
     counter(
         &mut registry,
+        "hole_punches",
+        "Relayed connections upgraded to direct ones by hole punching (DCUtR) since start",
+        s.hole_punches,
+    );
+    counter(
+        &mut registry,
         "envelopes_ignored",
         "Envelopes ignored since start (mostly duplicates)",
         s.ignored,
@@ -342,6 +348,7 @@ pub(crate) mod tests {
             reachability: "private".into(),
             clock_offset_ms: Some(-1500),
             clock_offset_teams: 3,
+            hole_punches: 0,
         }
     }
 

@@ -295,6 +295,10 @@ pub struct StatusView {
     /// How many teams that estimate rests on.
     #[serde(default)]
     pub clock_offset_teams: usize,
+    /// Relayed connections upgraded to direct ones by hole punching since
+    /// start.
+    #[serde(default)]
+    pub hole_punches: u64,
 }
 
 fn unknown() -> String {

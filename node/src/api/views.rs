@@ -461,6 +461,7 @@ pub fn status(s: StatusParts<'_>) -> StatusView {
         catching_up: s.catching_up,
         pending_handoffs: s.pending_handoffs,
         reachability: s.net.reachability.as_str().into(),
+        hole_punches: s.net.hole_punches,
         clock_offset_ms: s.clock.map(|c| c.ms),
         clock_offset_teams: s.clock.map(|c| c.teams).unwrap_or(0),
     }

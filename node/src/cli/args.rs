@@ -38,6 +38,10 @@ pub(super) enum Command {
         /// Lift every ban and block.
         #[arg(long)]
         unblock_all: bool,
+        /// Dial these addresses now (with /p2p/<peer id>; a relayed one
+        /// ends /p2p-circuit/p2p/<peer id>).
+        #[arg(long)]
+        dial: Vec<String>,
     },
     /// List members (with who vouched for whom), applicants and removed teams.
     Members {

@@ -92,12 +92,13 @@ async fn dispatch(command: Command) -> Result<()> {
             block,
             unblock,
             unblock_all,
+            dial,
         } => {
             let req = PeerBlock {
                 block,
                 unblock,
                 unblock_all,
-                dial: vec![],
+                dial,
             };
             let s = client(&c)?.peers(&req).await?;
             print(&c, &s.blocked, render_blocked)

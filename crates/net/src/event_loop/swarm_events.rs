@@ -26,6 +26,21 @@ impl EventLoop {
             SwarmEvent::Behaviour(BehaviourEvent::Identify(e)) => self.on_identify(e),
             SwarmEvent::Behaviour(BehaviourEvent::Kademlia(e)) => self.on_kademlia(e),
             SwarmEvent::Behaviour(BehaviourEvent::Sync(e)) => self.on_sync(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(libp2p::dcutr::Event {
+                remote_peer_id,
+                result,
+            })) => {
+                match result {
+                    Ok(_) => {
+                        self.hole_punches += 1;
+                        tracing::info!(peer = %remote_peer_id, "direct connection through the relay's hole punch (DCUtR)");
+                    }
+                    Err(e) => {
+                        tracing::debug!(peer = %remote_peer_id, error = %e, "hole punch failed (DCUtR); staying on the relay")
+                    }
+                }
+                None
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Autonat(
                 libp2p::autonat::Event::StatusChanged { old, new },
             )) => {
