@@ -1433,7 +1433,7 @@ _csirtmesh() {
             return 0
             ;;
         csirtmesh__subcmd__peers)
-            opts="-h -V --data-dir --json --block --unblock --unblock-all --help --version"
+            opts="-h -V --data-dir --json --block --unblock --unblock-all --dial --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1448,6 +1448,10 @@ _csirtmesh() {
                     return 0
                     ;;
                 --unblock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dial)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -96,6 +96,7 @@ complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand status" -s V -l vers
 complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand peers" -l data-dir -d 'Data directory of the running node' -r -F
 complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand peers" -l block -d 'Block these peers (PeerIds) until lifted' -r
 complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand peers" -l unblock -d 'Lift the ban or block of these peers' -r
+complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand peers" -l dial -d 'Dial these addresses now (with /p2p/<peer id>; a relayed one ends /p2p-circuit/p2p/<peer id>)' -r
 complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand peers" -l json -d 'Print JSON'
 complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand peers" -l unblock-all -d 'Lift every ban and block'
 complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand peers" -s h -l help -d 'Print help'
