@@ -56,8 +56,9 @@ pub struct Facts {
     pub dir_mode: Option<u32>,
     /// Its owner's uid, when known.
     pub dir_owner: Option<u32>,
-    /// A path this user may not look at (doctor runs as another user than
-    /// the node's): the file checks cannot be made.
+    /// A path this user could not look at, and why (doctor runs as another
+    /// user than the node's, or the disk fails): the file checks cannot be
+    /// made.
     pub denied: Option<String>,
     /// The files in it.
     pub files: Vec<FileFact>,
@@ -119,11 +120,9 @@ fn files(f: &Facts) -> Finding {
         return finding(
             "files",
             Level::Fail,
-            format!(
-                "cannot look at {path} as this user (permission denied): nothing in the data directory was checked"
-            ),
+            format!("cannot look at {path}: nothing in the data directory was checked"),
             Some(format!(
-                "run doctor as the node's user: sudo -u csirtmesh csirtmesh doctor --data-dir {}",
+                "if permission was denied, run doctor as the node's user (sudo -u csirtmesh csirtmesh doctor --data-dir {}); otherwise check the disk",
                 f.dir
             )),
         );

@@ -41,25 +41,33 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct HolepunchReport {
     /// Why the run did not happen, if it did not.
     pub skipped: Option<String>,
-    /// Y could not dial X directly (the firewall works): X's firewall
-    /// dropped the packets of Y's direct dial.
+    /// The firewalls work: a TCP connection from y to X's listening port,
+    /// and from x to Y's, times out (dropped), while one from r to X's
+    /// succeeds (X listens; the probe works).
     pub direct_dial_blocked: bool,
-    /// Packets X's firewall dropped.
-    pub dropped_packets: u64,
     /// Y connected to X through the relay.
     pub relayed: bool,
     /// Hole punches X and Y counted (DCUtR upgrades).
     pub hole_punches: u64,
-    /// From Y's relayed dial until the first hole punch, ms.
+    /// From Y's relayed dial until a hole punch was counted, ms.
     pub hole_punch_ms: u64,
-    /// An AMBER incident from Y to X reached X.
+    /// With the relay's node killed, Y is still connected to X: only a
+    /// direct connection remains, and through the firewalls only a hole
+    /// punch makes one.
+    pub direct_after_relay_gone: bool,
+    /// An AMBER incident from Y to X reached X after the relay's node was
+    /// killed.
     pub delivered: bool,
 }
 
 impl crate::Report for HolepunchReport {
     fn held(&self) -> bool {
         self.skipped.is_some()
-            || (self.direct_dial_blocked && self.relayed && self.hole_punches > 0 && self.delivered)
+            || (self.direct_dial_blocked
+                && self.relayed
+                && self.hole_punches > 0
+                && self.direct_after_relay_gone
+                && self.delivered)
     }
 }
 
@@ -74,8 +82,8 @@ impl std::fmt::Display for HolepunchReport {
         )?;
         writeln!(
             f,
-            "  direct dial blocked by the firewalls: {} ({} packets dropped)",
-            self.direct_dial_blocked, self.dropped_packets
+            "  direct dial blocked by the firewalls: {}",
+            self.direct_dial_blocked
         )?;
         writeln!(f, "  relayed connection: {}", self.relayed)?;
         writeln!(
@@ -83,7 +91,16 @@ impl std::fmt::Display for HolepunchReport {
             "  hole punches: {} ({} ms after the relayed dial)",
             self.hole_punches, self.hole_punch_ms
         )?;
-        writeln!(f, "  AMBER incident Y -> X delivered: {}", self.delivered)?;
+        writeln!(
+            f,
+            "  relay's node killed, Y still connected to X: {}",
+            self.direct_after_relay_gone
+        )?;
+        writeln!(
+            f,
+            "  AMBER incident Y -> X delivered without the relay: {}",
+            self.delivered
+        )?;
         writeln!(
             f,
             "{}",
@@ -112,6 +129,11 @@ fn unavailable() -> Option<String> {
             return Some(format!("needs {tool} (Debian packages iproute2, iptables)"));
         }
     }
+    let probe = format!("cmhp-probe-{}", std::process::id());
+    if sh(&["ip", "netns", "add", &probe]).is_err() {
+        return Some("cannot create a network namespace here (no CAP_SYS_ADMIN?)".into());
+    }
+    let _ = sh(&["ip", "netns", "del", &probe]);
     None
 }
 
@@ -214,7 +236,7 @@ fn topology(tag: &str) -> Result<(Namespaces, [String; 3])> {
             vec!["-A", "INPUT", "-s", &relay, "-j", "ACCEPT"],
             vec!["-A", "INPUT", "-j", "DROP"],
         ] {
-            let mut args = vec!["ip", "netns", "exec", side, "iptables"];
+            let mut args = vec!["ip", "netns", "exec", side, "iptables", "-w"];
             args.extend(rule);
             sh(&args)?;
         }
@@ -239,8 +261,6 @@ pub fn run(command: NodeCommand) -> Result<HolepunchReport> {
             ..Default::default()
         });
     }
-    let tag = format!("{}", std::process::id() % 100_000);
-    let (mut ns, [r, x, y]) = topology(&tag)?;
     let tmp = tempfile::Builder::new()
         .prefix("csirtmesh-holepunch-")
         .tempdir()?;
@@ -268,6 +288,9 @@ pub fn run(command: NodeCommand) -> Result<HolepunchReport> {
         }
         dir.init(&o, now_ms())?;
     }
+    // After the directory: namespaces (and their processes) go first.
+    let tag = format!("{}", std::process::id() % 100_000);
+    let (mut ns, [r, x, y]) = topology(&tag)?;
     let roots: Vec<PathBuf> = dirs.iter().map(|d| d.root().to_owned()).collect();
     let (_, text) = csirtmesh::make_charter("Hole punch", &roots, 2, None, None, now_ms())?;
     let charter = tmp_path.join("charter.toml");
@@ -338,22 +361,21 @@ pub fn run(command: NodeCommand) -> Result<HolepunchReport> {
             .cloned())
     })
     .context("X never listened through the relay")?;
-    // The firewall: Y's direct dial to X does not connect.
-    let before = dropped(&x)?;
-    let direct = format!("/ip4/10.99.1.2/tcp/4001/p2p/{xp}");
-    cli.dial(&y, &dirs[2], &direct)?;
-    report.dropped_packets = wait(|| {
-        let n = dropped(&x)?;
-        Ok((n > before).then_some(n))
-    })
-    .unwrap_or(before);
-    report.direct_dial_blocked = report.dropped_packets > before;
+    // The firewalls: new connections between x and y are dropped both
+    // ways, while r reaches X (so X listens and the probe works).
+    let yp = peer(&dirs[2])?;
+    wait(|| Ok(tcp_connects(&r, "10.99.1.2").then_some(())))
+        .context("X's node never listened on 10.99.1.2:4001")?;
+    report.direct_dial_blocked = !tcp_connects(&y, "10.99.1.2") && !tcp_connects(&x, "10.99.2.2");
     // Through the relay, then the hole punch.
     let dialled = Instant::now();
     cli.dial(&y, &dirs[2], &x_circuit)?;
     report.relayed = wait(|| {
         let s = cli.status(&y, &dirs[2])?;
-        Ok(s.peers.iter().any(|p| p.peer_id == xp).then_some(()))
+        Ok(s.peers
+            .iter()
+            .any(|p| p.peer_id == xp && p.via_relay)
+            .then_some(()))
     })
     .is_ok();
     let punched = wait(|| {
@@ -364,6 +386,22 @@ pub fn run(command: NodeCommand) -> Result<HolepunchReport> {
         report.hole_punches = n;
         report.hole_punch_ms = dialled.elapsed().as_millis() as u64;
     }
+    // The relay goes: what remains between X and Y is direct.
+    if let Some(relay) = ns.children.first_mut() {
+        let _ = relay.kill();
+        let _ = relay.wait();
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    report.direct_after_relay_gone = cli
+        .status(&y, &dirs[2])?
+        .peers
+        .iter()
+        .any(|p| p.peer_id == xp)
+        && cli
+            .status(&x, &dirs[1])?
+            .peers
+            .iter()
+            .any(|p| p.peer_id == yp);
     let id = cli.open_amber(&y, &dirs[2], "CSIRT-X")?;
     report.delivered = wait(|| {
         let out = cli.run(&x, &dirs[1], &["envelopes", "--json"])?;
@@ -435,19 +473,16 @@ impl Cli {
     }
 }
 
-/// Packets the firewall of namespace `ns` dropped so far.
-fn dropped(ns: &str) -> Result<u64> {
-    let out = Command::new("ip")
-        .args([
-            "netns", "exec", ns, "iptables", "-L", "INPUT", "-v", "-n", "-x",
-        ])
-        .output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find(|l| l.split_whitespace().nth(2) == Some("DROP"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .context("no DROP rule in the firewall")
+/// Whether a TCP connection from namespace `ns` to `host`:4001 opens within
+/// 3 s (a dropped SYN times out).
+fn tcp_connects(ns: &str, host: &str) -> bool {
+    Command::new("ip")
+        .args(["netns", "exec", ns, "timeout", "3", "bash", "-c"])
+        .arg(format!("exec 3<>/dev/tcp/{host}/4001"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Polls `check` until it gives a value, bounded by [`STEP_TIMEOUT`].

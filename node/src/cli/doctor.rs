@@ -38,10 +38,9 @@ fn look(path: &std::path::Path) -> Result<Option<(u32, Option<u32>)>, String> {
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            Err(path.display().to_string())
-        }
-        Err(_) => Ok(None),
+        // Permission denied (doctor runs as another user), or a failing
+        // disk: not "missing".
+        Err(e) => Err(format!("{}: {e}", path.display())),
     }
 }
 

@@ -165,11 +165,26 @@ fn disk_clock_reachability_and_sync_are_judged_by_their_thresholds() {
     }
     let found = diagnose(&f);
     assert_eq!(level(&found, "reachability"), Level::Warn);
-    assert!(
-        found
-            .iter()
-            .any(|x| x.fix.as_deref().is_some_and(|t| t.contains("relay")))
-    );
+    let reach = found.iter().find(|x| x.check == "reachability").unwrap();
+    assert!(reach.fix.as_deref().is_some_and(|t| t.contains("relay")));
+    let mut f = healthy();
+    if let Ok((s, _)) = &mut f.node {
+        s.reachability = "unknown".into();
+        s.clock_offset_ms = Some(-400_000);
+        s.clock_offset_teams = 3;
+        // A failed sync after a recent success is not a failure.
+        s.peers[0].last_sync_error = Some("one timeout".into());
+    }
+    let found = diagnose(&f);
+    assert_eq!(level(&found, "reachability"), Level::Ok);
+    assert_eq!(level(&found, "clock"), Level::Fail, "behind counts too");
+    assert_eq!(level(&found, "sync"), Level::Ok);
+    let mut f = healthy();
+    f.disk = None;
+    f.dir_mode = None;
+    let found = diagnose(&f);
+    assert_eq!(level(&found, "disk"), Level::Warn);
+    assert_eq!(level(&found, "files"), Level::Fail);
 
     let mut f = healthy();
     if let Ok((s, _)) = &mut f.node {
@@ -203,6 +218,25 @@ fn no_node_no_peers_or_no_membership_fail() {
         *m = members(&["bb"]);
     }
     assert_eq!(level(&diagnose(&f), "membership"), Level::Fail);
+    let mut f = healthy();
+    if let Ok((s, _)) = &mut f.node {
+        s.peers[0].team = None;
+    }
+    assert_eq!(
+        level(&diagnose(&f), "peers"),
+        Level::Warn,
+        "no member's node among the peers"
+    );
+    let mut f = healthy();
+    if let Ok((s, _)) = &mut f.node {
+        s.forks = vec![
+            serde_json::from_value(serde_json::json!({
+                "key": "cc", "team": {"id": "cc", "name": "CSIRT-C"}, "seq": 7
+            }))
+            .unwrap(),
+        ];
+    }
+    assert_eq!(level(&diagnose(&f), "integrity"), Level::Warn);
 
     let mut f = healthy();
     if let Ok((s, _)) = &mut f.node {
