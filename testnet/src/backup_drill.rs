@@ -190,21 +190,7 @@ async fn drill_in(
     fs::write(&pass, format!("{PASSPHRASE}\n"))?;
     let dir = net.data_dir(a)?.root().to_owned();
     let started = Instant::now();
-    let out = command
-        .run_cli(
-            &[
-                OsStr::new("backup"),
-                OsStr::new("--json"),
-                OsStr::new("--data-dir"),
-                dir.as_os_str(),
-                OsStr::new("--out"),
-                file.as_os_str(),
-                OsStr::new("--passphrase-file"),
-                pass.as_os_str(),
-            ],
-            COMMAND_TIMEOUT,
-        )
-        .await?;
+    let out = backup(command, &dir, &file, &pass).await?;
     report.backup_ms = started.elapsed().as_millis() as u64;
     report.backup_bytes = fs::metadata(&file)?.len();
     let made: serde_json::Value = serde_json::from_str(&out)?;
@@ -250,23 +236,7 @@ async fn drill_in(
     fs::remove_dir_all(&dir).context("destroying the node's data directory")?;
     progress.say("killed the node and destroyed its data directory");
     let started = Instant::now();
-    command
-        .run_cli(
-            &[
-                OsStr::new("restore"),
-                // One machine's clock wrote both the lost node's envelopes
-                // and the restored node's: no clock-skew window to wait out.
-                OsStr::new("--skip-clock-wait"),
-                OsStr::new("--from"),
-                file.as_os_str(),
-                OsStr::new("--data-dir"),
-                dir.as_os_str(),
-                OsStr::new("--passphrase-file"),
-                pass.as_os_str(),
-            ],
-            COMMAND_TIMEOUT,
-        )
-        .await?;
+    restore(command, &file, &dir, &pass).await?;
     report.restore_ms = started.elapsed().as_millis() as u64;
     progress.say("restored from the backup");
 
@@ -332,6 +302,48 @@ async fn drill_in(
         report.still_a_member &= m.members.iter().any(|t| t.team.id == a_id);
     }
     Ok(report)
+}
+
+/// `csirtmesh backup --json` of `dir` into `out`, as an operator runs it;
+/// returns what it printed.
+async fn backup(command: &NodeCommand, dir: &Path, out: &Path, pass: &Path) -> Result<String> {
+    command
+        .run_cli(
+            &[
+                OsStr::new("backup"),
+                OsStr::new("--json"),
+                OsStr::new("--data-dir"),
+                dir.as_os_str(),
+                OsStr::new("--out"),
+                out.as_os_str(),
+                OsStr::new("--passphrase-file"),
+                pass.as_os_str(),
+            ],
+            COMMAND_TIMEOUT,
+        )
+        .await
+}
+
+/// `csirtmesh restore` of `from` into `dir`. One machine's clock wrote
+/// both the lost node's envelopes and the restored node's: no clock-skew
+/// window to wait out.
+async fn restore(command: &NodeCommand, from: &Path, dir: &Path, pass: &Path) -> Result<()> {
+    command
+        .run_cli(
+            &[
+                OsStr::new("restore"),
+                OsStr::new("--skip-clock-wait"),
+                OsStr::new("--from"),
+                from.as_os_str(),
+                OsStr::new("--data-dir"),
+                dir.as_os_str(),
+                OsStr::new("--passphrase-file"),
+                pass.as_os_str(),
+            ],
+            COMMAND_TIMEOUT,
+        )
+        .await?;
+    Ok(())
 }
 
 async fn ids(net: &Testnet, name: &str) -> Result<Vec<String>> {
@@ -504,38 +516,11 @@ pub async fn bench(
             &tmp.path().join("copy"),
         )?);
         let started = Instant::now();
-        command
-            .run_cli(
-                &[
-                    OsStr::new("backup"),
-                    OsStr::new("--data-dir"),
-                    dir.root().as_os_str(),
-                    OsStr::new("--out"),
-                    file.as_os_str(),
-                    OsStr::new("--passphrase-file"),
-                    pass.as_os_str(),
-                ],
-                COMMAND_TIMEOUT,
-            )
-            .await?;
+        backup(&command, dir.root(), &file, &pass).await?;
         backups.push(started.elapsed().as_secs_f64() * 1e3);
         backup_bytes = fs::metadata(&file)?.len();
         let started = Instant::now();
-        command
-            .run_cli(
-                &[
-                    OsStr::new("restore"),
-                    OsStr::new("--skip-clock-wait"),
-                    OsStr::new("--from"),
-                    file.as_os_str(),
-                    OsStr::new("--data-dir"),
-                    target.as_os_str(),
-                    OsStr::new("--passphrase-file"),
-                    pass.as_os_str(),
-                ],
-                COMMAND_TIMEOUT,
-            )
-            .await?;
+        restore(&command, &file, &target, &pass).await?;
         restores.push(started.elapsed().as_secs_f64() * 1e3);
         let restored = store::Store::open(&DataDir::new(&target).file(files::DATABASE))?;
         if restored.count()? != envelopes as u64 {

@@ -342,22 +342,12 @@ pub async fn bind_metrics(
     node: mpsc::Sender<ApiRequest>,
     shutdown: CancellationToken,
 ) -> Result<(SocketAddr, impl std::future::Future<Output = Result<()>>)> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot bind the metrics listener on {addr}"))?;
-    let local = listener.local_addr()?;
     let app = metrics_router(AppState {
         node,
         token: String::new(),
         metrics_cache: Some(Default::default()),
     });
-    let serve = async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
-            .context("metrics listener failed")
-    };
-    Ok((local, serve))
+    serve_on(addr, app, "the metrics listener", shutdown).await
 }
 
 /// Binds the API, returning its real address and the server future.
@@ -367,20 +357,31 @@ pub async fn bind(
     node: mpsc::Sender<ApiRequest>,
     shutdown: CancellationToken,
 ) -> Result<(SocketAddr, impl std::future::Future<Output = Result<()>>)> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot bind the admin API on {addr}"))?;
-    let local = listener.local_addr()?;
     let app = router(AppState {
         node,
         token,
         metrics_cache: None,
     });
+    serve_on(addr, app, "the admin API", shutdown).await
+}
+
+/// Binds `app` (named `what` in errors) on `addr`: its real address, and
+/// the server future, which ends at `shutdown`.
+async fn serve_on(
+    addr: SocketAddr,
+    app: Router,
+    what: &'static str,
+    shutdown: CancellationToken,
+) -> Result<(SocketAddr, impl std::future::Future<Output = Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot bind {what} on {addr}"))?;
+    let local = listener.local_addr()?;
     let serve = async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await
-            .context("admin API failed")
+            .with_context(|| format!("{what} failed"))
     };
     Ok((local, serve))
 }
