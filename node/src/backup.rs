@@ -203,16 +203,7 @@ fn write_archive(
     small: &[(&str, Vec<u8>)],
     database: &Path,
 ) -> Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+    let file = datadir::create_new(path, 0o600)?;
     let sealed = seal::passphrase::PassphraseWriter::new(BufWriter::new(file), passphrase)?;
     let mut tar = tar::Builder::new(sealed);
     let mut add = |name: &str, size: u64, data: &mut dyn Read| -> Result<()> {
@@ -458,16 +449,7 @@ fn entry_name<R: Read>(entry: &tar::Entry<'_, R>) -> Result<String> {
 }
 
 fn copy_entry(from: &mut impl Read, to: &Path, mode: u32, limit: u64) -> Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(mode);
-    }
-    let mut file = options
-        .open(to)
-        .with_context(|| format!("cannot create {}", to.display()))?;
+    let mut file = datadir::create_new(to, mode)?;
     std::io::copy(&mut from.take(limit), &mut file)
         .with_context(|| format!("cannot restore {} (is the backup cut short?)", to.display()))?;
     file.flush()?;

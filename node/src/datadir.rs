@@ -293,6 +293,16 @@ pub fn read_profile(path: &Path) -> Result<(SignedProfile, Profile)> {
 
 /// Writes a file that must not exist yet, with `mode`, and syncs it.
 pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let mut f = create_new(path, mode)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    set_mode(path, mode)?;
+    sync_parent(path)
+}
+
+/// Creates a file that must not exist yet, with `mode` from the start (a
+/// key is never readable by others, not even for a moment).
+pub fn create_new(path: &Path, mode: u32) -> Result<fs::File> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -300,13 +310,11 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(mode);
     }
-    let mut f = options
+    #[cfg(not(unix))]
+    let _ = mode;
+    options
         .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    set_mode(path, mode)?;
-    sync_parent(path)
+        .with_context(|| format!("cannot create {}", path.display()))
 }
 
 /// Makes a file's creation or renaming in its directory durable (a

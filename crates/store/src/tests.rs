@@ -72,12 +72,10 @@ fn duplicate_insert_changes_nothing() {
     assert!(s.get(&e.id).unwrap().unwrap().opened.is_none());
 }
 
-#[test]
-fn waiting_envelopes_are_found_and_released_when_opened() {
-    let mut s = Store::open_in_memory().unwrap();
-    let a = Team::new("A");
-    let key = KeyId([3; 32]);
-    let e = a
+/// Stores a GREEN envelope of `team` sealed to sender key `key`, which the
+/// store lacks: it waits for the key.
+fn insert_waiting(s: &mut Store, team: &Team, key: KeyId, received_at: u64) -> Envelope {
+    let e = team
         .envelope(
             1,
             Tlp::Green,
@@ -88,15 +86,20 @@ fn waiting_envelopes_are_found_and_released_when_opened() {
             },
         )
         .into_inner();
-    s.insert(
-        &e,
-        &Derived {
-            waiting_for: Some(key),
-            ..Derived::default()
-        },
-        1,
-    )
-    .unwrap();
+    let derived = Derived {
+        waiting_for: Some(key),
+        ..Derived::default()
+    };
+    s.insert(&e, &derived, received_at).unwrap();
+    e
+}
+
+#[test]
+fn waiting_envelopes_are_found_and_released_when_opened() {
+    let mut s = Store::open_in_memory().unwrap();
+    let a = Team::new("A");
+    let key = KeyId([3; 32]);
+    let e = insert_waiting(&mut s, &a, key, 1);
     assert_eq!(s.waiting_for(&key).unwrap().len(), 1);
     assert_eq!(s.waiting_count().unwrap(), 1);
     assert!(s.get(&e.id).unwrap().unwrap().waiting_for_key);
@@ -236,26 +239,7 @@ fn write_fixture(path: &Path) {
         s.insert(&env(&a, seq), &Derived::default(), seq).unwrap();
     }
     let key = KeyId([3; 32]);
-    let waiting = b
-        .envelope(
-            1,
-            Tlp::Green,
-            None,
-            Body::Sealed {
-                to: SealedTo::SenderKey(key),
-                ciphertext: vec![1, 2, 3],
-            },
-        )
-        .into_inner();
-    s.insert(
-        &waiting,
-        &Derived {
-            waiting_for: Some(key),
-            ..Derived::default()
-        },
-        6,
-    )
-    .unwrap();
+    insert_waiting(&mut s, &b, key, 6);
     s.put_sender_key(
         &SenderKeyRow {
             key_id: KeyId([9; 32]),
