@@ -141,6 +141,7 @@ impl DataDir {
             node_proofs: vec![node_proof(&node_key, &keys.team_id())?],
             roles: opts.roles.clone(),
             updated_at: now_ms,
+            details: Default::default(),
         };
         let signed = seal::sign_profile(&keys, &profile)?;
         let (signing, age) = keys.secrets();

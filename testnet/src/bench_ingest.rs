@@ -170,6 +170,7 @@ fn profile(k: &TeamKeys, name: &str) -> Profile {
         node_proofs: vec![],
         roles: vec![],
         updated_at: 1,
+        details: Default::default(),
     }
 }
 
@@ -219,6 +220,8 @@ pub(crate) fn incident(
         payload: Payload::Incident(IncidentPayload::Open {
             title: format!("bench {seq}"),
             description: "x".repeat(description_len),
+            indicators: Vec::new(),
+            source: None,
         }),
     };
     let body = match sealing {

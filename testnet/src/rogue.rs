@@ -50,6 +50,8 @@ fn clear_incident(
         payload: Payload::Incident(IncidentPayload::Open {
             title: text.into(),
             description: "spam".into(),
+            indicators: Vec::new(),
+            source: None,
         }),
     };
     let content = EnvelopeContent {

@@ -297,6 +297,7 @@ mod tests {
                 )]
             },
             updated_at: 1,
+            details: Default::default(),
         }
     }
 

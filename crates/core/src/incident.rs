@@ -23,11 +23,53 @@
 
 use std::collections::BTreeSet;
 
-use proto::{EnvelopeId, IncidentPayload, IncidentStatus, MeshId, Payload, TeamId, Tlp};
+use proto::{EnvelopeId, IncidentPayload, IncidentStatus, Indicator, MeshId, Payload, TeamId, Tlp};
 
-/// A report's title, description, for a routed report what it is about
-/// and why it went where it went, and the teams it was addressed to.
-type ReportersText = (String, String, Option<(String, String)>, Vec<TeamId>);
+/// What an incident's root says: its title, description, for a routed
+/// report what it is about and why it went where it went, its indicators
+/// and the object it was imported from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Opening {
+    title: String,
+    description: String,
+    report: Option<(String, String)>,
+    indicators: Vec<Indicator>,
+    source: Option<[u8; 16]>,
+}
+
+impl Opening {
+    /// The opening of an `Open` or a `Report`; `None` for any other step.
+    fn of(payload: IncidentPayload) -> Option<Opening> {
+        match payload {
+            IncidentPayload::Open {
+                title,
+                description,
+                indicators,
+                source,
+            } => Some(Opening {
+                title,
+                description,
+                report: None,
+                indicators,
+                source,
+            }),
+            IncidentPayload::Report {
+                title,
+                description,
+                about,
+                routed,
+                indicators,
+            } => Some(Opening {
+                title,
+                description,
+                report: Some((about, routed)),
+                indicators,
+                source: None,
+            }),
+            _ => None,
+        }
+    }
+}
 
 /// One envelope of a thread, as the node knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,6 +234,10 @@ pub struct Incident {
     pub waiting_for_key: bool,
     /// For a report: what it is about and why it went where it went.
     pub report: Option<(String, String)>,
+    /// Its indicators, when readable.
+    pub indicators: Vec<Indicator>,
+    /// The UUID of the object it was imported from, if it was.
+    pub source: Option<[u8; 16]>,
     /// Who handles it now: the recipients at first; after a hand-off, the
     /// teams it was handed to once they accept; the handing team again if
     /// they decline.
@@ -229,21 +275,16 @@ impl Incident {
 
     /// The incident as its root opens it, before any reply.
     fn opened(root: &ThreadEntry, replies: usize) -> Incident {
-        let (title, description, report) = match &root.payload {
-            Some(IncidentPayload::Open { title, description }) => {
-                (Some(title.clone()), Some(description.clone()), None)
-            }
-            Some(IncidentPayload::Report {
-                title,
-                description,
-                about,
-                routed,
-            }) => (
-                Some(title.clone()),
-                Some(description.clone()),
-                Some((about.clone(), routed.clone())),
+        let opening = root.payload.clone().and_then(Opening::of);
+        let (title, description, report, indicators, source) = match opening {
+            Some(o) => (
+                Some(o.title),
+                Some(o.description),
+                o.report,
+                o.indicators,
+                o.source,
             ),
-            _ => (None, None, None),
+            None => (None, None, None, Vec::new(), None),
         };
         Incident {
             id: root.id,
@@ -258,6 +299,8 @@ impl Incident {
             updated_at: root.created_at,
             waiting_for_key: root.waiting_for_key,
             report,
+            indicators,
+            source,
             handled_by: root.recipients.clone(),
             pending_handoff: Vec::new(),
             original: None,
@@ -273,7 +316,7 @@ impl Incident {
     /// The title, description and (for a report) what it is about and why
     /// it was routed, from a copy of the root carried by a hand-off: signed
     /// by the root's author, under the thread's label, an incident's opening.
-    fn reporters_text(&self, original: &[u8]) -> Result<ReportersText, String> {
+    fn reporters_text(&self, original: &[u8]) -> Result<(Opening, Vec<TeamId>), String> {
         let inner = seal::verify_signed_inner(original, &self.author).map_err(|e| {
             format!("the hand-off's copy of the report is not its reporter's signed text: {e}")
         })?;
@@ -292,18 +335,9 @@ impl Incident {
         payload
             .check_text()
             .map_err(|e| format!("the hand-off's copy is not a report a node would accept: {e}"))?;
-        match payload {
-            IncidentPayload::Open { title, description } => {
-                Ok((title, description, None, inner.recipients))
-            }
-            IncidentPayload::Report {
-                title,
-                description,
-                about,
-                routed,
-            } => Ok((title, description, Some((about, routed)), inner.recipients)),
-            _ => Err("the hand-off carries something other than a report".into()),
-        }
+        Opening::of(payload)
+            .map(|o| (o, inner.recipients))
+            .ok_or_else(|| "the hand-off carries something other than a report".into())
     }
 
     /// Applies one reply and returns what it was: a retraction, a refusal
@@ -393,8 +427,7 @@ impl Incident {
                             .into(),
                     );
                 }
-                let (title, description, report, recipients) = match self.reporters_text(&original)
-                {
+                let (o, recipients) = match self.reporters_text(&original) {
                     Ok(text) => text,
                     Err(why) => return refused(why),
                 };
@@ -403,17 +436,28 @@ impl Incident {
                         self.title.as_ref(),
                         self.description.as_ref(),
                         &self.report,
+                        &self.indicators,
+                        &self.source,
                         &self.recipients,
-                    ) != (Some(&title), Some(&description), &report, &recipients)
+                    ) != (
+                        Some(&o.title),
+                        Some(&o.description),
+                        &o.report,
+                        &o.indicators,
+                        &o.source,
+                        &recipients,
+                    )
                 {
                     return refused("the hand-off's copy is not this report's text".into());
                 }
                 // A team the report was handed to, which cannot read the
                 // root, reads it from the hand-off: the reporter's words.
                 if self.title.is_none() {
-                    self.title = Some(title);
-                    self.description = Some(description);
-                    self.report = report;
+                    self.title = Some(o.title);
+                    self.description = Some(o.description);
+                    self.report = o.report;
+                    self.indicators = o.indicators;
+                    self.source = o.source;
                     self.original = Some(original);
                 }
                 *handed_by = Some(author);

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, KeyId, MAX_ENVELOPE_BYTES, MeshId, Signature, TeamId, Tlp, codec};
+use crate::{Error, Indicator, KeyId, MAX_ENVELOPE_BYTES, MeshId, Signature, TeamId, Tlp, codec};
 
 /// Longest incident title, in bytes.
 pub const MAX_TITLE_BYTES: usize = 512;
@@ -75,6 +75,12 @@ pub enum IncidentPayload {
         title: String,
         /// What happened, what is asked.
         description: String,
+        /// What it is about, typed (addresses, domains, hashes...).
+        indicators: Vec<Indicator>,
+        /// The UUID of the object it was imported from (a STIX incident, a
+        /// MISP event), so a second import finds it and an export gives
+        /// the source's id back.
+        source: Option<[u8; 16]>,
     },
     /// A comment in the thread.
     Comment {
@@ -97,6 +103,9 @@ pub enum IncidentPayload {
         about: String,
         /// Why it went to its recipients (the directory's answer).
         routed: String,
+        /// What it is about, typed; the directory routed it by these (and
+        /// `about`).
+        indicators: Vec<Indicator>,
     },
     /// A recipient acknowledges the report.
     Ack,
@@ -141,7 +150,12 @@ impl IncidentPayload {
         use crate::text::{check_line, check_text};
         let max = MAX_ENVELOPE_BYTES;
         match self {
-            IncidentPayload::Open { description, .. } => {
+            IncidentPayload::Open {
+                description,
+                indicators,
+                ..
+            } => {
+                crate::indicator::check_all(indicators)?;
                 check_text("description", description, max)
             }
             IncidentPayload::Comment { text } => check_text("comment", text, max),
@@ -149,8 +163,10 @@ impl IncidentPayload {
                 description,
                 about,
                 routed,
+                indicators,
                 ..
             } => {
+                crate::indicator::check_all(indicators)?;
                 check_text("description", description, max)?;
                 check_line("about", about, MAX_TITLE_BYTES)?;
                 check_line("routed", routed, max)
@@ -245,7 +261,15 @@ impl InnerContent {
 
     /// Decodes inner content bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        codec::decode("inner content", bytes, MAX_ENVELOPE_BYTES)
+        codec::decode("inner content", bytes, MAX_ENVELOPE_BYTES).or_else(|current| {
+            codec::decode::<crate::legacy::InnerContentV0>(
+                "inner content",
+                bytes,
+                MAX_ENVELOPE_BYTES,
+            )
+            .map(Into::into)
+            .map_err(|_| current)
+        })
     }
 }
 

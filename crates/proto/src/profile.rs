@@ -107,6 +107,8 @@ pub struct Profile {
     pub node_proofs: Vec<Signature>,
     /// Roles in the mesh.
     pub roles: Vec<Role>,
+    /// Its RFC 2350 details (hours, emergency phone, PGP key...).
+    pub details: crate::rfc2350::TeamDetails,
     /// When this version of the profile was made (ms since epoch); a newer
     /// profile of the same team replaces an older one.
     pub updated_at: u64,
@@ -178,6 +180,7 @@ impl Profile {
                 reason: "not an age X25519 recipient (age1...)".into(),
             });
         }
+        self.details.check()?;
         check_nodes("peers", &self.peers)?;
         if self.node_proofs.len() != self.peers.len() {
             return Err(Error::Invalid {
@@ -256,7 +259,16 @@ impl SignedProfile {
 
     /// Decodes the profile (the signature is checked by `csirtmesh-seal`).
     pub fn profile(&self) -> Result<Profile, Error> {
-        let p: Profile = codec::decode("profile", &self.content, MAX_PROFILE_BYTES)?;
+        let p: Profile =
+            codec::decode("profile", &self.content, MAX_PROFILE_BYTES).or_else(|current| {
+                codec::decode::<crate::legacy::ProfileV0>(
+                    "profile",
+                    &self.content,
+                    MAX_PROFILE_BYTES,
+                )
+                .map(Into::into)
+                .map_err(|_| current)
+            })?;
         p.check()?;
         Ok(p)
     }

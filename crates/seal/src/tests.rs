@@ -18,6 +18,8 @@ fn inner(author: &TeamKeys, tlp: Tlp) -> InnerContent {
         payload: Payload::Incident(IncidentPayload::Open {
             title: "Phishing kit on 203.0.113.7".into(),
             description: "Credential harvesting page".into(),
+            indicators: Vec::new(),
+            source: None,
         }),
     }
 }
@@ -248,6 +250,7 @@ fn profile_signature_binds_the_team() {
         node_proofs: vec![],
         roles: vec![],
         updated_at: 1,
+        details: Default::default(),
     };
     let signed = sign_profile(&a, &p).unwrap();
     assert_eq!(verify_profile(&signed).unwrap(), p);

@@ -41,6 +41,7 @@ impl Team {
             node_proofs: vec![],
             roles: vec![],
             updated_at: NOW,
+            details: Default::default(),
         };
         Team {
             keys,
@@ -163,6 +164,8 @@ impl Team {
             IncidentPayload::Open {
                 title: title.into(),
                 description: "fixture".into(),
+                indicators: Vec::new(),
+                source: None,
             },
         );
         let recipients: Vec<_> = to

@@ -60,6 +60,8 @@ impl Node {
         let payload = IncidentPayload::Open {
             title,
             description: req.description,
+            indicators: Vec::new(),
+            source: None,
         };
         let id = self.send_incident_step(now, None, tlp, to, payload)?;
         Ok(published(id, Some(id)))
@@ -229,6 +231,7 @@ impl Node {
                     .join(", "),
                 view.why
             ),
+            indicators: Vec::new(),
         };
         let recipients = if tlp.is_named_recipients() {
             to

@@ -23,6 +23,8 @@ fn reads(reader: &mut Node, c: &Team, named: &[&Team], sealed: &[&Team]) -> bool
         IncidentPayload::Open {
             title: "who is told".into(),
             description: "and who is not".into(),
+            indicators: Vec::new(),
+            source: None,
         },
     );
     let to: Vec<_> = sealed.iter().map(|t| recipient(t)).collect();

@@ -322,6 +322,8 @@ async fn green_waits_for_its_key_and_opens_when_the_share_arrives() {
         IncidentPayload::Open {
             title: "advisory".into(),
             description: "".into(),
+            indicators: Vec::new(),
+            source: None,
         },
     );
     let green = a.envelope(

@@ -355,6 +355,7 @@ impl Stranger {
             peers,
             roles: vec![],
             updated_at: csirtmesh::now_ms(),
+            details: Default::default(),
         };
         let body = seal::sign_profile(&keys, &profile).ok()?.to_bytes().ok()?;
         let content = EnvelopeContent {

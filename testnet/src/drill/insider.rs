@@ -267,6 +267,8 @@ async fn attack(
             &widen(IncidentPayload::Open {
                 title: "insider drill: red".into(),
                 description: "handed to myself".into(),
+                indicators: Vec::new(),
+                source: None,
             }),
         )?,
         note: "mine now".into(),
@@ -339,6 +341,8 @@ async fn attack(
             payload: Payload::Incident(IncidentPayload::Open {
                 title: format!("mislabelled {i}"),
                 description: "only the victim sees the fault".into(),
+                indicators: Vec::new(),
+                source: None,
             }),
         };
         let body = seal::seal_to_teams(&hostile.keys, &inner, &[teams[victim].recipient.clone()])?;

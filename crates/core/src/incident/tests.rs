@@ -34,6 +34,8 @@ fn signed_to(keys: &seal::TeamKeys, tlp: Tlp, title: &str, to: Vec<TeamId>) -> V
         payload: Payload::Incident(IncidentPayload::Open {
             title: title.into(),
             description: "d".into(),
+            indicators: Vec::new(),
+            source: None,
         }),
     };
     seal::sign_inner(keys, &inner).unwrap()
@@ -69,6 +71,8 @@ fn root() -> ThreadEntry {
             Some(IncidentPayload::Open {
                 title: "t".into(),
                 description: "d".into(),
+                indicators: Vec::new(),
+                source: None,
             }),
         )
     }

@@ -18,6 +18,7 @@ pub(crate) fn profile(n: u8, name: &str, updated_at: u64) -> Profile {
         node_proofs: vec![],
         roles: vec![],
         updated_at,
+        details: Default::default(),
     }
 }
 
