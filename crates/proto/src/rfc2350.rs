@@ -201,7 +201,8 @@ mod tests {
 
     #[test]
     fn names_the_field_that_is_wrong() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut TeamDetails)>)> = vec![
+        type Spoil = Box<dyn Fn(&mut TeamDetails)>;
+        let cases: Vec<(&str, Spoil)> = vec![
             (
                 "time_zone",
                 Box::new(|d| d.time_zone = Some("Lisbon time".into())),
