@@ -230,7 +230,15 @@ impl FromStr for Indicator {
                 .ok_or_else(|| err("not an e-mail address like abuse@example.org"));
         }
         match s.parse::<Constituency>() {
-            Ok(Constituency::Domain(d)) => Ok(Indicator::Domain(d)),
+            // A name whose last label is all digits is a mistyped address.
+            Ok(Constituency::Domain(d))
+                if !d
+                    .rsplit('.')
+                    .next()
+                    .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) =>
+            {
+                Ok(Indicator::Domain(d))
+            }
             _ => Err(err(
                 "expected an IP address or prefix, an ASN (AS64500), a domain, a URL, an e-mail address or a file hash (md5:, sha1:, sha256:)",
             )),
@@ -323,6 +331,7 @@ mod tests {
             "x@nodot",
             "http://evil.example/\u{1b}[2J",
             "999.1.1.1/8",
+            "999.1.2.3",
         ] {
             let e = bad.parse::<Indicator>().unwrap_err().to_string();
             assert!(e.contains("indicator"), "{bad:?}: {e}");
