@@ -78,6 +78,7 @@ async fn main() -> Result<()> {
             description: "Please take it down; the kit harvests bank credentials.".into(),
             tlp: csirtmesh::api::types::Label(proto::Tlp::Amber),
             to: vec!["CSIRT-B".into()],
+            indicators: Vec::new(),
         })
         .await?;
     let incident = published

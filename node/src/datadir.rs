@@ -90,6 +90,8 @@ pub struct InitOptions {
     pub contact: Option<String>,
     /// Roles.
     pub roles: Vec<proto::Role>,
+    /// RFC 2350 details.
+    pub details: proto::rfc2350::TeamDetails,
 }
 
 /// A node's data directory.
@@ -141,8 +143,9 @@ impl DataDir {
             node_proofs: vec![node_proof(&node_key, &keys.team_id())?],
             roles: opts.roles.clone(),
             updated_at: now_ms,
-            details: Default::default(),
+            details: opts.details.clone(),
         };
+        profile.check()?;
         let signed = seal::sign_profile(&keys, &profile)?;
         let (signing, age) = keys.secrets();
         let token: [u8; 32] = rand::random();

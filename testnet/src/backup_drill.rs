@@ -147,6 +147,7 @@ fn incident(title: &str, tlp: Tlp, to: &[&str]) -> NewIncident {
         description: "backup drill".into(),
         tlp: Label(tlp),
         to: to.iter().map(|s| (*s).to_owned()).collect(),
+        indicators: Vec::new(),
     }
 }
 

@@ -210,6 +210,7 @@ async fn publish(net: &Testnet, author: &str, i: usize, case: &GossipCase) -> Re
         description: "x".repeat(case.payload_bytes),
         tlp: Label(proto::Tlp::Green),
         to: vec![],
+        indicators: Vec::new(),
     };
     Ok(net.api(author)?.open(&req).await?.id)
 }

@@ -22,6 +22,11 @@ pub fn derived(what: &str, bytes: &[u8]) -> Uuid {
     uuid::Builder::from_random_bytes(b).into_uuid()
 }
 
+/// A UUID's usual text form (`6a1b2c3d-4e5f-...`).
+pub fn uuid_text(b: &[u8; 16]) -> String {
+    Uuid::from_bytes(*b).to_string()
+}
+
 /// `<type>--<uuid>`.
 pub fn stix_id(kind: &str, uuid: Uuid) -> String {
     format!("{kind}--{uuid}")

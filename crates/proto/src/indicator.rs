@@ -165,6 +165,20 @@ impl<'de> Deserialize<'de> for IndicatorText {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IndicatorText(pub Indicator);
 
+impl FromStr for IndicatorText {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        s.parse().map(IndicatorText)
+    }
+}
+
+impl fmt::Display for IndicatorText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 fn parse_hash<const N: usize>(hex_digits: &str) -> Option<[u8; N]> {
     let mut out = [0u8; N];
     hex::decode_to_slice(hex_digits, &mut out).ok()?;

@@ -46,11 +46,17 @@ _csirtmesh() {
             csirtmesh,envelopes)
                 cmd="csirtmesh__subcmd__envelopes"
                 ;;
+            csirtmesh,export)
+                cmd="csirtmesh__subcmd__export"
+                ;;
             csirtmesh,handoff)
                 cmd="csirtmesh__subcmd__handoff"
                 ;;
             csirtmesh,help)
                 cmd="csirtmesh__subcmd__help"
+                ;;
+            csirtmesh,import)
+                cmd="csirtmesh__subcmd__import"
                 ;;
             csirtmesh,incident)
                 cmd="csirtmesh__subcmd__incident"
@@ -75,6 +81,9 @@ _csirtmesh() {
                 ;;
             csirtmesh,peers)
                 cmd="csirtmesh__subcmd__peers"
+                ;;
+            csirtmesh,profile)
+                cmd="csirtmesh__subcmd__profile"
                 ;;
             csirtmesh,report)
                 cmd="csirtmesh__subcmd__report"
@@ -145,11 +154,17 @@ _csirtmesh() {
             csirtmesh__subcmd__help,envelopes)
                 cmd="csirtmesh__subcmd__help__subcmd__envelopes"
                 ;;
+            csirtmesh__subcmd__help,export)
+                cmd="csirtmesh__subcmd__help__subcmd__export"
+                ;;
             csirtmesh__subcmd__help,handoff)
                 cmd="csirtmesh__subcmd__help__subcmd__handoff"
                 ;;
             csirtmesh__subcmd__help,help)
                 cmd="csirtmesh__subcmd__help__subcmd__help"
+                ;;
+            csirtmesh__subcmd__help,import)
+                cmd="csirtmesh__subcmd__help__subcmd__import"
                 ;;
             csirtmesh__subcmd__help,incident)
                 cmd="csirtmesh__subcmd__help__subcmd__incident"
@@ -174,6 +189,9 @@ _csirtmesh() {
                 ;;
             csirtmesh__subcmd__help,peers)
                 cmd="csirtmesh__subcmd__help__subcmd__peers"
+                ;;
+            csirtmesh__subcmd__help,profile)
+                cmd="csirtmesh__subcmd__help__subcmd__profile"
                 ;;
             csirtmesh__subcmd__help,report)
                 cmd="csirtmesh__subcmd__help__subcmd__report"
@@ -263,7 +281,7 @@ _csirtmesh() {
 
     case "${cmd}" in
         csirtmesh)
-            opts="-h -V --help --version init charter run status peers members join invite vouch object suspend report directory handoff ack accept decline retract rotate-key revoke incident envelopes check doctor backup restore completions man help"
+            opts="-h -V --help --version init charter run status peers members join invite vouch object suspend report export import profile directory handoff ack accept decline retract rotate-key revoke incident envelopes check doctor backup restore completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -544,6 +562,40 @@ _csirtmesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        csirtmesh__subcmd__export)
+            opts="-h -V --data-dir --json --format --incident --since --out --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "stix misp xarf" -- "${cur}"))
+                    return 0
+                    ;;
+                --incident)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         csirtmesh__subcmd__handoff)
             opts="-h -V --data-dir --json --to --note --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -571,7 +623,7 @@ _csirtmesh() {
             return 0
             ;;
         csirtmesh__subcmd__help)
-            opts="init charter run status peers members join invite vouch object suspend report directory handoff ack accept decline retract rotate-key revoke incident envelopes check doctor backup restore completions man help"
+            opts="init charter run status peers members join invite vouch object suspend report export import profile directory handoff ack accept decline retract rotate-key revoke incident envelopes check doctor backup restore completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -738,6 +790,20 @@ _csirtmesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        csirtmesh__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         csirtmesh__subcmd__help__subcmd__handoff)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -753,6 +819,20 @@ _csirtmesh() {
             return 0
             ;;
         csirtmesh__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        csirtmesh__subcmd__help__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -948,6 +1028,20 @@ _csirtmesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        csirtmesh__subcmd__help__subcmd__profile)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         csirtmesh__subcmd__help__subcmd__report)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1067,6 +1161,32 @@ _csirtmesh() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        csirtmesh__subcmd__import)
+            opts="-h -V --data-dir --json --tlp --to --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tlp)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1227,7 +1347,7 @@ _csirtmesh() {
             return 0
             ;;
         csirtmesh__subcmd__incident__subcmd__open)
-            opts="-h -V --data-dir --json --title --description --tlp --to --help --version"
+            opts="-h -V --data-dir --json --title --description --tlp --to --indicator --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1250,6 +1370,10 @@ _csirtmesh() {
                     return 0
                     ;;
                 --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --indicator)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1297,7 +1421,7 @@ _csirtmesh() {
             return 0
             ;;
         csirtmesh__subcmd__init)
-            opts="-h -V --data-dir --name --country --constituency --contact --last-resort-for --relay --json --help --version"
+            opts="-h -V --data-dir --name --country --constituency --contact --last-resort-for --relay --time-zone --business-hours --emergency-phone --pgp-fingerprint --constituency-type --languages --rfc2350-url --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1324,6 +1448,34 @@ _csirtmesh() {
                     return 0
                     ;;
                 --last-resort-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time-zone)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --business-hours)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --emergency-phone)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pgp-fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --constituency-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --languages)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rfc2350-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1462,8 +1614,54 @@ _csirtmesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        csirtmesh__subcmd__profile)
+            opts="-h -V --data-dir --json --time-zone --business-hours --emergency-phone --pgp-fingerprint --constituency-type --languages --rfc2350-url --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time-zone)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --business-hours)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --emergency-phone)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pgp-fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --constituency-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --languages)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rfc2350-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         csirtmesh__subcmd__report)
-            opts="-h -V --data-dir --json --about --country --title --description --tlp --help --version"
+            opts="-h -V --data-dir --json --about --indicator --country --title --description --tlp --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1474,6 +1672,10 @@ _csirtmesh() {
                     return 0
                     ;;
                 --about)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --indicator)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -171,6 +171,52 @@ impl ApiClient {
         self.post("/v1/membership", req).await
     }
 
+    /// `GET /v1/export`.
+    pub async fn export(&self, q: &ExportQuery) -> Result<serde_json::Value> {
+        let mut url = reqwest::Url::parse(&format!("{}/v1/export", self.base))?;
+        let format = match q.format {
+            ExportFormat::Stix => "stix",
+            ExportFormat::Misp => "misp",
+            ExportFormat::Xarf => "xarf",
+        };
+        url.query_pairs_mut().append_pair("format", format);
+        if let Some(i) = &q.incident {
+            url.query_pairs_mut().append_pair("incident", i);
+        }
+        if let Some(t) = q.since {
+            url.query_pairs_mut().append_pair("since", &t.to_string());
+        }
+        self.send(self.http.get(url)).await
+    }
+
+    /// `POST /v1/import`: the file as it is.
+    pub async fn import(&self, file: Vec<u8>, q: &ImportQuery) -> Result<ImportView> {
+        let mut url = reqwest::Url::parse(&format!("{}/v1/import", self.base))?;
+        if let Some(t) = q.tlp {
+            url.query_pairs_mut().append_pair("tlp", &t.to_string());
+        }
+        if let Some(to) = &q.to {
+            url.query_pairs_mut().append_pair("to", to);
+        }
+        self.send(
+            self.http
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(file),
+        )
+        .await
+    }
+
+    /// `PUT /v1/profile`: publish these RFC 2350 details.
+    pub async fn set_profile(&self, details: &proto::rfc2350::TeamDetails) -> Result<Published> {
+        self.send(
+            self.http
+                .put(format!("{}/v1/profile", self.base))
+                .json(details),
+        )
+        .await
+    }
+
     /// `GET /v1/envelopes`.
     pub async fn envelopes(&self) -> Result<Vec<EnvelopeView>> {
         self.get("/v1/envelopes").await

@@ -274,6 +274,26 @@ fn router(state: AppState) -> Router {
             "/v1/envelopes",
             get(|State(s): State<AppState>| async move { ask(&s, ApiRequest::Envelopes).await }),
         )
+        .route(
+            "/v1/export",
+            get(|State(s): State<AppState>, Query(q): Query<ExportQuery>| async move {
+                ask(&s, |r| ApiRequest::Export(q, r)).await
+            }),
+        )
+        .route(
+            "/v1/import",
+            post(import)
+                // A MISP dump or a STIX bundle is larger than any command.
+                .layer(axum::extract::DefaultBodyLimit::max(interop::import::MAX_IMPORT_BYTES)),
+        )
+        .route(
+            "/v1/profile",
+            axum::routing::put(
+                |State(s): State<AppState>, Body(b): Body<proto::rfc2350::TeamDetails>| async move {
+                    ask(&s, |r| ApiRequest::Profile(b, r)).await
+                },
+            ),
+        )
         .fallback(|| async {
             error_response(StatusCode::NOT_FOUND, "no such API route (see the README's API section)".into())
         })
@@ -286,6 +306,22 @@ fn router(state: AppState) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(middleware::from_fn(json_errors))
         .with_state(state)
+}
+
+/// `POST /v1/import`: the file is parsed and checked whole here, off the
+/// node's loop (a hostile file costs this request, not the node), and only
+/// a file with nothing wrong in it reaches the loop.
+async fn import(
+    State(s): State<AppState>,
+    Query(q): Query<ImportQuery>,
+    body: axum::body::Bytes,
+) -> Result<axum::Json<ImportView>, ApiError> {
+    let unmarked = q.tlp.map(|l| l.0);
+    let parsed = tokio::task::spawn_blocking(move || interop::import::parse(&body, unmarked))
+        .await
+        .map_err(|e| ApiError::Other(e.into()))?
+        .map_err(|e| ApiError::BadRequest(format!("nothing imported: {e}")))?;
+    ask(&s, |r| ApiRequest::Import(parsed, q, r)).await
 }
 
 /// The metrics-only listener: `GET /metrics` without a token, nothing else

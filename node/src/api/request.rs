@@ -44,4 +44,11 @@ pub enum ApiRequest {
     Retract(String, NewRetraction, Reply<Published>),
     /// Block or unblock peers, dial addresses.
     Peers(PeerBlock, Reply<StatusView>),
+    /// Export what this team reads as STIX, MISP or X-ARF.
+    Export(ExportQuery, Reply<serde_json::Value>),
+    /// Open the incidents of a parsed file (checked whole before).
+    Import(interop::import::Parsed, ImportQuery, Reply<ImportView>),
+    /// Publish a new version of this team's profile with these RFC 2350
+    /// details.
+    Profile(proto::rfc2350::TeamDetails, Reply<Published>),
 }

@@ -362,13 +362,23 @@ pub struct NewIncident {
     /// Recipients by name or team id (AMBER and narrower).
     #[serde(default)]
     pub to: Vec<String>,
+    /// Typed indicators (`198.51.100.7`, `AS64500`, `evil.example`, a URL,
+    /// an e-mail address, `sha256:...`).
+    #[serde(default)]
+    pub indicators: Vec<proto::IndicatorText>,
 }
 
 /// `POST /v1/reports`: a report about a network this team does not own.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NewReport {
-    /// The indicator: IP, prefix, ASN, domain or country code.
+    /// What it is routed by: IP, prefix, ASN, domain or country code; when
+    /// empty, the first of `indicators` with a network part (a URL's host,
+    /// an e-mail address's domain).
+    #[serde(default)]
     pub about: String,
+    /// Typed indicators; `about`, when it is one, is added to them.
+    #[serde(default)]
+    pub indicators: Vec<proto::IndicatorText>,
     /// The economy to fall back on when no constituency matches.
     pub country: Option<String>,
     /// One line.
@@ -393,6 +403,9 @@ pub struct RouteView {
     /// not sent to, but shown, since claims are self-declared.
     #[serde(default)]
     pub contested: Vec<ClaimView>,
+    /// How to reach the responsible teams.
+    #[serde(default)]
+    pub contacts: Vec<ContactCard>,
 }
 
 /// A team's constituency entry.
@@ -503,6 +516,12 @@ pub struct IncidentView {
     pub recipients: Vec<TeamRef>,
     /// For a report: why it went to its recipients.
     pub routed: Option<String>,
+    /// Its indicators, if readable.
+    #[serde(default)]
+    pub indicators: Vec<proto::IndicatorText>,
+    /// The UUID of the STIX object or MISP event it was imported from.
+    #[serde(default)]
+    pub source: Option<String>,
     /// The thread, in order.
     pub events: Vec<EventView>,
 }
@@ -643,6 +662,21 @@ pub struct MemberView {
     pub sponsors: Vec<TeamRef>,
     /// When it was admitted (ms), for members admitted by endorsement.
     pub admitted_at: Option<u64>,
+    /// Its RFC 2350 details.
+    #[serde(default)]
+    pub details: proto::rfc2350::TeamDetails,
+}
+
+/// How to reach a team: its contact line and RFC 2350 details.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ContactCard {
+    /// The team.
+    pub team: TeamRef,
+    /// Its contact line.
+    pub contact: Option<String>,
+    /// Its RFC 2350 details.
+    #[serde(default)]
+    pub details: proto::rfc2350::TeamDetails,
 }
 
 /// One stored envelope's public header (what every member can see).
@@ -728,4 +762,72 @@ pub struct PeerBlock {
 pub struct ErrorView {
     /// What went wrong, in words.
     pub error: String,
+}
+
+/// `GET /v1/export`: what to export.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExportQuery {
+    /// stix, misp or xarf.
+    pub format: ExportFormat,
+    /// Only this incident (id or unique prefix).
+    #[serde(default)]
+    pub incident: Option<String>,
+    /// Only incidents changed at or after this time (ms since the epoch).
+    #[serde(default)]
+    pub since: Option<u64>,
+}
+
+/// An export format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// A STIX 2.1 bundle.
+    Stix,
+    /// MISP events (MISP core format, as MISP's REST search answers).
+    Misp,
+    /// X-ARF v4 abuse reports, one per line (reports only).
+    Xarf,
+}
+
+/// `POST /v1/import?tlp=..&to=..`: the label for unmarked objects and the
+/// recipients of AMBER and narrower incidents.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ImportQuery {
+    /// The label for objects the source left unmarked (never assumed).
+    #[serde(default)]
+    pub tlp: Option<Label>,
+    /// Recipients (names or team ids, comma-separated) for incidents
+    /// labelled AMBER, AMBER+STRICT or RED.
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImportView {
+    /// stix or misp.
+    pub format: String,
+    /// Each incident of the file.
+    pub incidents: Vec<ImportedView>,
+    /// What the file held that has no place in an incident.
+    pub skipped: Vec<String>,
+}
+
+/// One incident of an imported file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImportedView {
+    /// The incident's id in the mesh.
+    pub id: String,
+    /// The source object's UUID.
+    pub source: String,
+    /// Its title.
+    pub title: String,
+    /// Its label.
+    pub tlp: Label,
+    /// Whether it was opened now (false: an earlier import had opened it).
+    pub created: bool,
+    /// Comments added now (those already in the thread are not repeated).
+    pub comments_added: usize,
+    /// Indicators it carries.
+    pub indicators: usize,
 }

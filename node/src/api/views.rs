@@ -184,6 +184,13 @@ pub fn incident(members: &Membership, inc: &Incident) -> IncidentView {
         description: inc.description.clone(),
         recipients: teams(members, &inc.recipients),
         routed: inc.report.as_ref().map(|(_, r)| r.clone()),
+        indicators: inc
+            .indicators
+            .iter()
+            .cloned()
+            .map(proto::IndicatorText)
+            .collect(),
+        source: inc.source.map(|s| interop::ids::uuid_text(&s)),
         events: inc.events.iter().map(|e| event(members, e)).collect(),
     }
 }
@@ -195,6 +202,16 @@ pub fn route(members: &Membership, route: &Route, about: String) -> RouteView {
         teams: teams(members, &route.teams),
         why: route.why.to_string(),
         contested: route.contested.iter().map(|c| claim(members, c)).collect(),
+        contacts: route
+            .teams
+            .iter()
+            .filter_map(|t| members.profile(t))
+            .map(|p| ContactCard {
+                team: team(members, &p.team),
+                contact: p.contact.clone(),
+                details: p.details.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -236,6 +253,7 @@ fn member(m: &Membership, p: &Profile) -> MemberView {
             .collect(),
         sponsors: admission.map(|(s, _)| teams(m, s)).unwrap_or_default(),
         admitted_at: admission.map(|(_, at)| *at),
+        details: p.details.clone(),
     }
 }
 

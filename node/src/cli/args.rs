@@ -105,9 +105,15 @@ pub(super) enum Command {
     Report {
         #[command(flatten)]
         client: ClientArgs,
-        /// What it is about: an IP, prefix, ASN (AS64500), domain or country code.
-        #[arg(long)]
-        about: String,
+        /// What it is routed by: an IP, prefix, ASN (AS64500), domain or
+        /// country code. Without it, the first --indicator with a network
+        /// part (a URL's host, an e-mail address's domain).
+        #[arg(long, required_unless_present = "indicators")]
+        about: Option<String>,
+        /// A typed indicator (repeat): an IP or prefix, AS64500, a domain,
+        /// a URL, an e-mail address, md5:/sha1:/sha256: hashes.
+        #[arg(long = "indicator")]
+        indicators: Vec<proto::IndicatorText>,
         /// The economy to fall back on when no team covers it (e.g. BR).
         #[arg(long)]
         country: Option<String>,
@@ -120,6 +126,17 @@ pub(super) enum Command {
         /// TLP label (amber by default).
         #[arg(long, default_value = "amber")]
         tlp: Label,
+    },
+    /// Export what this team reads as STIX 2.1, MISP events or X-ARF reports.
+    Export(ExportArgs),
+    /// Import a STIX 2.1 bundle or MISP event(s) as incidents.
+    Import(ImportArgs),
+    /// Change this team's RFC 2350 details: publishes a new signed profile.
+    Profile {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        details: DetailsArgs,
     },
     /// The directory: who is responsible for a network.
     #[command(subcommand)]
@@ -251,9 +268,75 @@ pub(super) struct InitArgs {
     /// This node runs a circuit relay for teams that cannot be reached directly.
     #[arg(long)]
     pub(super) relay: bool,
+    #[command(flatten)]
+    pub(super) details: DetailsArgs,
     /// Print JSON.
     #[arg(long)]
     pub(super) json: bool,
+}
+
+/// A team's RFC 2350 details (at `init`, or changed with `profile`).
+#[derive(Debug, Clone, Args)]
+pub(super) struct DetailsArgs {
+    /// Time zone: an IANA name (Europe/Lisbon) or an offset (UTC+01:00).
+    #[arg(long)]
+    pub(super) time_zone: Option<String>,
+    /// Business hours, in words ("Mon-Fri 08:00-18:00").
+    #[arg(long)]
+    pub(super) business_hours: Option<String>,
+    /// Emergency phone, international form (+351 210 000 000).
+    #[arg(long)]
+    pub(super) emergency_phone: Option<String>,
+    /// OpenPGP key fingerprint (spaces allowed).
+    #[arg(long)]
+    pub(super) pgp_fingerprint: Option<String>,
+    /// Constituency type: national, government, academic, financial, isp,
+    /// enterprise, vendor, regional, other.
+    #[arg(long)]
+    pub(super) constituency_type: Option<String>,
+    /// Languages the team works in, ISO 639-1 codes (en,pt).
+    #[arg(long, value_delimiter = ',')]
+    pub(super) languages: Vec<String>,
+    /// Where the team's RFC 2350 document is (https).
+    #[arg(long)]
+    pub(super) rfc2350_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ExportArgs {
+    #[command(flatten)]
+    pub(super) client: ClientArgs,
+    /// stix (a STIX 2.1 bundle), misp (MISP events), xarf (X-ARF v4
+    /// reports, one per line; reports only).
+    #[arg(long)]
+    pub(super) format: crate::api::types::ExportFormat,
+    /// Only this incident (id or 8+ hex digits).
+    #[arg(long)]
+    pub(super) incident: Option<String>,
+    /// Only incidents changed since: a time (2026-11-01T00:00:00Z) or a
+    /// span back from now (7d, 12h).
+    #[arg(long)]
+    pub(super) since: Option<String>,
+    /// Write here (must not exist) instead of standard output.
+    #[arg(long)]
+    pub(super) out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ImportArgs {
+    #[command(flatten)]
+    pub(super) client: ClientArgs,
+    /// The file: a STIX 2.1 bundle, a MISP event or MISP's search answer.
+    pub(super) file: PathBuf,
+    /// The label for objects the source left unmarked (never assumed;
+    /// without it an unmarked object is refused). A marked object keeps
+    /// its source's label.
+    #[arg(long)]
+    pub(super) tlp: Option<Label>,
+    /// Recipients (names or team ids) of incidents labelled amber or
+    /// narrower, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub(super) to: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -407,6 +490,10 @@ pub(super) enum IncidentCommand {
         /// Recipients (names or team ids), comma-separated; for amber and narrower.
         #[arg(long, value_delimiter = ',')]
         to: Vec<String>,
+        /// A typed indicator (repeat): an IP or prefix, AS64500, a domain,
+        /// a URL, an e-mail address, md5:/sha1:/sha256: hashes.
+        #[arg(long = "indicator")]
+        indicators: Vec<proto::IndicatorText>,
     },
     /// List incidents.
     List {

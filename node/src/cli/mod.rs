@@ -9,6 +9,7 @@
 mod args;
 mod backup;
 mod doctor;
+mod interop;
 mod render;
 
 use anyhow::{Context, Result};
@@ -179,16 +180,21 @@ async fn dispatch(command: Command) -> Result<()> {
             let p = client(&c)?.membership(&req).await?;
             print(&c, &p, published("Revoked this team's key"))
         }
+        Command::Export(a) => interop::export(a).await,
+        Command::Import(a) => interop::import(a).await,
+        Command::Profile { client: c, details } => interop::profile(&c, details).await,
         Command::Report {
             client: c,
             about,
+            indicators,
             country,
             title,
             description,
             tlp,
         } => {
             let req = NewReport {
-                about,
+                about: about.unwrap_or_default(),
+                indicators,
                 country,
                 title,
                 description,
@@ -292,6 +298,7 @@ fn init(a: InitArgs) -> Result<()> {
         constituency,
         contact: a.contact,
         roles: roles(&a.last_resort_for, a.relay)?,
+        details: interop::details(a.details)?,
     };
     let dir = DataDir::new(&a.data_dir);
     let profile = dir.init(&opts, now_ms())?;
@@ -451,6 +458,7 @@ async fn incident(cmd: IncidentCommand) -> Result<()> {
             description,
             tlp,
             to,
+            indicators,
         } => {
             let p = client(&c)?
                 .open(&NewIncident {
@@ -458,6 +466,7 @@ async fn incident(cmd: IncidentCommand) -> Result<()> {
                     description,
                     tlp,
                     to,
+                    indicators,
                 })
                 .await?;
             print(&c, &p, |p| {

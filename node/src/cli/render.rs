@@ -57,13 +57,57 @@ pub(super) fn render_report(r: &ReportPublished) -> String {
 }
 
 pub(super) fn render_route(r: &RouteView) -> String {
-    format!(
+    let mut out = format!(
         "{}: {}\n  because {}\n{}",
         r.about,
         teams(&r.teams),
         r.why,
         contested(&r.contested)
-    )
+    );
+    for c in &r.contacts {
+        let how = reach(c.contact.as_deref(), &c.details);
+        if !how.is_empty() {
+            out += &format!("  reach {}: {how}\n", c.team);
+        }
+    }
+    out
+}
+
+/// How to reach a team, on one line: its contact and RFC 2350 details
+/// (each a peer's text, escaped).
+pub(super) fn reach(contact: Option<&str>, d: &proto::rfc2350::TeamDetails) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    parts.extend(contact.map(|c| line(c).into_owned()));
+    parts.extend(
+        d.emergency_phone
+            .as_deref()
+            .map(|p| format!("emergency {}", line(p))),
+    );
+    match (&d.business_hours, &d.time_zone) {
+        (Some(h), Some(tz)) => parts.push(format!("hours {} ({})", line(h), line(tz))),
+        (Some(h), None) => parts.push(format!("hours {}", line(h))),
+        (None, Some(tz)) => parts.push(format!("time zone {}", line(tz))),
+        (None, None) => {}
+    }
+    if !d.languages.is_empty() {
+        parts.push(format!("languages {}", line(&d.languages.join(","))));
+    }
+    parts.extend(
+        d.pgp_fingerprint
+            .as_deref()
+            .map(|f| format!("PGP {}", line(f))),
+    );
+    parts.extend(
+        d.constituency_type
+            .as_deref()
+            .map(|t| format!("{} team", line(t))),
+    );
+    parts.extend(
+        d.rfc2350_url
+            .as_deref()
+            .map(|u| format!("RFC 2350 {}", line(u))),
+    );
+    parts.join("; ")
 }
 
 /// Other teams claiming the indicator less specifically: claims are
@@ -247,6 +291,10 @@ pub(super) fn render_members(m: &MembersView) -> String {
                 format!("; covers {}", line(&v.constituency.join(", ")))
             }
         );
+        let how = reach(v.contact.as_deref(), &v.details);
+        if !how.is_empty() {
+            out += &format!("  {:<20} reach: {how}\n", "");
+        }
     }
     if !m.applicants.is_empty() {
         out += &format!("{} pending\n", m.applicants.len());
@@ -395,6 +443,13 @@ pub(super) fn render_incident(i: &IncidentView) -> String {
     if let Some(r) = &i.routed {
         out += &format!("Routed:  {}\n", line(r));
     }
+    if !i.indicators.is_empty() {
+        let list: Vec<String> = i.indicators.iter().map(|x| x.to_string()).collect();
+        out += &format!("Indicators: {}\n", line(&list.join(", ")));
+    }
+    if let Some(s) = &i.source {
+        out += &format!("Imported from: {s}\n");
+    }
     if !s.handled_by.is_empty() {
         let names: Vec<String> = s.handled_by.iter().map(|r| r.to_string()).collect();
         out += &format!("Handled by: {}\n", names.join(", "));
@@ -437,6 +492,32 @@ pub(super) fn render_incident(i: &IncidentView) -> String {
             EventKind::Refused => format!("(refused: {text})"),
         };
         out += &format!("  {at}  {}  {what}\n", e.author);
+    }
+    out
+}
+
+pub(super) fn render_import(r: &ImportView) -> String {
+    let opened = r.incidents.iter().filter(|i| i.created).count();
+    let mut out = format!(
+        "Imported a {} file: {} incidents opened, {} already here\n",
+        r.format.to_uppercase(),
+        opened,
+        r.incidents.len() - opened
+    );
+    for i in &r.incidents {
+        out += &format!(
+            "  {}  {:<12} {}  {} indicators, {} comments added  (source {})  {}\n",
+            short(&i.id),
+            i.tlp.to_string(),
+            if i.created { "opened " } else { "existing" },
+            i.indicators,
+            i.comments_added,
+            i.source,
+            line(&i.title)
+        );
+    }
+    for s in &r.skipped {
+        out += &format!("  left out: {}\n", line(s));
     }
     out
 }

@@ -359,6 +359,18 @@ impl EventLoop {
                 let r = node.envelopes(now);
                 self.answer(reply, r).await
             }
+            ApiRequest::Export(q, reply) => {
+                let r = node.export(now, &q);
+                self.answer(reply, r).await
+            }
+            ApiRequest::Import(parsed, q, reply) => {
+                let r = node.import(now, parsed, &q);
+                self.answer(reply, r).await
+            }
+            ApiRequest::Profile(details, reply) => {
+                let r = node.update_profile(now, details);
+                self.answer(reply, r).await
+            }
         }
     }
 
@@ -462,3 +474,5 @@ impl Answer for crate::api::types::IncidentView {}
 impl Answer for crate::api::types::MembersView {}
 impl Answer for crate::api::types::RouteView {}
 impl Answer for crate::api::types::CheckView {}
+impl Answer for crate::api::types::ImportView {}
+impl Answer for serde_json::Value {}

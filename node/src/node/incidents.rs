@@ -16,7 +16,7 @@ use crate::api::{ApiError, types::*, views};
 
 /// Which ids an id or prefix is looked up among.
 #[derive(Clone, Copy)]
-enum Among {
+pub(super) enum Among {
     /// Incident roots.
     Incidents,
     /// Every stored envelope.
@@ -60,7 +60,7 @@ impl Node {
         let payload = IncidentPayload::Open {
             title,
             description: req.description,
-            indicators: Vec::new(),
+            indicators: distinct(req.indicators.into_iter().map(|i| i.0))?,
             source: None,
         };
         let id = self.send_incident_step(now, None, tlp, to, payload)?;
@@ -202,7 +202,29 @@ impl Node {
 
     /// Opens a report, addressed to whoever the directory finds responsible.
     pub fn report(&mut self, now: u64, req: NewReport) -> Result<ReportPublished, ApiError> {
-        let (route, about) = self.route(&req.about, req.country.as_deref())?;
+        let mut indicators: Vec<proto::Indicator> =
+            req.indicators.into_iter().map(|i| i.0).collect();
+        // Routed by `about`, or else by the first indicator with a network
+        // part (a URL by its host, an e-mail address by its domain).
+        let about = if req.about.trim().is_empty() {
+            indicators
+                .iter()
+                .find_map(proto::Indicator::network)
+                .map(|n| n.to_string())
+                .ok_or_else(|| {
+                    ApiError::BadRequest(
+                        "a report needs --about, or an --indicator with a network part (an address, prefix, ASN, domain, URL or e-mail address) to be routed by"
+                            .into(),
+                    )
+                })?
+        } else {
+            req.about
+        };
+        if let Ok(i) = about.parse::<proto::Indicator>() {
+            indicators.insert(0, i);
+        }
+        let indicators = distinct(indicators)?;
+        let (route, about) = self.route(&about, req.country.as_deref())?;
         let tlp = req.tlp.map_or(Tlp::Amber, |l| l.0);
         let title = nonempty(&req.title, "a report needs a --title")?;
         let to: Vec<TeamId> = route
@@ -231,7 +253,7 @@ impl Node {
                     .join(", "),
                 view.why
             ),
-            indicators: Vec::new(),
+            indicators,
         };
         let recipients = if tlp.is_named_recipients() {
             to
@@ -350,7 +372,7 @@ impl Node {
         Ok(published(id, Some(root.id)))
     }
 
-    fn send_incident_step(
+    pub(super) fn send_incident_step(
         &mut self,
         now: u64,
         thread: Option<EnvelopeId>,
@@ -371,7 +393,7 @@ impl Node {
 
     /// Member teams by name or id (comma-separated lists allowed), without
     /// this team and without repeats.
-    fn resolve_recipients(&self, names: &[String]) -> Result<Vec<TeamId>, ApiError> {
+    pub(super) fn resolve_recipients(&self, names: &[String]) -> Result<Vec<TeamId>, ApiError> {
         let mut out = Vec::new();
         for n in names
             .iter()
@@ -392,7 +414,7 @@ impl Node {
 
     /// The one id resolver: a full id, or a unique prefix of at least
     /// [`MIN_PREFIX`] hex digits among incident roots or all envelopes.
-    fn resolve(&self, q: &str, among: Among) -> Result<EnvelopeId, ApiError> {
+    pub(super) fn resolve(&self, q: &str, among: Among) -> Result<EnvelopeId, ApiError> {
         let q = q.trim().to_ascii_lowercase();
         let noun = among.noun();
         if let Ok(id) = q.parse::<EnvelopeId>() {
@@ -547,6 +569,19 @@ impl Node {
 }
 
 /// A trimmed, non-empty text, or the given complaint.
+/// Indicators without repeats, in the order given, within the limit.
+fn distinct(
+    list: impl IntoIterator<Item = proto::Indicator>,
+) -> Result<Vec<proto::Indicator>, ApiError> {
+    let mut seen = BTreeSet::new();
+    let out: Vec<proto::Indicator> = list
+        .into_iter()
+        .filter(|i| seen.insert(i.clone()))
+        .collect();
+    proto::indicator::check_all(&out).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(out)
+}
+
 fn nonempty(text: &str, complaint: &str) -> Result<String, ApiError> {
     let t = text.trim();
     if t.is_empty() {

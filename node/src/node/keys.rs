@@ -92,7 +92,7 @@ impl Node {
     }
 
     /// The data directory a new key is written to.
-    fn key_dir(&self) -> Result<crate::datadir::DataDir, ApiError> {
+    pub(super) fn key_dir(&self) -> Result<crate::datadir::DataDir, ApiError> {
         self.dir.clone().ok_or_else(|| {
             ApiError::Other(anyhow::anyhow!(
                 "this node has no data directory to keep a new key in"

@@ -36,6 +36,9 @@ pub mod clock;
 mod incidents;
 mod ingest;
 mod integrity;
+mod interop;
+#[cfg(test)]
+mod interop_tests;
 #[cfg(test)]
 mod key_tests;
 mod keys;

@@ -68,6 +68,7 @@ pub(super) fn incident(title: &str, tlp: &str, to: Vec<String>) -> NewIncident {
         description: String::new(),
         tlp: tlp.parse().unwrap(),
         to,
+        indicators: Vec::new(),
     }
 }
 
@@ -840,6 +841,7 @@ fn report(about: &str, tlp: &str) -> NewReport {
         title: "Phishing kit".into(),
         description: "credential harvesting".into(),
         tlp: Some(tlp.parse().unwrap()),
+        indicators: Vec::new(),
     }
 }
 

@@ -47,6 +47,7 @@ impl Demo {
                     .into(),
                 tlp: Label(proto::Tlp::Amber),
                 to: vec![B.into()],
+                indicators: Vec::new(),
             })
             .await?;
         self.incident = opened.incident.clone().unwrap_or_default();
@@ -136,6 +137,7 @@ impl Demo {
                 description: "Indicators: login-secure-bank.example, 198.51.100.23".into(),
                 tlp: Label(proto::Tlp::Green),
                 to: vec![],
+                indicators: Vec::new(),
             })
             .await?;
         self.green_incident = green.incident.clone().unwrap_or_default();
@@ -187,6 +189,7 @@ impl Demo {
                 title: "Open resolver used in a DDoS".into(),
                 description: "198.51.100.7 answers ANY queries for anyone".into(),
                 tlp: Some(Label(proto::Tlp::Amber)),
+                indicators: Vec::new(),
             })
             .await?;
         let report_id = routed.published.id.clone();
@@ -431,6 +434,7 @@ impl Demo {
                 description: "Indicators: secure-login-bank.example".into(),
                 tlp: Label(proto::Tlp::Green),
                 to: vec![],
+                indicators: Vec::new(),
             })
             .await?;
         self.intended.add(&fresh.id, &[B, C, D]);
@@ -548,6 +552,7 @@ impl Demo {
                 description: "192.0.2.44 -> 203.0.113.0/24, since 02:00 UTC".into(),
                 tlp: Label(proto::Tlp::Amber),
                 to: vec![D.into()],
+                indicators: Vec::new(),
             })
             .await
             .map_err(|e| e.to_string())?;

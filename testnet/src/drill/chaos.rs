@@ -226,6 +226,7 @@ pub(super) async fn kill_mid_burst(
                 description: String::new(),
                 tlp: Label(proto::Tlp::Green),
                 to: vec![],
+                indicators: Vec::new(),
             };
             match api.open(&req).await {
                 Ok(p) => acked.push(p.id),

@@ -244,6 +244,7 @@ async fn attack(
         description: "for A and B only".into(),
         tlp: Label(Tlp::Red),
         to: vec![b.clone()],
+        indicators: Vec::new(),
     };
     let root: EnvelopeId = net.api(a)?.open(&red).await?.id.parse()?;
     wait_all_hold(net, &[a.clone(), b.clone()], &root.to_string()).await?;
@@ -368,6 +369,7 @@ async fn attack(
         description: "by its author only".into(),
         tlp: Label(Tlp::Clear),
         to: vec![],
+        indicators: Vec::new(),
     };
     let target = net.api(a)?.open(&clear).await?.id;
     wait_all_hold(net, judges, &target).await?;

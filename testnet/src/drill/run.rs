@@ -581,6 +581,7 @@ impl Run<'_> {
             title: format!("drill report {i}"),
             description: "scanning from this address".into(),
             tlp: None,
+            indicators: Vec::new(),
         };
         let r = self.net.api(author)?.report(&req).await?;
         let to: Vec<String> = r
@@ -625,6 +626,7 @@ impl Run<'_> {
                 proto::Tlp::Amber
             }),
             to: to.clone(),
+            indicators: Vec::new(),
         };
         let id = self.net.api(author)?.open(&req).await?.id;
         let recipients = if green {

@@ -92,6 +92,7 @@ async fn publish_pair(
             description: "what a stolen age key would open".into(),
             tlp: Label(tlp),
             to,
+            indicators: Vec::new(),
         };
         ids.push(net.api(a)?.open(&req).await?.id);
     }
