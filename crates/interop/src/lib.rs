@@ -67,3 +67,5 @@ pub fn date(ms: u64) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tools_tests;

@@ -89,7 +89,7 @@ pub(crate) fn incident(n: u8, tlp: Tlp) -> Incident {
     }
 }
 
-fn teams() -> BTreeMap<TeamId, Profile> {
+pub(crate) fn teams() -> BTreeMap<TeamId, Profile> {
     [(A, profile(A, "CERT A")), (B, profile(B, "CSIRT B"))].into()
 }
 

@@ -188,3 +188,41 @@ pub fn charter(founders: &[&Team]) -> proto::Charter {
         created_at: NOW,
     }
 }
+
+/// The interop checks by tools others wrote (`crates/interop/tools/check.py`
+/// in the virtual environment `scripts/interop-venv` makes, or the Python
+/// named by `CSIRTMESH_INTEROP_PYTHON`), run on `files`. Returns `false`
+/// when the environment is missing and this is not CI (the test says it
+/// skipped, and why); in CI a missing environment fails. Panics with the
+/// checker's output when a check fails.
+pub fn check_with_interop_tools(files: &[std::path::PathBuf]) -> bool {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = std::env::var_os("CSIRTMESH_INTEROP_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv-interop/bin/python"));
+    if !python.exists() {
+        let why = format!(
+            "the interop tools are missing ({} does not exist): run scripts/interop-venv",
+            python.display()
+        );
+        assert!(std::env::var_os("CI").is_none(), "{why}");
+        eprintln!("SKIPPED: {why}");
+        return false;
+    }
+    let out = std::process::Command::new(&python)
+        .arg(root.join("crates/interop/tools/check.py"))
+        .args(files)
+        .output()
+        .expect("the interop checker runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    assert!(
+        out.status.success(),
+        "the interop tools refused an export:\n{text}"
+    );
+    true
+}
