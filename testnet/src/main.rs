@@ -23,6 +23,10 @@ enum Command {
         /// Print one JSON object of figures on stdout (progress goes to stderr).
         #[arg(long)]
         json: bool,
+        /// Write each team's exports here: <team>/incidents.stix.json,
+        /// incidents.misp.json and, where it has reports, reports.xarf.json.
+        #[arg(long)]
+        export_dir: Option<std::path::PathBuf>,
     },
     /// Start a mesh of N teams (F founders, the rest admitted by endorsement)
     /// and keep it up until Ctrl-C.
@@ -193,9 +197,12 @@ fn main() -> ExitCode {
         Command::Holepunch { json } => {
             testnet::holepunch::run(this_binary()).and_then(|r| emit(&r, json))
         }
-        Command::Demo { json } => {
-            block_on(testnet::demo::run(this_binary(), json)).and_then(|r| emit(&r, json))
-        }
+        Command::Demo { json, export_dir } => block_on(testnet::demo::run(
+            this_binary(),
+            json,
+            export_dir.as_deref(),
+        ))
+        .and_then(|r| emit(&r, json)),
         Command::Up {
             teams,
             founders,

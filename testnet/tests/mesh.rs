@@ -87,9 +87,10 @@ async fn run_drill(cfg: testnet::drill::DrillConfig) -> testnet::drill::DrillRep
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_node_mesh_admits_by_endorsement_refuses_strangers_and_survives_kill() {
     let _one = ONE_AT_A_TIME.lock().await;
+    let exports = tempfile::tempdir().unwrap();
     let report = tokio::time::timeout(
         std::time::Duration::from_secs(240),
-        demo::run(command(), true),
+        demo::run(command(), true, Some(exports.path())),
     )
     .await
     .expect("the demo finishes within its bound")
@@ -113,6 +114,20 @@ async fn four_node_mesh_admits_by_endorsement_refuses_strangers_and_survives_kil
     assert!(report.routed_via_last_resort);
     assert!(report.relayed_only_delivered);
     assert!(report.reachability_detected);
+    assert_eq!(report.export_leaks, 0);
+    assert!(report.import_reproduced);
+    // Every team's STIX and MISP, and X-ARF from the reporter (A) and the
+    // teams the report reached (C, then B).
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for team in std::fs::read_dir(exports.path()).unwrap() {
+        for f in std::fs::read_dir(team.unwrap().path()).unwrap() {
+            files.push(f.unwrap().path());
+        }
+    }
+    files.sort();
+    assert_eq!(files.len(), report.export_files);
+    assert!(files.len() >= 4 * 2 + 1, "{files:?}");
+    testkit::check_with_interop_tools(&files);
 }
 
 /// A small drill for correctness only (no timing assertion): publish while

@@ -1,6 +1,6 @@
 //! The demo: a scripted scenario on a real local mesh of four teams.
 //!
-//! Twelve steps, each a method of `Demo` in the order `Demo::scenario`
+//! Thirteen steps, each a method of `Demo` in the order `Demo::scenario`
 //! runs them:
 //!
 //! 1. A, B and C start and find each other from one bootstrap address.
@@ -20,7 +20,10 @@
 //! 10. D catches up on the history by anti-entropy, cannot read the GREEN
 //!     sent before it was admitted, and reads the GREEN sent after.
 //! 11. B reaches D through the relay; both read what the other sent.
-//! 12. Every intended recipient reads, nobody else.
+//! 12. Every team exports STIX 2.1, MISP and X-ARF (to `--export-dir`);
+//!     C's export holds nothing of the AMBER thread; D imports A's STIX
+//!     export and holds the same incidents.
+//! 13. Every intended recipient reads, nobody else.
 //!
 //! Each step prints what it checked. The report counts delivery over the
 //! intended recipients of every incident envelope and any read by a team
@@ -37,6 +40,7 @@ use serde::Serialize;
 
 use crate::harness::{NodeCommand, Testnet};
 
+mod interop;
 mod steps;
 
 /// How long one step may wait for the mesh to deliver.
@@ -99,6 +103,14 @@ pub struct Report {
     pub routed_via_last_resort: bool,
     /// How the late node got what it missed.
     pub late_node_catch_up: String,
+    /// Export files written under `--export-dir`.
+    pub export_files: usize,
+    /// Traces of an AMBER thread in the exports of a team it was not
+    /// addressed to. Must be 0.
+    pub export_leaks: usize,
+    /// Whether D's import of A's STIX export reproduced A's incidents, and
+    /// a second import opened nothing.
+    pub import_reproduced: bool,
     /// Names of failed steps (empty on success).
     pub steps_failed: Vec<String>,
     /// Every step.
@@ -175,6 +187,17 @@ fn team_options() -> Vec<(&'static str, InitOptions)> {
         .iter()
         .map(|n| {
             let mut o = InitOptions::default();
+            // A contact and RFC 2350 details, as a real team publishes them
+            // (the X-ARF export names the reporter by this address).
+            let domain = format!("{}.example", n.to_ascii_lowercase());
+            o.contact = Some(format!("cert@{domain}"));
+            o.details = proto::rfc2350::TeamDetails {
+                time_zone: Some("UTC".into()),
+                business_hours: Some("Mon-Fri 08:00-18:00".into()),
+                languages: vec!["en".into()],
+                rfc2350_url: Some(format!("https://{domain}/rfc2350.txt")),
+                ..Default::default()
+            };
             match *n {
                 "CSIRT-A" => o.roles = vec![proto::Role::Relay],
                 "CSIRT-B" => {
@@ -189,7 +212,11 @@ fn team_options() -> Vec<(&'static str, InitOptions)> {
 }
 
 /// Runs the demo and returns its report; every process is stopped on return.
-pub async fn run(command: NodeCommand, json: bool) -> Result<Report> {
+pub async fn run(
+    command: NodeCommand,
+    json: bool,
+    export_dir: Option<&std::path::Path>,
+) -> Result<Report> {
     let started = Instant::now();
     let net = Testnet::create_with(command, &team_options(), FOUNDERS, 2)?;
     let say = Say { json };
@@ -210,7 +237,7 @@ pub async fn run(command: NodeCommand, json: bool) -> Result<Report> {
         incident: String::new(),
         green_incident: String::new(),
     };
-    let result = demo.scenario().await;
+    let result = demo.scenario(export_dir).await;
     demo.net.stop_all().await;
     if let Err(e) = result {
         demo.report.steps.push(Step {
@@ -249,7 +276,7 @@ type Outcome = Result<String, String>;
 impl Demo {
     /// Every step, in order. A step that fails is recorded and the next one
     /// runs; an error here (the admin API unreachable) ends the scenario.
-    async fn scenario(&mut self) -> Result<()> {
+    async fn scenario(&mut self, export_dir: Option<&std::path::Path>) -> Result<()> {
         self.start_three().await?;
         self.amber_incident().await?;
         self.comment_and_status().await?;
@@ -262,6 +289,7 @@ impl Demo {
         self.late_catch_up().await?;
         self.relayed_only_team().await?;
         self.reachability().await?;
+        self.interop(export_dir).await?;
         self.figures().await
     }
 

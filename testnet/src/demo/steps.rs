@@ -47,7 +47,14 @@ impl Demo {
                     .into(),
                 tlp: Label(proto::Tlp::Amber),
                 to: vec![B.into()],
-                indicators: Vec::new(),
+                indicators: [
+                    "203.0.113.7",
+                    "https://203.0.113.7/bank/login",
+                    "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                ]
+                .iter()
+                .map(|s| s.parse())
+                .collect::<Result<_, _>>()?,
             })
             .await?;
         self.incident = opened.incident.clone().unwrap_or_default();
