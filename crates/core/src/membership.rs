@@ -588,7 +588,7 @@ impl Membership {
     /// ordered by their encoding, so every node keeps the same one whatever
     /// order they came in.
     fn observe_profile(&mut self, p: Profile) {
-        let encoded = |p: &Profile| proto::codec::encode("profile", p).ok();
+        let encoded = |p: &Profile| p.to_bytes().ok();
         match self.profiles.get(&p.team) {
             Some(old) if old.updated_at > p.updated_at => {}
             Some(old) if old.updated_at == p.updated_at && encoded(old) >= encoded(&p) => {}

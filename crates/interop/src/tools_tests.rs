@@ -52,25 +52,10 @@ fn every_label_and_indicator_kind_passes_the_tools_others_wrote() {
         incidents: &incidents,
         teams: &teams,
     };
-    let dir = tempfile::tempdir().unwrap();
-    let files = [
-        (
-            dir.path().join("all.stix.json"),
-            stix::export(&x).to_string(),
-        ),
-        (
-            dir.path().join("all.misp.json"),
-            misp::export(&x).to_string(),
-        ),
-        (
-            dir.path().join("all.xarf.json"),
-            xarf::to_lines(&xarf::export(&x)),
-        ),
-    ];
     assert_eq!(xarf::export(&x).len(), 3);
-    for (path, text) in &files {
-        std::fs::write(path, text).unwrap();
-    }
-    let paths: Vec<_> = files.into_iter().map(|(p, _)| p).collect();
-    testkit::check_with_interop_tools(&paths);
+    testkit::check_documents_with_interop_tools(&[
+        ("all.stix.json", stix::export(&x).to_string()),
+        ("all.misp.json", misp::export(&x).to_string()),
+        ("all.xarf.json", xarf::to_lines(&xarf::export(&x))),
+    ]);
 }

@@ -10,6 +10,12 @@
 //! The decoder tries the current shape first. Old bytes cannot decode as
 //! it: the new fields come last, so old bytes end where the current shape
 //! expects more (an error, never a wrong reading).
+//!
+//! And the encoder writes the previous shape whenever the new fields are
+//! empty: an incident without indicators or source, a profile without
+//! details, is the same bytes the previous release wrote, so nodes of that
+//! release keep reading everything that does not use the new fields (and
+//! a mesh can upgrade one node at a time).
 
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +73,56 @@ pub(crate) struct InnerContentV0 {
     tlp: Tlp,
     recipients: Vec<TeamId>,
     payload: PayloadV0,
+}
+
+impl InnerContentV0 {
+    /// The previous shape of `c`, when it uses none of the new fields.
+    pub(crate) fn from_current(c: &InnerContent) -> Option<Self> {
+        use IncidentPayloadV0 as V;
+        let payload = match &c.payload {
+            Payload::SenderKey(k) => PayloadV0::SenderKey(k.clone()),
+            Payload::Incident(p) => PayloadV0::Incident(match p.clone() {
+                IncidentPayload::Open {
+                    title,
+                    description,
+                    indicators,
+                    source: None,
+                } if indicators.is_empty() => V::Open { title, description },
+                IncidentPayload::Open { .. } => return None,
+                IncidentPayload::Report {
+                    title,
+                    description,
+                    about,
+                    routed,
+                    indicators,
+                } if indicators.is_empty() => V::Report {
+                    title,
+                    description,
+                    about,
+                    routed,
+                },
+                IncidentPayload::Report { .. } => return None,
+                IncidentPayload::Comment { text } => V::Comment { text },
+                IncidentPayload::Status { status } => V::Status { status },
+                IncidentPayload::Ack => V::Ack,
+                IncidentPayload::Handoff { to, original, note } => {
+                    V::Handoff { to, original, note }
+                }
+                IncidentPayload::Referral { responsible, note } => {
+                    V::Referral { responsible, note }
+                }
+                IncidentPayload::Accept => V::Accept,
+                IncidentPayload::Decline { reason } => V::Decline { reason },
+            }),
+        };
+        Some(InnerContentV0 {
+            author: c.author,
+            mesh: c.mesh,
+            tlp: c.tlp,
+            recipients: c.recipients.clone(),
+            payload,
+        })
+    }
 }
 
 impl From<InnerContentV0> for InnerContent {
@@ -129,6 +185,24 @@ pub(crate) struct ProfileV0 {
     node_proofs: Vec<Signature>,
     roles: Vec<Role>,
     updated_at: u64,
+}
+
+impl ProfileV0 {
+    /// The previous shape of `p`, when it has no RFC 2350 details.
+    pub(crate) fn from_current(p: &Profile) -> Option<Self> {
+        (p.details == Default::default()).then(|| ProfileV0 {
+            team: p.team,
+            name: p.name.clone(),
+            country: p.country.clone(),
+            constituency: p.constituency.clone(),
+            contact: p.contact.clone(),
+            recipient: p.recipient.clone(),
+            peers: p.peers.clone(),
+            node_proofs: p.node_proofs.clone(),
+            roles: p.roles.clone(),
+            updated_at: p.updated_at,
+        })
+    }
 }
 
 impl From<ProfileV0> for Profile {

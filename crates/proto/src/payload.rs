@@ -256,7 +256,10 @@ impl InnerContent {
         if let Payload::Incident(p) = &self.payload {
             p.check_text()?;
         }
-        codec::encode("inner content", self)
+        match crate::legacy::InnerContentV0::from_current(self) {
+            Some(v0) => codec::encode("inner content", &v0),
+            None => codec::encode("inner content", self),
+        }
     }
 
     /// Decodes inner content bytes.

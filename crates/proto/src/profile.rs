@@ -196,6 +196,18 @@ impl Profile {
     }
 }
 
+impl Profile {
+    /// The bytes a team signs: the previous release's shape when there are
+    /// no RFC 2350 details (so its nodes keep reading this profile), the
+    /// current one otherwise.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        match crate::legacy::ProfileV0::from_current(self) {
+            Some(v0) => codec::encode("profile", &v0),
+            None => codec::encode("profile", self),
+        }
+    }
+}
+
 /// What a node signs (with its libp2p key) to be listed in `team`'s
 /// profile: `NODE_PROOF || 0 || team id`.
 pub fn node_proof_message(team: &TeamId) -> Vec<u8> {
@@ -258,6 +270,7 @@ impl SignedProfile {
     }
 
     /// Decodes the profile (the signature is checked by `csirtmesh-seal`).
+    /// Both shapes decode: see [`Profile::to_bytes`].
     pub fn profile(&self) -> Result<Profile, Error> {
         let p: Profile =
             codec::decode("profile", &self.content, MAX_PROFILE_BYTES).or_else(|current| {

@@ -267,6 +267,27 @@ fn the_previous_releases_open_and_profile_still_decode() {
     let p = signed.profile().unwrap();
     assert_eq!((p.name.as_str(), p.updated_at), ("Team A", 5));
     assert_eq!(p.details, Default::default());
+    // And what uses none of the new fields is written in the old shape:
+    // the previous release reads it.
+    assert_eq!(hex::encode(inner.to_bytes().unwrap()), GOLDEN_OPEN_V0);
+    let p2 = Profile {
+        details: Default::default(),
+        ..p.clone()
+    };
+    assert_eq!(p2.to_bytes().unwrap(), signed.content);
+    let with_details = Profile {
+        details: crate::rfc2350::TeamDetails {
+            languages: vec!["pt".into()],
+            ..Default::default()
+        },
+        ..p
+    };
+    assert_ne!(with_details.to_bytes().unwrap(), signed.content);
+    let again = SignedProfile {
+        content: with_details.to_bytes().unwrap(),
+        signature: Signature([0; 64]),
+    };
+    assert_eq!(again.profile().unwrap().details.languages, ["pt"]);
     // Garbage still fails, with the current shape's error.
     assert!(InnerContent::from_bytes(&[0xff; 8]).is_err());
 }

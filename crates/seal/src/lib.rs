@@ -702,7 +702,7 @@ pub fn sign_profile(keys: &TeamKeys, profile: &Profile) -> Result<SignedProfile,
         });
     }
     profile.check()?;
-    let content = proto::codec::encode("profile", profile)?;
+    let content = profile.to_bytes()?;
     let signature = keys.sign(context::PROFILE, &content);
     Ok(SignedProfile { content, signature })
 }

@@ -196,6 +196,24 @@ pub fn charter(founders: &[&Team]) -> proto::Charter {
 /// skipped, and why); in CI a missing environment fails. Panics with the
 /// checker's output when a check fails.
 pub fn check_with_interop_tools(files: &[std::path::PathBuf]) -> bool {
+    check_files(files)
+}
+
+/// As [`check_with_interop_tools`], for documents in memory: each is
+/// written under its name (`x.stix.json`, `x.misp.json`, `x.xarf.json`)
+/// in a temporary directory first.
+pub fn check_documents_with_interop_tools(documents: &[(&str, String)]) -> bool {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut files = Vec::new();
+    for (name, text) in documents {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("the document is written");
+        files.push(path);
+    }
+    check_files(&files)
+}
+
+fn check_files(files: &[std::path::PathBuf]) -> bool {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let python = std::env::var_os("CSIRTMESH_INTEROP_PYTHON")
         .map(std::path::PathBuf::from)
