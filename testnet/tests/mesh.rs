@@ -126,7 +126,7 @@ async fn four_node_mesh_admits_by_endorsement_refuses_strangers_and_survives_kil
     }
     files.sort();
     assert_eq!(files.len(), report.export_files);
-    assert!(files.len() >= 4 * 2 + 1, "{files:?}");
+    assert_eq!(files.len(), 4 * 2 + 3, "{files:?}");
     testkit::check_with_interop_tools(&files);
 }
 
