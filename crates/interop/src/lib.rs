@@ -56,8 +56,13 @@ impl Export<'_> {
 /// A time in ms since the epoch as RFC 3339 with milliseconds, in UTC
 /// (`2026-11-27T10:00:00.123Z`), as STIX requires.
 pub fn rfc3339_ms(ms: u64) -> String {
-    humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
-        .to_string()
+    // A peer's clamped clock never gets here beyond now, but a stamp past
+    // 9999-12-31 would not format (and would overflow a `SystemTime`).
+    const LAST_MS: u64 = 253_402_300_799_999;
+    humantime::format_rfc3339_millis(
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.min(LAST_MS)),
+    )
+    .to_string()
 }
 
 /// The date part of [`rfc3339_ms`] (`2026-11-27`).

@@ -445,3 +445,14 @@ fn misp_import_reads_attributes_objects_and_skips_what_has_no_indicator_kind() {
     assert_eq!(p.skipped.len(), 1);
     assert!(p.skipped[0].contains("yara"), "{:?}", p.skipped);
 }
+
+#[test]
+fn times_format_as_stix_wants_them_even_at_the_edges() {
+    assert_eq!(crate::rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+    assert_eq!(
+        crate::rfc3339_ms(1_700_000_000_123),
+        "2023-11-14T22:13:20.123Z"
+    );
+    assert_eq!(crate::rfc3339_ms(u64::MAX), "9999-12-31T23:59:59.999Z");
+    assert_eq!(crate::date(u64::MAX), "9999-12-31");
+}
