@@ -16,7 +16,7 @@
 //! refused unless the operator names a label for unmarked objects; nothing
 //! ever defaults to CLEAR.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use proto::{IncidentStatus, Indicator, Tlp};
 use serde_json::{Map, Value};
@@ -30,6 +30,12 @@ pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
 pub const MAX_DEPTH: usize = 24;
 /// Most objects (STIX objects, MISP events and attributes) in one file.
 pub const MAX_OBJECTS: usize = 100_000;
+/// Most JSON values (of any kind) in one file: counted on the bytes before
+/// a tree is built, so a file of a million tiny values cannot cost more
+/// memory than a few dozen MiB.
+pub const MAX_VALUES: usize = 1_000_000;
+/// Most objects one incident may relate (observables, notes, links).
+pub const MAX_RELATED: usize = 10_000;
 /// Most incidents one file may open.
 pub const MAX_INCIDENTS: usize = 1_000;
 /// Most comments one incident may bring.
@@ -102,6 +108,7 @@ pub fn parse(bytes: &[u8], unmarked: Option<Tlp>) -> Result<Parsed, ImportError>
             format!("{} bytes, at most {MAX_IMPORT_BYTES}", bytes.len()),
         ));
     }
+    scan(bytes)?;
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
         // serde_json stops at 128 levels, before our own check can.
         if e.to_string().contains("recursion limit") {
@@ -114,8 +121,6 @@ pub fn parse(bytes: &[u8], unmarked: Option<Tlp>) -> Result<Parsed, ImportError>
             fail("file", "(json)", format!("not JSON: {e}"))
         }
     })?;
-    let mut count = 0;
-    check_shape(&doc, 0, &mut count)?;
     let parsed = if doc.get("type").and_then(Value::as_str) == Some("bundle") {
         Stix::new(&doc)?.parse(unmarked)?
     } else if doc.get("Event").is_some() || doc.get("response").is_some() || doc.is_array() {
@@ -140,32 +145,59 @@ pub fn parse(bytes: &[u8], unmarked: Option<Tlp>) -> Result<Parsed, ImportError>
     Ok(parsed)
 }
 
-/// Refuses nesting deeper than [`MAX_DEPTH`] and more than [`MAX_OBJECTS`]
-/// objects, before anything reads the document.
-fn check_shape(v: &Value, depth: usize, count: &mut usize) -> Result<(), ImportError> {
-    if depth > MAX_DEPTH {
-        return Err(fail(
-            "file",
-            "(nesting)",
-            format!("nested deeper than {MAX_DEPTH} levels"),
-        ));
-    }
-    match v {
-        Value::Array(a) => a.iter().try_for_each(|x| check_shape(x, depth + 1, count)),
-        Value::Object(o) => {
-            *count += 1;
-            if *count > MAX_OBJECTS {
-                return Err(fail(
-                    "file",
-                    "(objects)",
-                    format!("more than {MAX_OBJECTS} objects"),
-                ));
+/// Refuses nesting deeper than [`MAX_DEPTH`], more than [`MAX_OBJECTS`]
+/// objects and more than [`MAX_VALUES`] values, reading the bytes only
+/// (strings skipped, escapes included), before any tree is built.
+fn scan(bytes: &[u8]) -> Result<(), ImportError> {
+    let (mut depth, mut objects, mut values) = (0usize, 0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
             }
-            o.values()
-                .try_for_each(|x| check_shape(x, depth + 1, count))
+            continue;
         }
-        _ => Ok(()),
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(fail(
+                        "file",
+                        "(nesting)",
+                        format!("nested deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+                if b == b'{' {
+                    objects += 1;
+                    if objects > MAX_OBJECTS {
+                        return Err(fail(
+                            "file",
+                            "(objects)",
+                            format!("more than {MAX_OBJECTS} objects"),
+                        ));
+                    }
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' => {
+                values += 1;
+                if values > MAX_VALUES {
+                    return Err(fail(
+                        "file",
+                        "(values)",
+                        format!("more than {MAX_VALUES} values"),
+                    ));
+                }
+            }
+            _ => {}
+        }
     }
+    Ok(())
 }
 
 /// A string field, if present; an error if present and not a string.
@@ -260,16 +292,44 @@ fn narrowest(a: Option<Tlp>, b: Option<Tlp>) -> Option<Tlp> {
     }
 }
 
+/// The UUID an id ends in, written only in its one canonical form
+/// (lowercase, hyphenated): two spellings must not name one source.
 fn uuid_of(id: &str, object: &str) -> Result<[u8; 16], ImportError> {
-    let tail = id.rsplit_once("--").map_or(id, |(_, u)| u);
-    Uuid::parse_str(tail)
-        .map(|u| *u.as_bytes())
-        .map_err(|_| fail(object, "id", format!("{id:?} does not end in a UUID")))
+    let tail = id.split_once("--").map_or(id, |(_, u)| u);
+    match Uuid::parse_str(tail) {
+        Ok(u) if u.hyphenated().to_string() == tail => Ok(*u.as_bytes()),
+        _ => Err(fail(
+            object,
+            "id",
+            format!("{id:?} does not end in a UUID in lowercase hyphenated form"),
+        )),
+    }
+}
+
+/// Whether an indicator is a value of this STIX observable type.
+fn fits(kind: &str, i: &Indicator) -> bool {
+    match (i, kind) {
+        (Indicator::Ip(a), "ipv4-addr") => a.is_ipv4(),
+        (Indicator::Prefix(p), "ipv4-addr") => p.addr().is_ipv4(),
+        (Indicator::Ip(a), "ipv6-addr") => a.is_ipv6(),
+        (Indicator::Prefix(p), "ipv6-addr") => p.addr().is_ipv6(),
+        (Indicator::Domain(_), "domain-name")
+        | (Indicator::Url(_), "url")
+        | (Indicator::Email(_), "email-addr") => true,
+        (Indicator::Md5(_) | Indicator::Sha1(_) | Indicator::Sha256(_), "file") => true,
+        _ => false,
+    }
 }
 
 struct Stix<'a> {
     objects: BTreeMap<&'a str, &'a Map<String, Value>>,
     order: Vec<&'a str>,
+    /// For each id, the groupings and reports that hold it.
+    held_by: HashMap<&'a str, Vec<&'a str>>,
+    /// For each id, the relationships naming it, and the other end.
+    related: HashMap<&'a str, Vec<(&'a str, &'a str)>>,
+    /// For each id, the notes about it.
+    notes: HashMap<&'a str, Vec<&'a str>>,
 }
 
 impl<'a> Stix<'a> {
@@ -306,7 +366,42 @@ impl<'a> Stix<'a> {
                 None => order.push(id),
             }
         }
-        Ok(Stix { objects, order })
+        let (mut held_by, mut related, mut notes) = (
+            HashMap::new(),
+            HashMap::<&str, Vec<_>>::new(),
+            HashMap::new(),
+        );
+        for (&id, o) in &objects {
+            match o.get("type").and_then(Value::as_str) {
+                Some("grouping" | "report") => {
+                    for r in strings(o, id, "object_refs")? {
+                        held_by.entry(r).or_insert_with(Vec::new).push(id);
+                    }
+                }
+                Some("relationship") => {
+                    let (s, t) = (req_str(o, id, "source_ref")?, req_str(o, id, "target_ref")?);
+                    related.entry(s).or_default().push((id, t));
+                    related.entry(t).or_default().push((id, s));
+                }
+                Some("note") => {
+                    for r in strings(o, id, "object_refs")? {
+                        notes.entry(r).or_insert_with(Vec::new).push(id);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(Stix {
+            objects,
+            order,
+            held_by,
+            related,
+            notes,
+        })
+    }
+
+    fn revoked(&self, id: &str) -> bool {
+        self.objects[id].get("revoked") == Some(&Value::Bool(true))
     }
 
     fn kind(&self, id: &str) -> Option<&'a str> {
@@ -321,7 +416,16 @@ impl<'a> Stix<'a> {
     fn tlp_of(&self, id: &str) -> Result<Option<Tlp>, ImportError> {
         let o = self.objects[id];
         let mut found = None;
-        for m in strings(o, id, "object_marking_refs")? {
+        // Markings of parts of the object count as the whole's: the
+        // incident takes the narrowest of them all.
+        let mut refs = strings(o, id, "object_marking_refs")?;
+        for (n, g) in array(o, id, "granular_markings")?.iter().enumerate() {
+            let g = g
+                .as_object()
+                .ok_or_else(|| fail(id, format!("granular_markings[{n}]"), "not an object"))?;
+            refs.extend(opt_str(g, id, "marking_ref")?);
+        }
+        for m in refs {
             let t = match tlp::from_stix_marking(m) {
                 Some(t) => Some(t),
                 None => match self.objects.get(m) {
@@ -350,17 +454,7 @@ impl<'a> Stix<'a> {
         Ok(match self.kind(id).unwrap_or_default() {
             kind @ ("ipv4-addr" | "ipv6-addr" | "domain-name" | "url" | "email-addr") => {
                 let i = indicator(req_str(o, id, "value")?, id, "value")?;
-                let fits = match (&i, kind) {
-                    (Indicator::Ip(a), "ipv4-addr") => a.is_ipv4(),
-                    (Indicator::Prefix(p), "ipv4-addr") => p.addr().is_ipv4(),
-                    (Indicator::Ip(a), "ipv6-addr") => a.is_ipv6(),
-                    (Indicator::Prefix(p), "ipv6-addr") => p.addr().is_ipv6(),
-                    (Indicator::Domain(_), "domain-name")
-                    | (Indicator::Url(_), "url")
-                    | (Indicator::Email(_), "email-addr") => true,
-                    _ => false,
-                };
-                if !fits {
+                if !fits(kind, &i) {
                     return Err(fail(
                         id,
                         "value",
@@ -425,8 +519,25 @@ impl<'a> Stix<'a> {
                 .filter(|id| matches!(self.kind(id), Some("grouping" | "report")))
                 .collect();
         }
+        if roots.len() > MAX_INCIDENTS {
+            return Err(fail(
+                "bundle",
+                "objects",
+                format!(
+                    "{} incidents, at most {MAX_INCIDENTS} per file",
+                    roots.len()
+                ),
+            ));
+        }
         let mut used = BTreeSet::new();
         for root in roots {
+            if self.revoked(root) {
+                used.insert(root);
+                parsed
+                    .skipped
+                    .push(format!("{root}: revoked by its producer"));
+                continue;
+            }
             let inc = self.incident(root, unmarked, &mut used)?;
             parsed.incidents.push(inc);
         }
@@ -451,41 +562,49 @@ impl<'a> Stix<'a> {
         Ok(parsed)
     }
 
-    /// The objects that belong to `root`: its groupings' members (or its
-    /// own, for a grouping), and what relationships tie to it.
-    fn members(&self, root: &str) -> Result<BTreeSet<&'a str>, ImportError> {
-        let mut out = BTreeSet::new();
-        for (id, o) in &self.objects {
-            match o.get("type").and_then(Value::as_str) {
-                Some("grouping" | "report") => {
-                    let refs = strings(o, id, "object_refs")?;
-                    if *id == root || refs.contains(&root) {
-                        out.extend(
-                            refs.into_iter()
-                                .filter_map(|r| self.objects.get_key_value(r).map(|(k, _)| *k)),
-                        );
-                    }
+    /// The objects that belong to `root`: what its groupings hold (or it
+    /// holds, for a grouping), what relationships tie to it, the notes
+    /// about it; and the links themselves (those groupings and
+    /// relationships), whose labels count too. At most [`MAX_RELATED`].
+    fn members(
+        &self,
+        root: &'a str,
+    ) -> Result<(BTreeSet<&'a str>, BTreeSet<&'a str>), ImportError> {
+        let (mut out, mut links) = (BTreeSet::new(), BTreeSet::new());
+        let known = |r: &str| self.objects.get_key_value(r).map(|(k, _)| *k);
+        let mut groups: Vec<&str> = self.held_by.get(root).cloned().unwrap_or_default();
+        if matches!(self.kind(root), Some("grouping" | "report")) {
+            groups.push(root);
+        }
+        for g in groups {
+            if g != root {
+                links.insert(g);
+            }
+            for r in strings(self.objects[g], g, "object_refs")? {
+                out.extend(known(r));
+                if out.len() > MAX_RELATED {
+                    return Err(fail(
+                        root,
+                        "(related objects)",
+                        format!("more than {MAX_RELATED}"),
+                    ));
                 }
-                Some("relationship") => {
-                    let (s, t) = (req_str(o, id, "source_ref")?, req_str(o, id, "target_ref")?);
-                    let other = if s == root {
-                        t
-                    } else if t == root {
-                        s
-                    } else {
-                        continue;
-                    };
-                    out.extend(self.objects.get_key_value(other).map(|(k, _)| *k));
-                    out.insert(*id);
-                }
-                Some("note") if strings(o, id, "object_refs")?.contains(&root) => {
-                    out.insert(*id);
-                }
-                _ => {}
             }
         }
+        for (rel, other) in self.related.get(root).into_iter().flatten() {
+            links.insert(*rel);
+            out.extend(known(other));
+        }
+        out.extend(self.notes.get(root).into_iter().flatten().copied());
+        if out.len() + links.len() > MAX_RELATED {
+            return Err(fail(
+                root,
+                "(related objects)",
+                format!("more than {MAX_RELATED}"),
+            ));
+        }
         out.remove(root);
-        Ok(out)
+        Ok((out, links))
     }
 
     fn incident(
@@ -520,9 +639,30 @@ impl<'a> Stix<'a> {
         let mut indicators = Vec::new();
         let mut notes: Vec<(&str, &str)> = Vec::new();
         used.insert(root);
-        for id in self.members(root)? {
+        let (members, links) = self.members(root)?;
+        // Every object taken into the incident, and every link that ties
+        // one to it, narrows its label; one without a marking takes the
+        // operator's label for unmarked objects, or the file is refused.
+        let narrow = |id: &str, found: &mut Option<Tlp>| -> Result<(), ImportError> {
+            let t = match self.tlp_of(id)? {
+                Some(t) => t,
+                None => label(None, unmarked, id, "object_marking_refs")?,
+            };
+            *found = narrowest(*found, Some(t));
+            Ok(())
+        };
+        for id in links {
+            if !self.revoked(id) {
+                narrow(id, &mut found)?;
+                used.insert(id);
+            }
+        }
+        for id in members {
             let obj = self.objects[id];
             let kind = self.kind(id).unwrap_or_default();
+            if self.revoked(id) {
+                continue;
+            }
             let got = match kind {
                 "note" => {
                     if opt_str(obj, id, "abstract")? != Some(crate::stix::STEP_ABSTRACT) {
@@ -530,13 +670,24 @@ impl<'a> Stix<'a> {
                     }
                     true
                 }
-                "indicator" => match simple_pattern(req_str(obj, id, "pattern")?) {
-                    Some(i) => {
-                        indicators.push(indicator(&i, id, "pattern")?);
-                        true
+                "indicator" if opt_str(obj, id, "pattern_type")?.is_none_or(|t| t == "stix") => {
+                    match simple_pattern(req_str(obj, id, "pattern")?) {
+                        Some((kind, value)) => {
+                            let i = indicator(&value, id, "pattern")?;
+                            if !fits(kind, &i) {
+                                return Err(fail(
+                                    id,
+                                    "pattern",
+                                    format!("{i} is not a valid {kind} value"),
+                                ));
+                            }
+                            indicators.push(i);
+                            true
+                        }
+                        None => false,
                     }
-                    None => false,
-                },
+                }
+                "indicator" => false,
                 "relationship" | "grouping" | "report" | "identity" | "marking-definition" => true,
                 _ => {
                     let found_here = self.observable(id)?;
@@ -547,9 +698,16 @@ impl<'a> Stix<'a> {
             };
             if got {
                 used.insert(id);
-                if kind != "relationship" && kind != "identity" && kind != "marking-definition" {
-                    found = narrowest(found, self.tlp_of(id)?);
+                if kind != "identity" && kind != "marking-definition" {
+                    narrow(id, &mut found)?;
                 }
+            }
+            if indicators.len() > proto::indicator::MAX_INDICATORS * 4 {
+                return Err(fail(
+                    root,
+                    "(indicators)",
+                    "far more indicators than an incident holds",
+                ));
             }
         }
         notes.sort();
@@ -606,6 +764,21 @@ fn marking_tlp(def: &Map<String, Value>, id: &str) -> Result<Option<Tlp>, Import
             .map(Some)
             .ok_or_else(|| fail(id, "definition.tlp", format!("{t:?} is not a TLP label")));
     }
+    let tlp_2 = def
+        .get("extensions")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|e| e.values())
+        .find_map(|e| e.get("tlp_2_0").and_then(Value::as_str));
+    if let Some(t) = tlp_2 {
+        return tlp::from_tag(&format!("tlp:{t}")).map(Some).ok_or_else(|| {
+            fail(
+                id,
+                "extensions.tlp_2_0",
+                format!("{t:?} is not a TLP label"),
+            )
+        });
+    }
     if let Some(name) = opt_str(def, id, "name")?
         && let Some(t) = tlp::from_tag(name)
     {
@@ -621,7 +794,7 @@ fn marking_tlp(def: &Map<String, Value>, id: &str) -> Result<Option<Tlp>, Import
 /// The value of a one-comparison STIX pattern (`[ipv4-addr:value =
 /// '198.51.100.7']`, `[file:hashes.'SHA-256' = '...']`), as an indicator's
 /// text; `None` for anything more complex.
-fn simple_pattern(p: &str) -> Option<String> {
+fn simple_pattern(p: &str) -> Option<(&'static str, String)> {
     let inner = p.trim().strip_prefix('[')?.strip_suffix(']')?;
     let (path, value) = inner.split_once('=')?;
     let value = value.trim().strip_prefix('\'')?.strip_suffix('\'')?;
@@ -630,11 +803,14 @@ fn simple_pattern(p: &str) -> Option<String> {
     }
     let path = path.trim();
     Some(match path {
-        "ipv4-addr:value" | "ipv6-addr:value" | "domain-name:value" | "url:value"
-        | "email-addr:value" => value.to_owned(),
-        "file:hashes.MD5" | "file:hashes.'MD5'" => format!("md5:{value}"),
-        "file:hashes.'SHA-1'" => format!("sha1:{value}"),
-        "file:hashes.'SHA-256'" => format!("sha256:{value}"),
+        "ipv4-addr:value" => ("ipv4-addr", value.to_owned()),
+        "ipv6-addr:value" => ("ipv6-addr", value.to_owned()),
+        "domain-name:value" => ("domain-name", value.to_owned()),
+        "url:value" => ("url", value.to_owned()),
+        "email-addr:value" => ("email-addr", value.to_owned()),
+        "file:hashes.MD5" | "file:hashes.'MD5'" => ("file", format!("md5:{value}")),
+        "file:hashes.'SHA-1'" => ("file", format!("sha1:{value}")),
+        "file:hashes.'SHA-256'" => ("file", format!("sha256:{value}")),
         _ => return None,
     })
 }
@@ -642,7 +818,8 @@ fn simple_pattern(p: &str) -> Option<String> {
 /// A MISP attribute's indicator text, for the types that have one.
 fn misp_value(kind: &str, value: &str) -> Option<String> {
     Some(match kind {
-        "ip-src" | "ip-dst" | "domain" | "hostname" | "url" | "link" | "email" | "email-src"
+        // Not `link`: a reference to a write-up, not an indicator.
+        "ip-src" | "ip-dst" | "domain" | "hostname" | "url" | "email" | "email-src"
         | "email-dst" => value.to_owned(),
         "AS" => {
             let v = value.trim();
@@ -666,10 +843,18 @@ fn misp(doc: &Value, unmarked: Option<Tlp>) -> Result<Parsed, ImportError> {
         },
         other => vec![other],
     };
+    if events.len() > MAX_INCIDENTS {
+        return Err(fail(
+            "file",
+            "(events)",
+            format!("{} events, at most {MAX_INCIDENTS} per file", events.len()),
+        ));
+    }
     let mut parsed = Parsed {
         format: "misp",
         ..Parsed::default()
     };
+    let mut sources = BTreeSet::new();
     for (n, wrapper) in events.into_iter().enumerate() {
         let here = format!("MISP event {n}");
         let ev = wrapper
@@ -679,8 +864,18 @@ fn misp(doc: &Value, unmarked: Option<Tlp>) -> Result<Parsed, ImportError> {
         let uuid = req_str(ev, &here, "uuid")?;
         let object = format!("MISP event {uuid}");
         let source = uuid_of(uuid, &object)?;
+        if !sources.insert(source) {
+            return Err(fail(
+                &object,
+                "uuid",
+                "two events of the file have this uuid",
+            ));
+        }
         let name = title(req_str(ev, &object, "info")?, &object, "info")?;
         let mut found = misp_tags(ev, &object)?;
+        // The distribution narrows too (it is no label by itself): an event
+        // kept to its organisation is not shared wider than AMBER+STRICT.
+        let mut limit = misp_distribution(ev, &object)?;
         let status = match ev.get("analysis").map(|a| {
             a.as_str()
                 .map(str::to_owned)
@@ -725,6 +920,7 @@ fn misp(doc: &Value, unmarked: Option<Tlp>) -> Result<Parsed, ImportError> {
                 Some(v) => {
                     let i = indicator(&v, &at, "value")?;
                     found = narrowest(found, misp_tags(a, &at)?);
+                    limit = narrowest(limit, misp_distribution(a, &at)?);
                     if seen.insert(i.clone()) {
                         indicators.push(i);
                     }
@@ -753,6 +949,14 @@ fn misp(doc: &Value, unmarked: Option<Tlp>) -> Result<Parsed, ImportError> {
                 .as_object()
                 .ok_or_else(|| fail(&at, "(object)", "not an object"))?;
             let content = text(req_str(r, &at, "content")?, &at, "content")?;
+            limit = narrowest(limit, misp_distribution(r, &at)?);
+            if comments.len() >= MAX_COMMENTS {
+                return Err(fail(
+                    &at,
+                    "(object)",
+                    format!("more than {MAX_COMMENTS} event reports"),
+                ));
+            }
             if opt_str(r, &at, "name")? == Some(crate::misp::DESCRIPTION_REPORT)
                 && description.is_empty()
             {
@@ -766,13 +970,33 @@ fn misp(doc: &Value, unmarked: Option<Tlp>) -> Result<Parsed, ImportError> {
             origin: object.clone(),
             title: name,
             description,
-            tlp: label(found, unmarked, &object, "Tag")?,
+            tlp: label(found, unmarked, &object, "Tag")?.max(limit.unwrap_or(Tlp::Clear)),
             status,
             indicators,
             comments,
         });
     }
     Ok(parsed)
+}
+
+/// The widest label a MISP distribution allows: 0 (this organisation)
+/// AMBER+STRICT, 1 and 2 (communities) GREEN, 3 (all) CLEAR, 4 (a sharing
+/// group) AMBER, 5 (inherit) none of its own.
+fn misp_distribution(o: &Map<String, Value>, object: &str) -> Result<Option<Tlp>, ImportError> {
+    let d = match o.get("distribution") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s.trim().to_owned(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => return Err(fail(object, "distribution", "expected 0 to 5")),
+    };
+    Ok(match d.as_str() {
+        "0" => Some(Tlp::AmberStrict),
+        "1" | "2" => Some(Tlp::Green),
+        "3" => Some(Tlp::Clear),
+        "4" => Some(Tlp::Amber),
+        "5" => None,
+        _ => return Err(fail(object, "distribution", format!("{d:?} is not 0 to 5"))),
+    })
 }
 
 /// The narrowest `tlp:*` tag of an event or attribute.
@@ -783,7 +1007,7 @@ fn misp_tags(o: &Map<String, Value>, object: &str) -> Result<Option<Tlp>, Import
             .get("name")
             .and_then(Value::as_str)
             .ok_or_else(|| fail(object, format!("Tag[{i}].name"), "missing, or not a string"))?;
-        if name.to_ascii_lowercase().starts_with("tlp:") {
+        if name.trim().to_ascii_lowercase().starts_with("tlp:") {
             let t = tlp::from_tag(name).ok_or_else(|| {
                 fail(
                     object,

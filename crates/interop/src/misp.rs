@@ -139,7 +139,7 @@ fn thread_markdown(x: &Export, inc: &Incident) -> String {
 
 /// One incident as a MISP event.
 pub fn event(x: &Export, inc: &Incident) -> Value {
-    let uuid = crate::stix::incident_uuid(inc);
+    let uuid = crate::stix::incident_uuid(inc, &x.exporter);
     let seconds = (inc.updated_at.max(inc.opened_at) / 1000).to_string();
     let (distribution, sharing_group) = match inc.tlp {
         Tlp::Clear => ("3", None),

@@ -18,16 +18,21 @@ use crate::{Export, ids, rfc3339_ms, tlp};
 /// The incident-core extension definition (OASIS).
 pub const INCIDENT_CORE: &str = "extension-definition--ef765651-680c-498d-9894-99799f2fa126";
 
-/// An incident's STIX id: the source's id for an imported incident (so an
-/// export gives back what was imported), else derived from its envelope.
-pub fn incident_id(inc: &Incident) -> String {
-    ids::stix_id("incident", incident_uuid(inc))
+/// An incident's STIX id: the source's id for an incident the exporting
+/// team imported (so an export gives back what was imported), else derived
+/// from its envelope. Another team's `source` is not taken: two teams
+/// importing one file would otherwise export one id for two incidents, and
+/// a member could name its incident after someone else's.
+pub fn incident_id(inc: &Incident, exporter: &TeamId) -> String {
+    ids::stix_id("incident", incident_uuid(inc, exporter))
 }
 
 /// The UUID behind [`incident_id`] (also the MISP event's uuid).
-pub fn incident_uuid(inc: &Incident) -> Uuid {
-    inc.source
-        .map_or_else(|| ids::derived("incident", &inc.id.0), Uuid::from_bytes)
+pub fn incident_uuid(inc: &Incident, exporter: &TeamId) -> Uuid {
+    match inc.source {
+        Some(s) if inc.author == *exporter => Uuid::from_bytes(s),
+        _ => ids::derived("incident", &inc.id.0),
+    }
 }
 
 fn is_observable(id: &str) -> bool {
@@ -220,13 +225,13 @@ pub const STEP_ABSTRACT: &str = "CSIRT Mesh thread step";
 /// The objects of one incident, its label on each.
 fn incident_objects(x: &Export, inc: &Incident, teams: &mut BTreeSet<TeamId>) -> Vec<Value> {
     let marking = json!([tlp::stix_marking(inc.tlp)]);
-    let id = incident_id(inc);
+    let id = incident_id(inc, &x.exporter);
     let created = rfc3339_ms(inc.opened_at);
     let modified = rfc3339_ms(inc.updated_at.max(inc.opened_at));
     teams.insert(inc.author);
     let grouping = ids::stix_id(
         "grouping",
-        ids::derived("grouping", incident_uuid(inc).as_bytes()),
+        ids::derived("grouping", incident_uuid(inc, &x.exporter).as_bytes()),
     );
     let mut objects = Vec::new();
     let mut incident = json!({

@@ -200,6 +200,17 @@ fn an_imported_incident_exports_with_its_source_id() {
         m["response"][0]["Event"]["uuid"],
         "6a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d"
     );
+    // Another team exporting A's imported incident does not take A's
+    // source id (two teams importing one file would collide).
+    let from_b = stix::export(&Export {
+        exporter: B,
+        incidents: &incidents,
+        teams: &t,
+    });
+    assert_ne!(
+        objects_of(&from_b, "incident")[0]["id"],
+        "incident--6a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d"
+    );
 }
 
 #[test]
@@ -233,7 +244,7 @@ fn stix_round_trip_keeps_title_label_indicators_comments_and_status() {
         );
         assert_eq!(
             uuid::Uuid::from_bytes(got.source),
-            stix::incident_uuid(want)
+            stix::incident_uuid(want, &A)
         );
     }
 }
@@ -455,4 +466,117 @@ fn times_format_as_stix_wants_them_even_at_the_edges() {
     );
     assert_eq!(crate::rfc3339_ms(u64::MAX), "9999-12-31T23:59:59.999Z");
     assert_eq!(crate::date(u64::MAX), "9999-12-31");
+}
+
+#[test]
+fn every_marking_that_touches_the_incident_narrows_it() {
+    let green = json!([tlp::stix_marking(Tlp::Green)]);
+    let red = json!([tlp::stix_marking(Tlp::Red)]);
+    let ip = "ipv4-addr--12592121-be4c-5a93-a813-5a5af16e50db";
+    let observable = json!({"type": "ipv4-addr", "id": ip, "value": "198.51.100.7", "object_marking_refs": green});
+    let relationship = |marking: &Value| {
+        json!({"type": "relationship", "id": "relationship--8c3d4e5f-6a7b-4c9d-8e1f-2a3b4c5d6e7f",
+            "relationship_type": "related-to", "source_ref": INC, "target_ref": ip, "object_marking_refs": marking})
+    };
+    // A RED link between a GREEN incident and a GREEN observable.
+    let file = bundle(json!([
+        stix_incident(json!({"object_marking_refs": green})),
+        observable,
+        relationship(&red)
+    ]));
+    assert_eq!(
+        import::parse(&file, None).unwrap().incidents[0].tlp,
+        Tlp::Red
+    );
+    // A RED granular marking on the incident's description.
+    let granular = bundle(json!([stix_incident(json!({"object_marking_refs": green,
+        "granular_markings": [{"marking_ref": tlp::stix_marking(Tlp::Red), "selectors": ["description"]}]}))]));
+    assert_eq!(
+        import::parse(&granular, None).unwrap().incidents[0].tlp,
+        Tlp::Red
+    );
+    // An unmarked note: refused without a label for unmarked objects, and
+    // that label narrows the incident when it is named.
+    let note = json!({"type": "note", "id": "note--7b2c3d4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e", "content": "x", "object_refs": [INC]});
+    let file = bundle(json!([
+        stix_incident(json!({"object_marking_refs": green})),
+        note
+    ]));
+    let e = import::parse(&file, None).unwrap_err();
+    assert_eq!(e.object, "note--7b2c3d4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e");
+    assert_eq!(
+        import::parse(&file, Some(Tlp::Amber)).unwrap().incidents[0].tlp,
+        Tlp::Amber
+    );
+    // A revoked incident is left out, and said so.
+    let revoked = bundle(json!([stix_incident(
+        json!({"object_marking_refs": green, "revoked": true})
+    )]));
+    let p = import::parse(&revoked, None).unwrap();
+    assert!(
+        p.incidents.is_empty() && p.skipped[0].contains("revoked"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn a_misp_distribution_narrows_the_label_it_tags() {
+    let event = |distribution: &str| {
+        serde_json::to_vec(
+            &json!({"Event": {"uuid": "6a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d", "info": "x",
+            "distribution": distribution, "Tag": [{"name": " tlp:green"}]}}),
+        )
+        .unwrap()
+    };
+    for (d, want) in [
+        ("0", Tlp::AmberStrict),
+        ("1", Tlp::Green),
+        ("3", Tlp::Green),
+        ("4", Tlp::Amber),
+    ] {
+        assert_eq!(
+            import::parse(&event(d), None).unwrap().incidents[0].tlp,
+            want,
+            "distribution {d}"
+        );
+    }
+    let e = import::parse(&event("9"), None).unwrap_err();
+    assert_eq!(e.field, "distribution");
+}
+
+#[test]
+fn ids_patterns_and_sizes_are_held_to_one_form() {
+    let green = json!([tlp::stix_marking(Tlp::Green)]);
+    // The same UUID in another spelling is not the same source.
+    let upper = bundle(json!([stix_incident(json!({"object_marking_refs": green,
+        "id": "incident--6A1B2C3D-4E5F-4A7B-8C9D-0E1F2A3B4C5D"}))]));
+    assert_eq!(import::parse(&upper, None).unwrap_err().field, "id");
+    // A pattern's value must be of its path's type.
+    let ind = json!({"type": "indicator", "id": "indicator--7b2c3d4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e",
+        "pattern": "[ipv4-addr:value = 'evil.example']", "pattern_type": "stix", "object_marking_refs": green});
+    let rel = json!({"type": "relationship", "id": "relationship--8c3d4e5f-6a7b-4c9d-8e1f-2a3b4c5d6e7f",
+        "relationship_type": "indicates", "source_ref": "indicator--7b2c3d4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e",
+        "target_ref": INC, "object_marking_refs": green});
+    let file = bundle(json!([
+        stix_incident(json!({"object_marking_refs": green})),
+        ind,
+        rel
+    ]));
+    let e = import::parse(&file, None).unwrap_err();
+    assert_eq!(
+        (e.object.as_str(), e.field.as_str()),
+        ("indicator--7b2c3d4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e", "pattern")
+    );
+    // A million tiny values are refused on the bytes, before a tree.
+    let many = format!("[{}0]", "0,".repeat(import::MAX_VALUES + 1));
+    assert_eq!(
+        import::parse(many.as_bytes(), None).unwrap_err().field,
+        "(values)"
+    );
+    // Two MISP events with one uuid.
+    let twice = serde_json::to_vec(&json!([
+        {"Event": {"uuid": "6a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d", "info": "x", "Tag": [{"name": "tlp:green"}]}},
+        {"Event": {"uuid": "6a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d", "info": "y", "Tag": [{"name": "tlp:green"}]}},
+    ])).unwrap();
+    assert_eq!(import::parse(&twice, None).unwrap_err().field, "uuid");
 }

@@ -48,7 +48,7 @@ fn every_label_and_indicator_kind_passes_the_tools_others_wrote() {
     );
     let teams = [(a, profile(a, "CERT A")), (b, profile(b, "CSIRT B"))].into();
     let x = Export {
-        exporter: b,
+        exporter: a,
         incidents: &incidents,
         teams: &teams,
     };
