@@ -39,7 +39,20 @@ struct Opening {
 
 impl Opening {
     /// The opening of an `Open` or a `Report`; `None` for any other step.
+    /// A peer's indicators went through no parser: only those in the one
+    /// form the parser gives are kept, each once, at most
+    /// [`proto::indicator::MAX_INDICATORS`] (what is shown and exported is
+    /// what a node would have accepted from its own operator).
     fn of(payload: IncidentPayload) -> Option<Opening> {
+        let mut o = Opening::unchecked(payload)?;
+        let mut seen = BTreeSet::new();
+        o.indicators
+            .retain(|i| i.check().is_ok() && seen.insert(i.clone()));
+        o.indicators.truncate(proto::indicator::MAX_INDICATORS);
+        Some(o)
+    }
+
+    fn unchecked(payload: IncidentPayload) -> Option<Opening> {
         match payload {
             IncidentPayload::Open {
                 title,

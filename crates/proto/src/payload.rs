@@ -264,15 +264,28 @@ impl InnerContent {
 
     /// Decodes inner content bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        codec::decode("inner content", bytes, MAX_ENVELOPE_BYTES).or_else(|current| {
-            codec::decode::<crate::legacy::InnerContentV0>(
+        match codec::decode::<Self>("inner content", bytes, MAX_ENVELOPE_BYTES) {
+            // One value, one spelling: what the previous shape can say is
+            // written in it (see `legacy`); the current shape of such a
+            // value (an `Open` with empty new fields) is a second spelling.
+            Ok(c)
+                if crate::legacy::InnerContentV0::from_current(&c)
+                    .and_then(|v0| codec::encode("inner content", &v0).ok())
+                    .is_some_and(|canonical| canonical != bytes) =>
+            {
+                Err(Error::NotCanonical {
+                    what: "inner content",
+                })
+            }
+            Ok(c) => Ok(c),
+            Err(current) => codec::decode::<crate::legacy::InnerContentV0>(
                 "inner content",
                 bytes,
                 MAX_ENVELOPE_BYTES,
             )
             .map(Into::into)
-            .map_err(|_| current)
-        })
+            .map_err(|_| current),
+        }
     }
 }
 

@@ -272,16 +272,21 @@ impl SignedProfile {
     /// Decodes the profile (the signature is checked by `csirtmesh-seal`).
     /// Both shapes decode: see [`Profile::to_bytes`].
     pub fn profile(&self) -> Result<Profile, Error> {
-        let p: Profile =
-            codec::decode("profile", &self.content, MAX_PROFILE_BYTES).or_else(|current| {
-                codec::decode::<crate::legacy::ProfileV0>(
-                    "profile",
-                    &self.content,
-                    MAX_PROFILE_BYTES,
-                )
-                .map(Into::into)
-                .map_err(|_| current)
-            })?;
+        let p: Profile = match codec::decode::<Profile>("profile", &self.content, MAX_PROFILE_BYTES)
+        {
+            // One value, one spelling (see `Profile::to_bytes`).
+            Ok(p) if p.to_bytes().ok().as_deref() != Some(&self.content[..]) => {
+                return Err(Error::NotCanonical { what: "profile" });
+            }
+            Ok(p) => p,
+            Err(current) => codec::decode::<crate::legacy::ProfileV0>(
+                "profile",
+                &self.content,
+                MAX_PROFILE_BYTES,
+            )
+            .map(Into::into)
+            .map_err(|_| current)?,
+        };
         p.check()?;
         Ok(p)
     }

@@ -288,6 +288,20 @@ fn the_previous_releases_open_and_profile_still_decode() {
         signature: Signature([0; 64]),
     };
     assert_eq!(again.profile().unwrap().details.languages, ["pt"]);
+    // The current shape of a value the old one can say is a second
+    // spelling of it, refused.
+    let current_shape = crate::codec::encode("x", &p2).unwrap();
+    let err = SignedProfile {
+        content: current_shape,
+        signature: Signature([0; 64]),
+    }
+    .profile()
+    .unwrap_err();
+    assert!(matches!(err, Error::NotCanonical { .. }), "{err:?}");
+    let plain_open = InnerContent::from_bytes(&hex::decode(GOLDEN_OPEN_V0).unwrap()).unwrap();
+    let err =
+        InnerContent::from_bytes(&crate::codec::encode("x", &plain_open).unwrap()).unwrap_err();
+    assert!(matches!(err, Error::NotCanonical { .. }), "{err:?}");
     // Garbage still fails, with the current shape's error.
     assert!(InnerContent::from_bytes(&[0xff; 8]).is_err());
 }

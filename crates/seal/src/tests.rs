@@ -258,7 +258,7 @@ fn profile_signature_binds_the_team() {
     assert!(sign_profile(&b, &p).is_err());
     p.team = b.team_id();
     let forged = proto::SignedProfile {
-        content: proto::codec::encode("profile", &p).unwrap(),
+        content: p.to_bytes().unwrap(),
         signature: signed.signature,
     };
     assert!(verify_profile(&forged).is_err());

@@ -1169,7 +1169,7 @@ _csirtmesh() {
             return 0
             ;;
         csirtmesh__subcmd__import)
-            opts="-h -V --data-dir --json --tlp --to --help --version"
+            opts="-h -V --data-dir --json --tlp --to --reshare-restricted --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -165,6 +165,7 @@ complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand import" -l data-dir 
 complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand import" -l tlp -d 'The label for objects the source left unmarked (never assumed; without it an unmarked object is refused). A marked object keeps its source\'s label' -r
 complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand import" -l to -d 'Recipients (names or team ids) of incidents labelled amber or narrower, comma-separated' -r
 complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand import" -l json -d 'Print JSON'
+complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand import" -l reshare-restricted -d 'This team is the source of the file\'s AMBER+STRICT and RED content (or has its consent): pass it to --to. Without it such content is refused (those labels allow no disclosure beyond their recipients)'
 complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand import" -s h -l help -d 'Print help'
 complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand import" -s V -l version -d 'Print version'
 complete -c csirtmesh -n "__fish_csirtmesh_using_subcommand profile" -l data-dir -d 'Data directory of the running node' -r -F

@@ -198,6 +198,10 @@ impl ApiClient {
         if let Some(to) = &q.to {
             url.query_pairs_mut().append_pair("to", to);
         }
+        if q.reshare_restricted {
+            url.query_pairs_mut()
+                .append_pair("reshare_restricted", "true");
+        }
         self.send(
             self.http
                 .post(url)

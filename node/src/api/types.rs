@@ -800,6 +800,10 @@ pub struct ImportQuery {
     /// labelled AMBER, AMBER+STRICT or RED.
     #[serde(default)]
     pub to: Option<String>,
+    /// This team is the source of AMBER+STRICT and RED content in the file
+    /// (or has its consent), so it may pass it to `to`.
+    #[serde(default)]
+    pub reshare_restricted: bool,
 }
 
 /// What an import did.

@@ -337,6 +337,11 @@ pub(super) struct ImportArgs {
     /// narrower, comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub(super) to: Vec<String>,
+    /// This team is the source of the file's AMBER+STRICT and RED content
+    /// (or has its consent): pass it to --to. Without it such content is
+    /// refused (those labels allow no disclosure beyond their recipients).
+    #[arg(long)]
+    pub(super) reshare_restricted: bool,
 }
 
 #[derive(Debug, Args)]

@@ -90,6 +90,7 @@ pub(super) async fn import(a: ImportArgs) -> Result<()> {
     let q = ImportQuery {
         tlp: a.tlp,
         to: (!to.is_empty()).then(|| to.join(",")),
+        reshare_restricted: a.reshare_restricted,
     };
     let r = client(&a.client)?.import(file, &q).await?;
     print(&a.client, &r, super::render::render_import)

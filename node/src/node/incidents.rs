@@ -568,7 +568,6 @@ impl Node {
     }
 }
 
-/// A trimmed, non-empty text, or the given complaint.
 /// Indicators without repeats, in the order given, within the limit.
 fn distinct(
     list: impl IntoIterator<Item = proto::Indicator>,
@@ -582,6 +581,7 @@ fn distinct(
     Ok(out)
 }
 
+/// A trimmed, non-empty text, or the given complaint.
 fn nonempty(text: &str, complaint: &str) -> Result<String, ApiError> {
     let t = text.trim();
     if t.is_empty() {

@@ -3,7 +3,7 @@
 //! publish a new version of the team's profile (its RFC 2350 details). The
 //! conversions themselves are `csirtmesh-interop`'s, free of I/O.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use mesh_core::{Incident, IncidentEvent};
 use proto::{EnvelopeId, IncidentPayload, InnerContent, Payload, TeamId};
@@ -15,6 +15,17 @@ use crate::api::{ApiError, types::*};
 /// incident whose opening does not fit is refused before anything is
 /// published.
 const SEAL_MARGIN: usize = 16 * 1024;
+
+/// The most envelopes one import publishes (openings, comments, statuses):
+/// each is sealed and written on the node's loop.
+pub const MAX_IMPORT_ENVELOPES: usize = 5_000;
+
+/// An incident this team imported before from the same source.
+struct Earlier {
+    id: EnvelopeId,
+    tlp: proto::Tlp,
+    said: BTreeSet<String>,
+}
 
 impl Node {
     /// Every intact incident, folded.
@@ -60,10 +71,25 @@ impl Node {
             }
             None => self.all_incidents(now)?,
         };
-        let incidents: Vec<Incident> = incidents
+        let mut incidents: Vec<Incident> = incidents
             .into_iter()
             .filter(|i| q.since.is_none_or(|s| i.updated_at >= s))
             .collect();
+        // A reply may narrow its thread's label (a RED comment in a GREEN
+        // thread); the formats mark a thread's objects with one label, so
+        // such a reply is left out rather than written under the wider one.
+        for inc in &mut incidents {
+            let narrower: HashSet<EnvelopeId> = self
+                .store
+                .thread(&inc.id)?
+                .iter()
+                .filter(|s| {
+                    proto::Envelope::decode(&s.bytes).map_or(true, |e| e.content.tlp != inc.tlp)
+                })
+                .map(|s| s.id)
+                .collect();
+            inc.events.retain(|e| !narrower.contains(&event_id(e)));
+        }
         let teams = self.profiles_named(&incidents);
         let x = interop::Export {
             exporter: self.me,
@@ -78,10 +104,12 @@ impl Node {
     }
 
     /// Opens the incidents of a parsed file. Everything is checked before
-    /// anything is published: recipients for AMBER and narrower, and that
-    /// each opening fits in an envelope. An incident an earlier import
-    /// opened (the same source id) is not opened again; only comments not
-    /// already in its thread are added.
+    /// anything is published: recipients for AMBER and narrower, consent
+    /// to pass on AMBER+STRICT and RED, that each opening fits in an
+    /// envelope, and the number of envelopes in all. An incident this team
+    /// opened from the same source before is not opened again; only
+    /// comments not already in its thread are added, and only if its label
+    /// is at least as narrow as the file's.
     pub fn import(
         &mut self,
         now: u64,
@@ -90,10 +118,15 @@ impl Node {
     ) -> Result<ImportView, ApiError> {
         let names: Vec<String> = q.to.iter().cloned().collect();
         let to = self.resolve_recipients(&names)?;
-        let mut existing: HashMap<[u8; 16], (EnvelopeId, BTreeSet<String>)> = HashMap::new();
+        // Only this team's own incidents: another team's incident naming the
+        // same source must not receive this file's comments (under its own
+        // label and participants).
+        let mut existing: HashMap<[u8; 16], Earlier> = HashMap::new();
         for i in self.all_incidents(now)? {
-            if let Some(source) = i.source {
-                let said: BTreeSet<String> = i
+            if let Some(source) = i.source
+                && i.author == self.me
+            {
+                let said = i
                     .events
                     .iter()
                     .filter_map(|e| match e {
@@ -103,10 +136,15 @@ impl Node {
                         _ => None,
                     })
                     .collect();
-                existing.entry(source).or_insert((i.id, said));
+                existing.entry(source).or_insert(Earlier {
+                    id: i.id,
+                    tlp: i.tlp,
+                    said,
+                });
             }
         }
-        let mut openings = Vec::new();
+        let mut plans = Vec::new();
+        let mut envelopes = 0;
         for inc in &parsed.incidents {
             let named = inc.tlp.is_named_recipients();
             if named && to.is_empty() {
@@ -115,6 +153,32 @@ impl Node {
                     inc.origin, inc.tlp
                 )));
             }
+            if matches!(inc.tlp, proto::Tlp::AmberStrict | proto::Tlp::Red) && !q.reshare_restricted
+            {
+                return Err(ApiError::BadRequest(format!(
+                    "{}: labelled {} by its source, which allows no disclosure beyond its recipients: import it only if this team is the source or has its consent (--reshare-restricted)",
+                    inc.origin, inc.tlp
+                )));
+            }
+            let earlier = existing.remove(&inc.source);
+            if let Some(e) = &earlier
+                && e.tlp < inc.tlp
+            {
+                return Err(ApiError::BadRequest(format!(
+                    "{}: imported before as incident {} under {}, and now marked {}: its comments would go out wider than the source allows (import into a new incident by removing the old one, or re-label the source)",
+                    inc.origin,
+                    e.id.short(),
+                    e.tlp,
+                    inc.tlp
+                )));
+            }
+            let mut said = earlier.as_ref().map(|e| e.said.clone()).unwrap_or_default();
+            let comments: Vec<String> = inc
+                .comments
+                .iter()
+                .filter(|c| !c.trim().is_empty() && said.insert((*c).clone()))
+                .cloned()
+                .collect();
             let payload = IncidentPayload::Open {
                 title: inc.title.clone(),
                 description: inc.description.clone(),
@@ -139,24 +203,41 @@ impl Node {
                     proto::MAX_ENVELOPE_BYTES - SEAL_MARGIN
                 )));
             }
-            openings.push((payload, recipients));
+            if let Some(c) = comments
+                .iter()
+                .find(|c| c.len() + SEAL_MARGIN > proto::MAX_ENVELOPE_BYTES)
+            {
+                return Err(ApiError::BadRequest(format!(
+                    "{}: a comment of {} bytes; a comment holds at most {}",
+                    inc.origin,
+                    c.len(),
+                    proto::MAX_ENVELOPE_BYTES - SEAL_MARGIN
+                )));
+            }
+            envelopes += comments.len()
+                + usize::from(earlier.is_none())
+                + usize::from(earlier.is_none() && inc.status != proto::IncidentStatus::New);
+            plans.push((earlier.map(|e| e.id), payload, recipients, comments));
+        }
+        if envelopes > MAX_IMPORT_ENVELOPES {
+            return Err(ApiError::BadRequest(format!(
+                "the file would publish {envelopes} envelopes, at most {MAX_IMPORT_ENVELOPES} per import: split it"
+            )));
         }
         let mut out = Vec::new();
-        for (inc, (payload, recipients)) in parsed.incidents.into_iter().zip(openings) {
-            let (id, created, mut said) = match existing.remove(&inc.source) {
-                Some((id, said)) => (id, false, said),
-                None => {
-                    let id = self.send_incident_step(now, None, inc.tlp, recipients, payload)?;
-                    (id, true, BTreeSet::new())
-                }
+        for (inc, (earlier, payload, recipients, comments)) in
+            parsed.incidents.into_iter().zip(plans)
+        {
+            let (id, created) = match earlier {
+                Some(id) => (id, false),
+                None => (
+                    self.send_incident_step(now, None, inc.tlp, recipients, payload)?,
+                    true,
+                ),
             };
-            let mut comments_added = 0;
-            for c in inc.comments {
-                if c.trim().is_empty() || !said.insert(c.clone()) {
-                    continue;
-                }
-                self.comment(now, &id.to_string(), NewComment { text: c })?;
-                comments_added += 1;
+            let comments_added = comments.len();
+            for text in comments {
+                self.comment(now, &id.to_string(), NewComment { text })?;
             }
             if created && inc.status != proto::IncidentStatus::New {
                 self.set_status(
@@ -211,6 +292,23 @@ impl Node {
         )?;
         self.own_profile = signed;
         self.join(now)
+    }
+}
+
+/// The envelope an entry of a thread is.
+fn event_id(e: &IncidentEvent) -> EnvelopeId {
+    use IncidentEvent as E;
+    match e {
+        E::Comment { id, .. }
+        | E::Status { id, .. }
+        | E::Acknowledged { id, .. }
+        | E::HandedOff { id, .. }
+        | E::Referred { id, .. }
+        | E::Accepted { id, .. }
+        | E::Declined { id, .. }
+        | E::Retracted { id, .. }
+        | E::Refused { id, .. }
+        | E::Sealed { id, .. } => *id,
     }
 }
 

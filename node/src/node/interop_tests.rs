@@ -44,6 +44,7 @@ fn import(
         &ImportQuery {
             tlp: None,
             to: to.map(str::to_owned),
+            reshare_restricted: false,
         },
     )
 }
@@ -273,4 +274,121 @@ async fn a_new_profile_version_carries_the_rfc2350_details_and_the_newest_wins()
     };
     let err = as_x.update_profile(NOW + 2, bad).unwrap_err();
     assert!(err.to_string().contains("pgp_fingerprint"), "{err}");
+}
+
+fn file_with(source: &str, tlp: Tlp, note: &str) -> serde_json::Value {
+    serde_json::json!({"type": "bundle", "id": "bundle--6a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d", "objects": [
+        {"type": "incident", "spec_version": "2.1", "id": format!("incident--{source}"), "name": "Botnet C2",
+         "created": "2025-01-15T14:30:25.000Z", "modified": "2025-01-15T14:30:25.000Z",
+         "object_marking_refs": [interop::tlp::stix_marking(tlp)]},
+        {"type": "note", "spec_version": "2.1", "id": "note--7b2c3d4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e", "content": note,
+         "created": "2025-01-15T14:30:25.000Z", "modified": "2025-01-15T14:30:25.000Z",
+         "object_refs": [format!("incident--{source}")], "object_marking_refs": [interop::tlp::stix_marking(tlp)]},
+    ]})
+}
+
+const SOURCE: &str = "6a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d";
+
+#[tokio::test]
+async fn an_import_never_comments_on_another_teams_thread_nor_widens_its_own() {
+    let t = mesh_of(3);
+    let (a, b, c) = (&t[0], &t[1], &t[2]);
+    let founders = [a, b, c];
+    let mut as_a = node_for(a, &founders);
+    let mut as_b = node_for(b, &founders);
+    // B, hostile, opens a CLEAR incident claiming the well-known source.
+    import(&mut as_b, &file_with(SOURCE, Tlp::Clear, "bait"), None).unwrap();
+    copy_all(&as_b, &mut as_a);
+    // A imports the real AMBER file: its own incident, nothing on B's.
+    let r = import(
+        &mut as_a,
+        &file_with(SOURCE, Tlp::Amber, "only for C"),
+        Some("F2"),
+    )
+    .unwrap();
+    assert!(r.incidents[0].created, "{r:?}");
+    assert_eq!(r.incidents[0].tlp.0, Tlp::Amber);
+    copy_all(&as_a, &mut as_b);
+    let bs = as_b.incidents(NOW + 20).unwrap();
+    for s in &bs {
+        let v = as_b.incident_view(NOW + 20, &s.id).unwrap();
+        assert!(
+            !v.events
+                .iter()
+                .any(|e| e.text.as_deref() == Some("only for C")),
+            "B reads A's AMBER note: {v:?}"
+        );
+    }
+    // A re-imports the source marked narrower: refused, nothing published.
+    let count = as_a.store.count().unwrap();
+    let parsed = interop::import::parse(
+        &serde_json::to_vec(&file_with(SOURCE, Tlp::Red, "narrower now")).unwrap(),
+        None,
+    )
+    .unwrap();
+    let q = ImportQuery {
+        tlp: None,
+        to: Some("F2".into()),
+        reshare_restricted: true,
+    };
+    let err = as_a.import(NOW + 30, parsed.clone(), &q).unwrap_err();
+    assert!(err.to_string().contains("imported before"), "{err}");
+    // RED needs the operator's word that the team may pass it on.
+    let err = as_a
+        .import(
+            NOW + 30,
+            interop::import::parse(
+                &serde_json::to_vec(&file_with(
+                    "7b2c3d4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e",
+                    Tlp::Red,
+                    "x",
+                ))
+                .unwrap(),
+                None,
+            )
+            .unwrap(),
+            &ImportQuery {
+                reshare_restricted: false,
+                ..q.clone()
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("--reshare-restricted"), "{err}");
+    assert_eq!(as_a.store.count().unwrap(), count);
+}
+
+#[tokio::test]
+async fn a_reply_narrower_than_its_thread_is_left_out_of_exports() {
+    let t = mesh_of(3);
+    let (a, b, c) = (&t[0], &t[1], &t[2]);
+    let founders = [a, b, c];
+    let mut as_a = node_for(a, &founders);
+    let mut as_b = node_for(b, &founders);
+    let opened = as_a
+        .open_incident(NOW, incident("Scanning", "clear", vec![]))
+        .unwrap();
+    let root: proto::EnvelopeId = opened.id.parse().unwrap();
+    as_a.send_incident_step(
+        NOW + 1,
+        Some(root),
+        Tlp::Red,
+        vec![b.id()],
+        proto::IncidentPayload::Comment {
+            text: "the scanner is our customer's".into(),
+        },
+    )
+    .unwrap();
+    copy_all(&as_a, &mut as_b);
+    let view = as_b.incident_view(NOW + 2, &opened.id).unwrap();
+    assert!(
+        view.events
+            .iter()
+            .any(|e| e.text.as_deref() == Some("the scanner is our customer's")),
+        "B reads the RED reply in the thread: {view:?}"
+    );
+    for format in [ExportFormat::Stix, ExportFormat::Misp] {
+        let text = export(&mut as_b, format).to_string();
+        assert!(text.contains("Scanning"), "{text}");
+        assert!(!text.contains("our customer"), "{format:?}: {text}");
+    }
 }

@@ -1205,7 +1205,7 @@ fn join_request_bypassing_checks(
     profile: &proto::Profile,
     seq: u64,
 ) -> VerifiedEnvelope {
-    let content = proto::codec::encode("profile", profile).unwrap();
+    let content = profile.to_bytes().unwrap();
     let signed = proto::SignedProfile {
         signature: team.keys.sign(proto::context::PROFILE, &content),
         content,

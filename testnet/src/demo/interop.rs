@@ -108,6 +108,7 @@ impl Demo {
         let q = ImportQuery {
             tlp: None,
             to: Some(B.into()),
+            reshare_restricted: false,
         };
         let imported = d.import(file.clone(), &q).await?;
         let again = d.import(file, &q).await?;
