@@ -34,8 +34,11 @@ pub const MAX_OBJECTS: usize = 100_000;
 /// a tree is built, so a file of a million tiny values cannot cost more
 /// memory than a few dozen MiB.
 pub const MAX_VALUES: usize = 1_000_000;
-/// Most objects one incident may relate (observables, notes, links).
+/// Most objects one incident may relate (observables, notes, links), and
+/// most references one grouping, report or note may list.
 pub const MAX_RELATED: usize = 10_000;
+/// Most markings one object may carry.
+pub const MAX_MARKINGS: usize = 64;
 /// Most incidents one file may open.
 pub const MAX_INCIDENTS: usize = 1_000;
 /// Most comments one incident may bring.
@@ -164,6 +167,16 @@ fn scan(bytes: &[u8]) -> Result<(), ImportError> {
         match b {
             b'"' => in_string = true,
             b'{' | b'[' => {
+                // A container is a value of its own (a first element costs
+                // no comma): nested arrays are counted too.
+                values += 1;
+                if values > MAX_VALUES {
+                    return Err(fail(
+                        "file",
+                        "(values)",
+                        format!("more than {MAX_VALUES} values"),
+                    ));
+                }
                 depth += 1;
                 if depth > MAX_DEPTH {
                     return Err(fail(
@@ -372,7 +385,21 @@ impl<'a> Stix<'a> {
             HashMap::new(),
         );
         for (&id, o) in &objects {
-            match o.get("type").and_then(Value::as_str) {
+            let kind = o.get("type").and_then(Value::as_str);
+            if matches!(kind, Some("grouping" | "report" | "note")) {
+                let refs = strings(o, id, "object_refs")?;
+                if refs.len() > MAX_RELATED {
+                    return Err(fail(
+                        id,
+                        "object_refs",
+                        format!("{} references, at most {MAX_RELATED}", refs.len()),
+                    ));
+                }
+                if refs.iter().collect::<BTreeSet<_>>().len() != refs.len() {
+                    return Err(fail(id, "object_refs", "a reference is listed twice"));
+                }
+            }
+            match kind {
                 Some("grouping" | "report") => {
                     for r in strings(o, id, "object_refs")? {
                         held_by.entry(r).or_insert_with(Vec::new).push(id);
@@ -419,6 +446,13 @@ impl<'a> Stix<'a> {
         // Markings of parts of the object count as the whole's: the
         // incident takes the narrowest of them all.
         let mut refs = strings(o, id, "object_marking_refs")?;
+        if refs.len() > MAX_MARKINGS {
+            return Err(fail(
+                id,
+                "object_marking_refs",
+                format!("{} markings, at most {MAX_MARKINGS}", refs.len()),
+            ));
+        }
         for (n, g) in array(o, id, "granular_markings")?.iter().enumerate() {
             let g = g
                 .as_object()
@@ -576,13 +610,17 @@ impl<'a> Stix<'a> {
         if matches!(self.kind(root), Some("grouping" | "report")) {
             groups.push(root);
         }
+        // Counted as walked, not as found: a root in many groupings costs
+        // every reference of each.
+        let mut walked = 0usize;
         for g in groups {
             if g != root {
                 links.insert(g);
             }
             for r in strings(self.objects[g], g, "object_refs")? {
                 out.extend(known(r));
-                if out.len() > MAX_RELATED {
+                walked += 1;
+                if walked > MAX_RELATED {
                     return Err(fail(
                         root,
                         "(related objects)",
@@ -910,6 +948,10 @@ fn misp(doc: &Value, unmarked: Option<Tlp>) -> Result<Parsed, ImportError> {
                 })?;
                 attributes.push((a, format!("{object} Object[{j}].Attribute[{i}]")));
             }
+            limit = narrowest(
+                limit,
+                misp_distribution(obj, &format!("{object} Object[{j}]"))?,
+            );
         }
         let mut indicators = Vec::new();
         let mut seen = BTreeSet::new();

@@ -542,6 +542,30 @@ fn a_misp_distribution_narrows_the_label_it_tags() {
     }
     let e = import::parse(&event("9"), None).unwrap_err();
     assert_eq!(e.field, "distribution");
+    // A MISP object's own distribution, and numbers as well as strings.
+    let with_object = serde_json::to_vec(
+        &json!({"Event": {"uuid": "6a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d", "info": "x",
+        "distribution": 3, "Tag": [{"name": "tlp:clear"}],
+        "Object": [{"name": "file", "distribution": 0, "Attribute": [
+            {"type": "md5", "value": "d41d8cd98f00b204e9800998ecf8427e", "distribution": "5"}]}]}}),
+    )
+    .unwrap();
+    assert_eq!(
+        import::parse(&with_object, None).unwrap().incidents[0].tlp,
+        Tlp::AmberStrict
+    );
+    // A grouping's marking counts: a RED grouping holding a GREEN incident.
+    let green = json!([tlp::stix_marking(Tlp::Green)]);
+    let g = json!({"type": "grouping", "id": "grouping--1e5f6a7b-8c9d-4e1f-8a3b-4c5d6e7f8091", "context": "suspicious-activity",
+        "name": "g", "object_refs": [INC], "object_marking_refs": [tlp::stix_marking(Tlp::Red)]});
+    let file = bundle(json!([
+        stix_incident(json!({"object_marking_refs": green})),
+        g
+    ]));
+    assert_eq!(
+        import::parse(&file, None).unwrap().incidents[0].tlp,
+        Tlp::Red
+    );
 }
 
 #[test]
@@ -572,6 +596,30 @@ fn ids_patterns_and_sizes_are_held_to_one_form() {
     assert_eq!(
         import::parse(many.as_bytes(), None).unwrap_err().field,
         "(values)"
+    );
+    // Nor nested arrays, whose first elements cost no comma.
+    let nested = format!(
+        "[{}]",
+        vec!["[[[[0]]]]"; import::MAX_VALUES / 5 + 1].join(",")
+    );
+    assert_eq!(
+        import::parse(nested.as_bytes(), None).unwrap_err().field,
+        "(values)"
+    );
+    // A grouping listing one reference many times.
+    let g = json!({"type": "grouping", "id": "grouping--1e5f6a7b-8c9d-4e1f-8a3b-4c5d6e7f8091", "context": "suspicious-activity",
+        "name": "g", "object_refs": [INC, INC], "object_marking_refs": green});
+    let file = bundle(json!([
+        stix_incident(json!({"object_marking_refs": green})),
+        g
+    ]));
+    let e = import::parse(&file, None).unwrap_err();
+    assert_eq!(
+        (e.object.as_str(), e.field.as_str()),
+        (
+            "grouping--1e5f6a7b-8c9d-4e1f-8a3b-4c5d6e7f8091",
+            "object_refs"
+        )
     );
     // Two MISP events with one uuid.
     let twice = serde_json::to_vec(&json!([

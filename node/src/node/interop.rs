@@ -24,6 +24,7 @@ pub const MAX_IMPORT_ENVELOPES: usize = 5_000;
 struct Earlier {
     id: EnvelopeId,
     tlp: proto::Tlp,
+    recipients: Vec<TeamId>,
     said: BTreeSet<String>,
 }
 
@@ -88,7 +89,25 @@ impl Node {
                 })
                 .map(|s| s.id)
                 .collect();
+            if narrower.is_empty() {
+                continue;
+            }
             inc.events.retain(|e| !narrower.contains(&event_id(e)));
+            // Nor may what they did show: status and time from what is kept.
+            inc.status = inc
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    IncidentEvent::Status { status, .. } => Some(*status),
+                    _ => None,
+                })
+                .next_back()
+                .unwrap_or(proto::IncidentStatus::New);
+            inc.updated_at = inc
+                .events
+                .iter()
+                .filter_map(event_at)
+                .fold(inc.opened_at, u64::max);
         }
         let teams = self.profiles_named(&incidents);
         let x = interop::Export {
@@ -139,6 +158,7 @@ impl Node {
                 existing.entry(source).or_insert(Earlier {
                     id: i.id,
                     tlp: i.tlp,
+                    recipients: i.recipients.clone(),
                     said,
                 });
             }
@@ -171,6 +191,23 @@ impl Node {
                     e.tlp,
                     inc.tlp
                 )));
+            }
+            // New comments go to the earlier thread's recipients: a --to
+            // naming others would not be obeyed, so it is refused.
+            if let Some(e) = &earlier
+                && named
+                && !to.is_empty()
+            {
+                let (mut was, mut now) = (e.recipients.clone(), to.clone());
+                was.sort();
+                now.sort();
+                if was != now {
+                    return Err(ApiError::BadRequest(format!(
+                        "{}: imported before as incident {}, addressed to other teams than --to names; its new comments would go to those: name the same teams, or open a new incident",
+                        inc.origin,
+                        e.id.short()
+                    )));
+                }
             }
             let mut said = earlier.as_ref().map(|e| e.said.clone()).unwrap_or_default();
             let comments: Vec<String> = inc
@@ -309,6 +346,23 @@ fn event_id(e: &IncidentEvent) -> EnvelopeId {
         | E::Retracted { id, .. }
         | E::Refused { id, .. }
         | E::Sealed { id, .. } => *id,
+    }
+}
+
+/// When an entry of a thread was written, where the fold knows.
+fn event_at(e: &IncidentEvent) -> Option<u64> {
+    use IncidentEvent as E;
+    match e {
+        E::Comment { at, .. }
+        | E::Status { at, .. }
+        | E::Acknowledged { at, .. }
+        | E::HandedOff { at, .. }
+        | E::Referred { at, .. }
+        | E::Accepted { at, .. }
+        | E::Declined { at, .. }
+        | E::Retracted { at, .. }
+        | E::Sealed { at, .. } => Some(*at),
+        E::Refused { .. } => None,
     }
 }
 

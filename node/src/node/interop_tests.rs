@@ -333,6 +333,15 @@ async fn an_import_never_comments_on_another_teams_thread_nor_widens_its_own() {
     };
     let err = as_a.import(NOW + 30, parsed.clone(), &q).unwrap_err();
     assert!(err.to_string().contains("imported before"), "{err}");
+    // Or addressed to other teams than before: its comments would not go
+    // where --to says.
+    let err = import(
+        &mut as_a,
+        &file_with(SOURCE, Tlp::Amber, "another note"),
+        Some("F1"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("other teams"), "{err}");
     // RED needs the operator's word that the team may pass it on.
     let err = as_a
         .import(
@@ -378,8 +387,34 @@ async fn a_reply_narrower_than_its_thread_is_left_out_of_exports() {
         },
     )
     .unwrap();
+    as_a.send_incident_step(
+        NOW + 2,
+        Some(root),
+        Tlp::Red,
+        vec![b.id()],
+        proto::IncidentPayload::Status {
+            status: proto::IncidentStatus::Resolved,
+        },
+    )
+    .unwrap();
     copy_all(&as_a, &mut as_b);
-    let view = as_b.incident_view(NOW + 2, &opened.id).unwrap();
+    assert_eq!(
+        as_b.incident_view(NOW + 3, &opened.id)
+            .unwrap()
+            .summary
+            .status
+            .0,
+        proto::IncidentStatus::Resolved,
+        "B's view applies the RED status"
+    );
+    let stix = export(&mut as_b, ExportFormat::Stix);
+    let inc = &of_type(&stix, "incident")[0];
+    assert_eq!(
+        inc["extensions"][interop::stix::INCIDENT_CORE]["investigation_status"],
+        "new"
+    );
+    assert_eq!(inc["modified"], inc["created"], "nor its time");
+    let view = as_b.incident_view(NOW + 3, &opened.id).unwrap();
     assert!(
         view.events
             .iter()
@@ -391,4 +426,29 @@ async fn a_reply_narrower_than_its_thread_is_left_out_of_exports() {
         assert!(text.contains("Scanning"), "{text}");
         assert!(!text.contains("our customer"), "{format:?}: {text}");
     }
+}
+
+#[tokio::test]
+async fn an_import_that_would_publish_too_many_envelopes_publishes_none() {
+    let t = mesh_of(3);
+    let founders: Vec<&testkit::Team> = t.iter().collect();
+    let mut as_a = node_for(&t[0], &founders);
+    let green = interop::tlp::stix_marking(Tlp::Green);
+    let mut objects = Vec::new();
+    for i in 0..6u32 {
+        let inc = format!("incident--00000000-0000-4000-8000-{i:012}");
+        objects.push(
+            serde_json::json!({"type": "incident", "id": inc, "name": format!("incident {i}"),
+            "object_marking_refs": [green]}),
+        );
+        for n in 0..1000u32 {
+            objects.push(serde_json::json!({"type": "note", "id": format!("note--00000000-0000-4000-8000-{:012}", i * 1000 + n),
+                "content": format!("note {i}/{n}"), "object_refs": [inc], "object_marking_refs": [green]}));
+        }
+    }
+    let file = serde_json::json!({"type": "bundle", "id": "bundle--6a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d", "objects": objects});
+    let before = as_a.store.count().unwrap();
+    let err = import(&mut as_a, &file, None).unwrap_err();
+    assert!(err.to_string().contains("6006 envelopes"), "{err}");
+    assert_eq!(as_a.store.count().unwrap(), before);
 }

@@ -423,3 +423,35 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 }
+
+/// A peer's indicators went through no parser: the fold keeps only those in
+/// the parser's form, each once, at most the limit.
+#[test]
+fn a_peers_indicators_are_kept_only_in_parsed_form() {
+    let mut indicators: Vec<proto::Indicator> = vec![
+        proto::Indicator::Domain("Evil.Example\u{1b}[2J".into()),
+        "evil.example".parse().unwrap(),
+        "evil.example".parse().unwrap(),
+    ];
+    indicators.extend((0..300).map(proto::Indicator::Asn));
+    let root = ThreadEntry {
+        id: EnvelopeId([1; 32]),
+        author: TeamId([2; 32]),
+        mesh: MeshId([3; 32]),
+        created_at: 10,
+        tlp: Tlp::Clear,
+        payload: Some(IncidentPayload::Open {
+            title: "t".into(),
+            description: String::new(),
+            indicators,
+            source: None,
+        }),
+        recipients: vec![],
+        waiting_for_key: false,
+        retracts: None,
+    };
+    let inc = Incident::fold(&root, vec![]);
+    assert_eq!(inc.indicators.len(), proto::indicator::MAX_INDICATORS);
+    assert_eq!(inc.indicators[0].to_string(), "evil.example");
+    assert_eq!(inc.indicators[1].to_string(), "AS0");
+}
