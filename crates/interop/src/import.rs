@@ -151,6 +151,14 @@ pub fn parse(bytes: &[u8], unmarked: Option<Tlp>) -> Result<Parsed, ImportError>
 /// objects and more than [`MAX_VALUES`] values, reading the bytes only
 /// (strings skipped, escapes included), before any tree is built.
 fn scan(bytes: &[u8]) -> Result<(), ImportError> {
+    // One counter past its limit: the file is refused, naming which.
+    fn bump(n: &mut usize, max: usize, field: &str, what: &str) -> Result<(), ImportError> {
+        *n += 1;
+        if *n > max {
+            return Err(fail("file", field, format!("{what} {max}")));
+        }
+        Ok(())
+    }
     let (mut depth, mut objects, mut values) = (0usize, 0usize, 0usize);
     let (mut in_string, mut escaped) = (false, false);
     for &b in bytes {
@@ -168,44 +176,14 @@ fn scan(bytes: &[u8]) -> Result<(), ImportError> {
             b'{' | b'[' => {
                 // A container is a value of its own (a first element costs
                 // no comma): nested arrays are counted too.
-                values += 1;
-                if values > MAX_VALUES {
-                    return Err(fail(
-                        "file",
-                        "(values)",
-                        format!("more than {MAX_VALUES} values"),
-                    ));
-                }
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(fail(
-                        "file",
-                        "(nesting)",
-                        format!("nested deeper than {MAX_DEPTH} levels"),
-                    ));
-                }
+                bump(&mut values, MAX_VALUES, "(values)", "more values than")?;
+                bump(&mut depth, MAX_DEPTH, "(nesting)", "nested deeper than")?;
                 if b == b'{' {
-                    objects += 1;
-                    if objects > MAX_OBJECTS {
-                        return Err(fail(
-                            "file",
-                            "(objects)",
-                            format!("more than {MAX_OBJECTS} objects"),
-                        ));
-                    }
+                    bump(&mut objects, MAX_OBJECTS, "(objects)", "more objects than")?;
                 }
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
-            b',' => {
-                values += 1;
-                if values > MAX_VALUES {
-                    return Err(fail(
-                        "file",
-                        "(values)",
-                        format!("more than {MAX_VALUES} values"),
-                    ));
-                }
-            }
+            b',' => bump(&mut values, MAX_VALUES, "(values)", "more values than")?,
             _ => {}
         }
     }
